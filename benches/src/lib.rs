@@ -1,0 +1,1 @@
+//! dsim benchmark helpers shared by the criterion benches and `dsim bench`.

@@ -1,0 +1,1 @@
+//! Devices and links as sourced parameter sets (see issue 3).

@@ -1,0 +1,1 @@
+//! Sans-IO protocol cores and the systems dsim hosts.

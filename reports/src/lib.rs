@@ -1,0 +1,1 @@
+//! Metric aggregation and report output for dsim runs.

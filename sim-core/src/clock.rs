@@ -1,0 +1,73 @@
+//! Node-local clocks: true time seen through drift (in parts per billion) and jumps.
+//!
+//! A node reads its local clock and sets timers in local time; the kernel converts to
+//! true time, so a node whose clock runs fast fires its timers early in true time. All of
+//! it is integer arithmetic.
+
+use crate::time::SimTime;
+
+/// One node's clock.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LocalClock {
+    /// True time of the last change of rate or offset.
+    base_true: u64,
+    /// Local reading at `base_true` (may be negative after a jump back).
+    base_local: i128,
+    /// Rate error in parts per billion.
+    drift_ppb: i64,
+}
+
+impl LocalClock {
+    /// The local reading at true time `now`.
+    pub fn read(&self, now: SimTime) -> i128 {
+        let elapsed = i128::from(now.0 - self.base_true);
+        self.base_local + elapsed + elapsed * i128::from(self.drift_ppb) / 1_000_000_000
+    }
+
+    /// The local reading as a `SimTime`, clamped at zero.
+    pub fn now(&self, now: SimTime) -> SimTime {
+        SimTime(self.read(now).clamp(0, i128::from(u64::MAX)) as u64)
+    }
+
+    /// From `now` on, run fast or slow by `ppm` parts per million.
+    pub fn set_drift_ppm(&mut self, now: SimTime, ppm: f64) {
+        self.rebase(now);
+        self.drift_ppb = (ppm * 1000.0).round() as i64;
+    }
+
+    /// Step the reading by `by_ns` (negative steps back).
+    pub fn jump(&mut self, now: SimTime, by_ns: i64) {
+        self.rebase(now);
+        self.base_local += i128::from(by_ns);
+    }
+
+    /// The true duration that elapses while this clock advances by `local`.
+    pub fn true_duration(&self, local: SimTime) -> SimTime {
+        let rate = 1_000_000_000i128 + i128::from(self.drift_ppb);
+        let ns = (i128::from(local.0) * 1_000_000_000).div_euclid(rate.max(1));
+        SimTime(ns.clamp(0, i128::from(u64::MAX)) as u64)
+    }
+
+    fn rebase(&mut self, now: SimTime) {
+        self.base_local = self.read(now);
+        self.base_true = now.0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drift_and_jump() {
+        let mut c = LocalClock::default();
+        assert_eq!(c.now(SimTime::from_secs(1)), SimTime::from_secs(1));
+        c.set_drift_ppm(SimTime::from_secs(1), 100.0);
+        // One true second later the clock has gained 100 us.
+        assert_eq!(c.now(SimTime::from_secs(2)), SimTime(2_000_100_000));
+        c.jump(SimTime::from_secs(2), -500_000_000);
+        assert_eq!(c.now(SimTime::from_secs(2)), SimTime(1_500_100_000));
+        // A fast clock reaches a local 1 s in less than a true second.
+        assert!(c.true_duration(SimTime::from_secs(1)) < SimTime::from_secs(1));
+    }
+}

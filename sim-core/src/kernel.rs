@@ -1,0 +1,219 @@
+//! The kernel: the state a simulation keeps apart from its nodes (clock, queue, network,
+//! per-node bookkeeping, trace, metrics), and the one place events are scheduled.
+//!
+//! Nodes live outside the kernel so that a handler can borrow its node mutably and the
+//! kernel mutably (through its [`Context`](crate::Context)) at the same time.
+
+use crate::clock::LocalClock;
+use crate::fault::Fault;
+use crate::metrics::Metrics;
+use crate::network::{Network, Transmission};
+use crate::node::{Message, Node, NodeId, NodeStatus};
+
+use crate::queue::EventQueue;
+use crate::rng::SimRng;
+use crate::time::SimTime;
+use crate::trace::{DropReason, RecordKind, Trace, TraceRecord};
+use std::collections::BTreeMap;
+use std::hash::Hash;
+
+/// What a queued event does when it runs.
+pub(crate) enum Payload<N: Node + ?Sized> {
+    /// A message arrives. `via_network` says whether cuts and partitions apply on arrival.
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        msg: N::Msg,
+        via_network: bool,
+    },
+    /// A timer fires, if the node has not crashed since it was set.
+    Timer {
+        node: NodeId,
+        incarnation: u32,
+        timer: N::Timer,
+    },
+    /// A node starts.
+    Start(NodeId),
+    /// A fault from the plan takes effect.
+    Fault(Fault),
+}
+
+/// The kernel's bookkeeping for one node.
+pub(crate) struct NodeMeta<N: Node + ?Sized> {
+    pub(crate) name: String,
+    pub(crate) status: NodeStatus,
+    pub(crate) clock: LocalClock,
+    pub(crate) rng: SimRng,
+    /// Bumped on every crash, so timers set before it never fire.
+    pub(crate) incarnation: u32,
+    /// Events that arrived while the node was paused, in arrival order.
+    pub(crate) backlog: Vec<Payload<N>>,
+}
+
+/// Network counters, kept as plain fields because they change on every message.
+#[derive(Default)]
+pub(crate) struct NetCounters {
+    pub(crate) sent: u64,
+    pub(crate) bytes_sent: u64,
+    pub(crate) delivered: u64,
+    pub(crate) duplicated: u64,
+    pub(crate) dropped: [u64; DropReason::ALL.len()],
+}
+
+/// Everything but the nodes.
+pub(crate) struct Kernel<N: Node + ?Sized> {
+    pub(crate) seed: u64,
+    pub(crate) now: SimTime,
+    pub(crate) queue: EventQueue<Payload<N>>,
+    pub(crate) network: Network,
+    pub(crate) nodes: Vec<NodeMeta<N>>,
+    pub(crate) by_name: BTreeMap<String, NodeId>,
+    pub(crate) trace: Trace,
+    pub(crate) metrics: Metrics,
+    pub(crate) net: NetCounters,
+}
+
+impl<N: Node> Kernel<N> {
+    pub(crate) fn lookup(&self, name: &str) -> Option<NodeId> {
+        self.by_name.get(name).copied()
+    }
+
+    /// Hand a message to the network at the current time.
+    pub(crate) fn send(&mut self, from: NodeId, to: NodeId, msg: N::Msg) {
+        let size = msg.size_bytes();
+        self.net.sent += 1;
+        self.net.bytes_sent += u64::from(size);
+        if to.index() >= self.nodes.len() {
+            self.record_drop(from, to, &msg, DropReason::NodeAbsent);
+            return;
+        }
+        let names = &self.nodes;
+        let outcome = self.network.transmit(self.now, from, to, size, || {
+            format!("link:{}->{}", names[from.index()].name, names[to.index()].name)
+        });
+        match outcome {
+            Transmission::Drop(reason) => {
+                self.record_send(from, to, &msg, u64::MAX);
+                self.record_drop(from, to, &msg, reason);
+            }
+            Transmission::Deliver { at, duplicate_at } => {
+                if let Some(dup) = duplicate_at {
+                    self.net.duplicated += 1;
+                    self.trace.fold(self.now.0, RecordKind::Duplicate, from.0, to.0, dup.0);
+                    let now = self.now.0;
+                    self.trace.keep(|| TraceRecord {
+                        time_ns: now,
+                        kind: RecordKind::Duplicate,
+                        node: from.0,
+                        peer: Some(to.0),
+                        value: dup.0,
+                        label: msg.kind().to_owned(),
+                        detail: format!("{msg:?}"),
+                    });
+                    self.schedule_delivery(from, to, msg.clone(), dup, true);
+                }
+                self.schedule_delivery(from, to, msg, at, true);
+            }
+        }
+    }
+
+    /// Put a delivery on the queue and trace the send.
+    pub(crate) fn schedule_delivery(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        msg: N::Msg,
+        at: SimTime,
+        via_network: bool,
+    ) {
+        self.record_send(from, to, &msg, at.0);
+        self.queue.push(
+            at,
+            Payload::Deliver {
+                from,
+                to,
+                msg,
+                via_network,
+            },
+        );
+    }
+
+    fn record_send(&mut self, from: NodeId, to: NodeId, msg: &N::Msg, at: u64) {
+        let fold = self.trace.fold(self.now.0, RecordKind::Send, from.0, to.0, at);
+        msg.hash(fold);
+        if self.trace.keeps_records() {
+            let now = self.now.0;
+            self.trace.keep(|| TraceRecord {
+                time_ns: now,
+                kind: RecordKind::Send,
+                node: from.0,
+                peer: Some(to.0),
+                value: at,
+                label: msg.kind().to_owned(),
+                detail: format!("{msg:?}"),
+            });
+        }
+    }
+
+    /// Trace and count a dropped message; `node` is where the drop was decided.
+    pub(crate) fn record_drop(&mut self, from: NodeId, to: NodeId, msg: &N::Msg, reason: DropReason) {
+        self.net.dropped[reason as usize] += 1;
+        self.trace
+            .fold(self.now.0, RecordKind::Drop, to.0, from.0, reason as u64);
+        let now = self.now.0;
+        self.trace.keep(|| TraceRecord {
+            time_ns: now,
+            kind: RecordKind::Drop,
+            node: to.0,
+            peer: Some(from.0),
+            value: reason as u64,
+            label: reason.name().to_owned(),
+            detail: format!("{} {msg:?}", msg.kind()),
+        });
+    }
+
+    pub(crate) fn annotate(&mut self, node: NodeId, text: &str) {
+        self.trace.fold(self.now.0, RecordKind::Annotation, node.0, u32::MAX, 0);
+        self.trace.fold_str(text);
+        let now = self.now.0;
+        self.trace.keep(|| TraceRecord {
+            time_ns: now,
+            kind: RecordKind::Annotation,
+            node: node.0,
+            peer: None,
+            value: 0,
+            label: "note".to_owned(),
+            detail: text.to_owned(),
+        });
+    }
+
+    /// Record a non-message event (fault, start) with a label and detail.
+    pub(crate) fn record_event(&mut self, kind: RecordKind, node: u32, label: &str, detail: impl FnOnce() -> String) {
+        self.trace.fold(self.now.0, kind, node, u32::MAX, 0);
+        self.trace.fold_str(label);
+        let now = self.now.0;
+        self.trace.keep(|| TraceRecord {
+            time_ns: now,
+            kind,
+            node,
+            peer: None,
+            value: 0,
+            label: label.to_owned(),
+            detail: detail(),
+        });
+    }
+
+    /// Write the network counters into the metrics under `net.*`.
+    pub(crate) fn export_net_metrics(&self, into: &mut Metrics) {
+        into.set("net.messages_sent", self.net.sent as f64);
+        into.set("net.bytes_sent", self.net.bytes_sent as f64);
+        into.set("net.messages_delivered", self.net.delivered as f64);
+        into.set("net.messages_duplicated", self.net.duplicated as f64);
+        for reason in DropReason::ALL {
+            let n = self.net.dropped[reason as usize];
+            if n > 0 {
+                into.set(&format!("net.dropped.{}", reason.name()), n as f64);
+            }
+        }
+    }
+}

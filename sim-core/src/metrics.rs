@@ -1,0 +1,136 @@
+//! Metrics a run records: counters, gauges and samples, summarised for JSON output.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One named metric.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Metric {
+    /// A running total.
+    Counter(f64),
+    /// The latest value of something.
+    Gauge(f64),
+    /// Every observed value, summarised at the end (latencies, sizes).
+    Samples(Vec<f64>),
+}
+
+/// The summary of a sample set, as it appears in JSON.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    /// Number of samples.
+    pub count: usize,
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// Smallest sample.
+    pub min: f64,
+    /// Median (nearest rank).
+    pub p50: f64,
+    /// 90th percentile (nearest rank).
+    pub p90: f64,
+    /// 99th percentile (nearest rank).
+    pub p99: f64,
+    /// Largest sample.
+    pub max: f64,
+}
+
+impl Summary {
+    /// Summarise `samples` (an empty set gives zeros and count 0).
+    pub fn of(samples: &[f64]) -> Summary {
+        if samples.is_empty() {
+            return Summary { count: 0, mean: 0.0, min: 0.0, p50: 0.0, p90: 0.0, p99: 0.0, max: 0.0 };
+        }
+        let mut s = samples.to_vec();
+        s.sort_by(f64::total_cmp);
+        let rank = |q: f64| s[((q * s.len() as f64).ceil() as usize).clamp(1, s.len()) - 1];
+        Summary {
+            count: s.len(),
+            mean: s.iter().sum::<f64>() / s.len() as f64,
+            min: s[0],
+            p50: rank(0.5),
+            p90: rank(0.9),
+            p99: rank(0.99),
+            max: s[s.len() - 1],
+        }
+    }
+}
+
+/// All metrics of a run, by name (sorted, so output order is stable).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Metrics {
+    values: BTreeMap<String, Metric>,
+}
+
+impl Metrics {
+    /// Add `by` to the counter `name` (created at zero).
+    pub fn add(&mut self, name: &str, by: f64) {
+        match self.values.get_mut(name) {
+            Some(Metric::Counter(v)) => *v += by,
+            _ => {
+                self.values.insert(name.to_owned(), Metric::Counter(by));
+            }
+        }
+    }
+
+    /// Set the gauge `name`.
+    pub fn set(&mut self, name: &str, value: f64) {
+        match self.values.get_mut(name) {
+            Some(Metric::Gauge(v)) => *v = value,
+            _ => {
+                self.values.insert(name.to_owned(), Metric::Gauge(value));
+            }
+        }
+    }
+
+    /// Record one sample of `name`.
+    pub fn observe(&mut self, name: &str, value: f64) {
+        match self.values.get_mut(name) {
+            Some(Metric::Samples(v)) => v.push(value),
+            _ => {
+                self.values.insert(name.to_owned(), Metric::Samples(vec![value]));
+            }
+        }
+    }
+
+    /// The metric called `name`.
+    pub fn get(&self, name: &str) -> Option<&Metric> {
+        self.values.get(name)
+    }
+
+    /// A counter's or gauge's value (0 when absent; a sample set gives its mean).
+    pub fn value(&self, name: &str) -> f64 {
+        match self.values.get(name) {
+            Some(Metric::Counter(v) | Metric::Gauge(v)) => *v,
+            Some(Metric::Samples(s)) => Summary::of(s).mean,
+            None => 0.0,
+        }
+    }
+
+    /// Every metric in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Metric)> {
+        self.values.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Merge `other` into `self` (counters add, gauges and samples from `other` win/append).
+    pub fn merge(&mut self, other: &Metrics) {
+        for (name, m) in other.iter() {
+            match m {
+                Metric::Counter(v) => self.add(name, *v),
+                Metric::Gauge(v) => self.set(name, *v),
+                Metric::Samples(s) => s.iter().for_each(|x| self.observe(name, *x)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        let xs: Vec<f64> = (1..=100).map(f64::from).collect();
+        let s = Summary::of(&xs);
+        assert_eq!((s.p50, s.p90, s.p99, s.max), (50.0, 90.0, 99.0, 100.0));
+        assert_eq!(s.mean, 50.5);
+    }
+}

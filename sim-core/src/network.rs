@@ -1,0 +1,545 @@
+//! The network model: directed links with latency distributions, jitter, bandwidth and a
+//! byte-bounded FIFO queue, loss, duplication, reordering and MTU, plus the faults that
+//! act on links (cuts and partitions).
+//!
+//! | knob | default | real-world behaviour it models |
+//! | --- | --- | --- |
+//! | `latency` | `Constant("1ms")` | propagation and processing delay; `Uniform`, `Normal`, `LogNormal` (long tail of Wi-Fi and WAN paths), `Exponential` |
+//! | `jitter` | `"0s"` | extra delay drawn uniformly in `[0, jitter]` per message |
+//! | `bandwidth_bps` | `None` (infinite) | serialization delay `size * 8 / bandwidth`; messages wait in a FIFO queue while the link is busy |
+//! | `queue_bytes` | `None` (unbounded) | the interface buffer: a message that does not fit is tail-dropped (`queue_full`); a large buffer shows bufferbloat |
+//! | `loss` | `0.0` | independent loss per packet (per fragment when fragmenting) |
+//! | `duplicate` | `0.0` | a retransmitting lower layer delivering a packet twice |
+//! | `reorder` | `0.0` | probability that a packet takes a slower path and is held an extra `[0, reorder_delay]` |
+//! | `reorder_delay` | `"0s"` | the largest extra hold of a reordered packet |
+//! | `fifo` | `false` | a TCP-like channel: never delivers out of send order (incompatible with `reorder`) |
+//! | `mtu` | `None` | the largest packet; larger messages are dropped (`exceeds_mtu`) or fragmented |
+//! | `fragmentation` | `false` | split messages above the MTU; the message is lost if any fragment is |
+
+use crate::node::NodeId;
+use crate::rng::{SimRng, chance, exponential, standard_normal, unit_f64};
+use crate::time::SimTime;
+use crate::trace::DropReason;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// How long a message takes to propagate once it has left the sender's interface.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Latency {
+    /// Always the same delay.
+    Constant(SimTime),
+    /// Uniform in `[min, max]`.
+    Uniform {
+        /// Smallest delay.
+        min: SimTime,
+        /// Largest delay.
+        max: SimTime,
+    },
+    /// Normal with the given mean and standard deviation, truncated at zero.
+    Normal {
+        /// Mean delay.
+        mean: SimTime,
+        /// Standard deviation.
+        std_dev: SimTime,
+    },
+    /// Log-normal with the given median and shape `sigma` (the long tail of real paths).
+    LogNormal {
+        /// Median delay (`exp(mu)`).
+        median: SimTime,
+        /// Standard deviation of the underlying normal; 0 gives a constant.
+        sigma: f64,
+    },
+    /// Exponential with the given mean.
+    Exponential {
+        /// Mean delay.
+        mean: SimTime,
+    },
+}
+
+impl Latency {
+    /// Draw one delay from `rng`.
+    pub fn sample(&self, rng: &mut SimRng) -> SimTime {
+        let ns = match *self {
+            Latency::Constant(d) => return d,
+            Latency::Uniform { min, max } => {
+                let span = max.0 - min.0;
+                return SimTime(min.0 + (unit_f64(rng) * (span as f64 + 1.0)).min(span as f64) as u64);
+            }
+            Latency::Normal { mean, std_dev } => {
+                mean.0 as f64 + std_dev.0 as f64 * standard_normal(rng)
+            }
+            Latency::LogNormal { median, sigma } => {
+                median.0 as f64 * (sigma * standard_normal(rng)).exp()
+            }
+            Latency::Exponential { mean } => exponential(rng, mean.0 as f64),
+        };
+        SimTime(ns.max(0.0).round() as u64)
+    }
+
+    /// Whether every draw is the same (so the link needs no random stream for it).
+    pub fn is_constant(&self) -> bool {
+        matches!(self, Latency::Constant(_))
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        match *self {
+            Latency::Uniform { min, max } if min > max => Err(format!(
+                "latency: Uniform min ({min}) is larger than max ({max})"
+            )),
+            Latency::LogNormal { sigma, .. } if !(sigma.is_finite() && sigma >= 0.0) => Err(
+                format!("latency: LogNormal sigma must be a finite number >= 0, got {sigma}"),
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The parameters of one directed link (or the network's default for every link).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinkParams {
+    /// Propagation delay distribution.
+    pub latency: Latency,
+    /// Extra delay, uniform in `[0, jitter]`.
+    pub jitter: SimTime,
+    /// Link rate in bits per second; `None` is infinitely fast.
+    pub bandwidth_bps: Option<u64>,
+    /// Capacity of the sender-side queue in bytes (tail drop); `None` is unbounded.
+    pub queue_bytes: Option<u64>,
+    /// Probability of losing a packet.
+    pub loss: f64,
+    /// Probability of delivering a packet twice.
+    pub duplicate: f64,
+    /// Probability of holding a packet an extra `[0, reorder_delay]`.
+    pub reorder: f64,
+    /// Largest extra hold of a reordered packet.
+    pub reorder_delay: SimTime,
+    /// Never deliver out of send order.
+    pub fifo: bool,
+    /// Largest packet in bytes; `None` is unlimited.
+    pub mtu: Option<u32>,
+    /// Split messages larger than `mtu` instead of dropping them.
+    pub fragmentation: bool,
+}
+
+impl Default for LinkParams {
+    fn default() -> Self {
+        LinkParams {
+            latency: Latency::Constant(SimTime::from_millis(1)),
+            jitter: SimTime::ZERO,
+            bandwidth_bps: None,
+            queue_bytes: None,
+            loss: 0.0,
+            duplicate: 0.0,
+            reorder: 0.0,
+            reorder_delay: SimTime::ZERO,
+            fifo: false,
+            mtu: None,
+            fragmentation: false,
+        }
+    }
+}
+
+impl LinkParams {
+    /// Check every field; the error names the field and the rule it breaks.
+    pub fn validate(&self) -> Result<(), String> {
+        self.latency.validate()?;
+        for (name, p) in [
+            ("loss", self.loss),
+            ("duplicate", self.duplicate),
+            ("reorder", self.reorder),
+        ] {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(format!("{name} must be a probability in [0, 1], got {p}"));
+            }
+        }
+        if self.bandwidth_bps == Some(0) {
+            return Err("bandwidth_bps must be positive (a zero-capacity link carries nothing); leave it out for an infinitely fast link".into());
+        }
+        if self.queue_bytes == Some(0) {
+            return Err("queue_bytes must be positive (a zero-capacity queue drops everything); leave it out for an unbounded queue".into());
+        }
+        if self.mtu == Some(0) {
+            return Err("mtu must be positive; leave it out for no limit".into());
+        }
+        if self.fifo && self.reorder > 0.0 {
+            return Err("a link cannot be both fifo and reordering: set reorder to 0 or fifo to false".into());
+        }
+        Ok(())
+    }
+
+    /// Whether a message on this link needs per-link state (a random stream, a queue or
+    /// the FIFO watermark); a perfect constant-delay link needs none.
+    fn is_stateless(&self) -> bool {
+        self.latency.is_constant()
+            && self.jitter == SimTime::ZERO
+            && self.bandwidth_bps.is_none()
+            && self.loss == 0.0
+            && self.duplicate == 0.0
+            && self.reorder == 0.0
+            && !self.fifo
+    }
+}
+
+/// A partition in force.
+#[derive(Clone, Debug, PartialEq)]
+enum Partition {
+    /// Nodes in different groups cannot talk; nodes in no group are unaffected.
+    Groups(BTreeMap<NodeId, usize>),
+    /// Messages from any node of `from` to any node of `to` are dropped.
+    OneWay {
+        from: BTreeSet<NodeId>,
+        to: BTreeSet<NodeId>,
+    },
+    /// The node can neither send nor receive.
+    Isolate(NodeId),
+}
+
+impl Partition {
+    fn blocks(&self, from: NodeId, to: NodeId) -> bool {
+        match self {
+            Partition::Groups(group) => match (group.get(&from), group.get(&to)) {
+                (Some(a), Some(b)) => a != b,
+                _ => false,
+            },
+            Partition::OneWay { from: f, to: t } => f.contains(&from) && t.contains(&to),
+            Partition::Isolate(n) => (from == *n) != (to == *n),
+        }
+    }
+}
+
+/// The dynamic state of one directed link, created the first time it carries a message.
+struct LinkState {
+    rng: SimRng,
+    /// When the interface finishes sending what is queued.
+    busy_until: SimTime,
+    /// (time the message leaves the interface, its size) for messages still queued.
+    in_queue: VecDeque<(SimTime, u64)>,
+    queued_bytes: u64,
+    /// Latest delivery time handed out, for FIFO links.
+    last_delivery: SimTime,
+}
+
+/// The network's answer for one message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transmission {
+    /// Deliver at `at`; when `duplicate_at` is set, a copy arrives then too.
+    Deliver {
+        /// Delivery time of the message.
+        at: SimTime,
+        /// Delivery time of a duplicate, if the link made one.
+        duplicate_at: Option<SimTime>,
+    },
+    /// The message is gone.
+    Drop(DropReason),
+}
+
+/// All links of a simulation: parameters, topology, faults in force, per-link state.
+pub struct Network {
+    seed: u64,
+    default: LinkParams,
+    overrides: BTreeMap<(NodeId, NodeId), LinkParams>,
+    /// Directed adjacency when the scenario gives a topology; `None` means every node
+    /// reaches every other.
+    topology: Option<BTreeSet<(NodeId, NodeId)>>,
+    cut: BTreeSet<(NodeId, NodeId)>,
+    partitions: Vec<Partition>,
+    links: BTreeMap<(NodeId, NodeId), LinkState>,
+}
+
+impl Network {
+    /// A fully connected network where every link has `default` parameters.
+    pub fn new(seed: u64, default: LinkParams) -> Self {
+        Network {
+            seed,
+            default,
+            overrides: BTreeMap::new(),
+            topology: None,
+            cut: BTreeSet::new(),
+            partitions: Vec::new(),
+            links: BTreeMap::new(),
+        }
+    }
+
+    /// Restrict connectivity to the given directed links.
+    pub fn set_topology(&mut self, links: impl IntoIterator<Item = (NodeId, NodeId)>) {
+        self.topology = Some(links.into_iter().collect());
+    }
+
+    /// Add one directed link to the topology (for nodes joining at run time); no-op on a
+    /// fully connected network.
+    pub fn add_topology_link(&mut self, from: NodeId, to: NodeId) {
+        if let Some(t) = &mut self.topology {
+            t.insert((from, to));
+        }
+    }
+
+    /// The directed links of the topology, if it restricts connectivity.
+    pub fn topology(&self) -> Option<&BTreeSet<(NodeId, NodeId)>> {
+        self.topology.as_ref()
+    }
+
+    /// Replace the parameters every link without an override uses.
+    pub fn set_default(&mut self, params: LinkParams) {
+        self.default = params;
+    }
+
+    /// Give the directed link `from -> to` its own parameters.
+    pub fn set_link(&mut self, from: NodeId, to: NodeId, params: LinkParams) {
+        self.overrides.insert((from, to), params);
+    }
+
+    /// The parameters in force on `from -> to`.
+    pub fn params(&self, from: NodeId, to: NodeId) -> &LinkParams {
+        self.overrides.get(&(from, to)).unwrap_or(&self.default)
+    }
+
+    /// Cut (`up == false`) or restore the directed link.
+    pub fn set_link_up(&mut self, from: NodeId, to: NodeId, up: bool) {
+        if up {
+            self.cut.remove(&(from, to));
+        } else {
+            self.cut.insert((from, to));
+        }
+    }
+
+    /// Separate the groups from each other (nodes in no group are unaffected).
+    pub fn partition(&mut self, groups: &[Vec<NodeId>]) {
+        let map = groups
+            .iter()
+            .enumerate()
+            .flat_map(|(i, g)| g.iter().map(move |n| (*n, i)))
+            .collect();
+        self.partitions.push(Partition::Groups(map));
+    }
+
+    /// Drop everything sent from a node of `from` to a node of `to` (not the reverse).
+    pub fn partition_one_way(&mut self, from: &[NodeId], to: &[NodeId]) {
+        self.partitions.push(Partition::OneWay {
+            from: from.iter().copied().collect(),
+            to: to.iter().copied().collect(),
+        });
+    }
+
+    /// Cut a node off from everyone, both ways.
+    pub fn isolate(&mut self, node: NodeId) {
+        self.partitions.push(Partition::Isolate(node));
+    }
+
+    /// End every partition (link cuts stay until restored).
+    pub fn heal(&mut self) {
+        self.partitions.clear();
+    }
+
+    /// Why `from -> to` cannot carry a message now, if it cannot.
+    pub fn blocked(&self, from: NodeId, to: NodeId) -> Option<DropReason> {
+        if let Some(t) = &self.topology
+            && from != to
+            && !t.contains(&(from, to))
+        {
+            return Some(DropReason::NoRoute);
+        }
+        if !self.cut.is_empty() && self.cut.contains(&(from, to)) {
+            return Some(DropReason::LinkDown);
+        }
+        if self.partitions.iter().any(|p| p.blocks(from, to)) {
+            return Some(DropReason::Partitioned);
+        }
+        None
+    }
+
+    /// Decide what happens to a message of `size` bytes sent at `now` on `from -> to`.
+    /// `link_name` names the link's random stream; it is called only the first time the
+    /// link carries a message.
+    pub fn transmit(
+        &mut self,
+        now: SimTime,
+        from: NodeId,
+        to: NodeId,
+        size: u32,
+        link_name: impl FnOnce() -> String,
+    ) -> Transmission {
+        if let Some(reason) = self.blocked(from, to) {
+            return Transmission::Drop(reason);
+        }
+        let params = self.overrides.get(&(from, to)).unwrap_or(&self.default);
+        let fragments = match params.mtu {
+            Some(mtu) if size > mtu => {
+                if !params.fragmentation {
+                    return Transmission::Drop(DropReason::ExceedsMtu);
+                }
+                size.div_ceil(mtu)
+            }
+            _ => 1,
+        };
+        if params.is_stateless() {
+            let Latency::Constant(d) = params.latency else {
+                unreachable!("stateless links have constant latency")
+            };
+            return Transmission::Deliver {
+                at: now + d,
+                duplicate_at: None,
+            };
+        }
+        let seed = self.seed;
+        let state = self.links.entry((from, to)).or_insert_with(|| LinkState {
+            rng: crate::rng::component_rng(seed, &link_name()),
+            busy_until: SimTime::ZERO,
+            in_queue: VecDeque::new(),
+            queued_bytes: 0,
+            last_delivery: SimTime::ZERO,
+        });
+        let rng = &mut state.rng;
+        // Every fragment must survive; drawing per fragment keeps the per-packet model.
+        for _ in 0..fragments {
+            if chance(rng, params.loss) {
+                return Transmission::Drop(DropReason::Loss);
+            }
+        }
+        let mut departure = now;
+        if let Some(bps) = params.bandwidth_bps {
+            while let Some(&(done, bytes)) = state.in_queue.front() {
+                if done > now {
+                    break;
+                }
+                state.in_queue.pop_front();
+                state.queued_bytes -= bytes;
+            }
+            let bytes = u64::from(size);
+            if let Some(cap) = params.queue_bytes
+                && state.queued_bytes + bytes > cap
+            {
+                return Transmission::Drop(DropReason::QueueFull);
+            }
+            let serialization = SimTime(((u128::from(bytes) * 8 * 1_000_000_000).div_ceil(u128::from(bps))) as u64);
+            departure = state.busy_until.max(now) + serialization;
+            state.busy_until = departure;
+            state.in_queue.push_back((departure, bytes));
+            state.queued_bytes += bytes;
+        }
+        let flight = |rng: &mut SimRng| {
+            let mut d = params.latency.sample(rng);
+            if params.jitter > SimTime::ZERO {
+                d += SimTime((unit_f64(rng) * params.jitter.0 as f64) as u64);
+            }
+            if chance(rng, params.reorder) {
+                d += SimTime((unit_f64(rng) * params.reorder_delay.0 as f64) as u64);
+            }
+            d
+        };
+        let mut at = departure + flight(rng);
+        if params.fifo {
+            at = at.max(state.last_delivery);
+            state.last_delivery = at;
+        }
+        let duplicate_at = if chance(rng, params.duplicate) {
+            let mut dup = departure + flight(rng);
+            if params.fifo {
+                dup = dup.max(state.last_delivery);
+                state.last_delivery = dup;
+            }
+            Some(dup)
+        } else {
+            None
+        };
+        Transmission::Deliver { at, duplicate_at }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send_many(params: LinkParams, n: usize, gap: SimTime) -> Vec<Transmission> {
+        let mut net = Network::new(1, params);
+        (0..n)
+            .map(|i| net.transmit(SimTime(gap.0 * i as u64), NodeId(0), NodeId(1), 1000, || "l".into()))
+            .collect()
+    }
+
+    #[test]
+    fn serialization_delay_and_fifo_queue() {
+        // 1000 bytes at 8 Mb/s take 1 ms; sent back to back they leave 1 ms apart.
+        let params = LinkParams {
+            latency: Latency::Constant(SimTime::from_millis(10)),
+            bandwidth_bps: Some(8_000_000),
+            ..LinkParams::default()
+        };
+        let out = send_many(params, 3, SimTime::ZERO);
+        let at: Vec<u64> = out
+            .iter()
+            .map(|t| match t {
+                Transmission::Deliver { at, .. } => at.0,
+                Transmission::Drop(r) => panic!("dropped {r:?}"),
+            })
+            .collect();
+        assert_eq!(at, vec![11_000_000, 12_000_000, 13_000_000]);
+    }
+
+    #[test]
+    fn bounded_queue_tail_drops() {
+        let params = LinkParams {
+            bandwidth_bps: Some(8_000_000),
+            queue_bytes: Some(2500),
+            ..LinkParams::default()
+        };
+        let out = send_many(params, 4, SimTime::ZERO);
+        assert!(matches!(out[1], Transmission::Deliver { .. }));
+        assert_eq!(out[2], Transmission::Drop(DropReason::QueueFull));
+        assert_eq!(out[3], Transmission::Drop(DropReason::QueueFull));
+    }
+
+    #[test]
+    fn loss_rate_matches_parameter() {
+        let params = LinkParams { loss: 0.2, ..LinkParams::default() };
+        let out = send_many(params, 50_000, SimTime(1));
+        let lost = out.iter().filter(|t| matches!(t, Transmission::Drop(DropReason::Loss))).count();
+        let rate = lost as f64 / 50_000.0;
+        assert!((rate - 0.2).abs() < 0.01, "loss rate {rate}");
+    }
+
+    #[test]
+    fn fifo_link_never_reorders_despite_jitter() {
+        let params = LinkParams {
+            latency: Latency::Exponential { mean: SimTime::from_millis(5) },
+            jitter: SimTime::from_millis(5),
+            fifo: true,
+            ..LinkParams::default()
+        };
+        let out = send_many(params, 1000, SimTime(1000));
+        let mut last = SimTime::ZERO;
+        for t in out {
+            let Transmission::Deliver { at, .. } = t else { panic!() };
+            assert!(at >= last);
+            last = at;
+        }
+    }
+
+    #[test]
+    fn partitions_block_the_right_directions() {
+        let mut net = Network::new(0, LinkParams::default());
+        let (a, b, c) = (NodeId(0), NodeId(1), NodeId(2));
+        net.partition_one_way(&[a], &[b]);
+        assert_eq!(net.blocked(a, b), Some(DropReason::Partitioned));
+        assert_eq!(net.blocked(b, a), None);
+        net.heal();
+        net.partition(&[vec![a], vec![b, c]]);
+        assert_eq!(net.blocked(a, c), Some(DropReason::Partitioned));
+        assert_eq!(net.blocked(b, c), None);
+        net.heal();
+        net.isolate(c);
+        assert_eq!(net.blocked(c, a), Some(DropReason::Partitioned));
+        assert_eq!(net.blocked(a, b), None);
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let bad = LinkParams { loss: 1.5, ..LinkParams::default() };
+        assert!(bad.validate().unwrap_err().contains("loss"));
+        let bad = LinkParams { bandwidth_bps: Some(0), ..LinkParams::default() };
+        assert!(bad.validate().unwrap_err().contains("bandwidth_bps"));
+        let bad = LinkParams { fifo: true, reorder: 0.1, ..LinkParams::default() };
+        assert!(bad.validate().unwrap_err().contains("fifo"));
+    }
+}

@@ -1,0 +1,571 @@
+//! The simulation: nodes plus kernel, the event loop, fault application and invariants.
+
+use crate::context::Context;
+use crate::fault::{Fault, ScheduledFault};
+use crate::kernel::{Kernel, NetCounters, NodeMeta, Payload};
+use crate::metrics::Metrics;
+use crate::network::{LinkParams, Network};
+use crate::node::{Message, Node, NodeId, NodeStatus, TimerTag};
+use crate::queue::EventQueue;
+use crate::rng::component_rng;
+use crate::time::SimTime;
+use crate::trace::{DropReason, Fingerprint, RecordKind, Trace, TraceRecord};
+use std::collections::BTreeMap;
+
+/// A read-only view of the whole system, handed to invariants.
+pub struct World<'a, N: Node> {
+    nodes: &'a [N],
+    kernel: &'a Kernel<N>,
+}
+
+impl<'a, N: Node> World<'a, N> {
+    /// True simulated time.
+    pub fn now(&self) -> SimTime {
+        self.kernel.now
+    }
+    /// Every registered node with its id and status.
+    pub fn nodes(&self) -> impl Iterator<Item = (NodeId, NodeStatus, &'a N)> + 'a {
+        let metas = &self.kernel.nodes;
+        self.nodes
+            .iter()
+            .enumerate()
+            .map(move |(i, n)| (NodeId(i as u32), metas[i].status, n))
+    }
+    /// Nodes that are up (or paused: alive but stopped).
+    pub fn live_nodes(&self) -> impl Iterator<Item = (NodeId, &'a N)> + 'a {
+        self.nodes()
+            .filter(|(_, s, _)| matches!(s, NodeStatus::Up | NodeStatus::Paused))
+            .map(|(id, _, n)| (id, n))
+    }
+    /// One node and its status.
+    pub fn node(&self, id: NodeId) -> (NodeStatus, &'a N) {
+        (self.kernel.nodes[id.index()].status, &self.nodes[id.index()])
+    }
+    /// A node's scenario name.
+    pub fn name(&self, id: NodeId) -> &'a str {
+        &self.kernel.nodes[id.index()].name
+    }
+    /// The metrics recorded so far.
+    pub fn metrics(&self) -> &'a Metrics {
+        &self.kernel.metrics
+    }
+}
+
+/// A property of the system: safety checked after every event, liveness at the end.
+pub trait Invariant<N: Node> {
+    /// The name violations are reported under.
+    fn name(&self) -> &str;
+    /// Checked after every event; `Err` describes the violation.
+    fn check(&mut self, _world: &World<'_, N>) -> Result<(), String> {
+        Ok(())
+    }
+    /// Checked once when the run ends (liveness); `Err` describes the violation.
+    fn check_at_end(&mut self, _world: &World<'_, N>) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// An invariant that failed, when, and the event that made it fail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// The invariant's name.
+    pub invariant: String,
+    /// True time of the violation.
+    pub time: SimTime,
+    /// What the invariant said.
+    pub message: String,
+    /// The event after which it failed (`"end of run"` for liveness).
+    pub event: String,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunOutcome {
+    /// Simulated time when the run stopped.
+    pub end_time: SimTime,
+    /// Events processed.
+    pub events: u64,
+    /// The violation that stopped the run, if any.
+    pub violation: Option<Violation>,
+}
+
+/// Settings fixed when a simulation is built.
+#[derive(Clone, Debug, Default)]
+pub struct SimConfig {
+    /// The master seed every random stream derives from.
+    pub seed: u64,
+    /// Parameters of every link without its own.
+    pub default_link: LinkParams,
+    /// Keep trace records (the fingerprint is computed either way).
+    pub keep_trace: bool,
+}
+
+/// A deterministic simulation of nodes of type `N`.
+///
+/// ```
+/// use sim_core::{Context, Message, Node, NodeId, SimConfig, SimTime, Simulation, TimerTag};
+///
+/// #[derive(Clone, Debug, Hash)]
+/// struct Ping;
+/// impl Message for Ping {
+///     fn size_bytes(&self) -> u32 { 64 }
+///     fn kind(&self) -> &'static str { "ping" }
+/// }
+/// #[derive(Clone, Debug, Hash)]
+/// struct NoTimer;
+/// impl TimerTag for NoTimer {
+///     fn kind(&self) -> &'static str { "none" }
+/// }
+/// struct Echo { got: u32 }
+/// impl Node for Echo {
+///     type Msg = Ping;
+///     type Timer = NoTimer;
+///     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+///         if ctx.id() == NodeId(0) { ctx.send(NodeId(1), Ping); }
+///     }
+///     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Ping) {
+///         self.got += 1;
+///         if self.got < 3 { ctx.send(from, msg); }
+///     }
+///     fn on_timer(&mut self, _: &mut Context<'_, Self>, _: NoTimer) {}
+/// }
+///
+/// let mut sim = Simulation::new(SimConfig { seed: 1, ..SimConfig::default() });
+/// sim.add_node("a", Echo { got: 0 });
+/// sim.add_node("b", Echo { got: 0 });
+/// let out = sim.run_until(SimTime::from_secs(1));
+/// assert_eq!(out.end_time, SimTime::from_millis(5)); // 5 hops of the default 1 ms
+/// ```
+pub struct Simulation<N: Node> {
+    nodes: Vec<N>,
+    kernel: Kernel<N>,
+    invariants: Vec<Box<dyn Invariant<N>>>,
+    events: u64,
+    violation: Option<Violation>,
+}
+
+impl<N: Node> Simulation<N> {
+    /// An empty simulation.
+    pub fn new(config: SimConfig) -> Self {
+        Simulation {
+            nodes: Vec::new(),
+            kernel: Kernel {
+                seed: config.seed,
+                now: SimTime::ZERO,
+                queue: EventQueue::new(),
+                network: Network::new(config.seed, config.default_link),
+                nodes: Vec::new(),
+                by_name: BTreeMap::new(),
+                trace: Trace::new(config.keep_trace),
+                metrics: Metrics::default(),
+                net: NetCounters::default(),
+            },
+            invariants: Vec::new(),
+            events: 0,
+            violation: None,
+        }
+    }
+
+    /// Register a node that starts now (time zero before the run).
+    ///
+    /// # Panics
+    /// If the name is already taken: names key the random streams and must be unique.
+    pub fn add_node(&mut self, name: &str, node: N) -> NodeId {
+        let now = self.kernel.now;
+        self.add_node_at(name, node, Some(now))
+    }
+
+    /// Register a node that starts at `start`, or only on a [`Fault::Join`] when `None`.
+    ///
+    /// # Panics
+    /// If the name is already taken.
+    pub fn add_node_at(&mut self, name: &str, node: N, start: Option<SimTime>) -> NodeId {
+        assert!(
+            !self.kernel.by_name.contains_key(name),
+            "node name {name:?} is used twice"
+        );
+        let id = NodeId(self.nodes.len() as u32);
+        self.nodes.push(node);
+        self.kernel.nodes.push(NodeMeta {
+            name: name.to_owned(),
+            status: NodeStatus::NotStarted,
+            clock: Default::default(),
+            rng: component_rng(self.kernel.seed, &format!("node:{name}")),
+            incarnation: 0,
+            backlog: Vec::new(),
+        });
+        self.kernel.by_name.insert(name.to_owned(), id);
+        if let Some(at) = start {
+            self.kernel.queue.push(at.max(self.kernel.now), Payload::Start(id));
+        }
+        id
+    }
+
+    /// The id of the node called `name`.
+    pub fn lookup(&self, name: &str) -> Option<NodeId> {
+        self.kernel.lookup(name)
+    }
+
+    /// The network, to set the topology and per-link parameters before (or between)
+    /// steps.
+    pub fn network_mut(&mut self) -> &mut Network {
+        &mut self.kernel.network
+    }
+
+    /// Schedule a fault.
+    pub fn schedule_fault(&mut self, fault: ScheduledFault) {
+        self.kernel.queue.push(fault.at, Payload::Fault(fault.fault));
+    }
+
+    /// Check `invariant` after every event and at the end.
+    pub fn add_invariant(&mut self, invariant: Box<dyn Invariant<N>>) {
+        self.invariants.push(invariant);
+    }
+
+    /// Current simulated time.
+    pub fn now(&self) -> SimTime {
+        self.kernel.now
+    }
+
+    /// Events processed so far.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// The fingerprint of everything that happened so far.
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.kernel.trace.fingerprint()
+    }
+
+    /// The kept trace records (empty unless `keep_trace` was set).
+    pub fn trace_records(&self) -> &[TraceRecord] {
+        self.kernel.trace.records()
+    }
+
+    /// The run's metrics, with the network counters under `net.*`.
+    pub fn metrics(&self) -> Metrics {
+        let mut m = self.kernel.metrics.clone();
+        self.kernel.export_net_metrics(&mut m);
+        m
+    }
+
+    /// A read-only view of every node, as invariants see it.
+    pub fn world(&self) -> World<'_, N> {
+        World {
+            nodes: &self.nodes,
+            kernel: &self.kernel,
+        }
+    }
+
+    /// A node's state and status.
+    pub fn node(&self, id: NodeId) -> (NodeStatus, &N) {
+        (self.kernel.nodes[id.index()].status, &self.nodes[id.index()])
+    }
+
+    /// The violation that stopped the run, if any.
+    pub fn violation(&self) -> Option<&Violation> {
+        self.violation.as_ref()
+    }
+
+    /// Time of the next pending event.
+    pub fn next_event_time(&self) -> Option<SimTime> {
+        self.kernel.queue.peek_time()
+    }
+
+    /// Run events up to and including time `until` (or until the queue empties or an
+    /// invariant fails), then run the end-of-run checks. The clock ends at `until` when
+    /// the queue outlives it.
+    pub fn run_until(&mut self, until: SimTime) -> RunOutcome {
+        while self.violation.is_none() {
+            match self.kernel.queue.peek_time() {
+                Some(t) if t <= until => {
+                    self.step();
+                }
+                Some(_) => {
+                    self.kernel.now = until;
+                    break;
+                }
+                None => break,
+            }
+        }
+        self.finish()
+    }
+
+    /// Run the end-of-run (liveness) checks and report how the run ended.
+    pub fn finish(&mut self) -> RunOutcome {
+        if self.violation.is_none() {
+            let world = World {
+                nodes: &self.nodes,
+                kernel: &self.kernel,
+            };
+            for inv in &mut self.invariants {
+                if let Err(message) = inv.check_at_end(&world) {
+                    self.violation = Some(Violation {
+                        invariant: inv.name().to_owned(),
+                        time: self.kernel.now,
+                        message,
+                        event: "end of run".into(),
+                    });
+                    break;
+                }
+            }
+        }
+        RunOutcome {
+            end_time: self.kernel.now,
+            events: self.events,
+            violation: self.violation.clone(),
+        }
+    }
+
+    /// Process the next event; returns false when the queue is empty or a violation
+    /// has stopped the run.
+    pub fn step(&mut self) -> bool {
+        if self.violation.is_some() {
+            return false;
+        }
+        let Some((time, _seq, payload)) = self.kernel.queue.pop() else {
+            return false;
+        };
+        debug_assert!(time >= self.kernel.now, "time went backwards");
+        self.kernel.now = time;
+        self.events += 1;
+        let what = self.dispatch(payload);
+        if !self.invariants.is_empty() {
+            self.check_invariants(what);
+        }
+        true
+    }
+
+    /// Run one payload; returns a short description of the event for violation reports.
+    fn dispatch(&mut self, payload: Payload<N>) -> EventLabel {
+        match payload {
+            Payload::Deliver { from, to, msg, via_network } => {
+                let label = EventLabel::Deliver(from, to, msg.kind());
+                let status = self.kernel.nodes[to.index()].status;
+                let reason = match status {
+                    NodeStatus::Up => None,
+                    NodeStatus::Paused => {
+                        self.kernel.nodes[to.index()].backlog.push(Payload::Deliver {
+                            from,
+                            to,
+                            msg,
+                            via_network,
+                        });
+                        return label;
+                    }
+                    NodeStatus::Crashed => Some(DropReason::NodeDown),
+                    NodeStatus::NotStarted | NodeStatus::Left => Some(DropReason::NodeAbsent),
+                };
+                let reason = reason.or_else(|| {
+                    via_network
+                        .then(|| self.kernel.network.blocked(from, to))
+                        .flatten()
+                });
+                if let Some(reason) = reason {
+                    self.kernel.record_drop(from, to, &msg, reason);
+                    return label;
+                }
+                let k = &mut self.kernel;
+                k.net.delivered += 1;
+                k.trace.fold(k.now.0, RecordKind::Deliver, to.0, from.0, 0);
+                if k.trace.keeps_records() {
+                    let now = k.now.0;
+                    k.trace.keep(|| TraceRecord {
+                        time_ns: now,
+                        kind: RecordKind::Deliver,
+                        node: to.0,
+                        peer: Some(from.0),
+                        value: 0,
+                        label: msg.kind().to_owned(),
+                        detail: format!("{msg:?}"),
+                    });
+                }
+                let mut ctx = Context { kernel: &mut self.kernel, id: to };
+                self.nodes[to.index()].on_message(&mut ctx, from, msg);
+                label
+            }
+            Payload::Timer { node, incarnation, timer } => {
+                let label = EventLabel::Timer(node, timer.kind());
+                let meta = &mut self.kernel.nodes[node.index()];
+                if meta.incarnation != incarnation {
+                    return label;
+                }
+                match meta.status {
+                    NodeStatus::Up => {}
+                    NodeStatus::Paused => {
+                        meta.backlog.push(Payload::Timer { node, incarnation, timer });
+                        return label;
+                    }
+                    _ => return label,
+                }
+                let k = &mut self.kernel;
+                k.trace.fold(k.now.0, RecordKind::TimerFire, node.0, u32::MAX, 0);
+                if k.trace.keeps_records() {
+                    let now = k.now.0;
+                    k.trace.keep(|| TraceRecord {
+                        time_ns: now,
+                        kind: RecordKind::TimerFire,
+                        node: node.0,
+                        peer: None,
+                        value: 0,
+                        label: timer.kind().to_owned(),
+                        detail: format!("{timer:?}"),
+                    });
+                }
+                let mut ctx = Context { kernel: &mut self.kernel, id: node };
+                self.nodes[node.index()].on_timer(&mut ctx, timer);
+                label
+            }
+            Payload::Start(node) => {
+                self.start(node, false);
+                EventLabel::Start(node)
+            }
+            Payload::Fault(fault) => {
+                let label = EventLabel::Fault(fault.name());
+                self.apply_fault(fault);
+                label
+            }
+        }
+    }
+
+    fn start(&mut self, node: NodeId, restart: bool) {
+        let meta = &mut self.kernel.nodes[node.index()];
+        meta.status = NodeStatus::Up;
+        let label = if restart { "restart" } else { "start" };
+        self.kernel
+            .record_event(RecordKind::NodeStart, node.0, label, String::new);
+        let mut ctx = Context { kernel: &mut self.kernel, id: node };
+        if restart {
+            self.nodes[node.index()].on_restart(&mut ctx);
+        } else {
+            self.nodes[node.index()].on_start(&mut ctx);
+        }
+    }
+
+    fn apply_fault(&mut self, fault: Fault) {
+        let node_of = |f: &Fault| match f {
+            Fault::Crash(n)
+            | Fault::Restart(n)
+            | Fault::Pause(n)
+            | Fault::Resume(n)
+            | Fault::Join(n)
+            | Fault::Leave(n)
+            | Fault::Isolate(n) => n.0,
+            Fault::ClockDrift { node, .. } | Fault::ClockJump { node, .. } => node.0,
+            _ => u32::MAX,
+        };
+        let subject = node_of(&fault);
+        self.kernel
+            .record_event(RecordKind::Fault, subject, fault.name(), || format!("{fault:?}"));
+        let now = self.kernel.now;
+        let net = &mut self.kernel.network;
+        match fault {
+            Fault::Crash(n) => {
+                let meta = &mut self.kernel.nodes[n.index()];
+                if matches!(meta.status, NodeStatus::Up | NodeStatus::Paused) {
+                    meta.status = NodeStatus::Crashed;
+                    meta.incarnation += 1;
+                    meta.backlog.clear();
+                    self.nodes[n.index()].on_crash();
+                }
+            }
+            Fault::Restart(n) => {
+                if self.kernel.nodes[n.index()].status == NodeStatus::Crashed {
+                    self.start(n, true);
+                }
+            }
+            Fault::Pause(n) => {
+                let meta = &mut self.kernel.nodes[n.index()];
+                if meta.status == NodeStatus::Up {
+                    meta.status = NodeStatus::Paused;
+                }
+            }
+            Fault::Resume(n) => {
+                let meta = &mut self.kernel.nodes[n.index()];
+                if meta.status == NodeStatus::Paused {
+                    meta.status = NodeStatus::Up;
+                    for p in std::mem::take(&mut meta.backlog) {
+                        self.kernel.queue.push(now, p);
+                    }
+                }
+            }
+            Fault::Join(n) => {
+                if self.kernel.nodes[n.index()].status == NodeStatus::NotStarted {
+                    self.start(n, false);
+                }
+            }
+            Fault::Leave(n) => {
+                if matches!(self.kernel.nodes[n.index()].status, NodeStatus::Up | NodeStatus::Paused) {
+                    let mut ctx = Context { kernel: &mut self.kernel, id: n };
+                    self.nodes[n.index()].on_leave(&mut ctx);
+                    let meta = &mut self.kernel.nodes[n.index()];
+                    meta.status = NodeStatus::Left;
+                    meta.incarnation += 1;
+                    meta.backlog.clear();
+                }
+            }
+            Fault::CutLink { a, b, one_way } => {
+                net.set_link_up(a, b, false);
+                if !one_way {
+                    net.set_link_up(b, a, false);
+                }
+            }
+            Fault::RestoreLink { a, b, one_way } => {
+                net.set_link_up(a, b, true);
+                if !one_way {
+                    net.set_link_up(b, a, true);
+                }
+            }
+            Fault::Partition(groups) => net.partition(&groups),
+            Fault::PartitionOneWay { from, to } => net.partition_one_way(&from, &to),
+            Fault::Isolate(n) => net.isolate(n),
+            Fault::Heal => net.heal(),
+            Fault::SetLink { from, to, params } => net.set_link(from, to, params),
+            Fault::SetDefaultLink(params) => net.set_default(params),
+            Fault::ClockDrift { node, ppm } => {
+                self.kernel.nodes[node.index()].clock.set_drift_ppm(now, ppm)
+            }
+            Fault::ClockJump { node, by } => self.kernel.nodes[node.index()].clock.jump(now, by.0),
+        }
+    }
+
+    fn check_invariants(&mut self, what: EventLabel) {
+        let world = World {
+            nodes: &self.nodes,
+            kernel: &self.kernel,
+        };
+        for inv in &mut self.invariants {
+            if let Err(message) = inv.check(&world) {
+                self.violation = Some(Violation {
+                    invariant: inv.name().to_owned(),
+                    time: self.kernel.now,
+                    message,
+                    event: what.describe(&self.kernel),
+                });
+                return;
+            }
+        }
+    }
+}
+
+/// The event just processed, kept cheap to build (formatted only on a violation).
+enum EventLabel {
+    Deliver(NodeId, NodeId, &'static str),
+    Timer(NodeId, &'static str),
+    Start(NodeId),
+    Fault(&'static str),
+}
+
+impl EventLabel {
+    fn describe<N: Node>(&self, k: &Kernel<N>) -> String {
+        let name = |n: &NodeId| k.nodes[n.index()].name.as_str();
+        match self {
+            EventLabel::Deliver(from, to, kind) => {
+                format!("delivery of {kind} from {} to {}", name(from), name(to))
+            }
+            EventLabel::Timer(n, kind) => format!("timer {kind} of {}", name(n)),
+            EventLabel::Start(n) => format!("start of {}", name(n)),
+            EventLabel::Fault(f) => format!("fault {f}"),
+        }
+    }
+}
