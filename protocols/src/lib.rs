@@ -1,1 +1,9 @@
 //! Sans-IO protocol cores and the systems dsim hosts.
+//!
+//! Each system module implements [`system::System`]: its parameters, node roles, node
+//! state machines, invariants and end-of-run metrics. Nothing here knows about RON
+//! files or the command line.
+
+pub mod phold;
+pub mod ping_pong;
+pub mod system;

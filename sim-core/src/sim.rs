@@ -262,6 +262,19 @@ impl<N: Node> Simulation<N> {
         (self.kernel.nodes[id.index()].status, &self.nodes[id.index()])
     }
 
+    /// A node's state, to finish wiring it up before the run (ids of peers, say).
+    pub fn node_mut(&mut self, id: NodeId) -> &mut N {
+        &mut self.nodes[id.index()]
+    }
+
+    /// Process at most `max_events` more events (or until the queue empties or an
+    /// invariant fails); returns how many ran. Benchmarks stop on an event count.
+    pub fn run_events(&mut self, max_events: u64) -> u64 {
+        let start = self.events;
+        while self.events - start < max_events && self.step() {}
+        self.events - start
+    }
+
     /// The violation that stopped the run, if any.
     pub fn violation(&self) -> Option<&Violation> {
         self.violation.as_ref()

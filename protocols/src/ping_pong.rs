@@ -1,0 +1,428 @@
+//! Ping-pong over lossy links with retransmission: the smallest system that exercises
+//! the network model, timers, cancellation, metrics and invariants.
+//!
+//! Every `pinger` sends `count` pings, one at a time, to a `ponger` (pinger k pings
+//! ponger k mod the number of pongers). A ping unanswered after `timeout` is sent again,
+//! up to `max_tries` transmissions, then counted lost. After an answer or a loss the
+//! pinger waits `interval` and sends the next ping.
+
+use crate::system::{NodeDecl, Setup, System, TopologyRule, add_declared};
+use serde::{Deserialize, Serialize};
+use sim_core::{
+    Context, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation, TimerId, TimerTag, World,
+};
+
+/// Ping-pong parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PingPongParams {
+    /// Pings each pinger sends.
+    pub count: u32,
+    /// Wait between the end of one ping and the next.
+    pub interval: SimTime,
+    /// Retransmission timeout.
+    pub timeout: SimTime,
+    /// Transmissions of one ping before it is counted lost.
+    pub max_tries: u32,
+    /// Bytes of a ping or pong on the wire.
+    pub size_bytes: u32,
+}
+
+impl Default for PingPongParams {
+    fn default() -> Self {
+        PingPongParams {
+            count: 100,
+            interval: SimTime::from_millis(100),
+            timeout: SimTime::from_millis(50),
+            max_tries: 5,
+            size_bytes: 64,
+        }
+    }
+}
+
+/// Messages of the ping-pong system.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub enum PingMsg {
+    /// Ping number `seq`, transmission `attempt` (1-based).
+    Ping {
+        /// Ping number.
+        seq: u32,
+        /// Transmission number of this ping.
+        attempt: u32,
+        /// Wire size.
+        size: u32,
+    },
+    /// The answer to a ping transmission.
+    Pong {
+        /// Ping number answered.
+        seq: u32,
+        /// Transmission answered.
+        attempt: u32,
+        /// Wire size.
+        size: u32,
+    },
+}
+
+impl Message for PingMsg {
+    fn size_bytes(&self) -> u32 {
+        match self {
+            PingMsg::Ping { size, .. } | PingMsg::Pong { size, .. } => *size,
+        }
+    }
+    fn kind(&self) -> &'static str {
+        match self {
+            PingMsg::Ping { .. } => "ping",
+            PingMsg::Pong { .. } => "pong",
+        }
+    }
+}
+
+/// Timers of the ping-pong system.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub enum PingTimer {
+    /// Time to send the next ping.
+    Next,
+    /// Ping `seq` was not answered in time.
+    Timeout {
+        /// The ping waited for.
+        seq: u32,
+    },
+}
+
+impl TimerTag for PingTimer {
+    fn kind(&self) -> &'static str {
+        match self {
+            PingTimer::Next => "next",
+            PingTimer::Timeout { .. } => "timeout",
+        }
+    }
+}
+
+/// The state of a pinger.
+#[derive(Clone, Debug, Default)]
+pub struct Pinger {
+    params: PingPongParams,
+    target: Option<NodeId>,
+    /// The ping waiting for an answer: (seq, transmissions so far, first send time,
+    /// timeout timer).
+    outstanding: Option<(u32, u32, SimTime, TimerId)>,
+    /// Next ping number.
+    pub next_seq: u32,
+    /// Pings answered.
+    pub acked: u32,
+    /// Pings given up after `max_tries`.
+    pub lost: u32,
+    /// Transmissions (first sends and retransmissions).
+    pub transmissions: u64,
+    /// Transmissions of pings that were answered (for the ARQ formula).
+    pub transmissions_of_acked: u64,
+}
+
+/// The state of a ponger.
+#[derive(Clone, Debug, Default)]
+pub struct Ponger {
+    /// Pongs sent.
+    pub answered: u64,
+}
+
+/// A node of the ping-pong system.
+#[derive(Clone, Debug)]
+pub enum PingPongNode {
+    /// Sends pings.
+    Pinger(Pinger),
+    /// Answers them.
+    Ponger(Ponger),
+}
+
+impl Pinger {
+    fn send_current(&mut self, ctx: &mut Context<'_, PingPongNode>, seq: u32, attempt: u32, first: SimTime) {
+        let Some(target) = self.target else { return };
+        self.transmissions += 1;
+        let size = self.params.size_bytes;
+        ctx.send(target, PingMsg::Ping { seq, attempt, size });
+        let timer = ctx.set_timer(self.params.timeout, PingTimer::Timeout { seq });
+        self.outstanding = Some((seq, attempt, first, timer));
+    }
+
+    fn next_ping(&mut self, ctx: &mut Context<'_, PingPongNode>) {
+        if self.next_seq >= self.params.count {
+            return;
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let now = ctx.sim_time();
+        self.send_current(ctx, seq, 1, now);
+    }
+
+    fn on_pong(&mut self, ctx: &mut Context<'_, PingPongNode>, seq: u32, attempt: u32) {
+        let Some((current, tries, first, timer)) = self.outstanding else {
+            ctx.metrics().add("pingpong.late_pongs", 1.0);
+            return;
+        };
+        if seq != current {
+            ctx.metrics().add("pingpong.late_pongs", 1.0);
+            return;
+        }
+        ctx.cancel_timer(timer);
+        self.outstanding = None;
+        self.acked += 1;
+        self.transmissions_of_acked += u64::from(tries);
+        let now = ctx.sim_time();
+        ctx.metrics().observe("pingpong.completion_ms", (now - first).as_millis_f64());
+        if attempt == 1 && tries == 1 {
+            ctx.metrics().observe("pingpong.rtt_ms", (now - first).as_millis_f64());
+        }
+        ctx.set_timer(self.params.interval, PingTimer::Next);
+    }
+
+    fn on_timeout(&mut self, ctx: &mut Context<'_, PingPongNode>, seq: u32) {
+        let Some((current, tries, first, _)) = self.outstanding else { return };
+        if current != seq {
+            return;
+        }
+        if tries < self.params.max_tries {
+            ctx.metrics().add("pingpong.retransmissions", 1.0);
+            self.send_current(ctx, seq, tries + 1, first);
+        } else {
+            self.outstanding = None;
+            self.lost += 1;
+            ctx.annotate(&format!("ping {seq} lost after {tries} tries"));
+            ctx.set_timer(self.params.interval, PingTimer::Next);
+        }
+    }
+}
+
+impl Node for PingPongNode {
+    type Msg = PingMsg;
+    type Timer = PingTimer;
+
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        if let PingPongNode::Pinger(p) = self {
+            p.next_ping(ctx);
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: PingMsg) {
+        match (self, msg) {
+            (PingPongNode::Ponger(p), PingMsg::Ping { seq, attempt, size }) => {
+                p.answered += 1;
+                ctx.send(from, PingMsg::Pong { seq, attempt, size });
+            }
+            (PingPongNode::Pinger(p), PingMsg::Pong { seq, attempt, .. }) => p.on_pong(ctx, seq, attempt),
+            (_, other) => ctx.annotate(&format!("unexpected {} from {from}", other.kind())),
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: PingTimer) {
+        if let PingPongNode::Pinger(p) = self {
+            match timer {
+                PingTimer::Next => p.next_ping(ctx),
+                PingTimer::Timeout { seq } => p.on_timeout(ctx, seq),
+            }
+        }
+    }
+
+    fn on_crash(&mut self) {
+        // A pinger forgets the ping in flight; its counters are the experiment's record.
+        if let PingPongNode::Pinger(p) = self {
+            p.outstanding = None;
+        }
+    }
+}
+
+/// Every ping is answered, lost, or the one in flight: nothing is counted twice.
+struct Accounting;
+
+impl Invariant<PingPongNode> for Accounting {
+    fn name(&self) -> &str {
+        "ping_accounting"
+    }
+    fn check(&mut self, world: &World<'_, PingPongNode>) -> Result<(), String> {
+        for (id, _, node) in world.nodes() {
+            if let PingPongNode::Pinger(p) = node {
+                let in_flight = u32::from(p.outstanding.is_some());
+                if p.acked + p.lost + in_flight > p.next_seq {
+                    return Err(format!(
+                        "{}: {} acked + {} lost + {in_flight} in flight exceeds {} pings sent",
+                        world.name(id),
+                        p.acked,
+                        p.lost,
+                        p.next_seq
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// At the end every pinger that is up has finished all its pings (needs a duration long
+/// enough for `count` rounds).
+struct AllResolved;
+
+impl Invariant<PingPongNode> for AllResolved {
+    fn name(&self) -> &str {
+        "all_pings_resolved"
+    }
+    fn check_at_end(&mut self, world: &World<'_, PingPongNode>) -> Result<(), String> {
+        for (id, node) in world.live_nodes() {
+            if let PingPongNode::Pinger(p) = node
+                && p.acked + p.lost < p.params.count
+            {
+                return Err(format!(
+                    "{} resolved only {} of {} pings",
+                    world.name(id),
+                    p.acked + p.lost,
+                    p.params.count
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The ping-pong system.
+pub struct PingPong;
+
+impl System for PingPong {
+    const NAME: &'static str = "ping-pong";
+    const DESCRIPTION: &'static str = "pings over lossy links with timeout and retransmission";
+    const ROLES: &'static [&'static str] = &["pinger", "ponger"];
+    const TOPOLOGY: TopologyRule = TopologyRule::Any;
+    type Params = PingPongParams;
+    type Node = PingPongNode;
+
+    fn validate(params: &PingPongParams, setup: &Setup<'_>) -> Result<(), String> {
+        if params.timeout == SimTime::ZERO {
+            return Err("params.timeout must be positive".into());
+        }
+        if params.max_tries == 0 {
+            return Err("params.max_tries must be at least 1".into());
+        }
+        let count = |role: &str| setup.nodes.iter().filter(|n| n.role == role).count();
+        if count("pinger") == 0 || count("ponger") == 0 {
+            return Err("ping-pong needs at least one node with role \"pinger\" and one with role \"ponger\"".into());
+        }
+        Ok(())
+    }
+
+    fn build(params: &PingPongParams, setup: &Setup<'_>, sim: &mut Simulation<PingPongNode>) {
+        let pongers: Vec<&NodeDecl> = setup.nodes.iter().filter(|n| n.role == "ponger").collect();
+        let mut pingers_seen = 0;
+        let targets: Vec<Option<String>> = setup
+            .nodes
+            .iter()
+            .map(|n| {
+                (n.role == "pinger").then(|| {
+                    pingers_seen += 1;
+                    pongers[(pingers_seen - 1) % pongers.len()].name.clone()
+                })
+            })
+            .collect();
+        let ids = add_declared(sim, setup.nodes, |d| match d.role.as_str() {
+            "pinger" => PingPongNode::Pinger(Pinger { params: params.clone(), ..Pinger::default() }),
+            _ => PingPongNode::Ponger(Ponger::default()),
+        });
+        for (id, target) in ids.into_iter().zip(targets) {
+            if let Some(t) = target {
+                let t = sim.lookup(&t);
+                if let PingPongNode::Pinger(p) = sim.node_mut(id) {
+                    p.target = t;
+                }
+            }
+        }
+    }
+
+    fn invariants(_params: &PingPongParams) -> Vec<Box<dyn Invariant<PingPongNode>>> {
+        vec![Box::new(Accounting), Box::new(AllResolved)]
+    }
+
+    fn report(_params: &PingPongParams, sim: &Simulation<PingPongNode>, metrics: &mut Metrics) {
+        let (mut sent, mut acked, mut lost, mut tx, mut tx_acked) = (0u64, 0u64, 0u64, 0u64, 0u64);
+        for (_, _, node) in sim.world().nodes() {
+            if let PingPongNode::Pinger(p) = node {
+                sent += u64::from(p.next_seq);
+                acked += u64::from(p.acked);
+                lost += u64::from(p.lost);
+                tx += p.transmissions;
+                tx_acked += p.transmissions_of_acked;
+            }
+        }
+        metrics.set("pingpong.pings", sent as f64);
+        metrics.set("pingpong.acked", acked as f64);
+        metrics.set("pingpong.lost", lost as f64);
+        metrics.set("pingpong.transmissions", tx as f64);
+        metrics.set(
+            "pingpong.transmissions_per_acked_ping",
+            tx_acked as f64 / acked.max(1) as f64,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim_core::{LinkParams, SimConfig};
+
+    fn run(loss: f64, seed: u64) -> Metrics {
+        let params = PingPongParams {
+            count: 4000,
+            interval: SimTime::from_millis(1),
+            max_tries: 1000,
+            ..Default::default()
+        };
+        let nodes = vec![
+            NodeDecl { name: "a".into(), role: "pinger".into(), start: Some(SimTime::ZERO) },
+            NodeDecl { name: "b".into(), role: "ponger".into(), start: Some(SimTime::ZERO) },
+        ];
+        let setup = Setup { seed, nodes: &nodes, links: &[] };
+        let mut sim = Simulation::new(SimConfig {
+            seed,
+            default_link: LinkParams { loss, ..LinkParams::default() },
+            keep_trace: false,
+        });
+        PingPong::build(&params, &setup, &mut sim);
+        for inv in PingPong::invariants(&params) {
+            sim.add_invariant(inv);
+        }
+        let out = sim.run_until(SimTime::from_secs(3600));
+        assert_eq!(out.violation, None);
+        let mut m = sim.metrics();
+        PingPong::report(&params, &sim, &mut m);
+        m
+    }
+
+    /// With loss p on each direction, a ping needs 1/(1-p)^2 transmissions on average
+    /// (geometric number of tries); max_tries is high enough not to truncate it.
+    #[test]
+    fn retransmissions_follow_the_arq_formula() {
+        for p in [0.0, 0.1, 0.3] {
+            let m = run(p, 11);
+            let expected = 1.0 / ((1.0 - p) * (1.0 - p));
+            let got = m.value("pingpong.transmissions_per_acked_ping");
+            assert!((got / expected - 1.0).abs() < 0.04, "p={p}: {got} vs {expected}");
+            assert_eq!(m.value("pingpong.acked"), 4000.0);
+        }
+    }
+
+    #[test]
+    fn same_seed_same_fingerprint() {
+        let fp = |seed| {
+            let nodes = vec![
+                NodeDecl { name: "a".into(), role: "pinger".into(), start: Some(SimTime::ZERO) },
+                NodeDecl { name: "b".into(), role: "ponger".into(), start: Some(SimTime::ZERO) },
+            ];
+            let mut sim = Simulation::new(SimConfig {
+                seed,
+                default_link: LinkParams { loss: 0.2, ..LinkParams::default() },
+                keep_trace: false,
+            });
+            let params = PingPongParams::default();
+            PingPong::build(&params, &Setup { seed, nodes: &nodes, links: &[] }, &mut sim);
+            sim.run_until(SimTime::from_secs(60));
+            sim.fingerprint()
+        };
+        assert_eq!(fp(1), fp(1));
+        assert_ne!(fp(1), fp(2));
+    }
+}

@@ -1,0 +1,85 @@
+//! The interface every hosted system implements, so the scenario runner can build and
+//! run it without knowing anything about it.
+//!
+//! A system declares its parameter type (deserialized from the scenario file), the node
+//! roles it understands, how it populates a [`Simulation`] from a [`Setup`], its named
+//! invariants, and the metrics it reports at the end of a run.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sim_core::{Invariant, Metrics, Node, NodeId, SimTime, Simulation};
+
+/// What the scenario file says about a node, independent of the system.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeDecl {
+    /// Unique name (keys the node's random stream).
+    pub name: String,
+    /// Role within the system (`"pinger"`, `"gate"`, ...), checked by the system.
+    pub role: String,
+    /// When the node starts; `None` means it waits for a `Join` fault.
+    pub start: Option<SimTime>,
+}
+
+/// Which topologies a system can run on; the loader checks it before building.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TopologyRule {
+    /// The system ignores the topology (logical processes, or everyone reaches everyone).
+    Any,
+    /// At least one link, and the graph of declared nodes is connected.
+    Connected,
+    /// Connected and without cycles.
+    Tree,
+}
+
+/// Everything a system needs to populate a simulation.
+#[derive(Clone, Debug)]
+pub struct Setup<'a> {
+    /// The master seed (already given to the simulation; systems that draw their own
+    /// layout, such as random graphs, derive it from here).
+    pub seed: u64,
+    /// The nodes the scenario declares, in file order.
+    pub nodes: &'a [NodeDecl],
+    /// Undirected links of the topology by node name (empty when fully connected).
+    pub links: &'a [(String, String)],
+}
+
+/// A system the runner can host.
+pub trait System: 'static {
+    /// The name scenario files use in `system: "..."`.
+    const NAME: &'static str;
+    /// One line for `dsim list`.
+    const DESCRIPTION: &'static str;
+    /// The roles the system accepts in `nodes`.
+    const ROLES: &'static [&'static str];
+    /// Which topologies make sense for it.
+    const TOPOLOGY: TopologyRule;
+    /// The system's parameters (`params: (...)` in the scenario file).
+    type Params: DeserializeOwned + Serialize + Default + Clone;
+    /// The system's node type.
+    type Node: Node + 'static;
+
+    /// Check parameters against each other and the declared nodes; the error names the
+    /// parameter.
+    fn validate(params: &Self::Params, setup: &Setup<'_>) -> Result<(), String>;
+
+    /// Add the system's nodes to `sim` (declared ones, and any it generates).
+    fn build(params: &Self::Params, setup: &Setup<'_>, sim: &mut Simulation<Self::Node>);
+
+    /// The system's named invariants.
+    fn invariants(params: &Self::Params) -> Vec<Box<dyn Invariant<Self::Node>>>;
+
+    /// Write end-of-run metrics computed from the nodes' final state.
+    fn report(params: &Self::Params, sim: &Simulation<Self::Node>, metrics: &mut Metrics);
+}
+
+/// Add every declared node with the state `make(decl)` returns, honouring start times.
+pub fn add_declared<N: Node>(
+    sim: &mut Simulation<N>,
+    nodes: &[NodeDecl],
+    mut make: impl FnMut(&NodeDecl) -> N,
+) -> Vec<NodeId> {
+    nodes
+        .iter()
+        .map(|d| sim.add_node_at(&d.name, make(d), d.start))
+        .collect()
+}
