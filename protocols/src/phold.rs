@@ -135,14 +135,23 @@ impl Phold {
             seed,
             ..Default::default()
         });
-        Self::build(params, &Setup { seed, nodes: &[], links: &[] }, &mut sim);
+        Self::build(
+            params,
+            &Setup {
+                seed,
+                nodes: &[],
+                links: &[],
+            },
+            &mut sim,
+        );
         sim
     }
 }
 
 impl System for Phold {
     const NAME: &'static str = "phold";
-    const DESCRIPTION: &'static str = "PHOLD engine benchmark: logical processes exchanging timestamped events";
+    const DESCRIPTION: &'static str =
+        "PHOLD engine benchmark: logical processes exchanging timestamped events";
     const ROLES: &'static [&'static str] = &[];
     const TOPOLOGY: TopologyRule = TopologyRule::Any;
     type Params = PholdParams;
@@ -153,7 +162,10 @@ impl System for Phold {
             return Err("params.lps must be at least 1".into());
         }
         if !(0.0..=1.0).contains(&params.remote) {
-            return Err(format!("params.remote must be a probability in [0, 1], got {}", params.remote));
+            return Err(format!(
+                "params.remote must be a probability in [0, 1], got {}",
+                params.remote
+            ));
         }
         if !setup.nodes.is_empty() {
             return Err("phold generates its own logical processes: leave `nodes` empty".into());
@@ -176,8 +188,14 @@ impl System for Phold {
         let processed: u64 = world.nodes().map(|(_, _, lp)| lp.processed).sum();
         let remote: u64 = world.nodes().map(|(_, _, lp)| lp.sent_remote).sum();
         metrics.set("phold.events_processed", processed as f64);
-        metrics.set("phold.remote_fraction", remote as f64 / processed.max(1) as f64);
-        metrics.set("phold.pending_events", f64::from(params.lps) * f64::from(params.events_per_lp));
+        metrics.set(
+            "phold.remote_fraction",
+            remote as f64 / processed.max(1) as f64,
+        );
+        metrics.set(
+            "phold.pending_events",
+            f64::from(params.lps) * f64::from(params.events_per_lp),
+        );
     }
 }
 
@@ -187,7 +205,11 @@ mod tests {
 
     #[test]
     fn remote_fraction_and_event_rate_match_the_model() {
-        let params = PholdParams { lps: 100, events_per_lp: 2, ..PholdParams::default() };
+        let params = PholdParams {
+            lps: 100,
+            events_per_lp: 2,
+            ..PholdParams::default()
+        };
         let mut sim = Phold::simulation(&params, 3);
         let until = SimTime::from_secs(2);
         let out = sim.run_until(until);
@@ -197,7 +219,10 @@ mod tests {
         let period = (params.lookahead.0 + params.mean.0) as f64;
         let expected = 200.0 * until.0 as f64 / period;
         let processed = m.value("phold.events_processed");
-        assert!((processed / expected - 1.0).abs() < 0.02, "{processed} vs {expected}");
+        assert!(
+            (processed / expected - 1.0).abs() < 0.02,
+            "{processed} vs {expected}"
+        );
         assert!((m.value("phold.remote_fraction") - 0.9).abs() < 0.01);
         // Starts (100 LPs) plus processed events.
         assert_eq!(out.events, processed as u64 + 100);

@@ -9,7 +9,8 @@
 use crate::system::{NodeDecl, Setup, System, TopologyRule, add_declared};
 use serde::{Deserialize, Serialize};
 use sim_core::{
-    Context, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation, TimerId, TimerTag, World,
+    Context, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation, TimerId, TimerTag,
+    World,
 };
 
 /// Ping-pong parameters.
@@ -135,7 +136,13 @@ pub enum PingPongNode {
 }
 
 impl Pinger {
-    fn send_current(&mut self, ctx: &mut Context<'_, PingPongNode>, seq: u32, attempt: u32, first: SimTime) {
+    fn send_current(
+        &mut self,
+        ctx: &mut Context<'_, PingPongNode>,
+        seq: u32,
+        attempt: u32,
+        first: SimTime,
+    ) {
         let Some(target) = self.target else { return };
         self.transmissions += 1;
         let size = self.params.size_bytes;
@@ -168,15 +175,19 @@ impl Pinger {
         self.acked += 1;
         self.transmissions_of_acked += u64::from(tries);
         let now = ctx.sim_time();
-        ctx.metrics().observe("pingpong.completion_ms", (now - first).as_millis_f64());
+        ctx.metrics()
+            .observe("pingpong.completion_ms", (now - first).as_millis_f64());
         if attempt == 1 && tries == 1 {
-            ctx.metrics().observe("pingpong.rtt_ms", (now - first).as_millis_f64());
+            ctx.metrics()
+                .observe("pingpong.rtt_ms", (now - first).as_millis_f64());
         }
         ctx.set_timer(self.params.interval, PingTimer::Next);
     }
 
     fn on_timeout(&mut self, ctx: &mut Context<'_, PingPongNode>, seq: u32) {
-        let Some((current, tries, first, _)) = self.outstanding else { return };
+        let Some((current, tries, first, _)) = self.outstanding else {
+            return;
+        };
         if current != seq {
             return;
         }
@@ -208,7 +219,9 @@ impl Node for PingPongNode {
                 p.answered += 1;
                 ctx.send(from, PingMsg::Pong { seq, attempt, size });
             }
-            (PingPongNode::Pinger(p), PingMsg::Pong { seq, attempt, .. }) => p.on_pong(ctx, seq, attempt),
+            (PingPongNode::Pinger(p), PingMsg::Pong { seq, attempt, .. }) => {
+                p.on_pong(ctx, seq, attempt)
+            }
             (_, other) => ctx.annotate(&format!("unexpected {} from {from}", other.kind())),
         }
     }
@@ -320,7 +333,10 @@ impl System for PingPong {
             })
             .collect();
         let ids = add_declared(sim, setup.nodes, |d| match d.role.as_str() {
-            "pinger" => PingPongNode::Pinger(Pinger { params: params.clone(), ..Pinger::default() }),
+            "pinger" => PingPongNode::Pinger(Pinger {
+                params: params.clone(),
+                ..Pinger::default()
+            }),
             _ => PingPongNode::Ponger(Ponger::default()),
         });
         for (id, target) in ids.into_iter().zip(targets) {
@@ -372,13 +388,28 @@ mod tests {
             ..Default::default()
         };
         let nodes = vec![
-            NodeDecl { name: "a".into(), role: "pinger".into(), start: Some(SimTime::ZERO) },
-            NodeDecl { name: "b".into(), role: "ponger".into(), start: Some(SimTime::ZERO) },
+            NodeDecl {
+                name: "a".into(),
+                role: "pinger".into(),
+                start: Some(SimTime::ZERO),
+            },
+            NodeDecl {
+                name: "b".into(),
+                role: "ponger".into(),
+                start: Some(SimTime::ZERO),
+            },
         ];
-        let setup = Setup { seed, nodes: &nodes, links: &[] };
+        let setup = Setup {
+            seed,
+            nodes: &nodes,
+            links: &[],
+        };
         let mut sim = Simulation::new(SimConfig {
             seed,
-            default_link: LinkParams { loss, ..LinkParams::default() },
+            default_link: LinkParams {
+                loss,
+                ..LinkParams::default()
+            },
             keep_trace: false,
         });
         PingPong::build(&params, &setup, &mut sim);
@@ -400,7 +431,10 @@ mod tests {
             let m = run(p, 11);
             let expected = 1.0 / ((1.0 - p) * (1.0 - p));
             let got = m.value("pingpong.transmissions_per_acked_ping");
-            assert!((got / expected - 1.0).abs() < 0.04, "p={p}: {got} vs {expected}");
+            assert!(
+                (got / expected - 1.0).abs() < 0.04,
+                "p={p}: {got} vs {expected}"
+            );
             assert_eq!(m.value("pingpong.acked"), 4000.0);
         }
     }
@@ -409,16 +443,35 @@ mod tests {
     fn same_seed_same_fingerprint() {
         let fp = |seed| {
             let nodes = vec![
-                NodeDecl { name: "a".into(), role: "pinger".into(), start: Some(SimTime::ZERO) },
-                NodeDecl { name: "b".into(), role: "ponger".into(), start: Some(SimTime::ZERO) },
+                NodeDecl {
+                    name: "a".into(),
+                    role: "pinger".into(),
+                    start: Some(SimTime::ZERO),
+                },
+                NodeDecl {
+                    name: "b".into(),
+                    role: "ponger".into(),
+                    start: Some(SimTime::ZERO),
+                },
             ];
             let mut sim = Simulation::new(SimConfig {
                 seed,
-                default_link: LinkParams { loss: 0.2, ..LinkParams::default() },
+                default_link: LinkParams {
+                    loss: 0.2,
+                    ..LinkParams::default()
+                },
                 keep_trace: false,
             });
             let params = PingPongParams::default();
-            PingPong::build(&params, &Setup { seed, nodes: &nodes, links: &[] }, &mut sim);
+            PingPong::build(
+                &params,
+                &Setup {
+                    seed,
+                    nodes: &nodes,
+                    links: &[],
+                },
+                &mut sim,
+            );
             sim.run_until(SimTime::from_secs(60));
             sim.fingerprint()
         };

@@ -9,7 +9,7 @@
 //!    |               ^
 //! ```
 
-use ron::error::{Error as RonError, SpannedError};
+use ron::error::{Error as RonError, Position, SpannedError};
 use std::fmt;
 
 /// A problem with a scenario file, located as precisely as it is known.
@@ -35,8 +35,8 @@ impl LoadError {
     /// Builds the error for a failed `ron` parse or deserialization of `text` (the
     /// contents of `file`), rewording ron's message where it is cryptic.
     pub fn from_ron(file: &str, text: &str, err: &SpannedError) -> LoadError {
-        let start = err.span.start;
-        LoadError::at(file, text, start.line, start.col, human_message(&err.code))
+        let Position { line, col } = first_token(text, err.span.start, err.span.end);
+        LoadError::at(file, text, line, col, human_message(&err.code))
     }
 
     /// An error at `line`:`column` (1-based) of `text`, the contents of `file`; the
@@ -109,6 +109,29 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
+/// The first non-blank character between `start` and `end` (inclusive), or `start`.
+///
+/// ron's span often starts before the blanks that precede the offending token (the
+/// space after `name:` in `name: 5`); the caret belongs under the token.
+fn first_token(text: &str, start: Position, end: Position) -> Position {
+    let (mut line, mut col) = (1, 1);
+    for c in text.chars() {
+        let here = Position { line, col };
+        if here > end {
+            break;
+        }
+        if here >= start && !c.is_whitespace() {
+            return here;
+        }
+        if c == '\n' {
+            (line, col) = (line + 1, 1);
+        } else {
+            col += 1;
+        }
+    }
+    start
+}
+
 /// ron's error message, reworded where its own is terse or reads like parser internals.
 fn human_message(code: &RonError) -> String {
     match code {
@@ -144,9 +167,7 @@ fn human_message(code: &RonError) -> String {
         RonError::ExpectedStructName(name) => {
             format!("expected the name `{name}` before `(`")
         }
-        RonError::ExpectedNamedStructLike(name) if name.is_empty() => {
-            "expected `(` to open a struct".to_owned()
-        }
+        RonError::ExpectedNamedStructLike("") => "expected `(` to open a struct".to_owned(),
         RonError::ExpectedNamedStructLike(name) => {
             format!("expected `{name}(...)` or `(...)`")
         }
@@ -174,14 +195,14 @@ fn human_message(code: &RonError) -> String {
         RonError::ExpectedInteger => "expected a whole number".to_owned(),
         RonError::ExpectedFloat => "expected a number".to_owned(),
         RonError::ExpectedString => "expected a string in double quotes".to_owned(),
-        RonError::ExpectedStringEnd => "unterminated string: the closing `\"` is missing".to_owned(),
+        RonError::ExpectedStringEnd => {
+            "unterminated string: the closing `\"` is missing".to_owned()
+        }
         RonError::ExpectedChar => "expected a character in single quotes".to_owned(),
         RonError::IntegerOutOfBounds => "number is out of range for this field".to_owned(),
         RonError::UnexpectedChar(c) => format!("unexpected character {c:?}"),
         RonError::UnclosedBlockComment => "unclosed comment: the `*/` is missing".to_owned(),
-        RonError::TrailingCharacters => {
-            "unexpected text after the end of the scenario".to_owned()
-        }
+        RonError::TrailingCharacters => "unexpected text after the end of the scenario".to_owned(),
         // Messages from our own types (durations, ...) are already written for people.
         RonError::Message(message) => message.clone(),
         other => lowercase_first(&other.to_string()),
@@ -237,10 +258,14 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// ron says "the unsigned integer `5`"; people say "the number `5`".
 fn plain_number(found: &str) -> String {
-    ["the unsigned integer ", "the signed integer ", "the floating point number "]
-        .iter()
-        .find_map(|prefix| found.strip_prefix(prefix))
-        .map_or_else(|| found.to_owned(), |rest| format!("the number {rest}"))
+    [
+        "the unsigned integer ",
+        "the signed integer ",
+        "the floating point number ",
+    ]
+    .iter()
+    .find_map(|prefix| found.strip_prefix(prefix))
+    .map_or_else(|| found.to_owned(), |rest| format!("the number {rest}"))
 }
 
 /// ron's messages start with a capital; ours follow rustc and start in lower case.
@@ -273,7 +298,7 @@ mod tests {
         Random { n: u32 },
     }
 
-    fn load<T: for<'de> Deserialize<'de>>(text: &str) -> LoadError {
+    fn load<T: for<'de> Deserialize<'de> + fmt::Debug>(text: &str) -> LoadError {
         let err = ron::from_str::<T>(text).unwrap_err();
         LoadError::from_ron("x.ron", text, &err)
     }
@@ -314,12 +339,13 @@ mod tests {
         assert_eq!((err.line, err.column), (3, 5));
         assert_eq!(
             err.message,
-            "unknown field `los`, expected one of `latency`, `loss`, `jitter`; did you mean `loss`?"
+            "unknown field `los` in `Link`, expected one of `latency`, `loss`, `jitter`; \
+             did you mean `loss`?"
         );
         assert_eq!(err.source_line.as_deref(), Some("    los: 0.5,"));
         assert_eq!(
             err.to_string(),
-            "error: x.ron:3:5: unknown field `los`, expected one of `latency`, `loss`, \
+            "error: x.ron:3:5: unknown field `los` in `Link`, expected one of `latency`, `loss`, \
              `jitter`; did you mean `loss`?\n  |\n3 |     los: 0.5,\n  |     ^"
         );
     }
@@ -331,30 +357,43 @@ mod tests {
             err.message,
             r#"expected a duration string such as "150ms", "2s" or "1h", found the number `5`"#
         );
-        assert_eq!((err.line, err.column), (1, 10));
+        assert_eq!((err.line, err.column), (1, 11));
 
         let err = load::<Link>("(latency: \"5s\")");
-        assert_eq!(err.message, "missing field `loss`");
+        assert_eq!(err.message, "missing field `loss` in `Link`");
 
         let err = load::<Link>("(latency: \"5q\", loss: 0.1)");
         assert_eq!(
             err.message,
             r#"unknown unit "q" in duration "5q"; use one of ns, us, ms, s, m, h"#
         );
-        assert_eq!((err.line, err.column), (1, 11));
+        // ron points just inside the string's opening quote.
+        assert_eq!((err.line, err.column), (1, 12));
     }
 
     #[test]
     fn syntax_errors() {
         let err = load::<Link>("(latency: \"5s\"\n loss: 0.1)");
-        assert_eq!(err.message, "expected `,` or `)`; a comma may be missing");
-        assert_eq!(err.line, 2);
+        assert_eq!(err.message, "expected `,` between entries");
+        assert_eq!((err.line, err.column), (2, 2));
 
         let err = load::<Link>("(latency: \"5s, loss: 0.1)");
-        assert_eq!(err.message, "unterminated string: the closing `\"` is missing");
+        assert_eq!(
+            err.message,
+            "unterminated string: the closing `\"` is missing"
+        );
 
         let err = load::<Link>("(latency: \"5s\", loss: 0.1) x");
         assert_eq!(err.message, "unexpected text after the end of the scenario");
+        assert_eq!(err.column, 28);
+
+        // ron reports the blank before `5`; the caret goes under the `5`.
+        let err = load::<Link>("(\n  latency: \"5s\",\n  loss:\t 5.0,\n  jitter: 3,\n)");
+        assert_eq!(err.message, "expected `Some(...)` or `None`");
+        assert_eq!(
+            err.to_string(),
+            "error: x.ron:4:11: expected `Some(...)` or `None`\n  |\n4 |   jitter: 3,\n  |           ^"
+        );
     }
 
     #[test]
@@ -362,12 +401,12 @@ mod tests {
         let err = load::<Topology>("Rnig");
         assert_eq!(
             err.message,
-            "unknown variant `Rnig`, expected one of `Ring`, `Random`; did you mean `Ring`?"
+            "unknown variant `Rnig` in `Topology`, expected one of `Ring`, `Random`; did you mean `Ring`?"
         );
         let err = load::<Topology>("Star");
         assert_eq!(
             err.message,
-            "unknown variant `Star`, expected one of `Ring`, `Random`"
+            "unknown variant `Star` in `Topology`, expected one of `Ring`, `Random`"
         );
     }
 

@@ -117,7 +117,11 @@ fn plan(text: &str, root: &Node, segments: &[&str], value: &str) -> Result<Edit,
                 None => return add_field(text, group, &segments[i..], value).map_err(fail),
             },
             Kind::Seq(group) | Kind::Tuple(group) => {
-                let kind = if matches!(node.kind, Kind::Seq(_)) { "sequence" } else { "tuple" };
+                let kind = if matches!(node.kind, Kind::Seq(_)) {
+                    "sequence"
+                } else {
+                    "tuple"
+                };
                 let len = group.items.len();
                 let index: usize = segment.parse().map_err(|_| {
                     fail(format!(
@@ -132,7 +136,10 @@ fn plan(text: &str, root: &Node, segments: &[&str], value: &str) -> Result<Edit,
                 })?
             }
             Kind::Map(group) => {
-                let entry = group.items.iter().find(|e| e.key.matches_key(text, segment));
+                let entry = group
+                    .items
+                    .iter()
+                    .find(|e| e.key.matches_key(text, segment));
                 &entry
                     .ok_or_else(|| fail(format!("{parent} is a map with no key `{segment}`")))?
                     .value
@@ -150,12 +157,7 @@ fn plan(text: &str, root: &Node, segments: &[&str], value: &str) -> Result<Edit,
 
 /// The edit that adds `rest[0]` (and nested structs for the rest of the path) to the
 /// struct `group`.
-fn add_field(
-    text: &str,
-    group: &Group<Field>,
-    rest: &[&str],
-    value: &str,
-) -> Result<Edit, String> {
+fn add_field(text: &str, group: &Group<Field>, rest: &[&str], value: &str) -> Result<Edit, String> {
     if let Some(bad) = rest.iter().find(|s| !is_identifier(s)) {
         return Err(if bad == &rest[0] {
             format!("a struct has fields, not elements; `{bad}` is not a field name")
@@ -210,7 +212,6 @@ impl Edit {
 }
 
 /// One RON value in the text: its byte range and its shape.
-#[derive(Debug)]
 struct Node {
     start: usize,
     end: usize,
@@ -218,7 +219,6 @@ struct Node {
 }
 
 /// The shapes of value the path can go through.
-#[derive(Debug)]
 enum Kind {
     /// A number, string, char, `true`, `None`, a unit variant: a leaf.
     Scalar,
@@ -234,7 +234,6 @@ enum Kind {
 
 /// The inside of a bracket pair: the entries, where the closing bracket is, and the
 /// comma after the last entry if there is one.
-#[derive(Debug)]
 struct Group<T> {
     close: usize,
     items: Vec<T>,
@@ -242,14 +241,12 @@ struct Group<T> {
 }
 
 /// `name: value` in a struct; `name` is the byte range of the field name.
-#[derive(Debug)]
 struct Field {
     name: std::ops::Range<usize>,
     value: Node,
 }
 
 /// `key: value` in a map.
-#[derive(Debug)]
 struct Entry {
     key: Node,
     value: Node,
@@ -311,15 +308,25 @@ impl Group<Field> {
                 .all(char::is_whitespace)
                 .then_some(line_start)
         };
-        let comma = if self.trailing_comma.is_some() { "," } else { "" };
+        let comma = if self.trailing_comma.is_some() {
+            ","
+        } else {
+            ""
+        };
         let missing_comma = self.trailing_comma.is_none().then_some(last.value.end);
-        if let (Some(key_line), Some(close_line)) = (own_line(last.name.start), own_line(self.close))
+        if let (Some(key_line), Some(close_line)) =
+            (own_line(last.name.start), own_line(self.close))
             && close_line > last.value.end
         {
             let indent = &text[key_line..last.name.start];
+            let newline = if text[..close_line].ends_with("\r\n") {
+                "\r\n"
+            } else {
+                "\n"
+            };
             return Edit {
                 range: close_line..close_line,
-                insert: format!("{indent}{entry}{comma}\n"),
+                insert: format!("{indent}{entry}{comma}{newline}"),
                 comma_at: missing_comma,
             };
         }
@@ -332,7 +339,7 @@ impl Group<Field> {
 
 /// A token: a bracket, `,`, `:`, or an atom (anything else: a number, a word, a string
 /// or char literal), with its byte range.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 struct Token {
     kind: TokenKind,
     start: usize,
@@ -474,7 +481,11 @@ fn literal_end(bytes: &[u8], start: usize) -> Result<Option<usize>, SyntaxError>
                     _ => i += 1,
                 }
             }
-            Err(unterminated(if quote == b'"' { "string" } else { "character literal" }))
+            Err(unterminated(if quote == b'"' {
+                "string"
+            } else {
+                "character literal"
+            }))
         }
         b'r' => {
             let hashes = bytes[i + 1..].iter().take_while(|&&b| b == b'#').count();
@@ -549,7 +560,10 @@ impl<'a> Parser<'a> {
             None => Ok(()),
             Some(t) => Err(self.error_at(
                 Some(t),
-                format!("unexpected `{}` {context}", snippet(&self.text[t.start..t.end])),
+                format!(
+                    "unexpected `{}` {context}",
+                    snippet(&self.text[t.start..t.end])
+                ),
             )),
         }
     }
@@ -570,6 +584,7 @@ impl<'a> Parser<'a> {
                 let group = self.group(b']', |p| p.value(depth + 1))?;
                 Ok(Node::bracketed(start, group, Kind::Seq))
             }
+            // `{`, the only bracket left.
             TokenKind::Open(_) => {
                 let group = self.group(b'}', |p| {
                     let key = p.value(depth + 1)?;
@@ -601,18 +616,17 @@ impl<'a> Parser<'a> {
     /// Reads the inside of `(...)` (the `(` is read): a struct when it is empty or starts
     /// with `name:`, a tuple otherwise. `start` is where the value began (its name, if any).
     fn parens(&mut self, start: usize, depth: usize) -> Result<Node, SyntaxError> {
-        let is_struct = match (self.peek_kind(0), self.peek_kind(1)) {
-            (Some(TokenKind::Close(b')')), _) => true,
-            (Some(TokenKind::Word), Some(TokenKind::Colon)) => true,
-            _ => false,
-        };
+        let is_struct = matches!(
+            (self.peek_kind(0), self.peek_kind(1)),
+            (Some(TokenKind::Close(b')')), _) | (Some(TokenKind::Word), Some(TokenKind::Colon))
+        );
         if !is_struct {
             let group = self.group(b')', |p| p.value(depth + 1))?;
             return Ok(Node::bracketed(start, group, Kind::Tuple));
         }
         let group = self.group(b')', |p| {
             let name = match p.peek() {
-                Some(t) if t.kind == TokenKind::Word => t,
+                Some(t) if t.kind == TokenKind::Word && is_identifier(&p.text[t.start..t.end]) => t,
                 other => {
                     return Err(p.error_at(other, "expected `field: value` in a struct".into()));
                 }
@@ -636,6 +650,13 @@ impl<'a> Parser<'a> {
         mut item: impl FnMut(&mut Self) -> Result<T, SyntaxError>,
     ) -> Result<Group<T>, SyntaxError> {
         let open = self.tokens[self.next - 1].start;
+        let unclosed = || SyntaxError {
+            at: open,
+            message: format!(
+                "`{}` is never closed",
+                char::from(self.text.as_bytes()[open])
+            ),
+        };
         let mut items = Vec::new();
         let mut trailing_comma = None;
         loop {
@@ -648,12 +669,7 @@ impl<'a> Parser<'a> {
                         trailing_comma,
                     });
                 }
-                None => {
-                    return Err(SyntaxError {
-                        at: open,
-                        message: format!("`{}` is never closed", char::from(self.text.as_bytes()[open])),
-                    });
-                }
+                None => return Err(unclosed()),
                 Some(_) => {}
             }
             items.push(item(self)?);
@@ -664,11 +680,11 @@ impl<'a> Parser<'a> {
                     trailing_comma = Some(t.start);
                 }
                 Some(t) if t.kind == TokenKind::Close(close) => {}
+                None => return Err(unclosed()),
                 other => {
-                    return Err(self.error_at(
-                        other,
-                        format!("expected `,` or `{}`", char::from(close)),
-                    ));
+                    return Err(
+                        self.error_at(other, format!("expected `,` or `{}`", char::from(close)))
+                    );
                 }
             }
         }
@@ -705,9 +721,7 @@ fn parse_document(text: &str) -> Result<Node, SyntaxError> {
 fn is_identifier(s: &str) -> bool {
     let s = s.strip_prefix("r#").unwrap_or(s);
     let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
         && chars.all(|c| c.is_alphanumeric() || c == '_')
 }
 
@@ -786,7 +800,12 @@ Scenario(
     fn replaces_values_in_place() {
         let cases: &[(&str, &str, &str, &str)] = &[
             ("seed", "7", "seed: 42,", "seed: 7,"),
-            ("name", r#""other""#, r#"name: "ring (small)","#, r#"name: "other","#),
+            (
+                "name",
+                r#""other""#,
+                r#"name: "ring (small)","#,
+                r#"name: "other","#,
+            ),
             ("network.default.loss", "0.05", "loss: 0.01,", "loss: 0.05,"),
             (
                 "network.default.latency",
@@ -800,11 +819,21 @@ Scenario(
                 r#"max: "5ms""#,
                 r#"max: "9ms""#,
             ),
-            ("network.links.a-b.loss", "0.7", "(loss: 0.5)", "(loss: 0.7)"),
+            (
+                "network.links.a-b.loss",
+                "0.7",
+                "(loss: 0.5)",
+                "(loss: 0.7)",
+            ),
             ("network.links.c.loss", "0.3", "(loss: 0.2)", "(loss: 0.3)"),
             ("topology.n", "50", "n: 5,", "n: 50,"),
             ("topology", "Ring", "Random(n: 5, density: 0.2)", "Ring"),
-            ("nodes.1.kind", "Gate", r#""b\"(", kind: Peer"#, r#""b\"(", kind: Gate"#),
+            (
+                "nodes.1.kind",
+                "Gate",
+                r#""b\"(", kind: Peer"#,
+                r#""b\"(", kind: Gate"#,
+            ),
             ("nodes.2.name", r#""z""#, r##"r#"c")"#"##, r#""z""#),
             ("nodes.2.boot.delay", r#""3s""#, r#""2s""#, r#""3s""#),
             ("tag", "')'", "'('", "')'"),
@@ -819,7 +848,11 @@ Scenario(
             ),
         ];
         for &(path, value, from, to) in cases {
-            assert_eq!(set(SCENARIO, path, value), scenario_with(from, to), "{path}");
+            assert_eq!(
+                set(SCENARIO, path, value),
+                scenario_with(from, to),
+                "{path}"
+            );
         }
     }
 
@@ -868,14 +901,18 @@ Scenario(
             ("(\n  x: 0,\n)", "a", "(\n  x: 0,\n  a: 1,\n)"),
             ("(\n  x: 0\n)", "a", "(\n  x: 0,\n  a: 1\n)"),
             ("(\n  x: 0 // c\n)", "a", "(\n  x: 0, // c\n  a: 1\n)"),
-            ("(\n\tx: 0,\n\ty: 2,\n)", "a", "(\n\tx: 0,\n\ty: 2,\n\ta: 1,\n)"),
+            (
+                "(\n\tx: 0,\n\ty: 2,\n)",
+                "a",
+                "(\n\tx: 0,\n\ty: 2,\n\ta: 1,\n)",
+            ),
             ("(x: 0,\n  y: 2)", "a", "(x: 0,\n  y: 2, a: 1)"),
+            ("(\r\n  x: 0,\r\n)", "a", "(\r\n  x: 0,\r\n  a: 1,\r\n)"),
             ("(x: (y: 0))", "x.z", "(x: (y: 0, z: 1))"),
             ("(r#type: 0)", "type", "(r#type: 1)"),
         ];
         for &(text, path, expected) in cases {
-            let value = if text.contains("r#type") { "1" } else { "1" };
-            assert_eq!(set(text, path, value), expected, "{text:?} {path}");
+            assert_eq!(set(text, path, "1"), expected, "{text:?} {path}");
         }
     }
 
@@ -1056,7 +1093,7 @@ Scenario(
         let text = "(name: \"Zürich ☃\", /* café */ n: 1)";
         assert_eq!(set(text, "n", "2"), text.replace("n: 1", "n: 2"));
         let err = set_err("(a: \"ü\", b: \"x)", "a", "1");
-        assert!(err.contains("line 1, column 14"), "{err}");
+        assert!(err.contains("line 1, column 13"), "{err}");
     }
 
     #[test]
@@ -1078,7 +1115,10 @@ Scenario(
         assert_eq!(
             parsed,
             Outer {
-                a: Some(Inner { b: None, c: Some(5) }),
+                a: Some(Inner {
+                    b: None,
+                    c: Some(5)
+                }),
                 list: vec![1, 20],
             }
         );

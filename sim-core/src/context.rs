@@ -56,7 +56,9 @@ impl<N: Node> Context<'_, N> {
 
     /// The node's local clock (true time seen through its drift and jumps).
     pub fn now(&self) -> SimTime {
-        self.kernel.nodes[self.id.index()].clock.now(self.kernel.now)
+        self.kernel.nodes[self.id.index()]
+            .clock
+            .now(self.kernel.now)
     }
 
     /// True simulated time. Protocol logic should use [`Context::now`]; this is for
@@ -83,7 +85,9 @@ impl<N: Node> Context<'_, N> {
         let meta = &k.nodes[self.id.index()];
         let at = k.now + meta.clock.true_duration(after);
         let incarnation = meta.incarnation;
-        let fold = k.trace.fold(k.now.0, RecordKind::TimerSet, self.id.0, u32::MAX, at.0);
+        let fold = k
+            .trace
+            .fold(k.now.0, RecordKind::TimerSet, self.id.0, u32::MAX, at.0);
         timer.hash(fold);
         if k.trace.keeps_records() {
             let (now, id) = (k.now.0, self.id.0);
@@ -119,7 +123,8 @@ impl<N: Node> Context<'_, N> {
         let Some(Payload::Timer { timer: tag, .. }) = k.queue.cancel(timer.0) else {
             unreachable!("checked above")
         };
-        k.trace.fold(k.now.0, RecordKind::TimerCancel, self.id.0, u32::MAX, 0);
+        k.trace
+            .fold(k.now.0, RecordKind::TimerCancel, self.id.0, u32::MAX, 0);
         let (now, id) = (k.now.0, self.id.0);
         k.trace.keep(|| TraceRecord {
             time_ns: now,

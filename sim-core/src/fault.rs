@@ -4,7 +4,7 @@
 //! (`Fault<String>`); the kernel works on ids (`Fault<NodeId>`); [`Fault::map_nodes`]
 //! turns one into the other, so the two never drift apart.
 
-use crate::network::LinkParams;
+use crate::network::{LinkParams, LinkPatch};
 use crate::node::NodeId;
 use crate::time::SimTime;
 use serde::{Deserialize, Serialize};
@@ -58,17 +58,17 @@ pub enum Fault<N = NodeId> {
     Isolate(N),
     /// Every partition ends (cut links stay cut until restored).
     Heal,
-    /// The directed link `from -> to` gets new parameters.
+    /// The directed link `from -> to` changes the parameters the patch names.
     SetLink {
         /// Sender end.
         from: N,
         /// Receiver end.
         to: N,
-        /// The parameters from now on.
-        params: LinkParams,
+        /// The changes, applied to the link's current parameters.
+        params: LinkPatch,
     },
-    /// Every link without its own parameters gets these.
-    SetDefaultLink(LinkParams),
+    /// Every link without its own parameters changes the ones the patch names.
+    SetDefaultLink(LinkPatch),
     /// The node's clock runs fast (positive) or slow (negative) by `ppm` parts per million.
     ClockDrift {
         /// Whose clock.
@@ -99,10 +99,16 @@ impl<N> Fault<N> {
             Fault::Resume(n) => Fault::Resume(f(n)?),
             Fault::Join(n) => Fault::Join(f(n)?),
             Fault::Leave(n) => Fault::Leave(f(n)?),
-            Fault::CutLink { a, b, one_way } => Fault::CutLink { a: f(a)?, b: f(b)?, one_way },
-            Fault::RestoreLink { a, b, one_way } => {
-                Fault::RestoreLink { a: f(a)?, b: f(b)?, one_way }
-            }
+            Fault::CutLink { a, b, one_way } => Fault::CutLink {
+                a: f(a)?,
+                b: f(b)?,
+                one_way,
+            },
+            Fault::RestoreLink { a, b, one_way } => Fault::RestoreLink {
+                a: f(a)?,
+                b: f(b)?,
+                one_way,
+            },
             Fault::Partition(groups) => Fault::Partition(
                 groups
                     .into_iter()
@@ -115,9 +121,16 @@ impl<N> Fault<N> {
             },
             Fault::Isolate(n) => Fault::Isolate(f(n)?),
             Fault::Heal => Fault::Heal,
-            Fault::SetLink { from, to, params } => Fault::SetLink { from: f(from)?, to: f(to)?, params },
+            Fault::SetLink { from, to, params } => Fault::SetLink {
+                from: f(from)?,
+                to: f(to)?,
+                params,
+            },
             Fault::SetDefaultLink(p) => Fault::SetDefaultLink(p),
-            Fault::ClockDrift { node, ppm } => Fault::ClockDrift { node: f(node)?, ppm },
+            Fault::ClockDrift { node, ppm } => Fault::ClockDrift {
+                node: f(node)?,
+                ppm,
+            },
             Fault::ClockJump { node, by } => Fault::ClockJump { node: f(node)?, by },
         })
     }
@@ -147,7 +160,9 @@ impl<N> Fault<N> {
     /// Check the parameters that are wrong whatever the nodes are.
     pub fn validate(&self) -> Result<(), String> {
         match self {
-            Fault::SetLink { params, .. } | Fault::SetDefaultLink(params) => params.validate(),
+            Fault::SetLink { params, .. } | Fault::SetDefaultLink(params) => {
+                params.apply(&LinkParams::default()).validate()
+            }
             Fault::ClockDrift { ppm, .. } if !(ppm.is_finite() && ppm.abs() < 1e6) => Err(format!(
                 "ClockDrift ppm must be finite and between -1000000 and 1000000, got {ppm}"
             )),

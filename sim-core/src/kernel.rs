@@ -89,7 +89,11 @@ impl<N: Node> Kernel<N> {
         }
         let names = &self.nodes;
         let outcome = self.network.transmit(self.now, from, to, size, || {
-            format!("link:{}->{}", names[from.index()].name, names[to.index()].name)
+            format!(
+                "link:{}->{}",
+                names[from.index()].name,
+                names[to.index()].name
+            )
         });
         match outcome {
             Transmission::Drop(reason) => {
@@ -99,7 +103,8 @@ impl<N: Node> Kernel<N> {
             Transmission::Deliver { at, duplicate_at } => {
                 if let Some(dup) = duplicate_at {
                     self.net.duplicated += 1;
-                    self.trace.fold(self.now.0, RecordKind::Duplicate, from.0, to.0, dup.0);
+                    self.trace
+                        .fold(self.now.0, RecordKind::Duplicate, from.0, to.0, dup.0);
                     let now = self.now.0;
                     self.trace.keep(|| TraceRecord {
                         time_ns: now,
@@ -139,7 +144,9 @@ impl<N: Node> Kernel<N> {
     }
 
     fn record_send(&mut self, from: NodeId, to: NodeId, msg: &N::Msg, at: u64) {
-        let fold = self.trace.fold(self.now.0, RecordKind::Send, from.0, to.0, at);
+        let fold = self
+            .trace
+            .fold(self.now.0, RecordKind::Send, from.0, to.0, at);
         msg.hash(fold);
         if self.trace.keeps_records() {
             let now = self.now.0;
@@ -156,7 +163,13 @@ impl<N: Node> Kernel<N> {
     }
 
     /// Trace and count a dropped message; `node` is where the drop was decided.
-    pub(crate) fn record_drop(&mut self, from: NodeId, to: NodeId, msg: &N::Msg, reason: DropReason) {
+    pub(crate) fn record_drop(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        msg: &N::Msg,
+        reason: DropReason,
+    ) {
         self.net.dropped[reason as usize] += 1;
         self.trace
             .fold(self.now.0, RecordKind::Drop, to.0, from.0, reason as u64);
@@ -173,7 +186,8 @@ impl<N: Node> Kernel<N> {
     }
 
     pub(crate) fn annotate(&mut self, node: NodeId, text: &str) {
-        self.trace.fold(self.now.0, RecordKind::Annotation, node.0, u32::MAX, 0);
+        self.trace
+            .fold(self.now.0, RecordKind::Annotation, node.0, u32::MAX, 0);
         self.trace.fold_str(text);
         let now = self.now.0;
         self.trace.keep(|| TraceRecord {
@@ -188,7 +202,13 @@ impl<N: Node> Kernel<N> {
     }
 
     /// Record a non-message event (fault, start) with a label and detail.
-    pub(crate) fn record_event(&mut self, kind: RecordKind, node: u32, label: &str, detail: impl FnOnce() -> String) {
+    pub(crate) fn record_event(
+        &mut self,
+        kind: RecordKind,
+        node: u32,
+        label: &str,
+        detail: impl FnOnce() -> String,
+    ) {
         self.trace.fold(self.now.0, kind, node, u32::MAX, 0);
         self.trace.fold_str(label);
         let now = self.now.0;

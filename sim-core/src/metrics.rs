@@ -37,7 +37,15 @@ impl Summary {
     /// Summarise `samples` (an empty set gives zeros and count 0).
     pub fn of(samples: &[f64]) -> Summary {
         if samples.is_empty() {
-            return Summary { count: 0, mean: 0.0, min: 0.0, p50: 0.0, p90: 0.0, p99: 0.0, max: 0.0 };
+            return Summary {
+                count: 0,
+                mean: 0.0,
+                min: 0.0,
+                p50: 0.0,
+                p90: 0.0,
+                p99: 0.0,
+                max: 0.0,
+            };
         }
         let mut s = samples.to_vec();
         s.sort_by(f64::total_cmp);
@@ -86,7 +94,8 @@ impl Metrics {
         match self.values.get_mut(name) {
             Some(Metric::Samples(v)) => v.push(value),
             _ => {
-                self.values.insert(name.to_owned(), Metric::Samples(vec![value]));
+                self.values
+                    .insert(name.to_owned(), Metric::Samples(vec![value]));
             }
         }
     }

@@ -64,7 +64,9 @@ impl Latency {
             Latency::Constant(d) => return d,
             Latency::Uniform { min, max } => {
                 let span = max.0 - min.0;
-                return SimTime(min.0 + (unit_f64(rng) * (span as f64 + 1.0)).min(span as f64) as u64);
+                return SimTime(
+                    min.0 + (unit_f64(rng) * (span as f64 + 1.0)).min(span as f64) as u64,
+                );
             }
             Latency::Normal { mean, std_dev } => {
                 mean.0 as f64 + std_dev.0 as f64 * standard_normal(rng)
@@ -164,7 +166,10 @@ impl LinkParams {
             return Err("mtu must be positive; leave it out for no limit".into());
         }
         if self.fifo && self.reorder > 0.0 {
-            return Err("a link cannot be both fifo and reordering: set reorder to 0 or fifo to false".into());
+            return Err(
+                "a link cannot be both fifo and reordering: set reorder to 0 or fifo to false"
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -179,6 +184,70 @@ impl LinkParams {
             && self.duplicate == 0.0
             && self.reorder == 0.0
             && !self.fifo
+    }
+}
+
+/// A partial change of link parameters: every field left out keeps its value from the
+/// base it is applied to (the network default, a preset, or the link's current
+/// parameters). Scenario overrides and the `SetLink` fault are patches.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinkPatch {
+    /// See [`LinkParams::latency`].
+    pub latency: Option<Latency>,
+    /// See [`LinkParams::jitter`].
+    pub jitter: Option<SimTime>,
+    /// See [`LinkParams::bandwidth_bps`].
+    pub bandwidth_bps: Option<u64>,
+    /// See [`LinkParams::queue_bytes`].
+    pub queue_bytes: Option<u64>,
+    /// See [`LinkParams::loss`].
+    pub loss: Option<f64>,
+    /// See [`LinkParams::duplicate`].
+    pub duplicate: Option<f64>,
+    /// See [`LinkParams::reorder`].
+    pub reorder: Option<f64>,
+    /// See [`LinkParams::reorder_delay`].
+    pub reorder_delay: Option<SimTime>,
+    /// See [`LinkParams::fifo`].
+    pub fifo: Option<bool>,
+    /// See [`LinkParams::mtu`].
+    pub mtu: Option<u32>,
+    /// See [`LinkParams::fragmentation`].
+    pub fragmentation: Option<bool>,
+}
+
+impl LinkPatch {
+    /// `base` with every field this patch sets replaced.
+    pub fn apply(&self, base: &LinkParams) -> LinkParams {
+        let mut p = base.clone();
+        if let Some(v) = &self.latency {
+            p.latency = v.clone();
+        }
+        macro_rules! copy_fields {
+            ($($field:ident),*) => {$(
+                if let Some(v) = self.$field { p.$field = v.into(); }
+            )*};
+        }
+        copy_fields!(
+            jitter,
+            loss,
+            duplicate,
+            reorder,
+            reorder_delay,
+            fifo,
+            fragmentation
+        );
+        if self.bandwidth_bps.is_some() {
+            p.bandwidth_bps = self.bandwidth_bps;
+        }
+        if self.queue_bytes.is_some() {
+            p.queue_bytes = self.queue_bytes;
+        }
+        if self.mtu.is_some() {
+            p.mtu = self.mtu;
+        }
+        p
     }
 }
 
@@ -283,6 +352,11 @@ impl Network {
     /// Replace the parameters every link without an override uses.
     pub fn set_default(&mut self, params: LinkParams) {
         self.default = params;
+    }
+
+    /// The parameters of links without their own.
+    pub fn default_params(&self) -> &LinkParams {
+        &self.default
     }
 
     /// Give the directed link `from -> to` its own parameters.
@@ -412,7 +486,8 @@ impl Network {
             {
                 return Transmission::Drop(DropReason::QueueFull);
             }
-            let serialization = SimTime(((u128::from(bytes) * 8 * 1_000_000_000).div_ceil(u128::from(bps))) as u64);
+            let serialization =
+                SimTime(((u128::from(bytes) * 8 * 1_000_000_000).div_ceil(u128::from(bps))) as u64);
             departure = state.busy_until.max(now) + serialization;
             state.busy_until = departure;
             state.in_queue.push_back((departure, bytes));
@@ -454,7 +529,15 @@ mod tests {
     fn send_many(params: LinkParams, n: usize, gap: SimTime) -> Vec<Transmission> {
         let mut net = Network::new(1, params);
         (0..n)
-            .map(|i| net.transmit(SimTime(gap.0 * i as u64), NodeId(0), NodeId(1), 1000, || "l".into()))
+            .map(|i| {
+                net.transmit(
+                    SimTime(gap.0 * i as u64),
+                    NodeId(0),
+                    NodeId(1),
+                    1000,
+                    || "l".into(),
+                )
+            })
             .collect()
     }
 
@@ -492,9 +575,15 @@ mod tests {
 
     #[test]
     fn loss_rate_matches_parameter() {
-        let params = LinkParams { loss: 0.2, ..LinkParams::default() };
+        let params = LinkParams {
+            loss: 0.2,
+            ..LinkParams::default()
+        };
         let out = send_many(params, 50_000, SimTime(1));
-        let lost = out.iter().filter(|t| matches!(t, Transmission::Drop(DropReason::Loss))).count();
+        let lost = out
+            .iter()
+            .filter(|t| matches!(t, Transmission::Drop(DropReason::Loss)))
+            .count();
         let rate = lost as f64 / 50_000.0;
         assert!((rate - 0.2).abs() < 0.01, "loss rate {rate}");
     }
@@ -502,7 +591,9 @@ mod tests {
     #[test]
     fn fifo_link_never_reorders_despite_jitter() {
         let params = LinkParams {
-            latency: Latency::Exponential { mean: SimTime::from_millis(5) },
+            latency: Latency::Exponential {
+                mean: SimTime::from_millis(5),
+            },
             jitter: SimTime::from_millis(5),
             fifo: true,
             ..LinkParams::default()
@@ -510,7 +601,9 @@ mod tests {
         let out = send_many(params, 1000, SimTime(1000));
         let mut last = SimTime::ZERO;
         for t in out {
-            let Transmission::Deliver { at, .. } = t else { panic!() };
+            let Transmission::Deliver { at, .. } = t else {
+                panic!()
+            };
             assert!(at >= last);
             last = at;
         }
@@ -535,11 +628,21 @@ mod tests {
 
     #[test]
     fn validation_names_the_field() {
-        let bad = LinkParams { loss: 1.5, ..LinkParams::default() };
+        let bad = LinkParams {
+            loss: 1.5,
+            ..LinkParams::default()
+        };
         assert!(bad.validate().unwrap_err().contains("loss"));
-        let bad = LinkParams { bandwidth_bps: Some(0), ..LinkParams::default() };
+        let bad = LinkParams {
+            bandwidth_bps: Some(0),
+            ..LinkParams::default()
+        };
         assert!(bad.validate().unwrap_err().contains("bandwidth_bps"));
-        let bad = LinkParams { fifo: true, reorder: 0.1, ..LinkParams::default() };
+        let bad = LinkParams {
+            fifo: true,
+            reorder: 0.1,
+            ..LinkParams::default()
+        };
         assert!(bad.validate().unwrap_err().contains("fifo"));
     }
 }

@@ -194,7 +194,11 @@ mod tests {
         let (k1, _) = q.push(SimTime(1), "a");
         assert_eq!(q.pop().map(|e| e.2), Some("a"));
         let (k2, _) = q.push(SimTime(2), "b");
-        assert_eq!(q.cancel(k1), None, "the old key must not touch the new event");
+        assert_eq!(
+            q.cancel(k1),
+            None,
+            "the old key must not touch the new event"
+        );
         assert_eq!(q.cancel(k2), Some("b"));
     }
 }

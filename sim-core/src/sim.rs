@@ -39,7 +39,10 @@ impl<'a, N: Node> World<'a, N> {
     }
     /// One node and its status.
     pub fn node(&self, id: NodeId) -> (NodeStatus, &'a N) {
-        (self.kernel.nodes[id.index()].status, &self.nodes[id.index()])
+        (
+            self.kernel.nodes[id.index()].status,
+            &self.nodes[id.index()],
+        )
     }
     /// A node's scenario name.
     pub fn name(&self, id: NodeId) -> &'a str {
@@ -196,7 +199,9 @@ impl<N: Node> Simulation<N> {
         });
         self.kernel.by_name.insert(name.to_owned(), id);
         if let Some(at) = start {
-            self.kernel.queue.push(at.max(self.kernel.now), Payload::Start(id));
+            self.kernel
+                .queue
+                .push(at.max(self.kernel.now), Payload::Start(id));
         }
         id
     }
@@ -214,7 +219,9 @@ impl<N: Node> Simulation<N> {
 
     /// Schedule a fault.
     pub fn schedule_fault(&mut self, fault: ScheduledFault) {
-        self.kernel.queue.push(fault.at, Payload::Fault(fault.fault));
+        self.kernel
+            .queue
+            .push(fault.at, Payload::Fault(fault.fault));
     }
 
     /// Check `invariant` after every event and at the end.
@@ -259,7 +266,10 @@ impl<N: Node> Simulation<N> {
 
     /// A node's state and status.
     pub fn node(&self, id: NodeId) -> (NodeStatus, &N) {
-        (self.kernel.nodes[id.index()].status, &self.nodes[id.index()])
+        (
+            self.kernel.nodes[id.index()].status,
+            &self.nodes[id.index()],
+        )
     }
 
     /// A node's state, to finish wiring it up before the run (ids of peers, say).
@@ -287,21 +297,31 @@ impl<N: Node> Simulation<N> {
 
     /// Run events up to and including time `until` (or until the queue empties or an
     /// invariant fails), then run the end-of-run checks. The clock ends at `until` when
-    /// the queue outlives it.
+    /// events remain beyond it, else at the last event.
     pub fn run_until(&mut self, until: SimTime) -> RunOutcome {
+        self.advance_to(until);
+        self.finish()
+    }
+
+    /// Run events up to and including time `until` without the end-of-run checks (for
+    /// running in slices, e.g. behind a progress bar); false once a violation stopped
+    /// the run.
+    pub fn advance_to(&mut self, until: SimTime) -> bool {
         while self.violation.is_none() {
             match self.kernel.queue.peek_time() {
                 Some(t) if t <= until => {
                     self.step();
                 }
+                // Events remain beyond `until`: the clock stops there.
                 Some(_) => {
-                    self.kernel.now = until;
+                    self.kernel.now = self.kernel.now.max(until);
                     break;
                 }
+                // Nothing left: the clock rests at the last event.
                 None => break,
             }
         }
-        self.finish()
+        self.violation.is_none()
     }
 
     /// Run the end-of-run (liveness) checks and report how the run ended.
@@ -352,18 +372,25 @@ impl<N: Node> Simulation<N> {
     /// Run one payload; returns a short description of the event for violation reports.
     fn dispatch(&mut self, payload: Payload<N>) -> EventLabel {
         match payload {
-            Payload::Deliver { from, to, msg, via_network } => {
+            Payload::Deliver {
+                from,
+                to,
+                msg,
+                via_network,
+            } => {
                 let label = EventLabel::Deliver(from, to, msg.kind());
                 let status = self.kernel.nodes[to.index()].status;
                 let reason = match status {
                     NodeStatus::Up => None,
                     NodeStatus::Paused => {
-                        self.kernel.nodes[to.index()].backlog.push(Payload::Deliver {
-                            from,
-                            to,
-                            msg,
-                            via_network,
-                        });
+                        self.kernel.nodes[to.index()]
+                            .backlog
+                            .push(Payload::Deliver {
+                                from,
+                                to,
+                                msg,
+                                via_network,
+                            });
                         return label;
                     }
                     NodeStatus::Crashed => Some(DropReason::NodeDown),
@@ -379,7 +406,7 @@ impl<N: Node> Simulation<N> {
                     return label;
                 }
                 let k = &mut self.kernel;
-                k.net.delivered += 1;
+                k.net.delivered += u64::from(via_network);
                 k.trace.fold(k.now.0, RecordKind::Deliver, to.0, from.0, 0);
                 if k.trace.keeps_records() {
                     let now = k.now.0;
@@ -393,11 +420,18 @@ impl<N: Node> Simulation<N> {
                         detail: format!("{msg:?}"),
                     });
                 }
-                let mut ctx = Context { kernel: &mut self.kernel, id: to };
+                let mut ctx = Context {
+                    kernel: &mut self.kernel,
+                    id: to,
+                };
                 self.nodes[to.index()].on_message(&mut ctx, from, msg);
                 label
             }
-            Payload::Timer { node, incarnation, timer } => {
+            Payload::Timer {
+                node,
+                incarnation,
+                timer,
+            } => {
                 let label = EventLabel::Timer(node, timer.kind());
                 let meta = &mut self.kernel.nodes[node.index()];
                 if meta.incarnation != incarnation {
@@ -406,13 +440,18 @@ impl<N: Node> Simulation<N> {
                 match meta.status {
                     NodeStatus::Up => {}
                     NodeStatus::Paused => {
-                        meta.backlog.push(Payload::Timer { node, incarnation, timer });
+                        meta.backlog.push(Payload::Timer {
+                            node,
+                            incarnation,
+                            timer,
+                        });
                         return label;
                     }
                     _ => return label,
                 }
                 let k = &mut self.kernel;
-                k.trace.fold(k.now.0, RecordKind::TimerFire, node.0, u32::MAX, 0);
+                k.trace
+                    .fold(k.now.0, RecordKind::TimerFire, node.0, u32::MAX, 0);
                 if k.trace.keeps_records() {
                     let now = k.now.0;
                     k.trace.keep(|| TraceRecord {
@@ -425,7 +464,10 @@ impl<N: Node> Simulation<N> {
                         detail: format!("{timer:?}"),
                     });
                 }
-                let mut ctx = Context { kernel: &mut self.kernel, id: node };
+                let mut ctx = Context {
+                    kernel: &mut self.kernel,
+                    id: node,
+                };
                 self.nodes[node.index()].on_timer(&mut ctx, timer);
                 label
             }
@@ -447,7 +489,10 @@ impl<N: Node> Simulation<N> {
         let label = if restart { "restart" } else { "start" };
         self.kernel
             .record_event(RecordKind::NodeStart, node.0, label, String::new);
-        let mut ctx = Context { kernel: &mut self.kernel, id: node };
+        let mut ctx = Context {
+            kernel: &mut self.kernel,
+            id: node,
+        };
         if restart {
             self.nodes[node.index()].on_restart(&mut ctx);
         } else {
@@ -469,7 +514,9 @@ impl<N: Node> Simulation<N> {
         };
         let subject = node_of(&fault);
         self.kernel
-            .record_event(RecordKind::Fault, subject, fault.name(), || format!("{fault:?}"));
+            .record_event(RecordKind::Fault, subject, fault.name(), || {
+                format!("{fault:?}")
+            });
         let now = self.kernel.now;
         let net = &mut self.kernel.network;
         match fault {
@@ -508,8 +555,14 @@ impl<N: Node> Simulation<N> {
                 }
             }
             Fault::Leave(n) => {
-                if matches!(self.kernel.nodes[n.index()].status, NodeStatus::Up | NodeStatus::Paused) {
-                    let mut ctx = Context { kernel: &mut self.kernel, id: n };
+                if matches!(
+                    self.kernel.nodes[n.index()].status,
+                    NodeStatus::Up | NodeStatus::Paused
+                ) {
+                    let mut ctx = Context {
+                        kernel: &mut self.kernel,
+                        id: n,
+                    };
                     self.nodes[n.index()].on_leave(&mut ctx);
                     let meta = &mut self.kernel.nodes[n.index()];
                     meta.status = NodeStatus::Left;
@@ -533,11 +586,17 @@ impl<N: Node> Simulation<N> {
             Fault::PartitionOneWay { from, to } => net.partition_one_way(&from, &to),
             Fault::Isolate(n) => net.isolate(n),
             Fault::Heal => net.heal(),
-            Fault::SetLink { from, to, params } => net.set_link(from, to, params),
-            Fault::SetDefaultLink(params) => net.set_default(params),
-            Fault::ClockDrift { node, ppm } => {
-                self.kernel.nodes[node.index()].clock.set_drift_ppm(now, ppm)
+            Fault::SetLink { from, to, params } => {
+                let new = params.apply(net.params(from, to));
+                net.set_link(from, to, new);
             }
+            Fault::SetDefaultLink(params) => {
+                let new = params.apply(net.default_params());
+                net.set_default(new);
+            }
+            Fault::ClockDrift { node, ppm } => self.kernel.nodes[node.index()]
+                .clock
+                .set_drift_ppm(now, ppm),
             Fault::ClockJump { node, by } => self.kernel.nodes[node.index()].clock.jump(now, by.0),
         }
     }

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
-use std::str::FromStr;
 use std::ops::{Add, AddAssign, Sub};
+use std::str::FromStr;
 
 /// A point on the simulated clock (or a span of it), in nanoseconds since the run began.
 ///
@@ -135,7 +135,9 @@ impl FromStr for SimTime {
                 .unwrap_or(rest.len());
             let (num, tail) = rest.split_at(num_len);
             if num.is_empty() {
-                return Err(format!("bad duration {text:?}: expected a number at {rest:?}"));
+                return Err(format!(
+                    "bad duration {text:?}: expected a number at {rest:?}"
+                ));
             }
             let tail = tail.trim_start();
             let unit_len = tail
@@ -155,7 +157,11 @@ impl FromStr for SimTime {
             let (whole, frac) = num.split_once('.').unwrap_or((num, ""));
             let overflow = || format!("duration {text:?} is too long (at most about 584 years)");
             let bad = || format!("bad duration {text:?}: {num:?} is not a number");
-            let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
+            let whole: u64 = if whole.is_empty() {
+                0
+            } else {
+                whole.parse().map_err(|_| bad())?
+            };
             let mut ns = whole.checked_mul(scale).ok_or_else(overflow)?;
             if !frac.is_empty() {
                 if !frac.bytes().all(|b| b.is_ascii_digit()) {
@@ -199,7 +205,7 @@ impl<'de> Deserialize<'de> for SimTime {
                 v.parse().map_err(E::custom)
             }
         }
-        d.deserialize_str(Visitor)
+        d.deserialize_any(Visitor)
     }
 }
 
@@ -265,12 +271,24 @@ mod tests {
         assert!(p("5").unwrap_err().contains("needs a unit"));
         assert!(p("5 parsecs").unwrap_err().contains("unknown unit"));
         assert!(p("1.0000000001s").unwrap_err().contains("nanosecond"));
-        assert_eq!("-2s".parse::<ClockOffset>(), Ok(ClockOffset(-2_000_000_000)));
+        assert_eq!(
+            "-2s".parse::<ClockOffset>(),
+            Ok(ClockOffset(-2_000_000_000))
+        );
     }
 
     #[test]
     fn display_round_trips_through_parse() {
-        for n in [0, 1, 999, 1_000, 1_500, 1_000_001, 123_456_789_012, u64::MAX / 2] {
+        for n in [
+            0,
+            1,
+            999,
+            1_000,
+            1_500,
+            1_000_001,
+            123_456_789_012,
+            u64::MAX / 2,
+        ] {
             let t = SimTime(n);
             assert_eq!(t.to_string().parse::<SimTime>(), Ok(t), "{t}");
         }

@@ -254,7 +254,10 @@ impl Trace {
 
     /// Take the kept records out, leaving none.
     pub fn take_records(&mut self) -> Vec<TraceRecord> {
-        self.records.as_mut().map(std::mem::take).unwrap_or_default()
+        self.records
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 }
 

@@ -1,0 +1,448 @@
+//! The `dsim` command line.
+//!
+//! Exit status: 0 ran clean, 1 an invariant was violated (or `verify` found a
+//! difference), 2 bad input or usage, with a one-paragraph error on stderr.
+
+use crate::library;
+use crate::load_error::LoadError;
+use crate::overrides::apply_override;
+use crate::registry;
+use crate::runner::{LoadedScenario, RunOptions, RunReport};
+use crate::trace_file::{self, TraceHeader};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use sim_core::SimTime;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// dsim: a deterministic discrete-event simulator for distributed and IoT systems.
+#[derive(Parser, Debug)]
+#[command(name = "dsim", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a scenario file (or a library scenario by name), or the whole library with --all.
+    Run(RunArgs),
+    /// Re-run the scenario a trace file carries and compare, record by record.
+    Verify {
+        /// A trace file written by `dsim run --trace`.
+        trace: PathBuf,
+    },
+    /// List the built-in scenario library and the hosted systems.
+    List,
+    /// Engine benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// Scenario file, or the name of a library scenario (see `dsim list`).
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    file: Option<String>,
+    /// Run every library scenario (one line each; exit 1 if any violates an invariant).
+    #[arg(long)]
+    all: bool,
+    /// Seed instead of the scenario's.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Stop at this simulated time instead of the scenario's duration (e.g. "30s").
+    #[arg(long, value_parser = parse_time)]
+    until: Option<SimTime>,
+    /// Override a field by dotted path with a RON value: --set network.default.loss=0.05
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+    /// Write the trace (header and records) to this file.
+    #[arg(long)]
+    trace: Option<PathBuf>,
+    /// Print exactly one JSON object (one per line with --all).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// PHOLD with the fingerprint on: N logical processes, M events each, E events in all.
+    Phold {
+        /// Logical processes.
+        #[arg(long, default_value_t = 10_000)]
+        lps: u32,
+        /// Initial events per logical process.
+        #[arg(long, default_value_t = 1)]
+        events_per_lp: u32,
+        /// Events to process.
+        #[arg(long, default_value_t = 10_000_000)]
+        events: u64,
+        /// Probability that an event goes to a random LP.
+        #[arg(long, default_value_t = 0.9)]
+        remote: f64,
+        /// Master seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_time(s: &str) -> Result<SimTime, String> {
+    s.parse()
+}
+
+/// A failure that ends the command with exit status 2.
+struct UsageError(String);
+
+impl From<LoadError> for UsageError {
+    fn from(e: LoadError) -> Self {
+        UsageError(e.to_string())
+    }
+}
+
+impl From<String> for UsageError {
+    fn from(e: String) -> Self {
+        UsageError(format!("error: {e}"))
+    }
+}
+
+/// Parse the arguments and run; the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) if args.all => run_library(&args),
+        Command::Run(args) => run_one(&args),
+        Command::Verify { trace } => verify(&trace),
+        Command::List => Ok(list()),
+        Command::Bench(BenchCommand::Phold {
+            lps,
+            events_per_lp,
+            events,
+            remote,
+            seed,
+            json,
+        }) => bench_phold(lps, events_per_lp, events, remote, seed, json),
+    };
+    match result {
+        Ok(code) => code,
+        Err(UsageError(message)) => {
+            eprintln!("{message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Read a scenario from a path, or from the library by name.
+fn read_scenario(file: &str) -> Result<(String, String), UsageError> {
+    let path = Path::new(file);
+    if path.exists() {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| LoadError::without_position(file, format!("cannot read: {e}")))?;
+        return Ok((file.to_owned(), text));
+    }
+    match library::find(file) {
+        Some((name, text)) => Ok((format!("<library>/{name}"), text.to_owned())),
+        None => Err(LoadError::without_position(
+            file,
+            "no such file, and no library scenario by that name (see `dsim list`)",
+        )
+        .into()),
+    }
+}
+
+/// Apply `--set PATH=VALUE` overrides to the scenario text.
+fn apply_sets(file: &str, mut text: String, sets: &[String]) -> Result<String, UsageError> {
+    for set in sets {
+        let Some((path, value)) = set.split_once('=') else {
+            return Err(format!(
+                "--set {set:?}: expected PATH=VALUE, e.g. --set network.default.loss=0.05"
+            )
+            .into());
+        };
+        text = apply_override(&text, path.trim(), value.trim())
+            .map_err(|e| UsageError(format!("error: {file}: {e}")))?;
+    }
+    Ok(text)
+}
+
+/// A progress bar on stderr that appears only when stderr is a terminal and the run has
+/// taken more than a second.
+fn progress_reporter(label: String) -> impl FnMut(SimTime, SimTime) {
+    let started = Instant::now();
+    let terminal = std::io::stderr().is_terminal();
+    let mut bar: Option<ProgressBar> = None;
+    move |now, until| {
+        if !terminal || started.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        let bar = bar.get_or_insert_with(|| {
+            let b = ProgressBar::new(until.0.max(1));
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{msg} [{bar:40}] {percent}% sim time, {elapsed} wall, eta {eta}",
+                )
+                .expect("static template")
+                .progress_chars("=> "),
+            );
+            b.set_message(label.clone());
+            b
+        });
+        bar.set_position(now.0);
+        if now >= until {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn load_and_run(
+    file: &str,
+    text: &str,
+    options: &RunOptions,
+) -> Result<(Box<dyn LoadedScenario>, RunReport), UsageError> {
+    let scenario = registry::load(file, text)?;
+    let mut progress = progress_reporter(scenario.name().to_owned());
+    let report = scenario.run(options, &mut progress)?;
+    Ok((scenario, report))
+}
+
+fn run_one(args: &RunArgs) -> Result<ExitCode, UsageError> {
+    let file = args
+        .file
+        .as_deref()
+        .expect("clap requires FILE without --all");
+    let (file, text) = read_scenario(file)?;
+    let text = apply_sets(&file, text, &args.set)?;
+    let options = RunOptions {
+        seed: args.seed,
+        until: args.until,
+        keep_trace: args.trace.is_some(),
+    };
+    let (scenario, report) = load_and_run(&file, &text, &options)?;
+    if let Some(path) = &args.trace {
+        let header = TraceHeader {
+            format: trace_file::FORMAT.into(),
+            scenario_file: file.clone(),
+            scenario_text: text.clone(),
+            seed: report.seed,
+            until_ns: options.until.unwrap_or(scenario.duration()).0,
+            events: report.events,
+            trace_hash: report.trace_hash.clone(),
+        };
+        trace_file::write(path, &header, &report.records)?;
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&report).expect("reports serialize")
+        );
+    } else {
+        print_human(&report);
+    }
+    Ok(exit_for(&report))
+}
+
+fn run_library(args: &RunArgs) -> Result<ExitCode, UsageError> {
+    if args.trace.is_some() {
+        return Err(
+            "--trace writes one file; use it with a single scenario, not --all"
+                .to_owned()
+                .into(),
+        );
+    }
+    let mut failed = false;
+    for (name, text) in library::LIBRARY {
+        let file = format!("<library>/{name}");
+        let text = apply_sets(&file, (*text).to_owned(), &args.set)?;
+        let options = RunOptions {
+            seed: args.seed,
+            until: args.until,
+            keep_trace: false,
+        };
+        let (_, report) = load_and_run(&file, &text, &options)?;
+        failed |= !report.violations.is_empty();
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string(&report).expect("reports serialize")
+            );
+        } else {
+            let status = if report.violations.is_empty() {
+                "ok  "
+            } else {
+                "FAIL"
+            };
+            println!(
+                "{status} {:<28} seed {:<6} {:>10} events  sim {:>8}  {}",
+                report.scenario,
+                report.seed,
+                report.events,
+                SimTime(report.sim_time_ns).to_string(),
+                report.trace_hash
+            );
+            for v in &report.violations {
+                println!(
+                    "     violation of {} at {}: {}",
+                    v.invariant,
+                    SimTime(v.time_ns),
+                    v.message
+                );
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn exit_for(report: &RunReport) -> ExitCode {
+    if report.violations.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn print_human(report: &RunReport) {
+    println!("scenario   {}", report.scenario);
+    println!("seed       {}", report.seed);
+    println!("sim time   {}", SimTime(report.sim_time_ns));
+    println!("events     {}", report.events);
+    println!("trace hash {}", report.trace_hash);
+    if report.violations.is_empty() {
+        println!("violations none");
+    }
+    for v in &report.violations {
+        println!(
+            "VIOLATION  {} at {}: {}",
+            v.invariant,
+            SimTime(v.time_ns),
+            v.message
+        );
+    }
+    println!("metrics");
+    for (name, value) in &report.metrics {
+        println!("  {name:<40} {value}");
+    }
+}
+
+fn verify(path: &Path) -> Result<ExitCode, UsageError> {
+    let (header, expected) = trace_file::read(path)?;
+    let options = RunOptions {
+        seed: Some(header.seed),
+        until: Some(SimTime(header.until_ns)),
+        keep_trace: true,
+    };
+    let (_, report) = load_and_run(&header.scenario_file, &header.scenario_text, &options)?;
+    if let Some((i, want, got)) = sim_core::trace::first_divergence(&expected, &report.records) {
+        let show = |r: Option<&sim_core::TraceRecord>| {
+            r.map_or("(trace ended)".to_owned(), |r| r.to_string())
+        };
+        println!("MISMATCH at record {i} of {}", path.display());
+        println!("  recorded: {}", show(want));
+        println!("  re-run:   {}", show(got));
+        return Ok(ExitCode::from(1));
+    }
+    if report.trace_hash != header.trace_hash {
+        println!(
+            "MISMATCH: fingerprint {} recorded, {} on re-run",
+            header.trace_hash, report.trace_hash
+        );
+        return Ok(ExitCode::from(1));
+    }
+    println!(
+        "ok: {} records and fingerprint {} reproduced ({})",
+        expected.len(),
+        report.trace_hash,
+        header.scenario_file
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list() -> ExitCode {
+    println!("Scenario library:");
+    for (name, text) in library::LIBRARY {
+        let file = format!("<library>/{name}");
+        match registry::load(&file, text) {
+            Ok(s) => println!(
+                "  {:<32} {}",
+                name.trim_end_matches(".ron"),
+                describe(text, s.as_ref())
+            ),
+            Err(e) => println!("  {name:<32} (does not load: {})", e.message),
+        }
+    }
+    println!("\nSystems:");
+    for s in registry::SYSTEMS {
+        println!("  {:<32} {}", s.name, s.description);
+    }
+    ExitCode::SUCCESS
+}
+
+/// The scenario's description field, falling back to its name.
+fn describe(text: &str, scenario: &dyn LoadedScenario) -> String {
+    #[derive(serde::Deserialize)]
+    #[serde(rename = "Scenario")]
+    struct Description {
+        #[serde(default)]
+        description: String,
+    }
+    registry::ron_options()
+        .from_str::<Description>(text)
+        .ok()
+        .map(|d| d.description)
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| scenario.name().to_owned())
+}
+
+fn bench_phold(
+    lps: u32,
+    events_per_lp: u32,
+    events: u64,
+    remote: f64,
+    seed: u64,
+    json: bool,
+) -> Result<ExitCode, UsageError> {
+    use protocols::phold::{Phold, PholdParams};
+    if lps == 0 || events_per_lp == 0 || !(0.0..=1.0).contains(&remote) {
+        return Err(
+            "bench phold: --lps and --events-per-lp must be positive and --remote in [0, 1]"
+                .to_owned()
+                .into(),
+        );
+    }
+    let params = PholdParams {
+        lps,
+        events_per_lp,
+        remote,
+        ..PholdParams::default()
+    };
+    let mut sim = Phold::simulation(&params, seed);
+    // Start-up (one start event per LP) is not part of the measured events.
+    sim.run_events(u64::from(lps));
+    let started = Instant::now();
+    let ran = sim.run_events(events);
+    let wall = started.elapsed().as_secs_f64();
+    let report = serde_json::json!({
+        "lps": lps,
+        "events": ran,
+        "wall_s": wall,
+        "events_per_s": ran as f64 / wall,
+        "trace_hash": sim.fingerprint().to_string(),
+    });
+    if json {
+        println!("{report}");
+    } else {
+        println!(
+            "phold: {lps} LPs, {ran} events in {wall:.3} s = {:.0} events/s (fingerprint {})",
+            ran as f64 / wall,
+            sim.fingerprint()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

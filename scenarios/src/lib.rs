@@ -1,0 +1,11 @@
+//! scenarios: the RON scenario schema, the loader with precise errors, the registry of
+//! hosted systems, the runner, trace files and the `dsim` command line.
+
+pub mod cli;
+pub mod library;
+pub mod load_error;
+pub mod overrides;
+pub mod registry;
+pub mod runner;
+pub mod schema;
+pub mod trace_file;

@@ -1,0 +1,333 @@
+//! The registry: system names in scenario files mapped to the code that hosts them, and
+//! the loader that turns scenario text into a runnable scenario with precise errors.
+//!
+//! Adding a system is one line in [`SYSTEMS`]; the runner and the command line do not
+//! change.
+
+use crate::load_error::LoadError;
+use crate::runner::{LoadedScenario, Prepared};
+use crate::schema::{Scenario, SystemName, Topology};
+use protocols::system::{NodeDecl, Setup, System, TopologyRule};
+use std::collections::BTreeSet;
+
+/// One hosted system.
+pub struct SystemEntry {
+    /// The name scenario files use.
+    pub name: &'static str,
+    /// One line for `dsim list`.
+    pub description: &'static str,
+    load: fn(&str, &str) -> Result<Box<dyn LoadedScenario>, LoadError>,
+}
+
+const fn entry<S: System>() -> SystemEntry {
+    SystemEntry {
+        name: S::NAME,
+        description: S::DESCRIPTION,
+        load: load_as::<S>,
+    }
+}
+
+/// Every system dsim hosts.
+pub const SYSTEMS: &[SystemEntry] = &[
+    entry::<protocols::ping_pong::PingPong>(),
+    entry::<protocols::phold::Phold>(),
+];
+
+/// The RON dialect of scenario files: `Some(..)` may be left out around optional values.
+pub fn ron_options() -> ron::Options {
+    ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+}
+
+/// Load the scenario in `text` (the contents of `file`): parse, check every field, and
+/// build it once to check node references.
+pub fn load(file: &str, text: &str) -> Result<Box<dyn LoadedScenario>, LoadError> {
+    let head: SystemName = ron_options()
+        .from_str(text)
+        .map_err(|e| LoadError::from_ron(file, text, &e))?;
+    let Some(entry) = SYSTEMS.iter().find(|s| s.name == head.system) else {
+        let known: Vec<&str> = SYSTEMS.iter().map(|s| s.name).collect();
+        let (line, col) = locate(text, &["system"], Some(&head.system));
+        return Err(LoadError::at(
+            file,
+            text,
+            line,
+            col,
+            format!(
+                "unknown system {:?}; known systems: {}",
+                head.system,
+                known.join(", ")
+            ),
+        ));
+    };
+    (entry.load)(file, text)
+}
+
+fn load_as<S: System>(file: &str, text: &str) -> Result<Box<dyn LoadedScenario>, LoadError> {
+    let scenario: Scenario<S::Params> = ron_options()
+        .from_str(text)
+        .map_err(|e| LoadError::from_ron(file, text, &e))?;
+    let err = |path: &[&str], token: Option<&str>, message: String| {
+        let (line, col) = locate(text, path, token);
+        LoadError::at(file, text, line, col, message)
+    };
+    if scenario.duration.0 == 0 {
+        return Err(err(&["duration"], None, "duration must be positive".into()));
+    }
+    let nodes =
+        expand_nodes::<S>(&scenario).map_err(|(token, m)| err(&["nodes"], Some(&token), m))?;
+    let names: BTreeSet<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+    let links = topology_links(&scenario.topology, &nodes)
+        .map_err(|(token, m)| err(&["topology"], Some(&token), m))?;
+    check_topology::<S>(&nodes, &links).map_err(|m| err(&["topology"], None, m))?;
+    scenario.network.default.validate().map_err(|m| {
+        err(
+            &["network", "default"],
+            None,
+            format!("network.default: {m}"),
+        )
+    })?;
+    for (i, o) in scenario.network.links.iter().enumerate() {
+        for end in [&o.from, &o.to] {
+            if !names.contains(end.as_str()) {
+                return Err(err(
+                    &["network", "links"],
+                    Some(end),
+                    format!("network.links[{i}] names unknown node {end:?}"),
+                ));
+            }
+        }
+        o.params
+            .apply(&scenario.network.default)
+            .validate()
+            .map_err(|m| {
+                err(
+                    &["network", "links"],
+                    Some(&o.from),
+                    format!("network.links[{i}]: {m}"),
+                )
+            })?;
+    }
+    let setup = Setup {
+        seed: scenario.seed,
+        nodes: &nodes,
+        links: &links,
+    };
+    S::validate(&scenario.params, &setup).map_err(|m| err(&["params"], None, m))?;
+    let available: Vec<String> = S::invariants(&scenario.params)
+        .iter()
+        .map(|i| i.name().to_owned())
+        .collect();
+    for name in scenario.invariants.iter().flatten() {
+        if !available.contains(name) {
+            return Err(err(
+                &["invariants"],
+                Some(name),
+                format!(
+                    "unknown invariant {name:?}; {} has: {}",
+                    S::NAME,
+                    list_or_none(&available)
+                ),
+            ));
+        }
+    }
+    for (i, f) in scenario.faults.iter().enumerate() {
+        let at_fault = |m: String| {
+            err(
+                &["faults"],
+                None,
+                format!("faults[{i}] ({}): {m}", f.fault.name()),
+            )
+        };
+        if f.at > scenario.duration {
+            return Err(at_fault(format!(
+                "it is scheduled at {} but the scenario ends at {}",
+                f.at, scenario.duration
+            )));
+        }
+        f.fault.validate().map_err(at_fault)?;
+    }
+    let prepared = Prepared::<S> {
+        scenario,
+        nodes,
+        links,
+    };
+    // Build once: every fault must name a node the system actually has.
+    prepared
+        .build(prepared.scenario.seed, false)
+        .map_err(|(token, m)| err(&["faults"], Some(&token), m))?;
+    Ok(Box::new(prepared))
+}
+
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// The declared nodes with `count` patterns expanded; errors carry the offending name.
+fn expand_nodes<S: System>(
+    scenario: &Scenario<S::Params>,
+) -> Result<Vec<NodeDecl>, (String, String)> {
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    for spec in &scenario.nodes {
+        if !S::ROLES.contains(&spec.role.as_str()) {
+            let roles = if S::ROLES.is_empty() {
+                format!(
+                    "{} declares no node roles (it builds its own nodes)",
+                    S::NAME
+                )
+            } else {
+                format!("{} roles are: {}", S::NAME, S::ROLES.join(", "))
+            };
+            return Err((
+                spec.role.clone(),
+                format!(
+                    "node {:?} has unknown role {:?}; {roles}",
+                    spec.name, spec.role
+                ),
+            ));
+        }
+        let names: Vec<String> = match spec.count {
+            None => vec![spec.name.clone()],
+            Some(n) if spec.name.contains("{}") => (0..n)
+                .map(|i| spec.name.replace("{}", &i.to_string()))
+                .collect(),
+            Some(_) => {
+                return Err((
+                    spec.name.clone(),
+                    format!(
+                        "node {:?} has a count, so its name needs a {{}} where the number goes",
+                        spec.name
+                    ),
+                ));
+            }
+        };
+        for name in names {
+            if name.is_empty() {
+                return Err((spec.role.clone(), "a node name cannot be empty".into()));
+            }
+            if !seen.insert(name.clone()) {
+                return Err((
+                    name.clone(),
+                    format!("node name {name:?} is declared twice"),
+                ));
+            }
+            out.push(NodeDecl {
+                name,
+                role: spec.role.clone(),
+                start: spec.start,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The undirected links a topology stands for (empty for a full mesh).
+fn topology_links(
+    topology: &Topology,
+    nodes: &[NodeDecl],
+) -> Result<Vec<(String, String)>, (String, String)> {
+    let names: Vec<&String> = nodes.iter().map(|n| &n.name).collect();
+    let known = |n: &String| {
+        if names.contains(&n) {
+            Ok(())
+        } else {
+            Err((n.clone(), format!("topology names unknown node {n:?}")))
+        }
+    };
+    let pairs =
+        |v: Vec<(&String, &String)>| v.into_iter().map(|(a, b)| (a.clone(), b.clone())).collect();
+    Ok(match topology {
+        Topology::FullMesh => Vec::new(),
+        Topology::Links(links) => {
+            for (a, b) in links {
+                known(a)?;
+                known(b)?;
+                if a == b {
+                    return Err((a.clone(), format!("topology links {a:?} to itself")));
+                }
+            }
+            links.clone()
+        }
+        Topology::Line => pairs(names.windows(2).map(|w| (w[0], w[1])).collect()),
+        Topology::Ring => {
+            let mut v: Vec<_> = names.windows(2).map(|w| (w[0], w[1])).collect();
+            if names.len() > 2 {
+                v.push((names[names.len() - 1], names[0]));
+            }
+            pairs(v)
+        }
+        Topology::Star(hub) => {
+            known(hub)?;
+            pairs(
+                names
+                    .iter()
+                    .filter(|n| **n != hub)
+                    .map(|n| (hub, *n))
+                    .collect(),
+            )
+        }
+    })
+}
+
+/// Enforce the system's [`TopologyRule`] with petgraph.
+fn check_topology<S: System>(nodes: &[NodeDecl], links: &[(String, String)]) -> Result<(), String> {
+    if S::TOPOLOGY == TopologyRule::Any {
+        return Ok(());
+    }
+    if links.is_empty() {
+        return Err(format!(
+            "{} needs a topology with links; this one has none",
+            S::NAME
+        ));
+    }
+    let mut g = petgraph::graph::UnGraph::<(), ()>::new_undirected();
+    let idx: Vec<_> = nodes.iter().map(|_| g.add_node(())).collect();
+    let pos = |n: &str| {
+        nodes
+            .iter()
+            .position(|d| d.name == n)
+            .expect("names checked")
+    };
+    for (a, b) in links {
+        g.add_edge(idx[pos(a)], idx[pos(b)], ());
+    }
+    if petgraph::algo::connected_components(&g) != 1 {
+        return Err(format!(
+            "{} needs a connected topology; this one falls apart",
+            S::NAME
+        ));
+    }
+    if S::TOPOLOGY == TopologyRule::Tree && petgraph::algo::is_cyclic_undirected(&g) {
+        return Err(format!(
+            "{} needs a tree topology; this one has a cycle",
+            S::NAME
+        ));
+    }
+    Ok(())
+}
+
+/// Best-effort position of `token` (a quoted string) after the fields of `path`, else
+/// of the last field of `path` found, else 1:1. Semantic errors use it to point at the
+/// place the user wrote.
+pub fn locate(text: &str, path: &[&str], token: Option<&str>) -> (usize, usize) {
+    let mut offset = 0;
+    for field in path {
+        let pattern = format!("{field}:");
+        if let Some(i) = text[offset..].find(&pattern) {
+            offset += i;
+        }
+    }
+    if let Some(tok) = token
+        && let Some(i) = text[offset..].find(&format!("{tok:?}"))
+    {
+        offset += i;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}

@@ -1,0 +1,207 @@
+//! Running a loaded scenario: build the simulation, apply the fault plan, run with the
+//! selected invariants, and gather the report that `dsim run --json` prints.
+
+use crate::schema::Scenario;
+use protocols::system::{NodeDecl, Setup, System};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sim_core::{
+    Metric, Metrics, ScheduledFault, SimConfig, SimTime, Simulation, Summary, TraceRecord,
+};
+use std::collections::BTreeMap;
+
+/// How to run a scenario (flags of `dsim run`).
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Override the scenario's seed.
+    pub seed: Option<u64>,
+    /// Stop at this time instead of the scenario's duration.
+    pub until: Option<SimTime>,
+    /// Keep trace records (for `--trace` and `verify`).
+    pub keep_trace: bool,
+}
+
+/// One invariant violation, as printed in JSON.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ViolationReport {
+    /// Invariant name.
+    pub invariant: String,
+    /// Simulated time of the violation.
+    pub time_ns: u64,
+    /// What went wrong, and after which event.
+    pub message: String,
+}
+
+/// The result of one run: the JSON contract of `dsim run --json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    /// Scenario name.
+    pub scenario: String,
+    /// Seed used.
+    pub seed: u64,
+    /// Simulated time at the end.
+    pub sim_time_ns: u64,
+    /// Events processed.
+    pub events: u64,
+    /// The run's 128-bit fingerprint in hex.
+    pub trace_hash: String,
+    /// Violations (at most one: a violation stops the run).
+    pub violations: Vec<ViolationReport>,
+    /// Metrics by name: numbers, or summaries of sample sets.
+    pub metrics: Map<String, Value>,
+    /// Trace records, when kept (not part of the JSON).
+    #[serde(skip)]
+    pub records: Vec<TraceRecord>,
+}
+
+/// A scenario parsed, checked and ready to run any number of times.
+pub trait LoadedScenario {
+    /// The scenario's name.
+    fn name(&self) -> &str;
+    /// The scenario's own seed.
+    fn seed(&self) -> u64;
+    /// The scenario's duration.
+    fn duration(&self) -> SimTime;
+    /// Run it; `progress(now, until)` is called between slices of simulated time.
+    fn run(
+        &self,
+        options: &RunOptions,
+        progress: &mut dyn FnMut(SimTime, SimTime),
+    ) -> Result<RunReport, String>;
+}
+
+/// A scenario of system `S`, with its nodes expanded and topology resolved.
+pub(crate) struct Prepared<S: System> {
+    pub(crate) scenario: Scenario<S::Params>,
+    pub(crate) nodes: Vec<NodeDecl>,
+    pub(crate) links: Vec<(String, String)>,
+}
+
+impl<S: System> Prepared<S> {
+    /// Build the simulation for `seed`; an error names a node the fault plan or the
+    /// network refers to but the system does not have: (the name, the message).
+    pub(crate) fn build(
+        &self,
+        seed: u64,
+        keep_trace: bool,
+    ) -> Result<Simulation<S::Node>, (String, String)> {
+        let s = &self.scenario;
+        let mut sim = Simulation::new(SimConfig {
+            seed,
+            default_link: s.network.default.clone(),
+            keep_trace,
+        });
+        let setup = Setup {
+            seed,
+            nodes: &self.nodes,
+            links: &self.links,
+        };
+        S::build(&s.params, &setup, &mut sim);
+        let id = |sim: &Simulation<S::Node>, name: &str| {
+            sim.lookup(name)
+                .ok_or_else(|| (name.to_owned(), format!("unknown node {name:?}")))
+        };
+        if !self.links.is_empty() {
+            let mut pairs = Vec::new();
+            for (a, b) in &self.links {
+                let (a, b) = (id(&sim, a)?, id(&sim, b)?);
+                pairs.extend([(a, b), (b, a)]);
+            }
+            sim.network_mut().set_topology(pairs);
+        }
+        for o in &s.network.links {
+            let (from, to) = (id(&sim, &o.from)?, id(&sim, &o.to)?);
+            let params = o.params.apply(&s.network.default);
+            sim.network_mut().set_link(from, to, params.clone());
+            if o.both_ways {
+                sim.network_mut().set_link(to, from, params);
+            }
+        }
+        for f in &s.faults {
+            let fault = f.fault.clone().map_nodes(&mut |n: String| id(&sim, &n))?;
+            sim.schedule_fault(ScheduledFault { at: f.at, fault });
+        }
+        for inv in S::invariants(&s.params) {
+            let selected = s
+                .invariants
+                .as_ref()
+                .is_none_or(|names| names.iter().any(|n| n == inv.name()));
+            if selected {
+                sim.add_invariant(inv);
+            }
+        }
+        Ok(sim)
+    }
+}
+
+impl<S: System> LoadedScenario for Prepared<S> {
+    fn name(&self) -> &str {
+        &self.scenario.name
+    }
+
+    fn seed(&self) -> u64 {
+        self.scenario.seed
+    }
+
+    fn duration(&self) -> SimTime {
+        self.scenario.duration
+    }
+
+    fn run(
+        &self,
+        options: &RunOptions,
+        progress: &mut dyn FnMut(SimTime, SimTime),
+    ) -> Result<RunReport, String> {
+        let seed = options.seed.unwrap_or(self.scenario.seed);
+        let mut sim = self.build(seed, options.keep_trace).map_err(|(_, m)| m)?;
+        let until = options.until.unwrap_or(self.scenario.duration);
+        const SLICES: u64 = 100;
+        for i in 1..=SLICES {
+            let t = SimTime((u128::from(until.0) * u128::from(i) / u128::from(SLICES)) as u64);
+            if !sim.advance_to(t) {
+                break;
+            }
+            progress(t, until);
+        }
+        let outcome = sim.finish();
+        let mut metrics = sim.metrics();
+        S::report(&self.scenario.params, &sim, &mut metrics);
+        let mut records = Vec::new();
+        if options.keep_trace {
+            records = sim.trace_records().to_vec();
+        }
+        Ok(RunReport {
+            scenario: self.scenario.name.clone(),
+            seed,
+            sim_time_ns: outcome.end_time.0,
+            events: outcome.events,
+            trace_hash: sim.fingerprint().to_string(),
+            violations: outcome
+                .violation
+                .into_iter()
+                .map(|v| ViolationReport {
+                    invariant: v.invariant,
+                    time_ns: v.time.0,
+                    message: format!("{} (after {})", v.message, v.event),
+                })
+                .collect(),
+            metrics: metrics_json(&metrics),
+            records,
+        })
+    }
+}
+
+/// Metrics as JSON: counters and gauges as numbers, sample sets as summaries.
+pub fn metrics_json(metrics: &Metrics) -> Map<String, Value> {
+    let mut out = BTreeMap::new();
+    for (name, m) in metrics.iter() {
+        let v = match m {
+            Metric::Counter(x) | Metric::Gauge(x) => serde_json::json!(x),
+            Metric::Samples(s) => {
+                serde_json::to_value(Summary::of(s)).expect("summaries serialize")
+            }
+        };
+        out.insert(name.to_owned(), v);
+    }
+    out.into_iter().collect()
+}
