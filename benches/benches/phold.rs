@@ -45,7 +45,10 @@ fn phold(c: &mut Criterion) {
                     SEED,
                 )
             },
-            |mut m| black_box(m.run(EVENTS).events),
+            |mut m| {
+                let r = m.run(EVENTS);
+                black_box((r.events, r.end_time_s))
+            },
             BatchSize::PerIteration,
         )
     });

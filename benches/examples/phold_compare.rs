@@ -79,46 +79,48 @@ struct Sample {
     run: PholdRun,
 }
 
+/// Build a model (timed as set-up), then run its event loop (timed as the run).
+fn timed<M>(build: impl FnOnce() -> M, run: impl FnOnce(&mut M) -> PholdRun) -> Sample {
+    let t0 = Instant::now();
+    let mut model = build();
+    let setup = t0.elapsed();
+    let t1 = Instant::now();
+    let run = run(&mut model);
+    let wall = t1.elapsed();
+    drop(model);
+    Sample { setup, wall, run }
+}
+
 fn measure(name: &str, o: &Options) -> Result<Sample, String> {
     let (p, seed, events) = (&o.params, o.seed, o.events);
-    let t0 = Instant::now();
-    macro_rules! timed {
-        ($model:expr, $run:expr) => {{
-            let mut model = $model;
-            let setup = t0.elapsed();
-            let t1 = Instant::now();
-            let run = $run(&mut model);
-            let wall = t1.elapsed();
-            drop(model);
-            Sample { setup, wall, run }
-        }};
-    }
     Ok(match name {
-        "dsim" => timed!(DsimPhold::new(p, seed), |m: &mut DsimPhold| m.run(events)),
-        "floor" => timed!(
-            HeapFloor::new(p, seed, Streams::PerLp),
-            |m: &mut HeapFloor| m.run(events)
+        "dsim" => timed(|| DsimPhold::new(p, seed), |m| m.run(events)),
+        "floor" => timed(
+            || HeapFloor::new(p, seed, Streams::PerLp),
+            |m| m.run(events),
         ),
-        "floor-shared" => timed!(
-            HeapFloor::new(p, seed, Streams::Shared),
-            |m: &mut HeapFloor| m.run(events)
+        "floor-shared" => timed(
+            || HeapFloor::new(p, seed, Streams::Shared),
+            |m| m.run(events),
         ),
-        "simcore" => timed!(
-            SimcorePhold::build(
-                p.lps,
-                p.events_per_lp,
-                p.lookahead.0,
-                p.mean.0,
-                p.remote,
-                seed
-            ),
-            |m: &mut SimcorePhold| {
+        "simcore" => timed(
+            || {
+                SimcorePhold::build(
+                    p.lps,
+                    p.events_per_lp,
+                    p.lookahead.0,
+                    p.mean.0,
+                    p.remote,
+                    seed,
+                )
+            },
+            |m| {
                 let r = m.run(events);
                 PholdRun {
                     events: r.events,
                     end_time: SimTime((r.end_time_s * 1e9).round() as u64),
                 }
-            }
+            },
         ),
         other => return Err(format!("unknown implementation {other:?}")),
     })

@@ -169,6 +169,20 @@ fn apply_sets(file: &str, mut text: String, sets: &[String]) -> Result<String, U
     Ok(text)
 }
 
+/// An error about scenario text that `--set` changed: the positions and the source line
+/// it shows are those of the changed text, so say so and name the overrides.
+fn changed_by_sets(e: UsageError, file: &str, sets: &[String]) -> UsageError {
+    if sets.is_empty() {
+        return e;
+    }
+    let sets: Vec<String> = sets.iter().map(|s| format!("--set {s}")).collect();
+    UsageError(format!(
+        "{}\nnote: the scenario is {file} as changed by {}",
+        e.0,
+        sets.join(" ")
+    ))
+}
+
 /// A progress bar on stderr that appears only when stderr is a terminal and the run has
 /// taken more than a second.
 fn progress_reporter(label: String) -> impl FnMut(SimTime, SimTime) {
@@ -221,7 +235,8 @@ fn run_one(args: &RunArgs) -> Result<ExitCode, UsageError> {
         until: args.until,
         keep_trace: args.trace.is_some(),
     };
-    let (scenario, report) = load_and_run(&file, &text, &options)?;
+    let (scenario, report) =
+        load_and_run(&file, &text, &options).map_err(|e| changed_by_sets(e, &file, &args.set))?;
     if let Some(path) = &args.trace {
         let header = TraceHeader {
             format: trace_file::FORMAT.into(),
@@ -262,7 +277,8 @@ fn run_library(args: &RunArgs) -> Result<ExitCode, UsageError> {
             until: args.until,
             keep_trace: false,
         };
-        let (_, report) = load_and_run(&file, &text, &options)?;
+        let (_, report) = load_and_run(&file, &text, &options)
+            .map_err(|e| changed_by_sets(e, &file, &args.set))?;
         failed |= !report.violations.is_empty();
         if args.json {
             println!(

@@ -73,8 +73,10 @@ fn load_as<S: System>(file: &str, text: &str) -> Result<Box<dyn LoadedScenario>,
     if scenario.duration.0 == 0 {
         return Err(err(&["duration"], None, "duration must be positive".into()));
     }
-    let nodes =
-        expand_nodes::<S>(&scenario).map_err(|(token, m)| err(&["nodes"], Some(&token), m))?;
+    let nodes = expand_nodes::<S>(&scenario).map_err(|(token, nth, m)| {
+        let (line, col) = locate_nth(text, &["nodes"], Some(&token), nth);
+        LoadError::at(file, text, line, col, m)
+    })?;
     let names: BTreeSet<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
     let links = topology_links(&scenario.topology, &nodes)
         .map_err(|(token, m)| err(&["topology"], Some(&token), m))?;
@@ -166,13 +168,20 @@ fn list_or_none(names: &[String]) -> String {
     }
 }
 
-/// The declared nodes with `count` patterns expanded; errors carry the offending name.
+/// The declared nodes with `count` patterns expanded; errors carry the offending name
+/// and which of its quoted occurrences in `nodes` to point at (0 for the first).
 fn expand_nodes<S: System>(
     scenario: &Scenario<S::Params>,
-) -> Result<Vec<NodeDecl>, (String, String)> {
+) -> Result<Vec<NodeDecl>, (String, usize, String)> {
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
-    for spec in &scenario.nodes {
+    for (index, spec) in scenario.nodes.iter().enumerate() {
+        // Earlier declarations written with the same name text: the caret goes to this
+        // one, not to the first (a duplicate is reported where it is declared again).
+        let nth = scenario.nodes[..index]
+            .iter()
+            .filter(|s| s.name == spec.name)
+            .count();
         if !S::ROLES.contains(&spec.role.as_str()) {
             let roles = if S::ROLES.is_empty() {
                 format!(
@@ -184,6 +193,7 @@ fn expand_nodes<S: System>(
             };
             return Err((
                 spec.role.clone(),
+                0,
                 format!(
                     "node {:?} has unknown role {:?}; {roles}",
                     spec.name, spec.role
@@ -198,6 +208,7 @@ fn expand_nodes<S: System>(
             Some(_) => {
                 return Err((
                     spec.name.clone(),
+                    nth,
                     format!(
                         "node {:?} has a count, so its name needs a {{}} where the number goes",
                         spec.name
@@ -207,11 +218,12 @@ fn expand_nodes<S: System>(
         };
         for name in names {
             if name.is_empty() {
-                return Err((spec.role.clone(), "a node name cannot be empty".into()));
+                return Err((spec.name.clone(), nth, "a node name cannot be empty".into()));
             }
             if !seen.insert(name.clone()) {
                 return Err((
-                    name.clone(),
+                    spec.name.clone(),
+                    nth,
                     format!("node name {name:?} is declared twice"),
                 ));
             }
@@ -314,6 +326,12 @@ fn check_topology<S: System>(nodes: &[NodeDecl], links: &[(String, String)]) -> 
 /// of the last field of `path` found, else 1:1. Semantic errors use it to point at the
 /// place the user wrote.
 pub fn locate(text: &str, path: &[&str], token: Option<&str>) -> (usize, usize) {
+    locate_nth(text, path, token, 0)
+}
+
+/// [`locate`], pointing at occurrence `nth` (0-based) of `token` after the fields of
+/// `path`, or at the first when there are fewer.
+fn locate_nth(text: &str, path: &[&str], token: Option<&str>, nth: usize) -> (usize, usize) {
     let mut offset = 0;
     for field in path {
         let pattern = format!("{field}:");
@@ -321,10 +339,15 @@ pub fn locate(text: &str, path: &[&str], token: Option<&str>) -> (usize, usize) 
             offset += i;
         }
     }
-    if let Some(tok) = token
-        && let Some(i) = text[offset..].find(&format!("{tok:?}"))
-    {
-        offset += i;
+    if let Some(tok) = token {
+        let quoted = format!("{tok:?}");
+        let found: Vec<usize> = text[offset..]
+            .match_indices(&quoted)
+            .map(|(i, _)| offset + i)
+            .collect();
+        if let Some(&i) = found.get(nth).or(found.first()) {
+            offset = i;
+        }
     }
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;

@@ -21,7 +21,9 @@ impl LocalClock {
     /// The local reading at true time `now`.
     pub fn read(&self, now: SimTime) -> i128 {
         let elapsed = i128::from(now.0 - self.base_true);
-        self.base_local + elapsed + elapsed * i128::from(self.drift_ppb) / 1_000_000_000
+        // Rounded down (also for slow clocks), so that readings and `true_duration`
+        // agree: a timer never fires before the clock shows its deadline.
+        self.base_local + elapsed + (elapsed * i128::from(self.drift_ppb)).div_euclid(1_000_000_000)
     }
 
     /// The local reading as a `SimTime`, clamped at zero.
@@ -43,8 +45,9 @@ impl LocalClock {
 
     /// The true duration that elapses while this clock advances by `local`.
     pub fn true_duration(&self, local: SimTime) -> SimTime {
-        let rate = 1_000_000_000i128 + i128::from(self.drift_ppb);
-        let ns = (i128::from(local.0) * 1_000_000_000).div_euclid(rate.max(1));
+        let rate = (1_000_000_000i128 + i128::from(self.drift_ppb)).max(1);
+        // Rounded up: the clock must have advanced at least `local` by then.
+        let ns = (i128::from(local.0) * 1_000_000_000 + rate - 1).div_euclid(rate);
         SimTime(ns.clamp(0, i128::from(u64::MAX)) as u64)
     }
 

@@ -10,8 +10,11 @@ use crate::trace::{RecordKind, TraceRecord};
 use std::hash::Hash;
 
 /// A timer a node set; pass it to [`Context::cancel_timer`] to cancel it.
+///
+/// Holds the queue key and the sequence number of the timer's event (the number still
+/// identifies it once it has expired into the backlog of a paused node).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TimerId(pub(crate) EventKey);
+pub struct TimerId(pub(crate) EventKey, pub(crate) u64);
 
 /// Everything a handler may do, on behalf of the one node it was given to.
 ///
@@ -102,7 +105,7 @@ impl<N: Node> Context<'_, N> {
                 detail,
             });
         }
-        let (key, _) = k.queue.push(
+        let (key, seq) = k.queue.push(
             at,
             Payload::Timer {
                 node: self.id,
@@ -110,18 +113,34 @@ impl<N: Node> Context<'_, N> {
                 timer,
             },
         );
-        TimerId(key)
+        TimerId(key, seq)
     }
 
     /// Cancel a timer of this node; returns whether it was still pending.
     pub fn cancel_timer(&mut self, timer: TimerId) -> bool {
         let k = &mut *self.kernel;
-        match k.queue.get(timer.0) {
-            Some(Payload::Timer { node, .. }) if *node == self.id => {}
-            _ => return false,
-        }
-        let Some(Payload::Timer { timer: tag, .. }) = k.queue.cancel(timer.0) else {
-            unreachable!("checked above")
+        let tag = match k.queue.get(timer.0) {
+            Some(Payload::Timer { node, .. }) if *node == self.id => {
+                match k.queue.cancel(timer.0) {
+                    Some(Payload::Timer { timer: tag, .. }) => tag,
+                    _ => unreachable!("checked above"),
+                }
+            }
+            _ => {
+                // A timer that expired while the node was paused waits in its backlog
+                // until the node handles it: until then it is still pending.
+                let backlog = &mut k.nodes[self.id.index()].backlog;
+                let Some(i) = backlog
+                    .iter()
+                    .position(|(seq, p)| *seq == timer.1 && matches!(p, Payload::Timer { .. }))
+                else {
+                    return false;
+                };
+                match backlog.remove(i) {
+                    Some((_, Payload::Timer { timer: tag, .. })) => tag,
+                    _ => unreachable!("found above"),
+                }
+            }
         };
         k.trace
             .fold(k.now.0, RecordKind::TimerCancel, self.id.0, u32::MAX, 0);

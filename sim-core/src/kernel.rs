@@ -14,7 +14,7 @@ use crate::queue::EventQueue;
 use crate::rng::SimRng;
 use crate::time::SimTime;
 use crate::trace::{DropReason, RecordKind, Trace, TraceRecord};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::hash::Hash;
 
 /// What a queued event does when it runs.
@@ -34,8 +34,9 @@ pub(crate) enum Payload<N: Node + ?Sized> {
     },
     /// A node starts.
     Start(NodeId),
-    /// A fault from the plan takes effect.
-    Fault(Fault),
+    /// A fault from the plan takes effect (boxed: faults are rare and large, and every
+    /// payload is as big as the largest variant).
+    Fault(Box<Fault>),
 }
 
 /// The kernel's bookkeeping for one node.
@@ -46,8 +47,9 @@ pub(crate) struct NodeMeta<N: Node + ?Sized> {
     pub(crate) rng: SimRng,
     /// Bumped on every crash, so timers set before it never fire.
     pub(crate) incarnation: u32,
-    /// Events that arrived while the node was paused, in arrival order.
-    pub(crate) backlog: Vec<Payload<N>>,
+    /// Events that arrived while the node was paused, in arrival order, with their
+    /// queue sequence numbers (a timer's identifies it to `cancel_timer`).
+    pub(crate) backlog: VecDeque<(u64, Payload<N>)>,
 }
 
 /// Network counters, kept as plain fields because they change on every message.
@@ -183,6 +185,16 @@ impl<N: Node> Kernel<N> {
             label: reason.name().to_owned(),
             detail: format!("{} {msg:?}", msg.kind()),
         });
+    }
+
+    /// Drop the messages that waited for a paused node that crashes or leaves (its
+    /// timers simply never fire).
+    pub(crate) fn drop_backlog(&mut self, node: NodeId, reason: DropReason) {
+        for (_, p) in std::mem::take(&mut self.nodes[node.index()].backlog) {
+            if let Payload::Deliver { from, to, msg, .. } = p {
+                self.record_drop(from, to, &msg, reason);
+            }
+        }
     }
 
     pub(crate) fn annotate(&mut self, node: NodeId, text: &str) {

@@ -10,7 +10,7 @@ use crate::queue::EventQueue;
 use crate::rng::component_rng;
 use crate::time::SimTime;
 use crate::trace::{DropReason, Fingerprint, RecordKind, Trace, TraceRecord};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 /// A read-only view of the whole system, handed to invariants.
 pub struct World<'a, N: Node> {
@@ -145,6 +145,9 @@ pub struct Simulation<N: Node> {
     invariants: Vec<Box<dyn Invariant<N>>>,
     events: u64,
     violation: Option<Violation>,
+    /// Nodes just resumed: the events that waited for them are handled, in arrival
+    /// order, before anything else.
+    resumed: VecDeque<NodeId>,
 }
 
 impl<N: Node> Simulation<N> {
@@ -166,6 +169,7 @@ impl<N: Node> Simulation<N> {
             invariants: Vec::new(),
             events: 0,
             violation: None,
+            resumed: VecDeque::new(),
         }
     }
 
@@ -195,7 +199,7 @@ impl<N: Node> Simulation<N> {
             clock: Default::default(),
             rng: component_rng(self.kernel.seed, &format!("node:{name}")),
             incarnation: 0,
-            backlog: Vec::new(),
+            backlog: VecDeque::new(),
         });
         self.kernel.by_name.insert(name.to_owned(), id);
         if let Some(at) = start {
@@ -217,11 +221,12 @@ impl<N: Node> Simulation<N> {
         &mut self.kernel.network
     }
 
-    /// Schedule a fault.
+    /// Schedule a fault (one scheduled for a time already past takes effect now).
     pub fn schedule_fault(&mut self, fault: ScheduledFault) {
+        let at = fault.at.max(self.kernel.now);
         self.kernel
             .queue
-            .push(fault.at, Payload::Fault(fault.fault));
+            .push(at, Payload::Fault(Box::new(fault.fault)));
     }
 
     /// Check `invariant` after every event and at the end.
@@ -292,7 +297,16 @@ impl<N: Node> Simulation<N> {
 
     /// Time of the next pending event.
     pub fn next_event_time(&self) -> Option<SimTime> {
-        self.kernel.queue.peek_time()
+        let nodes = &self.kernel.nodes;
+        if self
+            .resumed
+            .iter()
+            .any(|n| !nodes[n.index()].backlog.is_empty())
+        {
+            Some(self.kernel.now)
+        } else {
+            self.kernel.queue.peek_time()
+        }
     }
 
     /// Run events up to and including time `until` (or until the queue empties or an
@@ -308,7 +322,7 @@ impl<N: Node> Simulation<N> {
     /// the run.
     pub fn advance_to(&mut self, until: SimTime) -> bool {
         while self.violation.is_none() {
-            match self.kernel.queue.peek_time() {
+            match self.next_event_time() {
                 Some(t) if t <= until => {
                     self.step();
                 }
@@ -356,21 +370,42 @@ impl<N: Node> Simulation<N> {
         if self.violation.is_some() {
             return false;
         }
-        let Some((time, _seq, payload)) = self.kernel.queue.pop() else {
-            return false;
+        // What waited for a node that has just resumed goes first: it arrived earlier
+        // than anything still queued for this instant.
+        let (seq, payload, arrived) = match self.next_waiting() {
+            Some((seq, payload)) => (seq, payload, true),
+            None => {
+                let Some((time, seq, payload)) = self.kernel.queue.pop() else {
+                    return false;
+                };
+                debug_assert!(time >= self.kernel.now, "time went backwards");
+                self.kernel.now = time;
+                (seq, payload, false)
+            }
         };
-        debug_assert!(time >= self.kernel.now, "time went backwards");
-        self.kernel.now = time;
         self.events += 1;
-        let what = self.dispatch(payload);
+        let what = self.dispatch(payload, seq, arrived);
         if !self.invariants.is_empty() {
             self.check_invariants(what);
         }
         true
     }
 
-    /// Run one payload; returns a short description of the event for violation reports.
-    fn dispatch(&mut self, payload: Payload<N>) -> EventLabel {
+    /// The next event that waited for a node that has since resumed.
+    fn next_waiting(&mut self) -> Option<(u64, Payload<N>)> {
+        while let Some(&n) = self.resumed.front() {
+            if let Some(event) = self.kernel.nodes[n.index()].backlog.pop_front() {
+                return Some(event);
+            }
+            self.resumed.pop_front();
+        }
+        None
+    }
+
+    /// Run one payload (`seq` is its queue sequence number); returns a short
+    /// description of the event for violation reports. `arrived` marks an event that
+    /// waited for its paused node: cuts and partitions were checked when it arrived.
+    fn dispatch(&mut self, payload: Payload<N>, seq: u64, arrived: bool) -> EventLabel {
         match payload {
             Payload::Deliver {
                 from,
@@ -381,28 +416,30 @@ impl<N: Node> Simulation<N> {
                 let label = EventLabel::Deliver(from, to, msg.kind());
                 let status = self.kernel.nodes[to.index()].status;
                 let reason = match status {
-                    NodeStatus::Up => None,
-                    NodeStatus::Paused => {
-                        self.kernel.nodes[to.index()]
-                            .backlog
-                            .push(Payload::Deliver {
-                                from,
-                                to,
-                                msg,
-                                via_network,
-                            });
-                        return label;
-                    }
+                    NodeStatus::Up | NodeStatus::Paused => None,
                     NodeStatus::Crashed => Some(DropReason::NodeDown),
                     NodeStatus::NotStarted | NodeStatus::Left => Some(DropReason::NodeAbsent),
                 };
+                // Cuts and partitions act on arrival, also at a paused receiver.
                 let reason = reason.or_else(|| {
-                    via_network
+                    (via_network && !arrived)
                         .then(|| self.kernel.network.blocked(from, to))
                         .flatten()
                 });
                 if let Some(reason) = reason {
                     self.kernel.record_drop(from, to, &msg, reason);
+                    return label;
+                }
+                if status == NodeStatus::Paused {
+                    let payload = Payload::Deliver {
+                        from,
+                        to,
+                        msg,
+                        via_network,
+                    };
+                    self.kernel.nodes[to.index()]
+                        .backlog
+                        .push_back((seq, payload));
                     return label;
                 }
                 let k = &mut self.kernel;
@@ -440,11 +477,12 @@ impl<N: Node> Simulation<N> {
                 match meta.status {
                     NodeStatus::Up => {}
                     NodeStatus::Paused => {
-                        meta.backlog.push(Payload::Timer {
+                        let payload = Payload::Timer {
                             node,
                             incarnation,
                             timer,
-                        });
+                        };
+                        meta.backlog.push_back((seq, payload));
                         return label;
                     }
                     _ => return label,
@@ -472,12 +510,15 @@ impl<N: Node> Simulation<N> {
                 label
             }
             Payload::Start(node) => {
-                self.start(node, false);
+                // A node that joined early (or has crashed since) does not start again.
+                if self.kernel.nodes[node.index()].status == NodeStatus::NotStarted {
+                    self.start(node, false);
+                }
                 EventLabel::Start(node)
             }
             Payload::Fault(fault) => {
                 let label = EventLabel::Fault(fault.name());
-                self.apply_fault(fault);
+                self.apply_fault(*fault);
                 label
             }
         }
@@ -525,7 +566,7 @@ impl<N: Node> Simulation<N> {
                 if matches!(meta.status, NodeStatus::Up | NodeStatus::Paused) {
                     meta.status = NodeStatus::Crashed;
                     meta.incarnation += 1;
-                    meta.backlog.clear();
+                    self.kernel.drop_backlog(n, DropReason::NodeDown);
                     self.nodes[n.index()].on_crash();
                 }
             }
@@ -544,8 +585,8 @@ impl<N: Node> Simulation<N> {
                 let meta = &mut self.kernel.nodes[n.index()];
                 if meta.status == NodeStatus::Paused {
                     meta.status = NodeStatus::Up;
-                    for p in std::mem::take(&mut meta.backlog) {
-                        self.kernel.queue.push(now, p);
+                    if !meta.backlog.is_empty() {
+                        self.resumed.push_back(n);
                     }
                 }
             }
@@ -567,7 +608,7 @@ impl<N: Node> Simulation<N> {
                     let meta = &mut self.kernel.nodes[n.index()];
                     meta.status = NodeStatus::Left;
                     meta.incarnation += 1;
-                    meta.backlog.clear();
+                    self.kernel.drop_backlog(n, DropReason::NodeAbsent);
                 }
             }
             Fault::CutLink { a, b, one_way } => {

@@ -9,7 +9,6 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::hash::Hasher;
-use xxhash_rust::xxh3::Xxh3;
 
 /// Why the network (or the kernel) did not deliver a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -127,49 +126,95 @@ impl fmt::Display for Fingerprint {
     }
 }
 
-/// A `Hasher` over XXH3-128 that encodes every integer as fixed-width little-endian, so
-/// the fingerprint is the same on every platform (`usize` is hashed as `u64`).
-pub struct FingerprintHasher(Xxh3);
+/// The running fingerprint: two 64-bit lanes, each updated per 64-bit word by a
+/// bijective multiply-xorshift step, finalised with the MurmurHash3 avalanche.
+///
+/// It is written here rather than taken from a hashing crate because it runs twice per
+/// event: a streaming XXH3 spent most of its time copying words into its buffer. Each
+/// lane's update is a bijection of the lane for a fixed word, so no input collapses the
+/// state, and any single changed word changes both lanes. It is a divergence detector,
+/// not a cryptographic hash. Integers are fed as fixed-width little-endian words
+/// (`usize` as `u64`), so the value is the same on every platform.
+pub struct FingerprintHasher {
+    a: u64,
+    b: u64,
+}
+
+const LANE_A: u64 = 0x9E37_79B9_7F4A_7C15;
+const LANE_B: u64 = 0xC2B2_AE3D_27D4_EB4F;
 
 impl FingerprintHasher {
     fn new() -> Self {
-        FingerprintHasher(Xxh3::new())
+        FingerprintHasher {
+            a: 0x243F_6A88_85A3_08D3,
+            b: 0x1319_8A2E_0370_7344,
+        }
     }
+
+    /// Fold one 64-bit word into both lanes.
+    #[inline(always)]
+    fn word(&mut self, w: u64) {
+        let a = (self.a ^ w).wrapping_mul(LANE_A);
+        self.a = a ^ (a >> 29);
+        let b = (self.b.rotate_left(23) ^ w).wrapping_mul(LANE_B);
+        self.b = b ^ (b >> 31) ^ self.a;
+    }
+
     fn digest(&self) -> Fingerprint {
-        Fingerprint(self.0.digest128())
+        let fmix = |mut k: u64| {
+            k ^= k >> 33;
+            k = k.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+            k ^= k >> 33;
+            k = k.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+            k ^ (k >> 33)
+        };
+        let hi = fmix(self.a ^ self.b.rotate_left(17));
+        let lo = fmix(self.b ^ hi);
+        Fingerprint((u128::from(hi) << 64) | u128::from(lo))
     }
 }
 
 impl Hasher for FingerprintHasher {
     fn finish(&self) -> u64 {
-        self.0.digest()
+        self.digest().0 as u64
     }
+    /// Whole words, then the remaining bytes padded into one word tagged with their
+    /// count, so every call is self-contained.
     fn write(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.word(u64::from_le_bytes(c.try_into().expect("8-byte chunk")));
+        }
+        let rest = chunks.remainder();
+        let mut last = [0u8; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        last[7] = rest.len() as u8 | 0x80;
+        self.word(u64::from_le_bytes(last));
     }
     fn write_u8(&mut self, i: u8) {
-        self.0.update(&[i]);
+        self.word(u64::from(i) | 0x100);
     }
     fn write_u16(&mut self, i: u16) {
-        self.0.update(&i.to_le_bytes());
+        self.word(u64::from(i) | 0x2_0000);
     }
     fn write_u32(&mut self, i: u32) {
-        self.0.update(&i.to_le_bytes());
+        self.word(u64::from(i) | 0x4_0000_0000);
     }
     fn write_u64(&mut self, i: u64) {
-        self.0.update(&i.to_le_bytes());
+        self.word(i);
     }
     fn write_u128(&mut self, i: u128) {
-        self.0.update(&i.to_le_bytes());
+        self.word(i as u64);
+        self.word((i >> 64) as u64);
     }
     fn write_usize(&mut self, i: usize) {
-        self.write_u64(i as u64);
+        self.word(i as u64);
     }
     fn write_i64(&mut self, i: i64) {
-        self.write_u64(i as u64);
+        self.word(i as u64);
     }
     fn write_isize(&mut self, i: isize) {
-        self.write_u64(i as u64);
+        self.word(i as u64);
     }
 }
 
@@ -208,21 +253,18 @@ impl Trace {
         value: u64,
     ) -> &mut FingerprintHasher {
         self.count += 1;
-        let mut buf = [0u8; 29];
-        buf[0..8].copy_from_slice(&time_ns.to_le_bytes());
-        buf[8] = kind as u8;
-        buf[9..13].copy_from_slice(&node.to_le_bytes());
-        buf[13..17].copy_from_slice(&peer.to_le_bytes());
-        buf[17..25].copy_from_slice(&value.to_le_bytes());
-        buf[25..29].copy_from_slice(&(self.count as u32).to_le_bytes());
-        self.hasher.0.update(&buf);
+        let h = &mut self.hasher;
+        h.word(time_ns);
+        h.word((u64::from(node) << 32) | u64::from(peer));
+        h.word(value);
+        h.word(kind as u64);
         &mut self.hasher
     }
 
     /// Fold a string (labels of faults and annotations) into the fingerprint.
     pub fn fold_str(&mut self, s: &str) {
         self.hasher.write_usize(s.len());
-        self.hasher.0.update(s.as_bytes());
+        self.hasher.write(s.as_bytes());
     }
 
     /// Keep a record, when records are kept.

@@ -74,6 +74,9 @@ pub struct GossipConfig {
     pub fanout: u32,
     /// Timer delay range in local nanoseconds, inclusive.
     pub period_ns: (u64, u64),
+    /// Timer delays are `period_ns.0` plus a multiple of this (1 ms makes ties with
+    /// whole-millisecond faults and latencies common).
+    pub step_ns: u64,
     /// Chance (per mille) that a firing cancels one of the node's pending timers.
     pub cancel_per_mille: u64,
     /// Chance (per mille) that a gossip is echoed back to its sender.
@@ -94,6 +97,7 @@ impl Default for GossipConfig {
             ticks: 12,
             fanout: 2,
             period_ns: (1_000_000, 20_000_000),
+            step_ns: 1,
             cancel_per_mille: 300,
             reply_per_mille: 400,
             pad: 24,
@@ -220,7 +224,8 @@ impl Gossip {
     fn arm(&mut self, ctx: &mut Context<'_, Self>) {
         let (lo, hi) = self.cfg.period_ns;
         let delay = if hi > lo {
-            lo + self.draw(ctx) % (hi - lo + 1)
+            let step = self.cfg.step_ns.max(1);
+            lo + self.draw(ctx) % ((hi - lo) / step + 1) * step
         } else {
             lo
         };
@@ -675,17 +680,51 @@ pub fn arb_plan(
     horizon_ms: u64,
     max: usize,
 ) -> impl Strategy<Value = Vec<ScheduledFault<String>>> {
-    prop::collection::vec((1_000u64..=horizon_ms * 1_000, faults), 0..=max).prop_map(|v| {
+    arb_plan_at(faults, horizon_ms, max, 1)
+}
+
+/// As [`arb_plan`], with times that are multiples of `step_us` microseconds.
+pub fn arb_plan_at(
+    faults: BoxedStrategy<Fault<String>>,
+    horizon_ms: u64,
+    max: usize,
+    step_us: u64,
+) -> impl Strategy<Value = Vec<ScheduledFault<String>>> {
+    let steps = (1_000u64.div_ceil(step_us), horizon_ms * 1_000 / step_us);
+    prop::collection::vec((steps.0..=steps.1, faults), 0..=max).prop_map(move |v| {
         let mut plan: Vec<_> = v
             .into_iter()
-            .map(|(us, fault)| ScheduledFault {
-                at: SimTime::from_micros(us),
+            .map(|(n, fault)| ScheduledFault {
+                at: SimTime::from_micros(n * step_us),
                 fault,
             })
             .collect();
         plan.sort_by_key(|f| f.at);
         plan
     })
+}
+
+/// `plan` followed, `after` its horizon, by faults that undo every node and topology
+/// fault: heal, restore every link, resume and restart every node.
+pub fn with_cleanup(
+    mut plan: Vec<ScheduledFault<String>>,
+    names: &[String],
+    at: SimTime,
+) -> Vec<ScheduledFault<String>> {
+    let mut add = |fault| plan.push(ScheduledFault { at, fault });
+    add(Fault::Heal);
+    for a in names {
+        for b in names {
+            add(Fault::RestoreLink {
+                a: a.clone(),
+                b: b.clone(),
+                one_way: true,
+            });
+        }
+        add(Fault::Resume(a.clone()));
+        add(Fault::Restart(a.clone()));
+    }
+    plan
 }
 
 // ---------------------------------------------------------------- plan and trace models
@@ -732,17 +771,44 @@ pub fn life_at(life: &[(SimTime, Life)], t: SimTime) -> Life {
         .map_or(Life::Up, |(_, l)| *l)
 }
 
+/// The number after `name` (e.g. `"seq: "`) in a record's detail (`{:?}` of a
+/// [`Msg`] or [`Tick`]).
+pub fn field(detail: &str, name: &str) -> u64 {
+    let start = detail
+        .find(name)
+        .unwrap_or_else(|| panic!("{name:?} in {detail:?}"))
+        + name.len();
+    let digits: String = detail[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().expect("a number")
+}
+
 /// Sender and sequence number of a message as printed in a trace record's detail.
 pub fn parse_msg(detail: &str) -> (u32, u64) {
-    let field = |name: &str| -> u64 {
-        let start = detail.find(name).expect("field present") + name.len();
-        let digits: String = detail[start..]
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
-        digits.parse().expect("a number")
-    };
-    (field("src: ") as u32, field("seq: "))
+    (field(detail, "src: ") as u32, field(detail, "seq: "))
+}
+
+/// Timer id of a tick as printed in a trace record's detail.
+pub fn parse_tick(detail: &str) -> u64 {
+    field(detail, "id: ")
+}
+
+/// The messages addressed to `node` in arrival order: every scheduled delivery (a send
+/// record with a delivery time) sorted by delivery time, ties in schedule order, as
+/// `(sender, seq)`.
+pub fn arrivals_to(records: &[TraceRecord], node: NodeId) -> Vec<(u32, u64)> {
+    let mut v: Vec<(u64, usize, (u32, u64))> = records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            r.kind == RecordKind::Send && r.peer == Some(node.0) && r.value != u64::MAX
+        })
+        .map(|(i, r)| (r.value, i, parse_msg(&r.detail)))
+        .collect();
+    v.sort();
+    v.into_iter().map(|x| x.2).collect()
 }
 
 /// Records that do not mention `node` (as actor or peer).
