@@ -94,7 +94,7 @@ impl Default for GossipConfig {
         GossipConfig {
             peers: Vec::new(),
             initial_timers: 3,
-            ticks: 12,
+            ticks: 25,
             fanout: 2,
             period_ns: (1_000_000, 20_000_000),
             step_ns: 1,
@@ -386,7 +386,7 @@ impl Node for Gossip {
                 ));
             }
         }
-        if tick.id % 4 == 0 {
+        if tick.id.is_multiple_of(4) {
             ctx.annotate(&format!("tick {} left {}", tick.id, self.ticks_left));
         }
         ctx.metrics()
@@ -769,6 +769,13 @@ pub fn life_at(life: &[(SimTime, Life)], t: SimTime) -> Life {
         .take_while(|(at, _)| *at <= t)
         .last()
         .map_or(Life::Up, |(_, l)| *l)
+}
+
+/// Whether a handler of the node may run at `t`: it is up once every fault at `t` has
+/// applied, or it came up at `t` (a restart runs `on_restart`, and a resume hands over
+/// what waited, at once, before any later fault of the same instant).
+pub fn may_run_at(life: &[(SimTime, Life)], t: SimTime) -> bool {
+    life_at(life, t) == Life::Up || life.iter().any(|&(at, l)| at == t && l == Life::Up)
 }
 
 /// The number after `name` (e.g. `"seq: "`) in a record's detail (`{:?}` of a
