@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 /// dsim: a deterministic discrete-event simulator for distributed and IoT systems.
 #[derive(Parser, Debug)]
-#[command(name = "dsim", version, about)]
+#[command(name = "dsim", version)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -268,17 +268,24 @@ fn run_library(args: &RunArgs) -> Result<ExitCode, UsageError> {
                 .into(),
         );
     }
-    let mut failed = false;
+    // Load every scenario first, so a bad --set fails before anything is printed.
+    let mut loaded = Vec::new();
     for (name, text) in library::LIBRARY {
         let file = format!("<library>/{name}");
         let text = apply_sets(&file, (*text).to_owned(), &args.set)?;
-        let options = RunOptions {
-            seed: args.seed,
-            until: args.until,
-            keep_trace: false,
-        };
-        let (_, report) = load_and_run(&file, &text, &options)
-            .map_err(|e| changed_by_sets(e, &file, &args.set))?;
+        let scenario = registry::load(&file, &text)
+            .map_err(|e| changed_by_sets(e.into(), &file, &args.set))?;
+        loaded.push(scenario);
+    }
+    let options = RunOptions {
+        seed: args.seed,
+        until: args.until,
+        keep_trace: false,
+    };
+    let mut failed = false;
+    for scenario in loaded {
+        let mut progress = progress_reporter(scenario.name().to_owned());
+        let report = scenario.run(&options, &mut progress)?;
         failed |= !report.violations.is_empty();
         if args.json {
             println!(
@@ -359,7 +366,12 @@ fn verify(path: &Path) -> Result<ExitCode, UsageError> {
         let show = |r: Option<&sim_core::TraceRecord>| {
             r.map_or("(trace ended)".to_owned(), |r| r.to_string())
         };
-        println!("MISMATCH at record {i} of {}", path.display());
+        // Line 1 of the file is the header, so record i is on line i + 2.
+        println!(
+            "MISMATCH at record {i} (line {}) of {}",
+            i + 2,
+            path.display()
+        );
         println!("  recorded: {}", show(want));
         println!("  re-run:   {}", show(got));
         return Ok(ExitCode::from(1));

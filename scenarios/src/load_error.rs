@@ -286,7 +286,7 @@ mod tests {
     #[serde(deny_unknown_fields)]
     #[allow(dead_code)] // fields are only read by the deserializer
     struct Link {
-        latency: crate::duration::Duration,
+        latency: sim_core::SimTime,
         loss: f64,
         jitter: Option<u32>,
     }
@@ -365,7 +365,7 @@ mod tests {
         let err = load::<Link>("(latency: \"5q\", loss: 0.1)");
         assert_eq!(
             err.message,
-            r#"unknown unit "q" in duration "5q"; use one of ns, us, ms, s, m, h"#
+            r#"bad duration "5q": unknown unit "q" (use ns, us, ms, s, m, h or d)"#
         );
         // ron points just inside the string's opening quote.
         assert_eq!((err.line, err.column), (1, 12));

@@ -16,8 +16,11 @@ pub struct SystemEntry {
     pub name: &'static str,
     /// One line for `dsim list`.
     pub description: &'static str,
-    load: fn(&str, &str) -> Result<Box<dyn LoadedScenario>, LoadError>,
+    load: Loader,
 }
+
+/// Loads scenario text (file name, text) as one system's scenario.
+type Loader = fn(&str, &str) -> Result<Box<dyn LoadedScenario>, LoadError>;
 
 const fn entry<S: System>() -> SystemEntry {
     SystemEntry {
@@ -254,6 +257,12 @@ fn topology_links(
         |v: Vec<(&String, &String)>| v.into_iter().map(|(a, b)| (a.clone(), b.clone())).collect();
     Ok(match topology {
         Topology::FullMesh => Vec::new(),
+        Topology::Links(links) if links.is_empty() => {
+            return Err((
+                String::new(),
+                "topology Links([]) has no links; write FullMesh for a network where every node reaches every other".into(),
+            ));
+        }
         Topology::Links(links) => {
             for (a, b) in links {
                 known(a)?;

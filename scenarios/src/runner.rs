@@ -117,8 +117,19 @@ impl<S: System> Prepared<S> {
                 sim.network_mut().set_link(to, from, params);
             }
         }
-        for f in &s.faults {
-            let fault = f.fault.clone().map_nodes(&mut |n: String| id(&sim, &n))?;
+        for (i, f) in s.faults.iter().enumerate() {
+            let fault = f
+                .fault
+                .clone()
+                .map_nodes(&mut |n: String| id(&sim, &n))
+                .map_err(|(name, _)| {
+                    let message = format!(
+                        "faults[{i}] ({}) names unknown node {name:?}; nodes are: {}",
+                        f.fault.name(),
+                        some_names(&sim)
+                    );
+                    (name, message)
+                })?;
             sim.schedule_fault(ScheduledFault { at: f.at, fault });
         }
         for inv in S::invariants(&s.params) {
@@ -188,6 +199,23 @@ impl<S: System> LoadedScenario for Prepared<S> {
             metrics: metrics_json(&metrics),
             records,
         })
+    }
+}
+
+/// The first few node names of `sim`, for error messages.
+fn some_names<N: sim_core::Node>(sim: &Simulation<N>) -> String {
+    const SHOWN: usize = 8;
+    let world = sim.world();
+    let names: Vec<&str> = world
+        .nodes()
+        .take(SHOWN)
+        .map(|(id, _, _)| world.name(id))
+        .collect();
+    let total = world.nodes().count();
+    if total > SHOWN {
+        format!("{}, ... ({total} in all)", names.join(", "))
+    } else {
+        names.join(", ")
     }
 }
 

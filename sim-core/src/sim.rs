@@ -295,8 +295,8 @@ impl<N: Node> Simulation<N> {
         self.violation.as_ref()
     }
 
-    /// Time of the next pending event.
-    pub fn next_event_time(&self) -> Option<SimTime> {
+    /// Time of the next live event.
+    pub fn next_event_time(&mut self) -> Option<SimTime> {
         let nodes = &self.kernel.nodes;
         if self
             .resumed
