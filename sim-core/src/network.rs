@@ -4,7 +4,7 @@
 //!
 //! | knob | default | real-world behaviour it models |
 //! | --- | --- | --- |
-//! | `latency` | `Constant("1ms")` | propagation and processing delay; `Uniform`, `Normal`, `LogNormal` (long tail of Wi-Fi and WAN paths), `Exponential` |
+//! | `latency` | `Constant("1ms")` | propagation and processing delay; `Uniform`, `Normal`, `LogNormal` (long tail of Wi-Fi paths), `Exponential`, `ShiftedGamma` (the best published fit of Internet one-way delay) |
 //! | `jitter` | `"0s"` | extra delay drawn uniformly in `[0, jitter]` per message |
 //! | `bandwidth_bps` | `None` (infinite) | serialization delay `size * 8 / bandwidth`; messages wait in a FIFO queue while the link is busy |
 //! | `queue_bytes` | `None` (unbounded) | the interface buffer: a message that does not fit is tail-dropped (`queue_full`); a large buffer shows bufferbloat |
@@ -17,7 +17,7 @@
 //! | `fragmentation` | `false` | split messages above the MTU; the message is lost if any fragment is |
 
 use crate::node::NodeId;
-use crate::rng::{SimRng, chance, exponential, standard_normal, unit_f64};
+use crate::rng::{SimRng, chance, exponential, gamma, standard_normal, unit_f64};
 use crate::time::SimTime;
 use crate::trace::DropReason;
 use serde::{Deserialize, Serialize};
@@ -50,6 +50,16 @@ pub enum Latency {
         /// Standard deviation of the underlying normal; 0 gives a constant.
         sigma: f64,
     },
+    /// `shift` plus a gamma variable of the given shape and scale: the published fit of
+    /// one-way Internet delay (shape 2.5, scale 1 ms, shift 7.5 ms domestic).
+    ShiftedGamma {
+        /// The floor: propagation along the path.
+        shift: SimTime,
+        /// Gamma shape `k > 0`.
+        shape: f64,
+        /// Gamma scale (mean of the variable part is `shape * scale`).
+        scale: SimTime,
+    },
     /// Exponential with the given mean.
     Exponential {
         /// Mean delay.
@@ -75,6 +85,9 @@ impl Latency {
                 median.0 as f64 * (sigma * standard_normal(rng)).exp()
             }
             Latency::Exponential { mean } => exponential(rng, mean.0 as f64),
+            Latency::ShiftedGamma { shift, shape, scale } => {
+                shift.0 as f64 + gamma(rng, shape, scale.0 as f64)
+            }
         };
         SimTime(ns.max(0.0).round() as u64)
     }
@@ -89,6 +102,9 @@ impl Latency {
             Latency::Uniform { min, max } if min > max => Err(format!(
                 "latency: Uniform min ({min}) is larger than max ({max})"
             )),
+            Latency::ShiftedGamma { shape, .. } if !(shape.is_finite() && shape > 0.0) => Err(
+                format!("latency: ShiftedGamma shape must be a finite number > 0, got {shape}"),
+            ),
             Latency::LogNormal { sigma, .. } if !(sigma.is_finite() && sigma >= 0.0) => Err(
                 format!("latency: LogNormal sigma must be a finite number >= 0, got {sigma}"),
             ),
@@ -193,6 +209,10 @@ impl LinkParams {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LinkPatch {
+    /// A named preset (`"campus-wifi"`, ...) the other fields change. Presets live in
+    /// `hardware-models`; whoever reads a patch expands it with
+    /// [`LinkPatch::expand_preset`] before applying it (the scenario loader does).
+    pub preset: Option<String>,
     /// See [`LinkParams::latency`].
     pub latency: Option<Latency>,
     /// See [`LinkParams::jitter`].
@@ -218,8 +238,49 @@ pub struct LinkPatch {
 }
 
 impl LinkPatch {
-    /// `base` with every field this patch sets replaced.
+    /// A patch that sets every field to `params`.
+    pub fn from_params(params: &LinkParams) -> LinkPatch {
+        LinkPatch {
+            preset: None,
+            latency: Some(params.latency.clone()),
+            jitter: Some(params.jitter),
+            bandwidth_bps: params.bandwidth_bps,
+            queue_bytes: params.queue_bytes,
+            loss: Some(params.loss),
+            duplicate: Some(params.duplicate),
+            reorder: Some(params.reorder),
+            reorder_delay: Some(params.reorder_delay),
+            fifo: Some(params.fifo),
+            mtu: params.mtu,
+            fragmentation: Some(params.fragmentation),
+        }
+    }
+
+    /// Replace the preset name by the preset's parameters (the fields this patch sets
+    /// still win); `lookup` maps a preset name to its parameters.
+    pub fn expand_preset(
+        &self,
+        lookup: impl Fn(&str) -> Option<LinkParams>,
+    ) -> Result<LinkPatch, String> {
+        let Some(name) = &self.preset else {
+            return Ok(self.clone());
+        };
+        let base = lookup(name).ok_or_else(|| format!("unknown link preset {name:?}"))?;
+        let own = LinkPatch {
+            preset: None,
+            ..self.clone()
+        };
+        Ok(LinkPatch::from_params(&own.apply(&base)))
+    }
+
+    /// `base` with every field this patch sets replaced (a preset must have been
+    /// expanded first).
     pub fn apply(&self, base: &LinkParams) -> LinkParams {
+        debug_assert!(
+            self.preset.is_none() || self.latency.is_some(),
+            "link preset {:?} applied without expanding it",
+            self.preset
+        );
         let mut p = base.clone();
         if let Some(v) = &self.latency {
             p.latency = v.clone();

@@ -37,6 +37,28 @@ pub fn exponential(rng: &mut SimRng, mean: f64) -> f64 {
     -mean * (1.0 - unit_f64(rng)).ln()
 }
 
+/// A gamma draw with the given shape `k > 0` and scale `theta` (Marsaglia and Tsang
+/// 2000; shapes below 1 use the boost `G(k) = G(k + 1) * U^(1/k)`).
+pub fn gamma(rng: &mut SimRng, shape: f64, scale: f64) -> f64 {
+    if shape < 1.0 {
+        let boost = (1.0 - unit_f64(rng)).powf(1.0 / shape);
+        return gamma(rng, shape + 1.0, scale) * boost;
+    }
+    let d = shape - 1.0 / 3.0;
+    let c = 1.0 / (9.0 * d).sqrt();
+    loop {
+        let x = standard_normal(rng);
+        let v = (1.0 + c * x).powi(3);
+        if v <= 0.0 {
+            continue;
+        }
+        let u = 1.0 - unit_f64(rng);
+        if u.ln() < 0.5 * x * x + d - d * v + d * v.ln() {
+            return d * v * scale;
+        }
+    }
+}
+
 /// A standard normal draw (Box-Muller; one of the pair, so a draw costs two uniforms).
 pub fn standard_normal(rng: &mut SimRng) -> f64 {
     let u1 = 1.0 - unit_f64(rng);
@@ -66,6 +88,19 @@ mod tests {
         let n = 200_000;
         let mean: f64 = (0..n).map(|_| exponential(&mut rng, 3.0)).sum::<f64>() / n as f64;
         assert!((mean - 3.0).abs() < 0.03, "mean {mean}");
+    }
+
+    #[test]
+    fn gamma_moments_match() {
+        for (shape, scale) in [(2.5, 1.0), (0.5, 2.0)] {
+            let mut rng = component_rng(1, "gamma");
+            let n = 200_000;
+            let xs: Vec<f64> = (0..n).map(|_| gamma(&mut rng, shape, scale)).collect();
+            let mean = xs.iter().sum::<f64>() / n as f64;
+            let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+            assert!((mean / (shape * scale) - 1.0).abs() < 0.01, "mean {mean}");
+            assert!((var / (shape * scale * scale) - 1.0).abs() < 0.03, "var {var}");
+        }
     }
 
     #[test]
