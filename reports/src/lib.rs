@@ -1,1 +1,4 @@
-//! Metric aggregation and report output for dsim runs.
+//! reports: what people look at after a run: plots now; metric aggregation, sequence
+//! charts and the HTML report as later issues add them.
+
+pub mod plot;

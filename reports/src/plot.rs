@@ -1,0 +1,192 @@
+//! Line charts as PNG and SVG, drawn with plotters and an embedded font, so a plot looks
+//! the same on every machine (no system fonts are consulted).
+
+use plotters::prelude::*;
+use plotters::style::{FontStyle, register_font};
+use std::path::Path;
+use std::sync::Once;
+
+/// One named series of (x, y) points: a measured series is drawn as a thick line with
+/// dots, a reference series (an analytic curve) as a thin line with crosses.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    /// Legend label.
+    pub label: String,
+    /// The points, in x order.
+    pub points: Vec<(f64, f64)>,
+    /// Draw as a reference curve (thin, with markers) rather than a measured line.
+    pub reference: bool,
+}
+
+/// Titles and axis labels of a chart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChartLabels {
+    /// Chart title.
+    pub title: String,
+    /// Horizontal axis label.
+    pub x: String,
+    /// Vertical axis label.
+    pub y: String,
+}
+
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static REGISTER: Once = Once::new();
+
+fn register_embedded_font() {
+    REGISTER.call_once(|| {
+        // The font is compiled in; it parses or the build is broken.
+        if register_font("sans-serif", FontStyle::Normal, FONT).is_err() {
+            unreachable!("the embedded DejaVu Sans is a valid TrueType font");
+        }
+    });
+}
+
+/// Draw `series` as a line chart into `path`: PNG when it ends in `.png`, SVG when it
+/// ends in `.svg`.
+pub fn line_chart(path: &Path, labels: &ChartLabels, series: &[Series]) -> Result<(), String> {
+    register_embedded_font();
+    let fail = |e: &dyn std::fmt::Display| format!("cannot draw {}: {e}", path.display());
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
+    }
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("png") => {
+            let root = BitMapBackend::new(path, (900, 560)).into_drawing_area();
+            draw(root, labels, series).map_err(|e| fail(&e))
+        }
+        Some("svg") => {
+            let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
+            draw(root, labels, series).map_err(|e| fail(&e))
+        }
+        _ => Err(format!(
+            "{}: a chart file must end in .png or .svg",
+            path.display()
+        )),
+    }
+}
+
+fn bounds(series: &[Series]) -> ((f64, f64), (f64, f64)) {
+    let pts = series.iter().flat_map(|s| s.points.iter());
+    let (mut x0, mut x1, mut y0, mut y1) =
+        (f64::INFINITY, f64::NEG_INFINITY, 0.0f64, f64::NEG_INFINITY);
+    for &(x, y) in pts {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    if !x0.is_finite() || x1 <= x0 {
+        (x0, x1) = (0.0, 1.0);
+    }
+    if !y1.is_finite() || y1 <= y0 {
+        y1 = y0 + 1.0;
+    }
+    ((x0, x1), (y0, y1 * 1.05))
+}
+
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    labels: &ChartLabels,
+    series: &[Series],
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let ((x0, x1), (y0, y1)) = bounds(series);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(&labels.title, ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x0..x1, y0..y1)?;
+    chart
+        .configure_mesh()
+        .x_desc(&labels.x)
+        .y_desc(&labels.y)
+        .label_style(("sans-serif", 14))
+        .draw()?;
+    for (i, s) in series.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        if s.reference {
+            chart
+                .draw_series(LineSeries::new(
+                    s.points.iter().copied(),
+                    color.stroke_width(1),
+                ))?
+                .label(&s.label)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(1))
+                });
+            chart.draw_series(
+                s.points
+                    .iter()
+                    .map(|&p| Cross::new(p, 5, color.stroke_width(1))),
+            )?;
+        } else {
+            chart
+                .draw_series(LineSeries::new(
+                    s.points.iter().copied(),
+                    color.stroke_width(3),
+                ))?
+                .label(&s.label)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
+                });
+            chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> (ChartLabels, Vec<Series>) {
+        let labels = ChartLabels {
+            title: "t".into(),
+            x: "x".into(),
+            y: "y".into(),
+        };
+        let series = vec![
+            Series {
+                label: "measured".into(),
+                points: vec![(0.0, 1.0), (1.0, 2.0)],
+                reference: false,
+            },
+            Series {
+                label: "analytic".into(),
+                points: vec![(0.0, 1.1), (1.0, 1.9)],
+                reference: true,
+            },
+        ];
+        (labels, series)
+    }
+
+    #[test]
+    fn png_and_svg_are_written_and_not_blank() {
+        let dir = std::env::temp_dir().join(format!("dsim-plot-{}", std::process::id()));
+        let (labels, series) = sample();
+        let png = dir.join("c.png");
+        line_chart(&png, &labels, &series).unwrap();
+        let bytes = std::fs::read(&png).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG");
+        assert!(
+            bytes.len() > 5_000,
+            "a blank 900x560 PNG compresses far smaller"
+        );
+        let svg = dir.join("c.svg");
+        line_chart(&svg, &labels, &series).unwrap();
+        let text = std::fs::read_to_string(&svg).unwrap();
+        assert!(text.contains("<svg") && text.contains("measured") && text.contains("analytic"));
+        assert!(line_chart(&dir.join("c.txt"), &labels, &series).is_err());
+    }
+}
