@@ -13,6 +13,8 @@
 //! Prints one JSON line per implementation and run, then one line per implementation
 //! with the median over the runs (`"run":"median"`). Only the event loop is timed;
 //! building the model and scheduling the initial events is reported as `setup_s`.
+//! `events_per_s` is events over wall time; `cpu_s` is the loop's CPU time (Linux only,
+//! else `null`), a steadier figure on a machine that is busy with other work.
 
 #[path = "../benches/simcore_phold/mod.rs"]
 mod simcore_phold;
@@ -22,6 +24,7 @@ use benches::heap_floor::{HeapFloor, Streams};
 use benches::{PholdParams, PholdRun};
 use sim_core::SimTime;
 use simcore_phold::SimcorePhold;
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -76,7 +79,18 @@ fn parse() -> Result<Options, String> {
 struct Sample {
     setup: Duration,
     wall: Duration,
+    /// CPU time of the event loop, where the OS reports it.
+    cpu: Option<Duration>,
     run: PholdRun,
+}
+
+/// Time this thread has spent on a CPU (Linux: `/proc/thread-self/schedstat`, in ns).
+/// Unlike wall time it leaves out the time the thread waited for a core, which matters
+/// on a busy machine; it does not leave out cache contention.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns = stat.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
 }
 
 /// Build a model (timed as set-up), then run its event loop (timed as the run).
@@ -84,11 +98,17 @@ fn timed<M>(build: impl FnOnce() -> M, run: impl FnOnce(&mut M) -> PholdRun) -> 
     let t0 = Instant::now();
     let mut model = build();
     let setup = t0.elapsed();
-    let t1 = Instant::now();
+    let (t1, c1) = (Instant::now(), cpu_time());
     let run = run(&mut model);
     let wall = t1.elapsed();
+    let cpu = cpu_time().zip(c1).map(|(c2, c1)| c2.saturating_sub(c1));
     drop(model);
-    Sample { setup, wall, run }
+    Sample {
+        setup,
+        wall,
+        cpu,
+        run,
+    }
 }
 
 fn measure(name: &str, o: &Options) -> Result<Sample, String> {
@@ -128,9 +148,13 @@ fn measure(name: &str, o: &Options) -> Result<Sample, String> {
 
 fn line(name: &str, run: &str, o: &Options, s: &Sample) -> String {
     let wall = s.wall.as_secs_f64();
+    let cpu = s
+        .cpu
+        .map_or_else(|| "null".to_owned(), |c| format!("{:.3}", c.as_secs_f64()));
     format!(
         "{{\"impl\":\"{name}\",\"run\":\"{run}\",\"lps\":{},\"events_per_lp\":{},\"events\":{},\
-         \"setup_s\":{:.3},\"wall_s\":{wall:.3},\"events_per_s\":{:.0},\"end_time_ns\":{}}}",
+         \"setup_s\":{:.3},\"wall_s\":{wall:.3},\"cpu_s\":{cpu},\"events_per_s\":{:.0},\
+         \"end_time_ns\":{}}}",
         o.params.lps,
         o.params.events_per_lp,
         s.run.events,
@@ -148,13 +172,20 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let mut out = std::io::stdout().lock();
     let mut samples: Vec<Vec<Sample>> = o.impls.iter().map(|_| Vec::new()).collect();
-    // Interleave the implementations so drift in machine load hits all of them alike.
+    // Interleave the implementations, rotating who goes first, so drift in machine load
+    // and allocator state hit all of them alike.
+    let n = o.impls.len();
     for r in 0..o.runs {
-        for (i, name) in o.impls.iter().enumerate() {
+        for k in 0..n {
+            let i = (k + r) % n;
+            let name = &o.impls[i];
             match measure(name, &o) {
                 Ok(s) => {
-                    println!("{}", line(name, &r.to_string(), &o, &s));
+                    if writeln!(out, "{}", line(name, &r.to_string(), &o, &s)).is_err() {
+                        return ExitCode::SUCCESS; // stdout closed (piped into `head`)
+                    }
                     samples[i].push(s);
                 }
                 Err(e) => {
@@ -167,7 +198,9 @@ fn main() -> ExitCode {
     for (name, mut runs) in o.impls.iter().zip(samples) {
         runs.sort_by_key(|s| s.wall);
         let median = runs.swap_remove(runs.len() / 2);
-        println!("{}", line(name, "median", &o, &median));
+        if writeln!(out, "{}", line(name, "median", &o, &median)).is_err() {
+            return ExitCode::SUCCESS;
+        }
     }
     ExitCode::SUCCESS
 }

@@ -1,4 +1,5 @@
-//! PHOLD on the dsim kernel: [`protocols::phold::Phold`] as `dsim bench phold` runs it.
+//! PHOLD on the dsim kernel: [`protocols::phold::Phold`] as `dsim bench phold` runs it
+//! (start-ups first and untimed, then `Simulation::run_events`).
 
 use crate::{PholdParams, PholdRun};
 use protocols::phold::{Lp, Phold};
@@ -17,22 +18,18 @@ impl DsimPhold {
         let mut sim = Phold::simulation(params, seed);
         // Start-ups are queued at time zero before any PHOLD event (those come at least
         // a lookahead later, or later in schedule order), so they are the first pops.
-        for _ in 0..params.lps {
-            sim.step();
-        }
-        let startup_events = sim.events();
+        let startup_events = sim.run_events(u64::from(params.lps));
         DsimPhold {
             sim,
             startup_events,
         }
     }
 
-    /// Process up to `events` PHOLD events.
+    /// Process up to `events` PHOLD events (the loop `dsim bench phold` times).
     pub fn run(&mut self, events: u64) -> PholdRun {
-        let before = self.sim.events();
-        while self.sim.events() - before < events && self.sim.step() {}
+        let events = self.sim.run_events(events);
         PholdRun {
-            events: self.sim.events() - before,
+            events,
             end_time: self.sim.now(),
         }
     }

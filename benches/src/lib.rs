@@ -1,10 +1,13 @@
-//! dsim benchmark helpers shared by the criterion benches, the `phold_compare` example
-//! and `dsim bench`.
+//! dsim benchmark helpers shared by the criterion benches and the `phold_compare`
+//! example.
 //!
 //! PHOLD is run three ways with the same parameters ([`PholdParams`]): on the dsim kernel
-//! ([`dsim_phold`]), on a bare loop over `std::collections::BinaryHeap` that makes the
-//! very same random draws ([`heap_floor`], the floor no kernel can beat), and, in the
-//! benches and the example only, on simcore 0.1.0 (a dev-dependency).
+//! ([`dsim_phold`], the same loop `dsim bench phold` times), on a bare loop over
+//! `std::collections::BinaryHeap` that makes the very same random draws ([`heap_floor`]:
+//! what the work costs with no kernel around it), and, in the benches, tests and the
+//! example only, on simcore 0.1.0 (a dev-dependency).
+
+#![warn(missing_docs)]
 
 pub mod dsim_phold;
 pub mod heap_floor;

@@ -7,3 +7,5 @@
 pub mod phold;
 pub mod ping_pong;
 pub mod system;
+pub mod transport;
+pub mod transport_system;

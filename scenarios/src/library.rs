@@ -5,6 +5,7 @@
 pub const LIBRARY: &[(&str, &str)] = &[
     ("ping-pong.ron", include_str!("../ping-pong.ron")),
     ("phold.ron", include_str!("../phold.ron")),
+    ("transport.ron", include_str!("../transport.ron")),
 ];
 
 /// The library scenario called `name` (with or without `.ron`).

@@ -7,7 +7,10 @@
 use crate::load_error::LoadError;
 use crate::runner::{LoadedScenario, Prepared};
 use crate::schema::{Scenario, SystemName, Topology};
+use hardware_models::{LINK_PRESETS, link_preset};
 use protocols::system::{NodeDecl, Setup, System, TopologyRule};
+use sim_core::network::LinkPatch;
+use sim_core::{Fault, LinkParams};
 use std::collections::BTreeSet;
 
 /// One hosted system.
@@ -34,6 +37,7 @@ const fn entry<S: System>() -> SystemEntry {
 pub const SYSTEMS: &[SystemEntry] = &[
     entry::<protocols::ping_pong::PingPong>(),
     entry::<protocols::phold::Phold>(),
+    entry::<protocols::transport_system::Transport>(),
 ];
 
 /// The RON dialect of scenario files: `Some(..)` may be left out around optional values.
@@ -66,7 +70,7 @@ pub fn load(file: &str, text: &str) -> Result<Box<dyn LoadedScenario>, LoadError
 }
 
 fn load_as<S: System>(file: &str, text: &str) -> Result<Box<dyn LoadedScenario>, LoadError> {
-    let scenario: Scenario<S::Params> = ron_options()
+    let mut scenario: Scenario<S::Params> = ron_options()
         .from_str(text)
         .map_err(|e| LoadError::from_ron(file, text, &e))?;
     let err = |path: &[&str], token: Option<&str>, message: String| {
@@ -84,7 +88,9 @@ fn load_as<S: System>(file: &str, text: &str) -> Result<Box<dyn LoadedScenario>,
     let links = topology_links(&scenario.topology, &nodes)
         .map_err(|(token, m)| err(&["topology"], Some(&token), m))?;
     check_topology::<S>(&nodes, &links).map_err(|m| err(&["topology"], None, m))?;
-    scenario.network.default.validate().map_err(|m| {
+    let link_params =
+        expand_presets(&mut scenario).map_err(|(path, token, m)| err(path, Some(&token), m))?;
+    scenario.network.default_params().validate().map_err(|m| {
         err(
             &["network", "default"],
             None,
@@ -101,16 +107,13 @@ fn load_as<S: System>(file: &str, text: &str) -> Result<Box<dyn LoadedScenario>,
                 ));
             }
         }
-        o.params
-            .apply(&scenario.network.default)
-            .validate()
-            .map_err(|m| {
-                err(
-                    &["network", "links"],
-                    Some(&o.from),
-                    format!("network.links[{i}]: {m}"),
-                )
-            })?;
+        link_params[i].validate().map_err(|m| {
+            err(
+                &["network", "links"],
+                Some(&o.from),
+                format!("network.links[{i}]: {m}"),
+            )
+        })?;
     }
     let setup = Setup {
         seed: scenario.seed,
@@ -155,12 +158,69 @@ fn load_as<S: System>(file: &str, text: &str) -> Result<Box<dyn LoadedScenario>,
         scenario,
         nodes,
         links,
+        link_params,
     };
     // Build once: every fault must name a node the system actually has.
     prepared
         .build(prepared.scenario.seed, false)
         .map_err(|(token, m)| err(&["faults"], Some(&token), m))?;
     Ok(Box::new(prepared))
+}
+
+/// An unknown link preset: the scenario path to point at, the preset name (the token
+/// there), and the message listing the known presets.
+type PresetError = (&'static [&'static str], String, String);
+
+/// Replace every link preset name in `scenario` (the network default, each link's
+/// `params`, and the patches of `SetLink` / `SetDefaultLink` faults) by the preset's
+/// parameters from `hardware_models`, so the kernel never sees a name, and return the
+/// resolved parameters of each `network.links` entry in order. A link naming a preset
+/// starts from the preset, not from the network default, so fields the preset leaves
+/// unlimited (`bandwidth_bps`, `queue_bytes`, `mtu`) stay unlimited. An unknown name is
+/// an error.
+fn expand_presets<P>(scenario: &mut Scenario<P>) -> Result<Vec<LinkParams>, PresetError> {
+    fn expand(
+        patch: &LinkPatch,
+        path: &'static [&'static str],
+        what: String,
+    ) -> Result<LinkPatch, PresetError> {
+        patch.expand_preset(link_preset).map_err(|_| {
+            let name = patch.preset.clone().unwrap_or_default();
+            let message = format!(
+                "{what}: unknown link preset {name:?}; known presets: {}",
+                LINK_PRESETS.join(", ")
+            );
+            (path, name, message)
+        })
+    }
+    let network = &mut scenario.network;
+    network.default = expand(
+        &network.default,
+        &["network", "default"],
+        "network.default".into(),
+    )?;
+    let default = network.default_params();
+    let mut resolved = Vec::with_capacity(network.links.len());
+    for (i, o) in network.links.iter_mut().enumerate() {
+        let what = format!("network.links[{i}]");
+        let expanded = expand(&o.params, &["network", "links"], what)?;
+        let own = LinkPatch {
+            preset: None,
+            ..o.params.clone()
+        };
+        resolved.push(match &o.params.preset {
+            Some(name) => own.apply(&link_preset(name).expect("expanded above")),
+            None => own.apply(&default),
+        });
+        o.params = expanded;
+    }
+    for (i, f) in scenario.faults.iter_mut().enumerate() {
+        let what = format!("faults[{i}] ({})", f.fault.name());
+        if let Fault::SetLink { params, .. } | Fault::SetDefaultLink(params) = &mut f.fault {
+            *params = expand(params, &["faults"], what)?;
+        }
+    }
+    Ok(resolved)
 }
 
 fn list_or_none(names: &[String]) -> String {

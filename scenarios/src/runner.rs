@@ -6,7 +6,8 @@ use protocols::system::{NodeDecl, Setup, System};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sim_core::{
-    Metric, Metrics, ScheduledFault, SimConfig, SimTime, Simulation, Summary, TraceRecord,
+    LinkParams, Metric, Metrics, ScheduledFault, SimConfig, SimTime, Simulation, Summary,
+    TraceRecord,
 };
 use std::collections::BTreeMap;
 
@@ -75,6 +76,8 @@ pub(crate) struct Prepared<S: System> {
     pub(crate) scenario: Scenario<S::Params>,
     pub(crate) nodes: Vec<NodeDecl>,
     pub(crate) links: Vec<(String, String)>,
+    /// The parameters of each `scenario.network.links` entry, presets resolved.
+    pub(crate) link_params: Vec<LinkParams>,
 }
 
 impl<S: System> Prepared<S> {
@@ -88,7 +91,7 @@ impl<S: System> Prepared<S> {
         let s = &self.scenario;
         let mut sim = Simulation::new(SimConfig {
             seed,
-            default_link: s.network.default.clone(),
+            default_link: s.network.default_params(),
             keep_trace,
         });
         let setup = Setup {
@@ -109,9 +112,9 @@ impl<S: System> Prepared<S> {
             }
             sim.network_mut().set_topology(pairs);
         }
-        for o in &s.network.links {
+        for (o, params) in s.network.links.iter().zip(&self.link_params) {
             let (from, to) = (id(&sim, &o.from)?, id(&sim, &o.to)?);
-            let params = o.params.apply(&s.network.default);
+            let params = params.clone();
             sim.network_mut().set_link(from, to, params.clone());
             if o.both_ways {
                 sim.network_mut().set_link(to, from, params);

@@ -11,7 +11,7 @@
 //!     topology: FullMesh,
 //!     network: (
 //!         default: (latency: Uniform(min: "2ms", max: "8ms"), loss: 0.05),
-//!         links: [(from: "a", to: "b", params: (loss: 0.2))],
+//!         links: [(from: "a", to: "b", params: (preset: "wan", loss: 0.2))],
 //!     ),
 //!     faults: [(at: "10s", fault: Crash("b")), (at: "12s", fault: Restart("b"))],
 //!     invariants: None,
@@ -107,13 +107,28 @@ pub enum Topology {
 }
 
 /// Network parameters: a default for every link and per-link changes.
+///
+/// Both are [`LinkPatch`]es: `default` applies to `LinkParams::default()`, a link's
+/// `params` to the network default. Either may name a link preset from
+/// `hardware_models::LINK_PRESETS` and change any of its fields:
+/// `default: (preset: "campus-wifi", loss: 0.02)`. The loader expands preset names (and
+/// those in `SetLink` / `SetDefaultLink` faults), so the kernel never sees one.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NetworkSpec {
-    /// Parameters of every link without an override.
-    pub default: LinkParams,
+    /// Parameters of every link without an override: a patch over
+    /// `LinkParams::default()`, possibly naming a preset.
+    pub default: LinkPatch,
     /// Per-link changes to the default.
     pub links: Vec<LinkOverride>,
+}
+
+impl NetworkSpec {
+    /// The parameters of every link without an override (`default` applied to
+    /// `LinkParams::default()`; its preset must have been expanded).
+    pub fn default_params(&self) -> LinkParams {
+        self.default.apply(&LinkParams::default())
+    }
 }
 
 /// Changes to the default parameters on one link.

@@ -116,10 +116,7 @@ const CASES: &[Case] = &[
         base: PP,
         edit: replace(&[("loss: 0.1,", "los: 0.1,")]),
         at: ("los:", 0, 0),
-        expect: &[
-            "unknown field `los` in `LinkParams`",
-            "did you mean `loss`?",
-        ],
+        expect: &["unknown field `los` in `LinkPatch`", "did you mean `loss`?"],
     },
     Case {
         name: "misspelt-param",

@@ -85,9 +85,11 @@ impl Latency {
                 median.0 as f64 * (sigma * standard_normal(rng)).exp()
             }
             Latency::Exponential { mean } => exponential(rng, mean.0 as f64),
-            Latency::ShiftedGamma { shift, shape, scale } => {
-                shift.0 as f64 + gamma(rng, shape, scale.0 as f64)
-            }
+            Latency::ShiftedGamma {
+                shift,
+                shape,
+                scale,
+            } => shift.0 as f64 + gamma(rng, shape, scale.0 as f64),
         };
         SimTime(ns.max(0.0).round() as u64)
     }

@@ -99,7 +99,10 @@ mod tests {
             let mean = xs.iter().sum::<f64>() / n as f64;
             let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
             assert!((mean / (shape * scale) - 1.0).abs() < 0.01, "mean {mean}");
-            assert!((var / (shape * scale * scale) - 1.0).abs() < 0.03, "var {var}");
+            assert!(
+                (var / (shape * scale * scale) - 1.0).abs() < 0.03,
+                "var {var}"
+            );
         }
     }
 

@@ -554,24 +554,6 @@ pub fn arb_link_params() -> impl Strategy<Value = LinkParams> {
         )
 }
 
-/// A patch that sets every field it can to `p`'s value (an unlimited bandwidth, queue
-/// or MTU cannot be expressed as a patch and leaves the link's current value).
-pub fn full_patch(p: &LinkParams) -> LinkPatch {
-    LinkPatch {
-        latency: Some(p.latency.clone()),
-        jitter: Some(p.jitter),
-        bandwidth_bps: p.bandwidth_bps,
-        queue_bytes: p.queue_bytes,
-        loss: Some(p.loss),
-        duplicate: Some(p.duplicate),
-        reorder: Some(p.reorder),
-        reorder_delay: Some(p.reorder_delay),
-        fifo: Some(p.fifo),
-        mtu: p.mtu,
-        fragmentation: Some(p.fragmentation),
-    }
-}
-
 /// Crash, restart, pause or resume of one node.
 pub fn arb_node_fault(names: Vec<String>) -> BoxedStrategy<Fault<String>> {
     let pick = prop::sample::select(names);
@@ -640,7 +622,7 @@ pub fn arb_net_fault(names: Vec<String>) -> BoxedStrategy<Fault<String>> {
             Fault::SetLink {
                 from,
                 to,
-                params: full_patch(&params),
+                params: LinkPatch::from_params(&params),
             }
         }),
     ]

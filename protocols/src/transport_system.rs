@@ -1,0 +1,1148 @@
+//! The `transport` system: senders transfer generated payloads to receivers through
+//! [`crate::transport`], and exchange reliable and unreliable datagrams, so that a
+//! scenario (and the theory tests below) can measure the layer: transmissions per
+//! packet, goodput, delivered bytes, lost packets, retransmissions, RTT and RTO.
+//!
+//! Sender k sends to receiver k mod the number of receivers: `transfers` transfers of
+//! `payload_bytes` one after the other (`gap` apart), and meanwhile `datagrams`
+//! reliable and `unreliable_datagrams` unreliable datagrams of `datagram_bytes`, one of
+//! each every `datagram_interval`.
+//!
+//! Payloads are generated from the seed: the first 8 bytes are a key derived from the
+//! seed, the sender's name and the transfer's number, the rest is a pseudo-random
+//! stream of that key. The receiver reads the key and regenerates the bytes, so it
+//! checks every byte against what was sent (on top of the endpoint's own length and
+//! checksum check).
+//!
+//! # Metrics
+//! - `transmissions_per_packet`: transmissions of acknowledged transfer segments
+//!   (chunks and end markers) per segment: the ARQ figure, `1/((1-p)(1-q))` for
+//!   stop-and-wait over losses p and q. `datagram_transmissions_per_packet` is the same
+//!   for reliable datagrams.
+//! - `goodput_bps`: payload bits of completed transfers over the sum of their
+//!   durations (start to last ACK, at the sender).
+//! - `delivered_bytes`: payload bytes of transfers the receivers verified byte for byte.
+//! - `lost_packets`: reliable datagrams reported lost plus transfer segments given up.
+//! - `retransmissions`, `duplicates_suppressed`, `segments_acked`, `transfers_*`,
+//!   `datagrams_acked`, `datagrams_delivered`, `unreliable_delivered`; sample sets
+//!   `rtt_ms` and `rto_ms` (every valid RTT sample and the RTO after it),
+//!   `transfer_time_ms`, `transfer_transmissions_per_packet`.
+//!
+//! # Invariants
+//! `payload_intact` (every delivered transfer and datagram matches what was sent),
+//! `at_most_once` (no reliable datagram delivered twice by one receiver incarnation), `transfers_complete` (at the
+//! end, every live sender completed all its transfers; a failure is reported with its
+//! reason).
+//!
+//! # Link parameters and MTU
+//! The system's `validate` sees only the parameters and the declared nodes, not the
+//! scenario's `network` section. So the link a sender and its receiver run over may be
+//! given in the parameters (`link`, and `reverse_link` for the ACK direction if it
+//! differs): `build` installs it on both directions of every sender-receiver pair, and
+//! `validate` refuses, at load time, a chunk (or end marker, or datagram) that does not
+//! fit its MTU when it does not fragment. Without `link`, the scenario's `network`
+//! decides, and the same check runs when the sender starts: a sender whose link cannot
+//! carry its chunks starts no transfer, records why, and the `transfers_complete`
+//! invariant reports it at the end. (A `network.links` override of the same pair is
+//! applied after `build` and would replace `link`; do not give both.)
+
+use crate::system::{Setup, System, TopologyRule, add_declared};
+use crate::transport::{
+    Endpoint, Output, Payload, TimerToken, TransportConfig, TransportHost, fill_pseudo_random,
+    forward,
+};
+use serde::{Deserialize, Serialize};
+use sim_core::{
+    Context, Invariant, LinkParams, Metrics, Node, NodeId, SimTime, Simulation, TimerTag, World,
+};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// Parameters of the transport system.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TransportParams {
+    /// Bytes of each transferred payload (at least 8: the key that identifies it).
+    pub payload_bytes: u64,
+    /// Transfers each sender makes, one after the other.
+    pub transfers: u32,
+    /// Wait between the end of one transfer and the start of the next.
+    pub gap: SimTime,
+    /// Reliable datagrams each sender sends.
+    pub datagrams: u32,
+    /// Unreliable datagrams each sender sends.
+    pub unreliable_datagrams: u32,
+    /// Payload bytes of a datagram (at least 8: its number).
+    pub datagram_bytes: u32,
+    /// Time between datagrams.
+    pub datagram_interval: SimTime,
+    /// The endpoints' configuration (mode, chunk, header, timeout, tries, window, RTO).
+    pub transport: TransportConfig,
+    /// The link between each sender and its receiver, both directions (see the module
+    /// docs); `None` leaves it to the scenario's `network`.
+    pub link: Option<LinkParams>,
+    /// The receiver-to-sender (ACK) direction, when it differs from `link`.
+    pub reverse_link: Option<LinkParams>,
+}
+
+impl Default for TransportParams {
+    fn default() -> Self {
+        TransportParams {
+            payload_bytes: 1_000_000,
+            transfers: 1,
+            gap: SimTime::ZERO,
+            datagrams: 0,
+            unreliable_datagrams: 0,
+            datagram_bytes: 64,
+            datagram_interval: SimTime::from_millis(10),
+            transport: TransportConfig::default(),
+            link: None,
+            reverse_link: None,
+        }
+    }
+}
+
+/// Largest payload the system generates (it lives in memory three times).
+const MAX_PAYLOAD: u64 = 1 << 30;
+
+/// Timers of a transport node.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub enum TransportTimer {
+    /// The endpoint's timer.
+    Transport(TimerToken),
+    /// Start the next transfer.
+    NextTransfer,
+    /// Send the next datagrams.
+    NextDatagram,
+}
+
+impl TimerTag for TransportTimer {
+    fn kind(&self) -> &'static str {
+        match self {
+            TransportTimer::Transport(_) => "transport",
+            TransportTimer::NextTransfer => "next_transfer",
+            TransportTimer::NextDatagram => "next_datagram",
+        }
+    }
+}
+
+/// What a sender has done.
+#[derive(Clone, Debug, Default)]
+pub struct SenderState {
+    target: Option<NodeId>,
+    /// Transfers started.
+    pub started: u32,
+    /// Transfers completed.
+    pub completed: u32,
+    /// Transfers failed (or never started because the link cannot carry them).
+    pub failed: u32,
+    /// Why transfers failed, in order.
+    pub failures: Vec<String>,
+    /// Payload bytes of completed transfers.
+    pub bytes_completed: u64,
+    /// Sum of completed transfers' durations.
+    pub elapsed_total: SimTime,
+    /// Reliable datagrams sent.
+    pub datagrams_sent: u32,
+    /// Unreliable datagrams sent.
+    pub unreliable_sent: u32,
+    /// Reliable datagrams acknowledged.
+    pub datagrams_acked: u32,
+    /// Reliable datagrams reported lost.
+    pub datagrams_lost: u32,
+    /// Why the link cannot carry this sender's segments, if it cannot.
+    pub refused: Option<String>,
+}
+
+/// What a receiver has seen.
+#[derive(Clone, Debug, Default)]
+pub struct ReceiverState {
+    /// Transfers delivered by the endpoint.
+    pub received: u32,
+    /// Transfers whose every byte matched the generated payload.
+    pub verified: u32,
+    /// Transfers that did not match (or failed the endpoint's check).
+    pub corrupt: u32,
+    /// Payload bytes of verified transfers.
+    pub delivered_bytes: u64,
+    /// Reliable datagrams delivered.
+    pub datagrams: u64,
+    /// Unreliable datagrams delivered.
+    pub unreliable: u64,
+    /// Datagrams whose bytes did not match.
+    pub corrupt_datagrams: u64,
+    /// Reliable datagrams delivered a second time (must stay 0).
+    pub duplicate_deliveries: u64,
+    seen: BTreeSet<(NodeId, u64)>,
+}
+
+/// The role-specific part of a node.
+#[derive(Clone, Debug)]
+pub enum Role {
+    /// Sends transfers and datagrams.
+    Sender(SenderState),
+    /// Receives and checks them.
+    Receiver(ReceiverState),
+}
+
+/// A node of the transport system: an endpoint and its role.
+pub struct TransportNode {
+    /// The node's transport endpoint.
+    pub endpoint: Endpoint,
+    /// Sender or receiver, with its record.
+    pub role: Role,
+    seed: u64,
+    params: Arc<TransportParams>,
+}
+
+impl TransportHost for TransportNode {
+    fn wrap_segment(segment: crate::transport::Segment) -> Self::Msg {
+        segment
+    }
+    fn wrap_timer(token: TimerToken) -> TransportTimer {
+        TransportTimer::Transport(token)
+    }
+}
+
+/// FNV-1a of a name, to key payloads by sender.
+fn name_hash(name: &str) -> u64 {
+    name.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3)
+    })
+}
+
+/// The payload of `len` bytes identified by `key`: the key, then its pseudo-random
+/// stream.
+fn keyed_bytes(key: u64, len: usize) -> Vec<u8> {
+    let mut v = vec![0u8; len];
+    let k = key.to_le_bytes();
+    let head = len.min(8);
+    v[..head].copy_from_slice(&k[..head]);
+    if len > 8 {
+        fill_pseudo_random(key, &mut v[8..]);
+    }
+    v
+}
+
+/// The key a sender's transfer or datagram payload starts with.
+fn payload_key(seed: u64, sender: &str, kind: u64, index: u64) -> u64 {
+    let mut h = seed ^ name_hash(sender).rotate_left(17) ^ (kind << 62);
+    h = (h ^ index).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    h ^ (h >> 29)
+}
+
+impl TransportNode {
+    fn sender(&mut self) -> Option<&mut SenderState> {
+        match &mut self.role {
+            Role::Sender(s) => Some(s),
+            Role::Receiver(_) => None,
+        }
+    }
+
+    /// Drain the endpoint and act on its events.
+    fn pump(&mut self, ctx: &mut Context<'_, Self>) {
+        for event in forward(&mut self.endpoint, ctx) {
+            self.on_event(ctx, event);
+        }
+    }
+
+    fn on_event(&mut self, ctx: &mut Context<'_, Self>, event: Output) {
+        let params = Arc::clone(&self.params);
+        match (&mut self.role, event) {
+            (
+                Role::Sender(s),
+                Output::TransferComplete {
+                    bytes,
+                    elapsed,
+                    transmissions,
+                    packets,
+                    ..
+                },
+            ) => {
+                s.completed += 1;
+                s.bytes_completed += bytes;
+                s.elapsed_total += elapsed;
+                let m = ctx.metrics();
+                m.observe("transfer_time_ms", elapsed.as_millis_f64());
+                m.observe(
+                    "transfer_transmissions_per_packet",
+                    transmissions as f64 / f64::from(packets),
+                );
+                if s.started < params.transfers {
+                    ctx.set_timer(params.gap, TransportTimer::NextTransfer);
+                }
+            }
+            (
+                Role::Sender(s),
+                Output::TransferFailed {
+                    transfer, reason, ..
+                },
+            ) => {
+                s.failed += 1;
+                let why = format!("transfer {} failed: {reason}", transfer.0);
+                ctx.annotate(&why);
+                s.failures.push(why);
+                if s.started < params.transfers {
+                    ctx.set_timer(params.gap, TransportTimer::NextTransfer);
+                }
+            }
+            (Role::Sender(s), Output::Acked { .. }) => s.datagrams_acked += 1,
+            (Role::Sender(s), Output::Lost { id, .. }) => {
+                s.datagrams_lost += 1;
+                ctx.annotate(&format!("datagram {} lost", id.0));
+            }
+            (_, Output::RttSample { rtt, rto, .. }) => {
+                let m = ctx.metrics();
+                m.observe("rtt_ms", rtt.as_millis_f64());
+                m.observe("rto_ms", rto.as_millis_f64());
+            }
+            (
+                Role::Receiver(r),
+                Output::Delivered {
+                    from,
+                    payload,
+                    reliable,
+                },
+            ) => {
+                let bytes = payload.as_bytes();
+                let index = bytes.get(..8).map_or(u64::MAX, |b| {
+                    u64::from_le_bytes(b.try_into().expect("8 bytes"))
+                });
+                if reliable {
+                    r.datagrams += 1;
+                    if !r.seen.insert((from, index)) {
+                        r.duplicate_deliveries += 1;
+                    }
+                } else {
+                    r.unreliable += 1;
+                }
+                if keyed_bytes(index, bytes.len()) != bytes {
+                    r.corrupt_datagrams += 1;
+                }
+            }
+            (
+                Role::Receiver(r),
+                Output::TransferReceived {
+                    from,
+                    transfer,
+                    data,
+                    intact,
+                },
+            ) => {
+                r.received += 1;
+                let key = data
+                    .get(..8)
+                    .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+                let matches = intact
+                    && data.len() as u64 == params.payload_bytes
+                    && key.is_some_and(|k| keyed_bytes(k, data.len()) == *data);
+                if matches {
+                    r.verified += 1;
+                    r.delivered_bytes += data.len() as u64;
+                } else {
+                    r.corrupt += 1;
+                    ctx.annotate(&format!(
+                        "transfer {} from {} arrived corrupt",
+                        transfer.0,
+                        ctx.name_of(from)
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn start_next_transfer(&mut self, ctx: &mut Context<'_, Self>) {
+        let (seed, len, total) = (self.seed, self.params.payload_bytes, self.params.transfers);
+        let Some(s) = self.sender() else { return };
+        let Some(target) = s.target else { return };
+        if s.refused.is_some() || s.started >= total {
+            return;
+        }
+        let index = s.started;
+        s.started += 1;
+        let key = payload_key(seed, ctx.name(), 0, u64::from(index));
+        let data: Arc<[u8]> = keyed_bytes(key, len as usize).into();
+        self.endpoint.start_transfer(ctx.now(), target, data);
+        self.pump(ctx);
+    }
+
+    fn send_datagrams(&mut self, ctx: &mut Context<'_, Self>) {
+        let params = Arc::clone(&self.params);
+        let seed = self.seed;
+        let Some(s) = self.sender() else { return };
+        let Some(target) = s.target else { return };
+        if s.refused.is_some() {
+            return;
+        }
+        let size = params.datagram_bytes as usize;
+        let reliable = (s.datagrams_sent < params.datagrams).then(|| {
+            s.datagrams_sent += 1;
+            u64::from(s.datagrams_sent - 1)
+        });
+        let unreliable = (s.unreliable_sent < params.unreliable_datagrams).then(|| {
+            s.unreliable_sent += 1;
+            u64::from(s.unreliable_sent - 1)
+        });
+        let more =
+            s.datagrams_sent < params.datagrams || s.unreliable_sent < params.unreliable_datagrams;
+        let name = ctx.name().to_owned();
+        if let Some(i) = reliable {
+            let key = payload_key(seed, &name, 1, i);
+            let payload = Payload::new(keyed_bytes(key, size));
+            self.endpoint.send_reliable(ctx.now(), target, payload);
+        }
+        if let Some(i) = unreliable {
+            let key = payload_key(seed, &name, 2, i);
+            self.endpoint
+                .send_unreliable(target, Payload::new(keyed_bytes(key, size)));
+        }
+        if more {
+            ctx.set_timer(params.datagram_interval, TransportTimer::NextDatagram);
+        }
+        self.pump(ctx);
+    }
+}
+
+impl Node for TransportNode {
+    type Msg = crate::transport::Segment;
+    type Timer = TransportTimer;
+
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        let params = Arc::clone(&self.params);
+        let Some(s) = self.sender() else { return };
+        let Some(target) = s.target else { return };
+        let extra = (params.datagrams + params.unreliable_datagrams > 0)
+            .then_some(("datagram_bytes", params.datagram_bytes));
+        if let Err(e) = params.transport.check_link(ctx.link_params(target), extra) {
+            let why = format!("link to {} refused: {e}", ctx.name_of(target));
+            ctx.annotate(&why);
+            s.failed += params.transfers - s.started;
+            s.failures.push(why.clone());
+            s.refused = Some(why);
+            return;
+        }
+        self.start_next_transfer(ctx);
+        self.send_datagrams(ctx);
+    }
+
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Self::Msg) {
+        self.endpoint.on_segment(ctx.now(), from, msg);
+        self.pump(ctx);
+    }
+
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: TransportTimer) {
+        match timer {
+            TransportTimer::Transport(token) => {
+                self.endpoint.on_timer(ctx.now(), token);
+                self.pump(ctx);
+            }
+            TransportTimer::NextTransfer => self.start_next_transfer(ctx),
+            TransportTimer::NextDatagram => self.send_datagrams(ctx),
+        }
+    }
+
+    fn on_crash(&mut self) {
+        self.endpoint.crash();
+        match &mut self.role {
+            Role::Sender(s) => {
+                let in_flight = s.started.saturating_sub(s.completed + s.failed);
+                if in_flight > 0 {
+                    s.failed += in_flight;
+                    s.failures.push("the sender crashed mid-transfer".into());
+                }
+            }
+            // The endpoint's duplicate filter was volatile, so at-most-once holds per
+            // receiver incarnation: the record of what was seen restarts with it.
+            Role::Receiver(r) => r.seen.clear(),
+        }
+    }
+}
+
+/// Every transfer a receiver delivered matched, byte for byte, what was sent.
+struct PayloadIntact;
+
+impl Invariant<TransportNode> for PayloadIntact {
+    fn name(&self) -> &str {
+        "payload_intact"
+    }
+    fn check(&mut self, world: &World<'_, TransportNode>) -> Result<(), String> {
+        for (id, _, node) in world.nodes() {
+            if let Role::Receiver(r) = &node.role
+                && (r.corrupt > 0 || r.corrupt_datagrams > 0)
+            {
+                return Err(format!(
+                    "{} received {} corrupt transfer(s) and {} corrupt datagram(s)",
+                    world.name(id),
+                    r.corrupt,
+                    r.corrupt_datagrams
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// No reliable datagram is delivered twice by one incarnation of a receiver (a
+/// receiver that restarts has lost its duplicate filter, and may deliver once more
+/// what it delivered before the crash).
+struct AtMostOnce;
+
+impl Invariant<TransportNode> for AtMostOnce {
+    fn name(&self) -> &str {
+        "at_most_once"
+    }
+    fn check(&mut self, world: &World<'_, TransportNode>) -> Result<(), String> {
+        for (id, _, node) in world.nodes() {
+            if let Role::Receiver(r) = &node.role
+                && r.duplicate_deliveries > 0
+            {
+                return Err(format!(
+                    "{} delivered {} reliable datagram(s) twice",
+                    world.name(id),
+                    r.duplicate_deliveries
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// At the end every live sender has completed all its transfers (the scenario must be
+/// long enough); a failure is reported with its reason.
+struct TransfersComplete;
+
+impl Invariant<TransportNode> for TransfersComplete {
+    fn name(&self) -> &str {
+        "transfers_complete"
+    }
+    fn check_at_end(&mut self, world: &World<'_, TransportNode>) -> Result<(), String> {
+        for (id, node) in world.live_nodes() {
+            if let Role::Sender(s) = &node.role
+                && s.completed < node.params.transfers
+            {
+                let why = s
+                    .failures
+                    .first()
+                    .map_or("the run ended first".to_owned(), Clone::clone);
+                return Err(format!(
+                    "{} completed {} of {} transfers ({} failed): {why}",
+                    world.name(id),
+                    s.completed,
+                    node.params.transfers,
+                    s.failed
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The transport system.
+pub struct Transport;
+
+impl System for Transport {
+    const NAME: &'static str = "transport";
+    const DESCRIPTION: &'static str = "reliable datagrams and chunked transfers (stop-and-wait or selective repeat) over lossy links";
+    const ROLES: &'static [&'static str] = &["sender", "receiver"];
+    const TOPOLOGY: TopologyRule = TopologyRule::Any;
+    type Params = TransportParams;
+    type Node = TransportNode;
+
+    fn validate(params: &TransportParams, setup: &Setup<'_>) -> Result<(), String> {
+        params
+            .transport
+            .validate()
+            .map_err(|e| format!("params.transport.{e}"))?;
+        if params.transfers > 0 && !(8..=MAX_PAYLOAD).contains(&params.payload_bytes) {
+            return Err(format!(
+                "params.payload_bytes must be between 8 and {MAX_PAYLOAD}, got {}",
+                params.payload_bytes
+            ));
+        }
+        let datagrams = params.datagrams + params.unreliable_datagrams > 0;
+        if datagrams && params.datagram_bytes < 8 {
+            return Err(format!(
+                "params.datagram_bytes must be at least 8 (a datagram carries its number), got {}",
+                params.datagram_bytes
+            ));
+        }
+        let extra = datagrams.then_some(("datagram_bytes", params.datagram_bytes));
+        if let Some(link) = &params.link {
+            link.validate().map_err(|e| format!("params.link: {e}"))?;
+            params
+                .transport
+                .check_link(link, extra)
+                .map_err(|e| format!("params.link.mtu: {e}"))?;
+        }
+        if let Some(link) = params.reverse_link.as_ref().or(params.link.as_ref()) {
+            link.validate()
+                .map_err(|e| format!("params.reverse_link: {e}"))?;
+            params
+                .transport
+                .check_ack_link(link)
+                .map_err(|e| format!("params.reverse_link.mtu: {e}"))?;
+        }
+        let count = |role: &str| setup.nodes.iter().filter(|n| n.role == role).count();
+        if count("sender") == 0 || count("receiver") == 0 {
+            return Err(
+                "transport needs at least one node with role \"sender\" and one with role \"receiver\""
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    fn build(params: &TransportParams, setup: &Setup<'_>, sim: &mut Simulation<TransportNode>) {
+        let shared = Arc::new(params.clone());
+        let ids = add_declared(sim, setup.nodes, |d| TransportNode {
+            endpoint: Endpoint::new(params.transport.clone()),
+            role: if d.role == "sender" {
+                Role::Sender(SenderState::default())
+            } else {
+                Role::Receiver(ReceiverState::default())
+            },
+            seed: setup.seed,
+            params: Arc::clone(&shared),
+        });
+        let receivers: Vec<NodeId> = ids
+            .iter()
+            .zip(setup.nodes)
+            .filter(|(_, d)| d.role == "receiver")
+            .map(|(id, _)| *id)
+            .collect();
+        let senders: Vec<NodeId> = ids
+            .iter()
+            .zip(setup.nodes)
+            .filter(|(_, d)| d.role == "sender")
+            .map(|(id, _)| *id)
+            .collect();
+        for (k, s) in senders.into_iter().enumerate() {
+            let target = receivers[k % receivers.len()];
+            if let Role::Sender(state) = &mut sim.node_mut(s).role {
+                state.target = Some(target);
+            }
+            if let Some(link) = &params.link {
+                let back = params.reverse_link.as_ref().unwrap_or(link);
+                sim.network_mut().set_link(s, target, link.clone());
+                sim.network_mut().set_link(target, s, back.clone());
+            }
+        }
+    }
+
+    fn invariants(_params: &TransportParams) -> Vec<Box<dyn Invariant<TransportNode>>> {
+        vec![
+            Box::new(PayloadIntact),
+            Box::new(AtMostOnce),
+            Box::new(TransfersComplete),
+        ]
+    }
+
+    fn report(_params: &TransportParams, sim: &Simulation<TransportNode>, metrics: &mut Metrics) {
+        let (mut tx_acked, mut acked) = (0u64, 0u64);
+        let (mut dg_tx_acked, mut dg_acked_packets) = (0u64, 0u64);
+        let mut lost = 0u64;
+        let mut retransmissions = 0u64;
+        let mut duplicates = 0u64;
+        let mut bits = 0.0;
+        let mut secs = 0.0;
+        let (mut completed, mut failed) = (0u64, 0u64);
+        let (mut verified, mut corrupt, mut delivered) = (0u64, 0u64, 0u64);
+        let (mut dg_acked, mut dg_delivered, mut unreliable) = (0u64, 0u64, 0u64);
+        for (_, _, node) in sim.world().nodes() {
+            let st = node.endpoint.stats();
+            tx_acked += st.transmissions_of_acked - st.datagram_transmissions_of_acked;
+            acked += st.packets_acked - st.datagrams_acked;
+            dg_tx_acked += st.datagram_transmissions_of_acked;
+            dg_acked_packets += st.datagrams_acked;
+            lost += st.datagrams_lost + st.segments_lost;
+            retransmissions += st.retransmissions;
+            duplicates += st.duplicates_suppressed;
+            match &node.role {
+                Role::Sender(s) => {
+                    bits += s.bytes_completed as f64 * 8.0;
+                    secs += s.elapsed_total.as_secs_f64();
+                    completed += u64::from(s.completed);
+                    failed += u64::from(s.failed);
+                    dg_acked += u64::from(s.datagrams_acked);
+                }
+                Role::Receiver(r) => {
+                    verified += u64::from(r.verified);
+                    corrupt += u64::from(r.corrupt);
+                    delivered += r.delivered_bytes;
+                    dg_delivered += r.datagrams;
+                    unreliable += r.unreliable;
+                }
+            }
+        }
+        let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+        metrics.set(
+            "transmissions_per_packet",
+            ratio(tx_acked as f64, acked as f64),
+        );
+        metrics.set(
+            "datagram_transmissions_per_packet",
+            ratio(dg_tx_acked as f64, dg_acked_packets as f64),
+        );
+        metrics.set("goodput_bps", ratio(bits, secs));
+        metrics.set("delivered_bytes", delivered as f64);
+        metrics.set("lost_packets", lost as f64);
+        metrics.set("retransmissions", retransmissions as f64);
+        metrics.set("duplicates_suppressed", duplicates as f64);
+        metrics.set("segments_acked", acked as f64);
+        metrics.set("transfers_completed", completed as f64);
+        metrics.set("transfers_failed", failed as f64);
+        metrics.set("transfers_verified", verified as f64);
+        metrics.set("transfers_corrupt", corrupt as f64);
+        metrics.set("datagrams_acked", dg_acked as f64);
+        metrics.set("datagrams_delivered", dg_delivered as f64);
+        metrics.set("unreliable_delivered", unreliable as f64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::system::NodeDecl;
+    use crate::transport::{END_MARKER_BYTES, Mode};
+    use sim_core::{Latency, SimConfig};
+
+    fn decl(name: &str, role: &str) -> NodeDecl {
+        NodeDecl {
+            name: name.into(),
+            role: role.into(),
+            start: Some(SimTime::ZERO),
+        }
+    }
+
+    fn nodes() -> Vec<NodeDecl> {
+        vec![decl("tx", "sender"), decl("rx", "receiver")]
+    }
+
+    /// A sender and a receiver with `data` on tx -> rx and `ack` on rx -> tx, run until
+    /// nothing is left to do; returns the metrics and the fingerprint.
+    fn run_pair(
+        params: &TransportParams,
+        seed: u64,
+        data: LinkParams,
+        ack: LinkParams,
+    ) -> (Metrics, sim_core::Fingerprint) {
+        let nodes = nodes();
+        let setup = Setup {
+            seed,
+            nodes: &nodes,
+            links: &[],
+        };
+        Transport::validate(params, &setup).expect("valid parameters");
+        let mut sim = Simulation::new(SimConfig {
+            seed,
+            ..SimConfig::default()
+        });
+        Transport::build(params, &setup, &mut sim);
+        let (tx, rx) = (sim.lookup("tx").unwrap(), sim.lookup("rx").unwrap());
+        sim.network_mut().set_link(tx, rx, data);
+        sim.network_mut().set_link(rx, tx, ack);
+        for inv in Transport::invariants(params) {
+            sim.add_invariant(inv);
+        }
+        let out = sim.run_until(SimTime::MAX);
+        assert_eq!(out.violation, None);
+        let mut m = sim.metrics();
+        Transport::report(params, &sim, &mut m);
+        assert_eq!(m.value("transfers_completed"), f64::from(params.transfers));
+        assert_eq!(
+            m.value("delivered_bytes"),
+            params.payload_bytes as f64 * f64::from(params.transfers)
+        );
+        (m, sim.fingerprint())
+    }
+
+    fn link(one_way: SimTime, bps: u64, loss: f64) -> LinkParams {
+        LinkParams {
+            latency: Latency::Constant(one_way),
+            bandwidth_bps: Some(bps),
+            loss,
+            ..LinkParams::default()
+        }
+    }
+
+    /// Seconds to serialize `bytes` at `bps`.
+    fn ser(bytes: u32, bps: u64) -> f64 {
+        f64::from(bytes) * 8.0 / bps as f64
+    }
+
+    /// The analytic stop-and-wait transfer time (module docs of `transport`) of
+    /// `payload` bytes: every packet costs `(E[N]-1) T + L/R + A/R + 2d`, for the full
+    /// chunks, the last (possibly shorter) one, and the end marker.
+    fn sw_time(
+        cfg: &TransportConfig,
+        payload: u64,
+        d: SimTime,
+        bps: u64,
+        expected_tries: f64,
+    ) -> f64 {
+        let per = |l: u32| {
+            (expected_tries - 1.0) * cfg.timeout.as_secs_f64()
+                + ser(l, bps)
+                + ser(cfg.ack_bytes, bps)
+                + 2.0 * d.as_secs_f64()
+        };
+        let chunk = u64::from(cfg.chunk_bytes);
+        let (full, rest) = (payload / chunk, (payload % chunk) as u32);
+        let last = if rest > 0 {
+            per(cfg.header_bytes + rest)
+        } else {
+            0.0
+        };
+        full as f64 * per(cfg.header_bytes + cfg.chunk_bytes)
+            + last
+            + per(cfg.header_bytes + END_MARKER_BYTES)
+    }
+
+    /// Stop-and-wait over data loss p and ACK loss q: transmissions per packet within
+    /// 2% of 1/((1-p)(1-q)) and goodput within 3% of the analytic figure, for all 16
+    /// combinations of p, q in {0, 0.01, 0.1, 0.3}.
+    ///
+    /// N is geometric with success s = (1-p)(1-q): the relative standard error of its
+    /// mean over n packets is sqrt((1-s)/n). n is chosen so that 2% is at least 4.5
+    /// standard errors (n >= 50,625 (1-s)); the goodput's error is smaller still, as
+    /// the fixed part of each packet's time dilutes the variation.
+    #[test]
+    fn stop_and_wait_matches_the_arq_formula_and_analytic_goodput() {
+        let (d, bps) = (SimTime::from_millis(2), 1_000_000);
+        let cfg = TransportConfig {
+            mode: Mode::StopAndWait,
+            chunk_bytes: 200,
+            timeout: SimTime::from_millis(10),
+            max_tries: 10_000,
+            ..TransportConfig::default()
+        };
+        let rtt = ser(cfg.header_bytes + cfg.chunk_bytes, bps) + ser(cfg.ack_bytes, bps) + 0.004;
+        assert!(cfg.timeout.as_secs_f64() > rtt, "the model needs T > RTT");
+        let losses: [f64; 4] = [0.0, 0.01, 0.1, 0.3];
+        println!(
+            "   p     q   packets   E[N] pred  E[N] meas   err    goodput pred  goodput meas   err"
+        );
+        for (i, &p) in losses.iter().enumerate() {
+            for (j, &q) in losses.iter().enumerate() {
+                let s = (1.0 - p) * (1.0 - q);
+                let chunks = ((50_625.0 * (1.0 - s)).ceil() as u64).max(1_000);
+                let packets = chunks + 1;
+                assert!(4.5 * ((1.0 - s) / packets as f64).sqrt() <= 0.02);
+                let params = TransportParams {
+                    payload_bytes: chunks * u64::from(cfg.chunk_bytes),
+                    transport: cfg.clone(),
+                    ..TransportParams::default()
+                };
+                let seed = 100 + (i * 4 + j) as u64;
+                let (m, _) = run_pair(&params, seed, link(d, bps, p), link(d, bps, q));
+                let tries = 1.0 / s;
+                let measured = m.value("transmissions_per_packet");
+                let err_n = measured / tries - 1.0;
+                let goodput = params.payload_bytes as f64 * 8.0
+                    / sw_time(&cfg, params.payload_bytes, d, bps, tries);
+                let got = m.value("goodput_bps");
+                let err_g = got / goodput - 1.0;
+                println!(
+                    "{p:5} {q:5} {packets:8} {tries:10.4} {measured:10.4} {:+6.2}% {goodput:13.0} {got:13.0} {:+6.2}%",
+                    err_n * 100.0,
+                    err_g * 100.0
+                );
+                assert!(
+                    err_n.abs() < 0.02,
+                    "p={p} q={q}: E[N] {measured} vs {tries}"
+                );
+                assert!(
+                    err_g.abs() < 0.03,
+                    "p={p} q={q}: goodput {got} vs {goodput}"
+                );
+                if p == 0.0 && q == 0.0 {
+                    // No randomness left: the model is exact up to nanosecond rounding.
+                    assert!(err_g.abs() < 1e-6, "lossless goodput {got} vs {goodput}");
+                }
+            }
+        }
+    }
+
+    /// On a clean long-fat link (100 Mb/s, 50 ms each way) stop-and-wait reaches its
+    /// analytic L/(RTT + L/R), and selective repeat with a window above the
+    /// bandwidth-delay product reaches at least 90% of the link's capacity.
+    #[test]
+    fn selective_repeat_fills_a_long_fat_pipe_where_stop_and_wait_cannot() {
+        let (d, bps) = (SimTime::from_millis(50), 100_000_000);
+        let clean = link(d, bps, 0.0);
+        let payload_bytes = 30_000_000;
+        let sw = TransportConfig::default();
+        let params = |transport: TransportConfig| TransportParams {
+            payload_bytes,
+            transport,
+            ..TransportParams::default()
+        };
+        let (m, _) = run_pair(&params(sw.clone()), 1, clean.clone(), clean.clone());
+        let sw_goodput = m.value("goodput_bps");
+        // Textbook: one packet of L bits per RTT + L/R.
+        let l_bits = f64::from(sw.header_bytes + sw.chunk_bytes) * 8.0;
+        let textbook = l_bits / (2.0 * d.as_secs_f64() + l_bits / bps as f64);
+        let exact = payload_bytes as f64 * 8.0 / sw_time(&sw, payload_bytes, d, bps, 1.0);
+        println!(
+            "stop-and-wait: measured {sw_goodput:.0} b/s, L/(RTT+L/R) {textbook:.0} b/s ({:+.2}%), \
+             exact model {exact:.0} b/s ({:+.3}%)",
+            (sw_goodput / textbook - 1.0) * 100.0,
+            (sw_goodput / exact - 1.0) * 100.0
+        );
+        assert!((sw_goodput / textbook - 1.0).abs() < 0.03);
+        assert!((sw_goodput / exact - 1.0).abs() < 1e-6);
+
+        let sr = TransportConfig {
+            mode: Mode::SelectiveRepeat,
+            window: 32,
+            ..TransportConfig::default()
+        };
+        // The window must cover the bandwidth-delay product for the pipe to fill.
+        assert!(
+            f64::from(sr.window) * l_bits / bps as f64
+                > 2.0 * d.as_secs_f64() + l_bits / bps as f64
+        );
+        let (m, _) = run_pair(&params(sr), 1, clean.clone(), clean);
+        let sr_goodput = m.value("goodput_bps");
+        println!(
+            "selective repeat: {sr_goodput:.0} b/s = {:.1}% of {bps} b/s, {:.1}x stop-and-wait; \
+             retransmissions {}",
+            sr_goodput / bps as f64 * 100.0,
+            sr_goodput / sw_goodput,
+            m.value("retransmissions")
+        );
+        assert!(sr_goodput >= 0.9 * bps as f64, "{sr_goodput}");
+        assert_eq!(m.value("retransmissions"), 0.0, "no spurious timeouts");
+    }
+
+    /// Selective repeat over a lossy, jittery, duplicating, reordering link delivers
+    /// every byte, and a run is a function of its seed.
+    #[test]
+    fn lossy_selective_repeat_is_correct_and_deterministic() {
+        let rough = LinkParams {
+            latency: Latency::Uniform {
+                min: SimTime::from_millis(5),
+                max: SimTime::from_millis(15),
+            },
+            jitter: SimTime::from_millis(2),
+            bandwidth_bps: Some(20_000_000),
+            loss: 0.05,
+            duplicate: 0.02,
+            reorder: 0.05,
+            reorder_delay: SimTime::from_millis(10),
+            ..LinkParams::default()
+        };
+        let params = TransportParams {
+            payload_bytes: 400_000,
+            transfers: 2,
+            datagrams: 30,
+            unreliable_datagrams: 30,
+            transport: TransportConfig {
+                mode: Mode::SelectiveRepeat,
+                chunk_bytes: 1400,
+                window: 16,
+                max_tries: 20,
+                ..TransportConfig::default()
+            },
+            ..TransportParams::default()
+        };
+        let (m1, f1) = run_pair(&params, 9, rough.clone(), rough.clone());
+        let (m2, f2) = run_pair(&params, 9, rough.clone(), rough.clone());
+        let (_, f3) = run_pair(&params, 10, rough.clone(), rough);
+        assert_eq!(f1, f2, "same seed, same fingerprint");
+        assert_eq!(m1, m2);
+        assert_ne!(f1, f3, "another seed, another run");
+        assert!(m1.value("retransmissions") > 0.0);
+        assert!(m1.value("duplicates_suppressed") > 0.0);
+        assert_eq!(m1.value("transfers_verified"), 2.0);
+        assert_eq!(
+            m1.value("datagrams_acked") + m1.value("lost_packets"),
+            30.0,
+            "every reliable datagram is acknowledged or reported lost"
+        );
+        assert!(m1.value("datagrams_delivered") >= m1.value("datagrams_acked"));
+    }
+
+    /// A receiver that crashes mid-transfer and restarts: the sender learns it from the
+    /// next ACK's incarnation and fails that transfer at once (rather than after its
+    /// whole back-off), the next transfer completes intact, and no datagram is
+    /// delivered twice by the same incarnation.
+    #[test]
+    fn a_receiver_restart_fails_the_transfer_in_flight_and_the_next_one_completes() {
+        use sim_core::{Fault, ScheduledFault};
+        let nodes = nodes();
+        let setup = Setup {
+            seed: 3,
+            nodes: &nodes,
+            links: &[],
+        };
+        let params = TransportParams {
+            payload_bytes: 2_000_000,
+            transfers: 2,
+            datagrams: 50,
+            transport: TransportConfig {
+                mode: Mode::SelectiveRepeat,
+                window: 4,
+                ..TransportConfig::default()
+            },
+            link: Some(link(SimTime::from_millis(10), 20_000_000, 0.0)),
+            ..TransportParams::default()
+        };
+        Transport::validate(&params, &setup).unwrap();
+        let mut sim = Simulation::new(SimConfig {
+            seed: 3,
+            ..SimConfig::default()
+        });
+        Transport::build(&params, &setup, &mut sim);
+        let rx = sim.lookup("rx").unwrap();
+        for (at, fault) in [(300, Fault::Crash(rx)), (400, Fault::Restart(rx))] {
+            sim.schedule_fault(ScheduledFault {
+                at: SimTime::from_millis(at),
+                fault,
+            });
+        }
+        for inv in Transport::invariants(&params) {
+            if inv.name() != "transfers_complete" {
+                sim.add_invariant(inv);
+            }
+        }
+        let out = sim.run_until(SimTime::from_secs(60));
+        assert_eq!(out.violation, None);
+        let (_, tx) = sim.node(sim.lookup("tx").unwrap());
+        let Role::Sender(s) = &tx.role else {
+            panic!("tx is the sender")
+        };
+        assert_eq!((s.completed, s.failed), (1, 1));
+        assert!(s.failures[0].contains("restarted"), "{:?}", s.failures);
+        let mut m = sim.metrics();
+        Transport::report(&params, &sim, &mut m);
+        assert_eq!(m.value("transfers_verified"), 1.0);
+        assert_eq!(m.value("datagrams_acked") + m.value("lost_packets"), 50.0);
+        // Failed fast: the second transfer was done within a couple of seconds.
+        assert!(m.value("transfer_time_ms") < 2000.0);
+        assert!(out.end_time < SimTime::from_secs(5), "{}", out.end_time);
+    }
+
+    fn refused(params: TransportParams) -> String {
+        let nodes = nodes();
+        let setup = Setup {
+            seed: 0,
+            nodes: &nodes,
+            links: &[],
+        };
+        Transport::validate(&params, &setup).expect_err("must be refused")
+    }
+
+    #[test]
+    fn bad_parameters_are_refused_at_load_time() {
+        let with = |transport: TransportConfig| TransportParams {
+            transport,
+            ..TransportParams::default()
+        };
+        let d = TransportConfig::default;
+        let e = refused(with(TransportConfig { window: 0, ..d() }));
+        assert!(
+            e.starts_with("params.transport.window must be at least 1"),
+            "{e}"
+        );
+        let e = refused(with(TransportConfig {
+            timeout: SimTime::ZERO,
+            ..d()
+        }));
+        assert!(
+            e.starts_with("params.transport.timeout must be positive"),
+            "{e}"
+        );
+        let e = refused(with(TransportConfig {
+            max_tries: 0,
+            ..d()
+        }));
+        assert!(e.starts_with("params.transport.max_tries"), "{e}");
+        // The report's 60,516-byte packets over Ethernet without IP fragmentation.
+        let ethernet = LinkParams {
+            mtu: Some(1500),
+            ..LinkParams::default()
+        };
+        let e = refused(TransportParams {
+            link: Some(ethernet.clone()),
+            ..TransportParams::default()
+        });
+        assert!(e.starts_with("params.link.mtu: chunk_bytes (60508)"), "{e}");
+        assert!(e.contains("exceeds the link MTU of 1500"), "{e}");
+        let nodes = nodes();
+        let setup = Setup {
+            seed: 0,
+            nodes: &nodes,
+            links: &[],
+        };
+        let fragmenting = TransportParams {
+            link: Some(LinkParams {
+                fragmentation: true,
+                ..ethernet.clone()
+            }),
+            ..TransportParams::default()
+        };
+        Transport::validate(&fragmenting, &setup).unwrap();
+        let e = refused(TransportParams {
+            payload_bytes: 3,
+            ..TransportParams::default()
+        });
+        assert!(e.starts_with("params.payload_bytes"), "{e}");
+        let e = refused(TransportParams {
+            link: Some(LinkParams {
+                loss: 2.0,
+                ..LinkParams::default()
+            }),
+            ..TransportParams::default()
+        });
+        assert!(e.starts_with("params.link: loss"), "{e}");
+        let only_senders = [decl("a", "sender")];
+        let e = Transport::validate(
+            &TransportParams::default(),
+            &Setup {
+                seed: 0,
+                nodes: &only_senders,
+                links: &[],
+            },
+        )
+        .unwrap_err();
+        assert!(e.contains("\"receiver\""), "{e}");
+    }
+
+    /// Without `link` in the parameters the scenario's network decides; a sender whose
+    /// link cannot carry its chunks says so when it starts, and the liveness invariant
+    /// reports it.
+    #[test]
+    fn an_mtu_the_parameters_did_not_mention_is_caught_at_start() {
+        let nodes = nodes();
+        let setup = Setup {
+            seed: 0,
+            nodes: &nodes,
+            links: &[],
+        };
+        let params = TransportParams::default();
+        let mut sim = Simulation::new(SimConfig {
+            default_link: LinkParams {
+                mtu: Some(1500),
+                ..LinkParams::default()
+            },
+            ..SimConfig::default()
+        });
+        Transport::build(&params, &setup, &mut sim);
+        for inv in Transport::invariants(&params) {
+            sim.add_invariant(inv);
+        }
+        let v = sim
+            .run_until(SimTime::from_secs(1))
+            .violation
+            .expect("reported");
+        assert_eq!(v.invariant, "transfers_complete");
+        assert!(
+            v.message.contains("exceeds the link MTU of 1500"),
+            "{}",
+            v.message
+        );
+        assert_eq!(sim.metrics().value("net.messages_sent"), 0.0);
+    }
+}
