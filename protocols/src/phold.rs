@@ -7,7 +7,7 @@
 //! Events are direct deliveries ([`Context::deliver_after`]): PHOLD's delay is part of
 //! the model, not a network.
 
-use crate::system::{Setup, System, TopologyRule};
+use crate::system::{LinkTable, Setup, System, TopologyRule};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use sim_core::rng::{chance, exponential};
@@ -141,6 +141,7 @@ impl Phold {
                 seed,
                 nodes: &[],
                 links: &[],
+                network: &LinkTable::default(),
             },
             &mut sim,
         );

@@ -6,7 +6,7 @@
 //! up to `max_tries` transmissions, then counted lost. After an answer or a loss the
 //! pinger waits `interval` and sends the next ping.
 
-use crate::system::{NodeDecl, Setup, System, TopologyRule, add_declared};
+use crate::system::{Setup, System, TopologyRule, add_declared, round_robin_pairs};
 use serde::{Deserialize, Serialize};
 use sim_core::{
     Context, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation, TimerId, TimerTag,
@@ -320,31 +320,19 @@ impl System for PingPong {
     }
 
     fn build(params: &PingPongParams, setup: &Setup<'_>, sim: &mut Simulation<PingPongNode>) {
-        let pongers: Vec<&NodeDecl> = setup.nodes.iter().filter(|n| n.role == "ponger").collect();
-        let mut pingers_seen = 0;
-        let targets: Vec<Option<String>> = setup
-            .nodes
-            .iter()
-            .map(|n| {
-                (n.role == "pinger").then(|| {
-                    pingers_seen += 1;
-                    pongers[(pingers_seen - 1) % pongers.len()].name.clone()
-                })
-            })
-            .collect();
-        let ids = add_declared(sim, setup.nodes, |d| match d.role.as_str() {
+        add_declared(sim, setup.nodes, |d| match d.role.as_str() {
             "pinger" => PingPongNode::Pinger(Pinger {
                 params: params.clone(),
                 ..Pinger::default()
             }),
             _ => PingPongNode::Ponger(Ponger::default()),
         });
-        for (id, target) in ids.into_iter().zip(targets) {
-            if let Some(t) = target {
-                let t = sim.lookup(&t);
-                if let PingPongNode::Pinger(p) = sim.node_mut(id) {
-                    p.target = t;
-                }
+        for (pinger, ponger) in round_robin_pairs(setup.nodes, "pinger", "ponger") {
+            let target = sim.lookup(&ponger.name);
+            if let Some(id) = sim.lookup(&pinger.name)
+                && let PingPongNode::Pinger(p) = sim.node_mut(id)
+            {
+                p.target = target;
             }
         }
     }
@@ -378,6 +366,7 @@ impl System for PingPong {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::system::{LinkTable, NodeDecl};
     use sim_core::{LinkParams, SimConfig};
 
     fn run(loss: f64, seed: u64) -> Metrics {
@@ -403,6 +392,7 @@ mod tests {
             seed,
             nodes: &nodes,
             links: &[],
+            network: &LinkTable::default(),
         };
         let mut sim = Simulation::new(SimConfig {
             seed,
@@ -469,6 +459,7 @@ mod tests {
                     seed,
                     nodes: &nodes,
                     links: &[],
+                    network: &LinkTable::default(),
                 },
                 &mut sim,
             );

@@ -7,7 +7,8 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sim_core::{Invariant, Metrics, Node, NodeId, SimTime, Simulation};
+use sim_core::{Invariant, LinkParams, Metrics, Node, NodeId, SimTime, Simulation};
+use std::collections::BTreeMap;
 
 /// What the scenario file says about a node, independent of the system.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,6 +32,38 @@ pub enum TopologyRule {
     Tree,
 }
 
+/// The link parameters a scenario gives, presets expanded: the default, and the
+/// directed links that differ from it. Systems read it to check, at load time, that
+/// their messages fit the links they will run over (an MTU, say).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LinkTable {
+    /// Parameters of every link without an override.
+    pub default: LinkParams,
+    /// Directed links `(from, to)` by node name, with their own parameters.
+    pub overrides: BTreeMap<(String, String), LinkParams>,
+}
+
+impl LinkTable {
+    /// The parameters of the directed link `from -> to`.
+    pub fn params(&self, from: &str, to: &str) -> &LinkParams {
+        self.overrides
+            .get(&(from.to_owned(), to.to_owned()))
+            .unwrap_or(&self.default)
+    }
+
+    /// Give `sim`'s links these parameters (the default is set when the simulation is
+    /// created; this installs the overrides). An override naming a node `sim` does not
+    /// have is returned as the error.
+    pub fn install<N: Node>(&self, sim: &mut Simulation<N>) -> Result<(), String> {
+        for ((from, to), params) in &self.overrides {
+            let id = |name: &String| sim.lookup(name).ok_or_else(|| name.clone());
+            let (from, to) = (id(from)?, id(to)?);
+            sim.network_mut().set_link(from, to, params.clone());
+        }
+        Ok(())
+    }
+}
+
 /// Everything a system needs to populate a simulation.
 #[derive(Clone, Debug)]
 pub struct Setup<'a> {
@@ -41,6 +74,8 @@ pub struct Setup<'a> {
     pub nodes: &'a [NodeDecl],
     /// Undirected links of the topology by node name (empty when fully connected).
     pub links: &'a [(String, String)],
+    /// The link parameters the simulation will run with (the runner installs them).
+    pub network: &'a LinkTable,
 }
 
 /// A system the runner can host.
@@ -81,5 +116,24 @@ pub fn add_declared<N: Node>(
     nodes
         .iter()
         .map(|d| sim.add_node_at(&d.name, make(d), d.start))
+        .collect()
+}
+
+/// Each node of role `from` paired with a node of role `to`, round robin: the k-th
+/// `from` node gets the (k mod n)-th of the n `to` nodes, in declaration order.
+pub fn round_robin_pairs<'a>(
+    nodes: &'a [NodeDecl],
+    from: &str,
+    to: &str,
+) -> Vec<(&'a NodeDecl, &'a NodeDecl)> {
+    let targets: Vec<&NodeDecl> = nodes.iter().filter(|n| n.role == to).collect();
+    if targets.is_empty() {
+        return Vec::new();
+    }
+    nodes
+        .iter()
+        .filter(|n| n.role == from)
+        .enumerate()
+        .map(|(k, n)| (n, targets[k % targets.len()]))
         .collect()
 }

@@ -35,26 +35,21 @@
 //! reason).
 //!
 //! # Link parameters and MTU
-//! The system's `validate` sees only the parameters and the declared nodes, not the
-//! scenario's `network` section. So the link a sender and its receiver run over may be
-//! given in the parameters (`link`, and `reverse_link` for the ACK direction if it
-//! differs): `build` installs it on both directions of every sender-receiver pair, and
-//! `validate` refuses, at load time, a chunk (or end marker, or datagram) that does not
-//! fit its MTU when it does not fragment. Without `link`, the scenario's `network`
-//! decides, and the same check runs when the sender starts: a sender whose link cannot
-//! carry its chunks starts no transfer, records why, and the `transfers_complete`
-//! invariant reports it at the end. (A `network.links` override of the same pair is
-//! applied after `build` and would replace `link`; do not give both.)
+//! The links come from the scenario's `network` section. `validate` reads them from
+//! the setup's [`LinkTable`](crate::system::LinkTable) and refuses, at load time, a
+//! chunk (or end marker, or datagram) that does not fit the MTU of a sender's link to
+//! its receiver when that link does not fragment, and an ACK that does not fit the way
+//! back. A `SetLink` fault can still shrink an MTU during a run: a sender checks its
+//! link again when it starts a transfer, starts none if the chunks cannot pass, and the
+//! `transfers_complete` invariant reports why.
 
-use crate::system::{Setup, System, TopologyRule, add_declared};
+use crate::system::{Setup, System, TopologyRule, add_declared, round_robin_pairs};
 use crate::transport::{
     Endpoint, Output, Payload, TimerToken, TransportConfig, TransportHost, fill_pseudo_random,
     forward,
 };
 use serde::{Deserialize, Serialize};
-use sim_core::{
-    Context, Invariant, LinkParams, Metrics, Node, NodeId, SimTime, Simulation, TimerTag, World,
-};
+use sim_core::{Context, Invariant, Metrics, Node, NodeId, SimTime, Simulation, TimerTag, World};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -78,11 +73,6 @@ pub struct TransportParams {
     pub datagram_interval: SimTime,
     /// The endpoints' configuration (mode, chunk, header, timeout, tries, window, RTO).
     pub transport: TransportConfig,
-    /// The link between each sender and its receiver, both directions (see the module
-    /// docs); `None` leaves it to the scenario's `network`.
-    pub link: Option<LinkParams>,
-    /// The receiver-to-sender (ACK) direction, when it differs from `link`.
-    pub reverse_link: Option<LinkParams>,
 }
 
 impl Default for TransportParams {
@@ -96,8 +86,6 @@ impl Default for TransportParams {
             datagram_bytes: 64,
             datagram_interval: SimTime::from_millis(10),
             transport: TransportConfig::default(),
-            link: None,
-            reverse_link: None,
         }
     }
 }
@@ -568,20 +556,16 @@ impl System for Transport {
             ));
         }
         let extra = datagrams.then_some(("datagram_bytes", params.datagram_bytes));
-        if let Some(link) = &params.link {
-            link.validate().map_err(|e| format!("params.link: {e}"))?;
+        for (sender, receiver) in round_robin_pairs(setup.nodes, "sender", "receiver") {
+            let (s, r) = (sender.name.as_str(), receiver.name.as_str());
             params
                 .transport
-                .check_link(link, extra)
-                .map_err(|e| format!("params.link.mtu: {e}"))?;
-        }
-        if let Some(link) = params.reverse_link.as_ref().or(params.link.as_ref()) {
-            link.validate()
-                .map_err(|e| format!("params.reverse_link: {e}"))?;
+                .check_link(setup.network.params(s, r), extra)
+                .map_err(|e| format!("the link {s} -> {r}: {e}"))?;
             params
                 .transport
-                .check_ack_link(link)
-                .map_err(|e| format!("params.reverse_link.mtu: {e}"))?;
+                .check_ack_link(setup.network.params(r, s))
+                .map_err(|e| format!("the link {r} -> {s}: {e}"))?;
         }
         let count = |role: &str| setup.nodes.iter().filter(|n| n.role == role).count();
         if count("sender") == 0 || count("receiver") == 0 {
@@ -595,7 +579,7 @@ impl System for Transport {
 
     fn build(params: &TransportParams, setup: &Setup<'_>, sim: &mut Simulation<TransportNode>) {
         let shared = Arc::new(params.clone());
-        let ids = add_declared(sim, setup.nodes, |d| TransportNode {
+        add_declared(sim, setup.nodes, |d| TransportNode {
             endpoint: Endpoint::new(params.transport.clone()),
             role: if d.role == "sender" {
                 Role::Sender(SenderState::default())
@@ -605,27 +589,12 @@ impl System for Transport {
             seed: setup.seed,
             params: Arc::clone(&shared),
         });
-        let receivers: Vec<NodeId> = ids
-            .iter()
-            .zip(setup.nodes)
-            .filter(|(_, d)| d.role == "receiver")
-            .map(|(id, _)| *id)
-            .collect();
-        let senders: Vec<NodeId> = ids
-            .iter()
-            .zip(setup.nodes)
-            .filter(|(_, d)| d.role == "sender")
-            .map(|(id, _)| *id)
-            .collect();
-        for (k, s) in senders.into_iter().enumerate() {
-            let target = receivers[k % receivers.len()];
-            if let Role::Sender(state) = &mut sim.node_mut(s).role {
+        for (sender, receiver) in round_robin_pairs(setup.nodes, "sender", "receiver") {
+            let (s, r) = (sim.lookup(&sender.name), sim.lookup(&receiver.name));
+            if let (Some(s), Some(target)) = (s, r)
+                && let Role::Sender(state) = &mut sim.node_mut(s).role
+            {
                 state.target = Some(target);
-            }
-            if let Some(link) = &params.link {
-                let back = params.reverse_link.as_ref().unwrap_or(link);
-                sim.network_mut().set_link(s, target, link.clone());
-                sim.network_mut().set_link(target, s, back.clone());
             }
         }
     }
@@ -703,9 +672,17 @@ impl System for Transport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::system::NodeDecl;
+    use crate::system::{LinkTable, NodeDecl};
     use crate::transport::{END_MARKER_BYTES, Mode};
-    use sim_core::{Latency, SimConfig};
+    use sim_core::{Latency, LinkParams, SimConfig};
+
+    /// `data` on tx -> rx and `ack` on rx -> tx.
+    fn pair_links(data: LinkParams, ack: LinkParams) -> LinkTable {
+        let mut t = LinkTable::default();
+        t.overrides.insert(("tx".into(), "rx".into()), data);
+        t.overrides.insert(("rx".into(), "tx".into()), ack);
+        t
+    }
 
     fn decl(name: &str, role: &str) -> NodeDecl {
         NodeDecl {
@@ -728,10 +705,12 @@ mod tests {
         ack: LinkParams,
     ) -> (Metrics, sim_core::Fingerprint) {
         let nodes = nodes();
+        let network = pair_links(data, ack);
         let setup = Setup {
             seed,
             nodes: &nodes,
             links: &[],
+            network: &network,
         };
         Transport::validate(params, &setup).expect("valid parameters");
         let mut sim = Simulation::new(SimConfig {
@@ -739,9 +718,7 @@ mod tests {
             ..SimConfig::default()
         });
         Transport::build(params, &setup, &mut sim);
-        let (tx, rx) = (sim.lookup("tx").unwrap(), sim.lookup("rx").unwrap());
-        sim.network_mut().set_link(tx, rx, data);
-        sim.network_mut().set_link(rx, tx, ack);
+        network.install(&mut sim).unwrap();
         for inv in Transport::invariants(params) {
             sim.add_invariant(inv);
         }
@@ -972,10 +949,13 @@ mod tests {
     fn a_receiver_restart_fails_the_transfer_in_flight_and_the_next_one_completes() {
         use sim_core::{Fault, ScheduledFault};
         let nodes = nodes();
+        let clean = link(SimTime::from_millis(10), 20_000_000, 0.0);
+        let network = pair_links(clean.clone(), clean);
         let setup = Setup {
             seed: 3,
             nodes: &nodes,
             links: &[],
+            network: &network,
         };
         let params = TransportParams {
             payload_bytes: 2_000_000,
@@ -986,7 +966,6 @@ mod tests {
                 window: 4,
                 ..TransportConfig::default()
             },
-            link: Some(link(SimTime::from_millis(10), 20_000_000, 0.0)),
             ..TransportParams::default()
         };
         Transport::validate(&params, &setup).unwrap();
@@ -995,6 +974,7 @@ mod tests {
             ..SimConfig::default()
         });
         Transport::build(&params, &setup, &mut sim);
+        network.install(&mut sim).unwrap();
         let rx = sim.lookup("rx").unwrap();
         for (at, fault) in [(300, Fault::Crash(rx)), (400, Fault::Restart(rx))] {
             sim.schedule_fault(ScheduledFault {
@@ -1024,14 +1004,19 @@ mod tests {
         assert!(out.end_time < SimTime::from_secs(5), "{}", out.end_time);
     }
 
-    fn refused(params: TransportParams) -> String {
+    fn refused_on(params: TransportParams, network: &LinkTable) -> String {
         let nodes = nodes();
         let setup = Setup {
             seed: 0,
             nodes: &nodes,
             links: &[],
+            network,
         };
         Transport::validate(&params, &setup).expect_err("must be refused")
+    }
+
+    fn refused(params: TransportParams) -> String {
+        refused_on(params, &LinkTable::default())
     }
 
     #[test]
@@ -1064,39 +1049,31 @@ mod tests {
             mtu: Some(1500),
             ..LinkParams::default()
         };
-        let e = refused(TransportParams {
-            link: Some(ethernet.clone()),
-            ..TransportParams::default()
-        });
-        assert!(e.starts_with("params.link.mtu: chunk_bytes (60508)"), "{e}");
+        let on_ethernet = pair_links(ethernet.clone(), ethernet.clone());
+        let e = refused_on(TransportParams::default(), &on_ethernet);
+        assert!(
+            e.starts_with("the link tx -> rx: chunk_bytes (60508)"),
+            "{e}"
+        );
         assert!(e.contains("exceeds the link MTU of 1500"), "{e}");
+        let fragmenting = LinkParams {
+            fragmentation: true,
+            ..ethernet.clone()
+        };
         let nodes = nodes();
+        let network = pair_links(fragmenting, ethernet);
         let setup = Setup {
             seed: 0,
             nodes: &nodes,
             links: &[],
+            network: &network,
         };
-        let fragmenting = TransportParams {
-            link: Some(LinkParams {
-                fragmentation: true,
-                ..ethernet.clone()
-            }),
-            ..TransportParams::default()
-        };
-        Transport::validate(&fragmenting, &setup).unwrap();
+        Transport::validate(&TransportParams::default(), &setup).unwrap();
         let e = refused(TransportParams {
             payload_bytes: 3,
             ..TransportParams::default()
         });
         assert!(e.starts_with("params.payload_bytes"), "{e}");
-        let e = refused(TransportParams {
-            link: Some(LinkParams {
-                loss: 2.0,
-                ..LinkParams::default()
-            }),
-            ..TransportParams::default()
-        });
-        assert!(e.starts_with("params.link: loss"), "{e}");
         let only_senders = [decl("a", "sender")];
         let e = Transport::validate(
             &TransportParams::default(),
@@ -1104,24 +1081,27 @@ mod tests {
                 seed: 0,
                 nodes: &only_senders,
                 links: &[],
+                network: &LinkTable::default(),
             },
         )
         .unwrap_err();
         assert!(e.contains("\"receiver\""), "{e}");
     }
 
-    /// Without `link` in the parameters the scenario's network decides; a sender whose
+    /// A link whose MTU shrank after loading (a `SetLink` fault, say): a sender whose
     /// link cannot carry its chunks says so when it starts, and the liveness invariant
     /// reports it.
     #[test]
-    fn an_mtu_the_parameters_did_not_mention_is_caught_at_start() {
+    fn an_mtu_shrunk_after_loading_is_caught_at_start() {
         let nodes = nodes();
         let setup = Setup {
             seed: 0,
             nodes: &nodes,
             links: &[],
+            network: &LinkTable::default(),
         };
         let params = TransportParams::default();
+        Transport::validate(&params, &setup).unwrap();
         let mut sim = Simulation::new(SimConfig {
             default_link: LinkParams {
                 mtu: Some(1500),

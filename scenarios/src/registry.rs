@@ -8,7 +8,7 @@ use crate::load_error::LoadError;
 use crate::runner::{LoadedScenario, Prepared};
 use crate::schema::{Scenario, SystemName, Topology};
 use hardware_models::{LINK_PRESETS, link_preset};
-use protocols::system::{NodeDecl, Setup, System, TopologyRule};
+use protocols::system::{LinkTable, NodeDecl, Setup, System, TopologyRule};
 use sim_core::network::LinkPatch;
 use sim_core::{Fault, LinkParams};
 use std::collections::BTreeSet;
@@ -115,10 +115,12 @@ fn load_as<S: System>(file: &str, text: &str) -> Result<Box<dyn LoadedScenario>,
             )
         })?;
     }
+    let network = link_table(&scenario, &link_params);
     let setup = Setup {
         seed: scenario.seed,
         nodes: &nodes,
         links: &links,
+        network: &network,
     };
     S::validate(&scenario.params, &setup).map_err(|m| err(&["params"], None, m))?;
     let available: Vec<String> = S::invariants(&scenario.params)
@@ -158,7 +160,7 @@ fn load_as<S: System>(file: &str, text: &str) -> Result<Box<dyn LoadedScenario>,
         scenario,
         nodes,
         links,
-        link_params,
+        network,
     };
     // Build once: every fault must name a node the system actually has.
     prepared
@@ -170,6 +172,27 @@ fn load_as<S: System>(file: &str, text: &str) -> Result<Box<dyn LoadedScenario>,
 /// An unknown link preset: the scenario path to point at, the preset name (the token
 /// there), and the message listing the known presets.
 type PresetError = (&'static [&'static str], String, String);
+
+/// The scenario's links as a table: the default, and each `network.links` entry (both
+/// directions unless `both_ways` is false) with its resolved parameters.
+fn link_table<P>(scenario: &Scenario<P>, resolved: &[LinkParams]) -> LinkTable {
+    let mut table = LinkTable {
+        default: scenario.network.default_params(),
+        ..LinkTable::default()
+    };
+    for (o, params) in scenario.network.links.iter().zip(resolved) {
+        let mut set = |a: &str, b: &str| {
+            table
+                .overrides
+                .insert((a.to_owned(), b.to_owned()), params.clone());
+        };
+        set(&o.from, &o.to);
+        if o.both_ways {
+            set(&o.to, &o.from);
+        }
+    }
+    table
+}
 
 /// Replace every link preset name in `scenario` (the network default, each link's
 /// `params`, and the patches of `SetLink` / `SetDefaultLink` faults) by the preset's

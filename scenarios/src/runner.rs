@@ -2,7 +2,7 @@
 //! selected invariants, and gather the report that `dsim run --json` prints.
 
 use crate::schema::Scenario;
-use protocols::system::{NodeDecl, Setup, System};
+use protocols::system::{LinkTable, NodeDecl, Setup, System};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sim_core::{
@@ -76,8 +76,8 @@ pub(crate) struct Prepared<S: System> {
     pub(crate) scenario: Scenario<S::Params>,
     pub(crate) nodes: Vec<NodeDecl>,
     pub(crate) links: Vec<(String, String)>,
-    /// The parameters of each `scenario.network.links` entry, presets resolved.
-    pub(crate) link_params: Vec<LinkParams>,
+    /// The scenario's link parameters, presets resolved.
+    pub(crate) network: LinkTable,
 }
 
 impl<S: System> Prepared<S> {
@@ -91,13 +91,14 @@ impl<S: System> Prepared<S> {
         let s = &self.scenario;
         let mut sim = Simulation::new(SimConfig {
             seed,
-            default_link: s.network.default_params(),
+            default_link: self.network.default.clone(),
             keep_trace,
         });
         let setup = Setup {
             seed,
             nodes: &self.nodes,
             links: &self.links,
+            network: &self.network,
         };
         S::build(&s.params, &setup, &mut sim);
         let id = |sim: &Simulation<S::Node>, name: &str| {
@@ -112,14 +113,12 @@ impl<S: System> Prepared<S> {
             }
             sim.network_mut().set_topology(pairs);
         }
-        for (o, params) in s.network.links.iter().zip(&self.link_params) {
-            let (from, to) = (id(&sim, &o.from)?, id(&sim, &o.to)?);
-            let params = params.clone();
-            sim.network_mut().set_link(from, to, params.clone());
-            if o.both_ways {
-                sim.network_mut().set_link(to, from, params);
-            }
-        }
+        self.network.install(&mut sim).map_err(|name| {
+            (
+                name.clone(),
+                format!("network.links names unknown node {name:?}"),
+            )
+        })?;
         for (i, f) in s.faults.iter().enumerate() {
             let fault = f
                 .fault

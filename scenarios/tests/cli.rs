@@ -531,3 +531,29 @@ fn help_and_version_exit_0() {
     version.expect_code(0);
     assert!(version.stdout.starts_with("dsim "), "{}", version.stdout);
 }
+
+/// The transport layer's bad parameters are refused at load time with exit 2: a chunk
+/// larger than the scenario network's MTU when the link does not fragment, a window of
+/// 0 and a timeout of 0.
+#[test]
+fn transport_refuses_bad_parameters_at_load_time() {
+    dsim(&[
+        "run",
+        "transport",
+        "--set",
+        "network.default.fragmentation=false",
+    ])
+    .expect_usage_error(&[
+        "the link client-0 -> server",
+        "exceeds the link MTU of 1500",
+    ]);
+    dsim(&["run", "transport", "--set", "params.transport.window=0"])
+        .expect_usage_error(&["params.transport.window must be at least 1"]);
+    dsim(&[
+        "run",
+        "transport",
+        "--set",
+        "params.transport.timeout=\"0s\"",
+    ])
+    .expect_usage_error(&["params.transport.timeout must be positive"]);
+}

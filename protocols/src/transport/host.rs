@@ -2,7 +2,7 @@
 //! types carry the transport's, and [`forward`] turns the endpoint's `Send` and
 //! `SetTimer` outputs into `ctx.send` and `ctx.set_timer`.
 //!
-//! ```ignore
+//! ```text
 //! fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Msg) {
 //!     if let Msg::Transport(segment) = msg {
 //!         self.endpoint.on_segment(ctx.now(), from, segment);
