@@ -6,8 +6,7 @@ use protocols::system::{LinkTable, NodeDecl, Setup, System};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sim_core::{
-    LinkParams, Metric, Metrics, ScheduledFault, SimConfig, SimTime, Simulation, Summary,
-    TraceRecord,
+    Metric, Metrics, ScheduledFault, SimConfig, SimTime, Simulation, Summary, TraceRecord,
 };
 use std::collections::BTreeMap;
 
