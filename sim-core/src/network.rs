@@ -528,12 +528,6 @@ impl Network {
             last_delivery: SimTime::ZERO,
         });
         let rng = &mut state.rng;
-        // Every fragment must survive; drawing per fragment keeps the per-packet model.
-        for _ in 0..fragments {
-            if chance(rng, params.loss) {
-                return Transmission::Drop(DropReason::Loss);
-            }
-        }
         let mut departure = now;
         if let Some(bps) = params.bandwidth_bps {
             while let Some(&(done, bytes)) = state.in_queue.front() {
@@ -555,6 +549,13 @@ impl Network {
             state.busy_until = departure;
             state.in_queue.push_back((departure, bytes));
             state.queued_bytes += bytes;
+        }
+        // Loss happens on the wire, after the interface: a lost packet has used its
+        // share of the link. Every fragment must survive (a per-packet model).
+        for _ in 0..fragments {
+            if chance(rng, params.loss) {
+                return Transmission::Drop(DropReason::Loss);
+            }
         }
         let flight = |rng: &mut SimRng| {
             let mut d = params.latency.sample(rng);
@@ -621,6 +622,30 @@ mod tests {
             })
             .collect();
         assert_eq!(at, vec![11_000_000, 12_000_000, 13_000_000]);
+    }
+
+    #[test]
+    fn a_lost_packet_still_uses_the_link() {
+        // 1000 bytes at 8 Mb/s take 1 ms; two lost packets hold the interface 2 ms.
+        let lossy = LinkParams {
+            bandwidth_bps: Some(8_000_000),
+            loss: 1.0,
+            ..LinkParams::default()
+        };
+        let mut net = Network::new(1, lossy.clone());
+        let send = |net: &mut Network| {
+            net.transmit(SimTime::ZERO, NodeId(0), NodeId(1), 1000, || "l".into())
+        };
+        assert_eq!(send(&mut net), Transmission::Drop(DropReason::Loss));
+        assert_eq!(send(&mut net), Transmission::Drop(DropReason::Loss));
+        net.set_link(NodeId(0), NodeId(1), LinkParams { loss: 0.0, ..lossy });
+        assert_eq!(
+            send(&mut net),
+            Transmission::Deliver {
+                at: SimTime::from_millis(4),
+                duplicate_at: None
+            }
+        );
     }
 
     #[test]
