@@ -12,6 +12,7 @@ use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use sim_core::rng::{chance, exponential};
 use sim_core::{Context, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation, TimerTag};
+use std::rc::Rc;
 
 /// PHOLD parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -64,14 +65,21 @@ impl TimerTag for NoTimer {
     }
 }
 
-/// One logical process.
+/// The model constants every LP reads, shared so that an LP's own state stays small
+/// (a PHOLD run's speed is bound by how many LPs fit in cache).
 #[derive(Clone, Debug)]
-pub struct Lp {
+struct Model {
     lps: u32,
     initial: u32,
     lookahead: SimTime,
     mean_ns: f64,
     remote: f64,
+}
+
+/// One logical process.
+#[derive(Clone, Debug)]
+pub struct Lp {
+    model: Rc<Model>,
     /// Events this LP has processed.
     pub processed: u64,
     /// Events this LP sent to another LP.
@@ -79,21 +87,24 @@ pub struct Lp {
 }
 
 impl Lp {
-    /// An LP of a PHOLD run with `params`.
-    pub fn new(params: &PholdParams) -> Self {
-        Lp {
+    /// The LPs of a PHOLD run with `params`, sharing one copy of the model constants.
+    pub fn all(params: &PholdParams) -> impl Iterator<Item = Lp> {
+        let model = Rc::new(Model {
             lps: params.lps,
             initial: params.events_per_lp,
             lookahead: params.lookahead,
             mean_ns: params.mean.0 as f64,
             remote: params.remote,
+        });
+        (0..params.lps).map(move |_| Lp {
+            model: Rc::clone(&model),
             processed: 0,
             sent_remote: 0,
-        }
+        })
     }
 
     fn delay(&self, ctx: &mut Context<'_, Self>) -> SimTime {
-        self.lookahead + SimTime(exponential(ctx.rng(), self.mean_ns) as u64)
+        self.model.lookahead + SimTime(exponential(ctx.rng(), self.model.mean_ns) as u64)
     }
 }
 
@@ -102,7 +113,7 @@ impl Node for Lp {
     type Timer = NoTimer;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
-        for _ in 0..self.initial {
+        for _ in 0..self.model.initial {
             let d = self.delay(ctx);
             ctx.deliver_after(ctx.id(), d, PholdEvent);
         }
@@ -110,9 +121,9 @@ impl Node for Lp {
 
     fn on_message(&mut self, ctx: &mut Context<'_, Self>, _from: NodeId, msg: PholdEvent) {
         self.processed += 1;
-        let to = if chance(ctx.rng(), self.remote) {
+        let to = if chance(ctx.rng(), self.model.remote) {
             self.sent_remote += 1;
-            NodeId(ctx.rng().random_range(0..self.lps))
+            NodeId(ctx.rng().random_range(0..self.model.lps))
         } else {
             ctx.id()
         };
@@ -175,8 +186,8 @@ impl System for Phold {
     }
 
     fn build(params: &PholdParams, _setup: &Setup<'_>, sim: &mut Simulation<Lp>) {
-        for i in 0..params.lps {
-            sim.add_node(&format!("lp-{i}"), Lp::new(params));
+        for (i, lp) in Lp::all(params).enumerate() {
+            sim.add_node(&format!("lp-{i}"), lp);
         }
     }
 

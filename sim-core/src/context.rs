@@ -54,7 +54,7 @@ impl<N: Node> Context<'_, N> {
     /// Whether `node` is up right now. Real nodes cannot know this; it is for
     /// environment-like nodes (traffic generators, oracles) and tests.
     pub fn is_up(&self, node: NodeId) -> bool {
-        self.kernel.nodes.get(node.index()).map(|n| n.status) == Some(NodeStatus::Up)
+        self.kernel.status.get(node.index()) == Some(&NodeStatus::Up)
     }
 
     /// The node's local clock (true time seen through its drift and jumps).
@@ -107,6 +107,7 @@ impl<N: Node> Context<'_, N> {
         }
         let (key, seq) = k.queue.push(
             at,
+            self.id.0,
             Payload::Timer {
                 node: self.id,
                 incarnation,
@@ -159,7 +160,7 @@ impl<N: Node> Context<'_, N> {
 
     /// This node's own random stream.
     pub fn rng(&mut self) -> &mut SimRng {
-        &mut self.kernel.nodes[self.id.index()].rng
+        &mut self.kernel.rngs[self.id.index()]
     }
 
     /// The run's metrics, to record into.

@@ -42,9 +42,7 @@ pub(crate) enum Payload<N: Node + ?Sized> {
 /// The kernel's bookkeeping for one node.
 pub(crate) struct NodeMeta<N: Node + ?Sized> {
     pub(crate) name: String,
-    pub(crate) status: NodeStatus,
     pub(crate) clock: LocalClock,
-    pub(crate) rng: SimRng,
     /// Bumped on every crash, so timers set before it never fire.
     pub(crate) incarnation: u32,
     /// Events that arrived while the node was paused, in arrival order, with their
@@ -73,6 +71,11 @@ pub(crate) struct Kernel<N: Node + ?Sized> {
     pub(crate) trace: Trace,
     pub(crate) metrics: Metrics,
     pub(crate) net: NetCounters,
+    /// Every node's status, by node index. Kept apart from `nodes` (structure of
+    /// arrays) because every delivery reads it: a dense array keeps it in cache.
+    pub(crate) status: Vec<NodeStatus>,
+    /// Every node's random stream, by node index, dense for the same reason.
+    pub(crate) rngs: Vec<SimRng>,
 }
 
 impl<N: Node> Kernel<N> {
@@ -136,6 +139,7 @@ impl<N: Node> Kernel<N> {
         self.record_send(from, to, &msg, at.0);
         self.queue.push(
             at,
+            to.0,
             Payload::Deliver {
                 from,
                 to,

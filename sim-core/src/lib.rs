@@ -13,6 +13,7 @@ mod kernel;
 pub mod metrics;
 pub mod network;
 pub mod node;
+mod prefetch;
 pub mod queue;
 pub mod rng;
 pub mod sim;

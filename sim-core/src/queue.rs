@@ -1,4 +1,4 @@
-//! The event queue: a binary min-heap of compact `(time, sequence, slot)` keys over a
+//! The event queue: a 4-ary min-heap of compact `(time, sequence, slot)` keys over a
 //! slab of payloads.
 //!
 //! Order is exactly `(time, sequence)`: the sequence number is taken when an event is
@@ -7,9 +7,8 @@
 //! whatever the payload; freed slots are reused, so a steady run allocates nothing per
 //! event. Cancelling takes the payload out at once; the key is skipped when it surfaces.
 
+use crate::prefetch::prefetch;
 use crate::time::SimTime;
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 
 /// A handle on a scheduled event, valid until the event runs or is cancelled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -23,18 +22,71 @@ struct HeapEntry {
     time: u64,
     seq: u64,
     slot: u32,
+    /// The node the event is for (fills what would be padding), so the loop can warm
+    /// that node's state before its event runs.
+    subject: u32,
 }
 
-impl Ord for HeapEntry {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // Reversed: BinaryHeap is a max-heap and we want the earliest first.
-        (other.time, other.seq).cmp(&(self.time, self.seq))
+impl HeapEntry {
+    /// The queue's order: earlier time first, then earlier scheduling.
+    #[inline(always)]
+    fn before(&self, other: &HeapEntry) -> bool {
+        (self.time, self.seq) < (other.time, other.seq)
     }
 }
 
-impl PartialOrd for HeapEntry {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
+/// A 4-ary min-heap: half the depth of a binary heap, and the four children of a node
+/// are adjacent, so each level of a sift touches about one cache line.
+struct QuaternaryHeap {
+    items: Vec<HeapEntry>,
+}
+
+impl QuaternaryHeap {
+    fn push(&mut self, entry: HeapEntry) {
+        let mut i = self.items.len();
+        self.items.push(entry);
+        while i > 0 {
+            let parent = (i - 1) / 4;
+            if !entry.before(&self.items[parent]) {
+                break;
+            }
+            self.items[i] = self.items[parent];
+            i = parent;
+        }
+        self.items[i] = entry;
+    }
+
+    fn peek(&self) -> Option<&HeapEntry> {
+        self.items.first()
+    }
+
+    fn pop(&mut self) -> Option<HeapEntry> {
+        let last = self.items.pop()?;
+        let Some(&top) = self.items.first() else {
+            return Some(last);
+        };
+        // Sift the last entry down from the root, moving the smallest child up.
+        let n = self.items.len();
+        let mut i = 0;
+        loop {
+            let first = 4 * i + 1;
+            if first >= n {
+                break;
+            }
+            let mut best = first;
+            for c in first + 1..(first + 4).min(n) {
+                if self.items[c].before(&self.items[best]) {
+                    best = c;
+                }
+            }
+            if !self.items[best].before(&last) {
+                break;
+            }
+            self.items[i] = self.items[best];
+            i = best;
+        }
+        self.items[i] = last;
+        Some(top)
     }
 }
 
@@ -45,7 +97,7 @@ struct Slot<T> {
 
 /// A deterministic priority queue of events ordered by `(time, sequence)`.
 pub struct EventQueue<T> {
-    heap: BinaryHeap<HeapEntry>,
+    heap: QuaternaryHeap,
     slots: Vec<Slot<T>>,
     free: Vec<u32>,
     next_seq: u64,
@@ -62,7 +114,7 @@ impl<T> EventQueue<T> {
     /// An empty queue.
     pub fn new() -> Self {
         EventQueue {
-            heap: BinaryHeap::new(),
+            heap: QuaternaryHeap { items: Vec::new() },
             slots: Vec::new(),
             free: Vec::new(),
             next_seq: 0,
@@ -70,9 +122,10 @@ impl<T> EventQueue<T> {
         }
     }
 
-    /// Schedule `payload` at `time`; returns its key and sequence number.
+    /// Schedule `payload` at `time` for node index `subject` (`u32::MAX` for none);
+    /// returns its key and sequence number.
     #[inline]
-    pub fn push(&mut self, time: SimTime, payload: T) -> (EventKey, u64) {
+    pub fn push(&mut self, time: SimTime, subject: u32, payload: T) -> (EventKey, u64) {
         let slot = match self.free.pop() {
             Some(s) => {
                 self.slots[s as usize].payload = Some(payload);
@@ -92,6 +145,7 @@ impl<T> EventQueue<T> {
             time: time.0,
             seq,
             slot,
+            subject,
         });
         self.live += 1;
         let generation = self.slots[slot as usize].generation;
@@ -108,6 +162,10 @@ impl<T> EventQueue<T> {
             self.free.push(entry.slot);
             if let Some(p) = payload {
                 self.live -= 1;
+                // The next event's payload is read soon: start loading it now.
+                if let Some(next) = self.heap.peek() {
+                    prefetch(&self.slots[next.slot as usize]);
+                }
                 return Some((SimTime(entry.time), entry.seq, p));
             }
         }
@@ -127,6 +185,13 @@ impl<T> EventQueue<T> {
             self.heap.pop();
         }
         None
+    }
+
+    /// The subject of the earliest entry (possibly a cancelled one): a hint for
+    /// prefetching, never for deciding anything.
+    #[inline]
+    pub fn peek_subject(&self) -> Option<u32> {
+        self.heap.peek().map(|e| e.subject)
     }
 
     /// Look at a scheduled event's payload, if it is still pending.
@@ -177,7 +242,7 @@ mod tests {
         ) {
             let mut q = EventQueue::new();
             let keys: Vec<_> = times.iter().enumerate()
-                .map(|(i, t)| q.push(SimTime(*t), i).0).collect();
+                .map(|(i, t)| q.push(SimTime(*t), 0, i).0).collect();
             let mut expected: Vec<(u64, usize)> = Vec::new();
             for (i, t) in times.iter().enumerate() {
                 if cancel_mask[i] {
@@ -200,8 +265,8 @@ mod tests {
     #[test]
     fn peek_skips_cancelled_heads() {
         let mut q = EventQueue::new();
-        let (early, _) = q.push(SimTime(1), "cancelled");
-        q.push(SimTime(9), "live");
+        let (early, _) = q.push(SimTime(1), 0, "cancelled");
+        q.push(SimTime(9), 0, "live");
         q.cancel(early);
         assert_eq!(q.peek_time(), Some(SimTime(9)));
         assert_eq!(q.pop().map(|e| e.2), Some("live"));
@@ -211,9 +276,9 @@ mod tests {
     #[test]
     fn stale_keys_do_not_cancel_reused_slots() {
         let mut q = EventQueue::new();
-        let (k1, _) = q.push(SimTime(1), "a");
+        let (k1, _) = q.push(SimTime(1), 0, "a");
         assert_eq!(q.pop().map(|e| e.2), Some("a"));
-        let (k2, _) = q.push(SimTime(2), "b");
+        let (k2, _) = q.push(SimTime(2), 0, "b");
         assert_eq!(
             q.cancel(k1),
             None,

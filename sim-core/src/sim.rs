@@ -6,6 +6,7 @@ use crate::kernel::{Kernel, NetCounters, NodeMeta, Payload};
 use crate::metrics::Metrics;
 use crate::network::{LinkParams, Network};
 use crate::node::{Message, Node, NodeId, NodeStatus, TimerTag};
+use crate::prefetch::prefetch;
 use crate::queue::EventQueue;
 use crate::rng::component_rng;
 use crate::time::SimTime;
@@ -25,11 +26,11 @@ impl<'a, N: Node> World<'a, N> {
     }
     /// Every registered node with its id and status.
     pub fn nodes(&self) -> impl Iterator<Item = (NodeId, NodeStatus, &'a N)> + 'a {
-        let metas = &self.kernel.nodes;
+        let statuses = &self.kernel.status;
         self.nodes
             .iter()
             .enumerate()
-            .map(move |(i, n)| (NodeId(i as u32), metas[i].status, n))
+            .map(move |(i, n)| (NodeId(i as u32), statuses[i], n))
     }
     /// Nodes that are up (or paused: alive but stopped).
     pub fn live_nodes(&self) -> impl Iterator<Item = (NodeId, &'a N)> + 'a {
@@ -39,10 +40,7 @@ impl<'a, N: Node> World<'a, N> {
     }
     /// One node and its status.
     pub fn node(&self, id: NodeId) -> (NodeStatus, &'a N) {
-        (
-            self.kernel.nodes[id.index()].status,
-            &self.nodes[id.index()],
-        )
+        (self.kernel.status[id.index()], &self.nodes[id.index()])
     }
     /// A node's scenario name.
     pub fn name(&self, id: NodeId) -> &'a str {
@@ -165,6 +163,8 @@ impl<N: Node> Simulation<N> {
                 trace: Trace::new(config.keep_trace),
                 metrics: Metrics::default(),
                 net: NetCounters::default(),
+                status: Vec::new(),
+                rngs: Vec::new(),
             },
             invariants: Vec::new(),
             events: 0,
@@ -195,17 +195,18 @@ impl<N: Node> Simulation<N> {
         self.nodes.push(node);
         self.kernel.nodes.push(NodeMeta {
             name: name.to_owned(),
-            status: NodeStatus::NotStarted,
             clock: Default::default(),
-            rng: component_rng(self.kernel.seed, &format!("node:{name}")),
             incarnation: 0,
             backlog: VecDeque::new(),
         });
+        self.kernel.status.push(NodeStatus::NotStarted);
+        let rng = component_rng(self.kernel.seed, &format!("node:{name}"));
+        self.kernel.rngs.push(rng);
         self.kernel.by_name.insert(name.to_owned(), id);
         if let Some(at) = start {
             self.kernel
                 .queue
-                .push(at.max(self.kernel.now), Payload::Start(id));
+                .push(at.max(self.kernel.now), id.0, Payload::Start(id));
         }
         id
     }
@@ -226,7 +227,7 @@ impl<N: Node> Simulation<N> {
         let at = fault.at.max(self.kernel.now);
         self.kernel
             .queue
-            .push(at, Payload::Fault(Box::new(fault.fault)));
+            .push(at, u32::MAX, Payload::Fault(Box::new(fault.fault)));
     }
 
     /// Check `invariant` after every event and at the end.
@@ -271,10 +272,7 @@ impl<N: Node> Simulation<N> {
 
     /// A node's state and status.
     pub fn node(&self, id: NodeId) -> (NodeStatus, &N) {
-        (
-            self.kernel.nodes[id.index()].status,
-            &self.nodes[id.index()],
-        )
+        (self.kernel.status[id.index()], &self.nodes[id.index()])
     }
 
     /// A node's state, to finish wiring it up before the run (ids of peers, say).
@@ -380,6 +378,7 @@ impl<N: Node> Simulation<N> {
                 };
                 debug_assert!(time >= self.kernel.now, "time went backwards");
                 self.kernel.now = time;
+                self.warm_next_subject();
                 (seq, payload, false)
             }
         };
@@ -389,6 +388,18 @@ impl<N: Node> Simulation<N> {
             self.check_invariants(what);
         }
         true
+    }
+
+    /// Prefetch the state of the node the next queued event is for, while the current
+    /// event runs.
+    #[inline(always)]
+    fn warm_next_subject(&self) {
+        if let Some(next) = self.kernel.queue.peek_subject()
+            && let Some(rng) = self.kernel.rngs.get(next as usize)
+        {
+            prefetch(rng);
+            prefetch(&self.nodes[next as usize]);
+        }
     }
 
     /// The next event that waited for a node that has since resumed.
@@ -414,7 +425,7 @@ impl<N: Node> Simulation<N> {
                 via_network,
             } => {
                 let label = EventLabel::Deliver(from, to, msg.kind());
-                let status = self.kernel.nodes[to.index()].status;
+                let status = self.kernel.status[to.index()];
                 let reason = match status {
                     NodeStatus::Up | NodeStatus::Paused => None,
                     NodeStatus::Crashed => Some(DropReason::NodeDown),
@@ -474,7 +485,7 @@ impl<N: Node> Simulation<N> {
                 if meta.incarnation != incarnation {
                     return label;
                 }
-                match meta.status {
+                match self.kernel.status[node.index()] {
                     NodeStatus::Up => {}
                     NodeStatus::Paused => {
                         let payload = Payload::Timer {
@@ -511,7 +522,7 @@ impl<N: Node> Simulation<N> {
             }
             Payload::Start(node) => {
                 // A node that joined early (or has crashed since) does not start again.
-                if self.kernel.nodes[node.index()].status == NodeStatus::NotStarted {
+                if self.kernel.status[node.index()] == NodeStatus::NotStarted {
                     self.start(node, false);
                 }
                 EventLabel::Start(node)
@@ -525,8 +536,7 @@ impl<N: Node> Simulation<N> {
     }
 
     fn start(&mut self, node: NodeId, restart: bool) {
-        let meta = &mut self.kernel.nodes[node.index()];
-        meta.status = NodeStatus::Up;
+        self.kernel.status[node.index()] = NodeStatus::Up;
         let label = if restart { "restart" } else { "start" };
         self.kernel
             .record_event(RecordKind::NodeStart, node.0, label, String::new);
@@ -562,42 +572,42 @@ impl<N: Node> Simulation<N> {
         let net = &mut self.kernel.network;
         match fault {
             Fault::Crash(n) => {
-                let meta = &mut self.kernel.nodes[n.index()];
-                if matches!(meta.status, NodeStatus::Up | NodeStatus::Paused) {
-                    meta.status = NodeStatus::Crashed;
-                    meta.incarnation += 1;
+                let status = &mut self.kernel.status[n.index()];
+                if matches!(*status, NodeStatus::Up | NodeStatus::Paused) {
+                    *status = NodeStatus::Crashed;
+                    self.kernel.nodes[n.index()].incarnation += 1;
                     self.kernel.drop_backlog(n, DropReason::NodeDown);
                     self.nodes[n.index()].on_crash();
                 }
             }
             Fault::Restart(n) => {
-                if self.kernel.nodes[n.index()].status == NodeStatus::Crashed {
+                if self.kernel.status[n.index()] == NodeStatus::Crashed {
                     self.start(n, true);
                 }
             }
             Fault::Pause(n) => {
-                let meta = &mut self.kernel.nodes[n.index()];
-                if meta.status == NodeStatus::Up {
-                    meta.status = NodeStatus::Paused;
+                let status = &mut self.kernel.status[n.index()];
+                if *status == NodeStatus::Up {
+                    *status = NodeStatus::Paused;
                 }
             }
             Fault::Resume(n) => {
-                let meta = &mut self.kernel.nodes[n.index()];
-                if meta.status == NodeStatus::Paused {
-                    meta.status = NodeStatus::Up;
-                    if !meta.backlog.is_empty() {
+                let status = &mut self.kernel.status[n.index()];
+                if *status == NodeStatus::Paused {
+                    *status = NodeStatus::Up;
+                    if !self.kernel.nodes[n.index()].backlog.is_empty() {
                         self.resumed.push_back(n);
                     }
                 }
             }
             Fault::Join(n) => {
-                if self.kernel.nodes[n.index()].status == NodeStatus::NotStarted {
+                if self.kernel.status[n.index()] == NodeStatus::NotStarted {
                     self.start(n, false);
                 }
             }
             Fault::Leave(n) => {
                 if matches!(
-                    self.kernel.nodes[n.index()].status,
+                    self.kernel.status[n.index()],
                     NodeStatus::Up | NodeStatus::Paused
                 ) {
                     let mut ctx = Context {
@@ -605,9 +615,8 @@ impl<N: Node> Simulation<N> {
                         id: n,
                     };
                     self.nodes[n.index()].on_leave(&mut ctx);
-                    let meta = &mut self.kernel.nodes[n.index()];
-                    meta.status = NodeStatus::Left;
-                    meta.incarnation += 1;
+                    self.kernel.status[n.index()] = NodeStatus::Left;
+                    self.kernel.nodes[n.index()].incarnation += 1;
                     self.kernel.drop_backlog(n, DropReason::NodeAbsent);
                 }
             }

@@ -154,10 +154,11 @@ impl FingerprintHasher {
     /// Fold one 64-bit word into both lanes.
     #[inline(always)]
     fn word(&mut self, w: u64) {
+        // The lanes do not depend on each other, so their multiplies overlap.
         let a = (self.a ^ w).wrapping_mul(LANE_A);
         self.a = a ^ (a >> 29);
         let b = (self.b.rotate_left(23) ^ w).wrapping_mul(LANE_B);
-        self.b = b ^ (b >> 31) ^ self.a;
+        self.b = b ^ (b >> 31);
     }
 
     fn digest(&self) -> Fingerprint {
