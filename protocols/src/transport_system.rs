@@ -673,7 +673,8 @@ impl System for Transport {
 mod tests {
     use super::*;
     use crate::system::{LinkTable, NodeDecl};
-    use crate::transport::{END_MARKER_BYTES, Mode};
+    use crate::transport::Mode;
+    use crate::transport::analytic::{ModelLink, stop_and_wait_goodput, stop_and_wait_round_trip};
     use sim_core::{Latency, LinkParams, SimConfig};
 
     /// `data` on tx -> rx and `ack` on rx -> tx.
@@ -743,39 +744,6 @@ mod tests {
         }
     }
 
-    /// Seconds to serialize `bytes` at `bps`.
-    fn ser(bytes: u32, bps: u64) -> f64 {
-        f64::from(bytes) * 8.0 / bps as f64
-    }
-
-    /// The analytic stop-and-wait transfer time (module docs of `transport`) of
-    /// `payload` bytes: every packet costs `(E[N]-1) T + L/R + A/R + 2d`, for the full
-    /// chunks, the last (possibly shorter) one, and the end marker.
-    fn sw_time(
-        cfg: &TransportConfig,
-        payload: u64,
-        d: SimTime,
-        bps: u64,
-        expected_tries: f64,
-    ) -> f64 {
-        let per = |l: u32| {
-            (expected_tries - 1.0) * cfg.timeout.as_secs_f64()
-                + ser(l, bps)
-                + ser(cfg.ack_bytes, bps)
-                + 2.0 * d.as_secs_f64()
-        };
-        let chunk = u64::from(cfg.chunk_bytes);
-        let (full, rest) = (payload / chunk, (payload % chunk) as u32);
-        let last = if rest > 0 {
-            per(cfg.header_bytes + rest)
-        } else {
-            0.0
-        };
-        full as f64 * per(cfg.header_bytes + cfg.chunk_bytes)
-            + last
-            + per(cfg.header_bytes + END_MARKER_BYTES)
-    }
-
     /// Stop-and-wait over data loss p and ACK loss q: transmissions per packet within
     /// 2% of 1/((1-p)(1-q)) and goodput within 3% of the analytic figure, for all 16
     /// combinations of p, q in {0, 0.01, 0.1, 0.3}.
@@ -794,7 +762,13 @@ mod tests {
             max_tries: 10_000,
             ..TransportConfig::default()
         };
-        let rtt = ser(cfg.header_bytes + cfg.chunk_bytes, bps) + ser(cfg.ack_bytes, bps) + 0.004;
+        let clean = ModelLink {
+            one_way: d,
+            bandwidth_bps: bps,
+            data_loss: 0.0,
+            ack_loss: 0.0,
+        };
+        let rtt = stop_and_wait_round_trip(&cfg, &clean);
         assert!(cfg.timeout.as_secs_f64() > rtt, "the model needs T > RTT");
         let losses: [f64; 4] = [0.0, 0.01, 0.1, 0.3];
         println!(
@@ -813,11 +787,15 @@ mod tests {
                 };
                 let seed = 100 + (i * 4 + j) as u64;
                 let (m, _) = run_pair(&params, seed, link(d, bps, p), link(d, bps, q));
-                let tries = 1.0 / s;
+                let model = ModelLink {
+                    data_loss: p,
+                    ack_loss: q,
+                    ..clean
+                };
+                let tries = model.expected_transmissions();
                 let measured = m.value("transmissions_per_packet");
                 let err_n = measured / tries - 1.0;
-                let goodput = params.payload_bytes as f64 * 8.0
-                    / sw_time(&cfg, params.payload_bytes, d, bps, tries);
+                let goodput = stop_and_wait_goodput(&cfg, params.payload_bytes, &model);
                 let got = m.value("goodput_bps");
                 let err_g = got / goodput - 1.0;
                 println!(
@@ -860,7 +838,13 @@ mod tests {
         // Textbook: one packet of L bits per RTT + L/R.
         let l_bits = f64::from(sw.header_bytes + sw.chunk_bytes) * 8.0;
         let textbook = l_bits / (2.0 * d.as_secs_f64() + l_bits / bps as f64);
-        let exact = payload_bytes as f64 * 8.0 / sw_time(&sw, payload_bytes, d, bps, 1.0);
+        let model = ModelLink {
+            one_way: d,
+            bandwidth_bps: bps,
+            data_loss: 0.0,
+            ack_loss: 0.0,
+        };
+        let exact = stop_and_wait_goodput(&sw, payload_bytes, &model);
         println!(
             "stop-and-wait: measured {sw_goodput:.0} b/s, L/(RTT+L/R) {textbook:.0} b/s ({:+.2}%), \
              exact model {exact:.0} b/s ({:+.3}%)",

@@ -39,6 +39,27 @@ enum Command {
     /// Engine benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Plots that compare a system with theory.
+    #[command(subcommand)]
+    Plot(PlotCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum PlotCommand {
+    /// Stop-and-wait goodput and transmissions per packet over loss, simulated against
+    /// the analytic model (the library scenario arq-stop-and-wait).
+    Arq {
+        /// Directory for the PNG and SVG files.
+        #[arg(long, default_value = "out/plots")]
+        out: PathBuf,
+        /// Loss probabilities to run (applied to data and ACKs alike).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "0,0.05,0.1,0.15,0.2,0.25,0.3"
+        )]
+        losses: Vec<f64>,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -118,6 +139,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run_one(&args),
         Command::Verify { trace } => verify(&trace),
         Command::List => Ok(list()),
+        Command::Plot(PlotCommand::Arq { out, losses }) => plot_arq(&out, &losses),
         Command::Bench(BenchCommand::Phold {
             lps,
             events_per_lp,
@@ -471,6 +493,26 @@ fn bench_phold(
             ran as f64 / wall,
             sim.fingerprint()
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn plot_arq(out: &Path, losses: &[f64]) -> Result<ExitCode, UsageError> {
+    let points = crate::plots::arq_sweep(losses)?;
+    println!("  loss  tx/packet  predicted   goodput Mb/s  predicted   error");
+    for p in &points {
+        println!(
+            "{:6.3} {:10.4} {:10.4} {:14.4} {:10.4} {:+7.2}%",
+            p.loss,
+            p.transmissions,
+            p.transmissions_predicted,
+            p.goodput_bps / 1e6,
+            p.goodput_predicted_bps / 1e6,
+            (p.goodput_bps / p.goodput_predicted_bps - 1.0) * 100.0
+        );
+    }
+    for file in crate::plots::arq_charts(&points, out)? {
+        println!("wrote {}", file.display());
     }
     Ok(ExitCode::SUCCESS)
 }

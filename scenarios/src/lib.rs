@@ -5,6 +5,7 @@ pub mod cli;
 pub mod library;
 pub mod load_error;
 pub mod overrides;
+pub mod plots;
 pub mod registry;
 pub mod runner;
 pub mod schema;

@@ -6,6 +6,10 @@ pub const LIBRARY: &[(&str, &str)] = &[
     ("ping-pong.ron", include_str!("../ping-pong.ron")),
     ("phold.ron", include_str!("../phold.ron")),
     ("transport.ron", include_str!("../transport.ron")),
+    (
+        "arq-stop-and-wait.ron",
+        include_str!("../arq-stop-and-wait.ron"),
+    ),
 ];
 
 /// The library scenario called `name` (with or without `.ron`).

@@ -78,6 +78,7 @@
 //! selective-repeat mode keeps `window` segments in flight and fills the pipe when
 //! `window * L/R >= RTT + L/R`.
 
+pub mod analytic;
 mod config;
 mod endpoint;
 mod host;
