@@ -163,9 +163,11 @@ pub fn chance(rng: &mut SimRng, p: f64) -> bool {
     p > 0.0 && (p >= 1.0 || unit_f64(rng) < p)
 }
 
-/// An exponential draw with the given mean (inverse transform; never infinite).
+/// An exponential draw with the given mean (ziggurat, `rand_distr::Exp1`: no logarithm on
+/// the common path; finite).
 pub fn exponential(rng: &mut SimRng, mean: f64) -> f64 {
-    -mean * (1.0 - unit_f64(rng)).ln()
+    use rand::RngExt;
+    mean * rng.sample::<f64, _>(rand_distr::Exp1)
 }
 
 /// A gamma draw with the given shape `k > 0` and scale `theta` (Marsaglia and Tsang
