@@ -35,16 +35,7 @@ fn phold(c: &mut Criterion) {
     });
     g.bench_function("simcore", |b| {
         b.iter_batched(
-            || {
-                SimcorePhold::build(
-                    p.lps,
-                    p.events_per_lp,
-                    p.lookahead.0,
-                    p.mean.0,
-                    p.remote,
-                    SEED,
-                )
-            },
+            || SimcorePhold::build(&p, SEED),
             |mut m| {
                 let r = m.run(EVENTS);
                 black_box((r.events, r.end_time_s))

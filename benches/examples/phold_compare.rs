@@ -124,16 +124,7 @@ fn measure(name: &str, o: &Options) -> Result<Sample, String> {
             |m| m.run(events),
         ),
         "simcore" => timed(
-            || {
-                SimcorePhold::build(
-                    p.lps,
-                    p.events_per_lp,
-                    p.lookahead.0,
-                    p.mean.0,
-                    p.remote,
-                    seed,
-                )
-            },
+            || SimcorePhold::build(p, seed),
             |m| {
                 let r = m.run(events);
                 PholdRun {

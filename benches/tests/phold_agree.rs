@@ -45,14 +45,7 @@ fn all_implementations_advance_time_alike() {
     let n = 300_000;
     let pending = f64::from(p.lps * p.events_per_lp);
     let expected = n as f64 / pending * (p.lookahead.0 + p.mean.0) as f64;
-    let mut sc = simcore_phold::SimcorePhold::build(
-        p.lps,
-        p.events_per_lp,
-        p.lookahead.0,
-        p.mean.0,
-        p.remote,
-        5,
-    );
+    let mut sc = simcore_phold::SimcorePhold::build(&p, 5);
     let sc = sc.run(n);
     assert_eq!(sc.events, n);
     let shared = HeapFloor::new(&p, 5, Streams::Shared).run(n);

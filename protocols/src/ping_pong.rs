@@ -369,6 +369,17 @@ mod tests {
     use crate::system::{LinkTable, NodeDecl};
     use sim_core::{LinkParams, SimConfig};
 
+    /// Pinger "a" and ponger "b", both starting at time zero.
+    fn pinger_and_ponger() -> Vec<NodeDecl> {
+        [("a", "pinger"), ("b", "ponger")]
+            .map(|(name, role)| NodeDecl {
+                name: name.into(),
+                role: role.into(),
+                start: Some(SimTime::ZERO),
+            })
+            .to_vec()
+    }
+
     fn run(loss: f64, seed: u64) -> Metrics {
         let params = PingPongParams {
             count: 4000,
@@ -376,18 +387,7 @@ mod tests {
             max_tries: 1000,
             ..Default::default()
         };
-        let nodes = vec![
-            NodeDecl {
-                name: "a".into(),
-                role: "pinger".into(),
-                start: Some(SimTime::ZERO),
-            },
-            NodeDecl {
-                name: "b".into(),
-                role: "ponger".into(),
-                start: Some(SimTime::ZERO),
-            },
-        ];
+        let nodes = pinger_and_ponger();
         let setup = Setup {
             seed,
             nodes: &nodes,
@@ -432,18 +432,7 @@ mod tests {
     #[test]
     fn same_seed_same_fingerprint() {
         let fp = |seed| {
-            let nodes = vec![
-                NodeDecl {
-                    name: "a".into(),
-                    role: "pinger".into(),
-                    start: Some(SimTime::ZERO),
-                },
-                NodeDecl {
-                    name: "b".into(),
-                    role: "ponger".into(),
-                    start: Some(SimTime::ZERO),
-                },
-            ];
+            let nodes = pinger_and_ponger();
             let mut sim = Simulation::new(SimConfig {
                 seed,
                 default_link: LinkParams {

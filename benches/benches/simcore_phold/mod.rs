@@ -63,16 +63,11 @@ pub struct SimcorePhold {
 }
 
 impl SimcorePhold {
-    /// `lps` processes with `events_per_lp` initial events each, at `Exp(mean)`; times
-    /// in nanoseconds as for the other implementations.
-    pub fn build(
-        lps: u32,
-        events_per_lp: u32,
-        lookahead_ns: u64,
-        mean_ns: u64,
-        remote: f64,
-        seed: u64,
-    ) -> Self {
+    /// `p.lps` processes with `p.events_per_lp` initial events each, at `Exp(mean)`;
+    /// the parameters are those of the other implementations, converted to seconds.
+    pub fn build(p: &benches::PholdParams, seed: u64) -> Self {
+        let (lps, events_per_lp, remote) = (p.lps, p.events_per_lp, p.remote);
+        let (lookahead_ns, mean_ns) = (p.lookahead.0, p.mean.0);
         let mut sim = Simulation::new(seed);
         let lookahead_s = lookahead_ns as f64 * 1e-9;
         let mean_s = mean_ns as f64 * 1e-9;
