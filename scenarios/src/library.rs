@@ -10,6 +10,15 @@ pub const LIBRARY: &[(&str, &str)] = &[
         "arq-stop-and-wait.ron",
         include_str!("../arq-stop-and-wait.ron"),
     ),
+    ("parking.ron", include_str!("../parking.ron")),
+    (
+        "parking-ricart-agrawala.ron",
+        include_str!("../parking-ricart-agrawala.ron"),
+    ),
+    (
+        "parking-server-crash.ron",
+        include_str!("../parking-server-crash.ron"),
+    ),
 ];
 
 /// The library scenario called `name` (with or without `.ron`).

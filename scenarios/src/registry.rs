@@ -38,6 +38,7 @@ pub const SYSTEMS: &[SystemEntry] = &[
     entry::<protocols::ping_pong::PingPong>(),
     entry::<protocols::phold::Phold>(),
     entry::<protocols::transport_system::Transport>(),
+    entry::<protocols::parking::Parking>(),
 ];
 
 /// The RON dialect of scenario files: `Some(..)` may be left out around optional values.

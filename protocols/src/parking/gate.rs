@@ -1,0 +1,281 @@
+//! A gate controller (ESP32 + photo-interrupter + SG90 barrier) and its cars.
+//!
+//! Cars arrive as a Poisson process (exponential gaps of mean `arrival_mean`); each one
+//! asks for the lock (lock server, replicated server) or joins the gate's queue for one
+//! Ricart-Agrawala request at a time. Inside the critical section the gate reads the
+//! counter, admits or turns the car away, and holds the lock for the barrier's servo
+//! time, the car's passage (length / speed) and the barrier closing.
+
+use super::{
+    GrantCause, Mode, ParkMsg, ParkTimer, ParkingNode, ParkingParams, RicartAgrawala, send,
+};
+use sim_core::rng::exponential;
+use sim_core::{Context, Message, NodeId, SimTime};
+use std::collections::BTreeMap;
+
+/// Entry or exit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GateKind {
+    /// Cars come in.
+    Entry,
+    /// Cars go out.
+    Exit,
+}
+
+/// A gate controller.
+#[derive(Clone, Debug)]
+pub struct Gate {
+    pub(super) params: ParkingParams,
+    /// Entry or exit.
+    pub kind: GateKind,
+    pub(super) server: Option<NodeId>,
+    pub(super) display: Option<NodeId>,
+    /// The other gates (Ricart-Agrawala), by participant index.
+    pub(super) peers: Vec<NodeId>,
+    pub(super) ra: RicartAgrawala,
+    /// Counter view in Ricart-Agrawala mode: (version, occupied).
+    pub(super) view: (u64, u32),
+    pub(super) next_car: u64,
+    /// Cars waiting for the lock, with their arrival time.
+    pub waiting: BTreeMap<u64, SimTime>,
+    /// The car in the critical section and its occupancy change.
+    pub in_cs: Option<(u64, i32)>,
+    /// Grants (critical-section entries) received.
+    pub granted: u64,
+    /// Cars admitted into the lot.
+    pub admitted: u64,
+    /// Cars that left the lot.
+    pub left: u64,
+    /// Cars turned away because the lot was full.
+    pub turned_away: u64,
+    /// Releases sent.
+    pub releases: u64,
+    /// The last release sent (sequence number, change).
+    pub last_release: Option<(u64, i32)>,
+    /// Running sum of the changes of releases 1..=k, at index k (index 0 is 0).
+    pub delta_prefix: Vec<i64>,
+    /// Whether the gate is open (the admin may close it).
+    pub open: bool,
+    /// Places in the lot as this gate knows them (Ricart-Agrawala mode).
+    pub capacity: u32,
+    /// Cars sent away because the gate was closed.
+    pub closed_away: u64,
+}
+
+impl Gate {
+    pub(super) fn schedule_arrival(&mut self, ctx: &mut Context<'_, ParkingNode>) {
+        if self.params.cars_per_gate > 0 && self.next_car >= self.params.cars_per_gate {
+            return;
+        }
+        let mean = self.params.arrival_mean.as_secs_f64();
+        let gap = exponential(ctx.rng(), mean);
+        ctx.set_timer(
+            SimTime::from_nanos((gap * 1e9) as u64),
+            ParkTimer::CarArrives,
+        );
+    }
+
+    pub(super) fn car_arrives(&mut self, ctx: &mut Context<'_, ParkingNode>) {
+        let car = self.next_car;
+        self.next_car += 1;
+        if !self.open {
+            self.closed_away += 1;
+            self.schedule_arrival(ctx);
+            return;
+        }
+        self.waiting.insert(car, ctx.sim_time());
+        match self.params.mode {
+            Mode::LockServer | Mode::Replicated => {
+                if let Some(server) = self.server {
+                    send(ctx, server, ParkMsg::Request { car });
+                }
+            }
+            Mode::RicartAgrawala => self.ra_try(ctx),
+        }
+        self.schedule_arrival(ctx);
+    }
+
+    pub(super) fn ra_try(&mut self, ctx: &mut Context<'_, ParkingNode>) {
+        if self.waiting.is_empty() || self.ra.requesting() || self.ra.in_cs() {
+            return;
+        }
+        if let Some(ts) = self.ra.request() {
+            for &p in &self.peers.clone() {
+                if p != ctx.id() {
+                    send(ctx, p, ParkMsg::RaRequest { ts });
+                }
+            }
+            if self.ra.in_cs() {
+                let car = *self.waiting.keys().next().expect("checked");
+                let (occ, cap) = (self.view.1, self.capacity);
+                self.enter(ctx, car, occ, cap, None);
+            }
+        }
+    }
+
+    /// The lock is held for `car`; `chain` is the causal message chain (client delay
+    /// when `Some((n, false))`, synchronization delay when `Some((n, true))`).
+    pub(super) fn enter(
+        &mut self,
+        ctx: &mut Context<'_, ParkingNode>,
+        car: u64,
+        occupied: u32,
+        capacity: u32,
+        chain: Option<(u32, bool)>,
+    ) {
+        let Some(arrived) = self.waiting.remove(&car) else {
+            ctx.metrics().add("grants_for_unknown_cars", 1.0);
+            return;
+        };
+        self.granted += 1;
+        ctx.metrics().add("entries", 1.0);
+        match chain {
+            Some((n, true)) => ctx.metrics().observe("sync_delay_messages", f64::from(n)),
+            Some((n, false)) => ctx.metrics().observe("client_delay_messages", f64::from(n)),
+            None => {}
+        }
+        let delta = match self.kind {
+            GateKind::Entry if occupied < capacity => 1,
+            GateKind::Entry => {
+                self.turned_away += 1;
+                0
+            }
+            GateKind::Exit if occupied > 0 => -1,
+            GateKind::Exit => 0,
+        };
+        self.in_cs = Some((car, delta));
+        if delta == 1 {
+            self.admitted += 1;
+        } else if delta == -1 {
+            self.left += 1;
+        }
+        let hold = match self.params.hold_mean {
+            Some(mean) => {
+                let h = exponential(ctx.rng(), mean.as_secs_f64());
+                SimTime::from_nanos((h * 1e9) as u64)
+            }
+            None if delta != 0 => {
+                self.params.barrier.open_time()
+                    + self.params.passage_time()
+                    + self.params.barrier.close_time()
+            }
+            None => SimTime::ZERO,
+        };
+        if delta != 0 {
+            let open = self.params.barrier.open_time();
+            let waited = ctx.sim_time() - arrived + open;
+            ctx.metrics()
+                .observe("entry_latency_ms", waited.as_millis_f64());
+        }
+        if hold == SimTime::ZERO {
+            self.leave(ctx, car);
+        } else {
+            ctx.set_timer(hold, ParkTimer::Done { car });
+        }
+    }
+
+    pub(super) fn leave(&mut self, ctx: &mut Context<'_, ParkingNode>, car: u64) {
+        let Some((c, delta)) = self.in_cs.take() else {
+            return;
+        };
+        debug_assert_eq!(c, car);
+        match self.params.mode {
+            Mode::LockServer | Mode::Replicated => {
+                self.releases += 1;
+                let seq = self.releases;
+                self.last_release = Some((seq, delta));
+                let last = *self.delta_prefix.last().unwrap_or(&0);
+                self.delta_prefix.push(last + i64::from(delta));
+                if let Some(server) = self.server {
+                    send(ctx, server, ParkMsg::Release { car, delta, seq });
+                }
+            }
+            Mode::RicartAgrawala => {
+                if delta != 0 {
+                    self.view.0 += 1;
+                    self.view.1 = (i64::from(self.view.1) + i64::from(delta)) as u32;
+                    if let Some(d) = self.display {
+                        let free = self.capacity.saturating_sub(self.view.1);
+                        send(ctx, d, ParkMsg::Show { free });
+                    }
+                }
+                let (version, occupied) = self.view;
+                for i in self.ra.release() {
+                    let to = self.peers[i];
+                    let msg = ParkMsg::RaReply {
+                        version,
+                        occupied,
+                        deferred: true,
+                    };
+                    send(ctx, to, msg);
+                }
+                self.ra_try(ctx);
+            }
+        }
+    }
+
+    pub(super) fn on_message(
+        &mut self,
+        ctx: &mut Context<'_, ParkingNode>,
+        from: NodeId,
+        msg: ParkMsg,
+    ) {
+        match msg {
+            ParkMsg::Grant {
+                car,
+                occupied,
+                capacity,
+                cause,
+            } => {
+                let sync = cause == GrantCause::Release;
+                self.enter(ctx, car, occupied, capacity, Some((2, sync)));
+            }
+            ParkMsg::RaRequest { ts } => {
+                let Some(idx) = self.peers.iter().position(|&p| p == from) else {
+                    return;
+                };
+                if self.ra.on_request(ts, idx) {
+                    let (version, occupied) = self.view;
+                    let msg = ParkMsg::RaReply {
+                        version,
+                        occupied,
+                        deferred: false,
+                    };
+                    send(ctx, from, msg);
+                }
+            }
+            ParkMsg::RaReply {
+                version,
+                occupied,
+                deferred,
+            } => {
+                if version > self.view.0 {
+                    self.view = (version, occupied);
+                }
+                if self.ra.on_reply() {
+                    let car = *self.waiting.keys().next().expect("requested for a car");
+                    let chain = if deferred { (1, true) } else { (2, false) };
+                    let (occ, cap) = (self.view.1, self.capacity);
+                    self.enter(ctx, car, occ, cap, Some(chain));
+                }
+            }
+            ParkMsg::SetPlaces { places } => self.capacity = places,
+            ParkMsg::GateControl { open } => self.open = open,
+            ParkMsg::Chat { answer: false } => {
+                ctx.metrics().add("chat_messages", 1.0);
+                send(ctx, from, ParkMsg::Chat { answer: true });
+            }
+            ParkMsg::Coordinator => {
+                self.server = Some(from);
+                let msg = ParkMsg::Recover {
+                    holding: self.in_cs.map(|(car, _)| car),
+                    waiting: self.waiting.iter().map(|(c, t)| (*c, *t)).collect(),
+                    last_release: self.last_release,
+                };
+                ctx.metrics().add("failover_messages", 1.0);
+                send(ctx, from, msg);
+            }
+            other => ctx.annotate(&format!("gate: unexpected {}", other.kind())),
+        }
+    }
+}

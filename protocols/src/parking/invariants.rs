@@ -1,0 +1,156 @@
+//! The parking lot's invariants, checked after every event (liveness at the end).
+
+use super::{Gate, ParkingNode};
+use sim_core::{Invariant, NodeId, SimTime, World};
+use std::collections::BTreeMap;
+
+/// Occupancy (initial + admitted - left, over all gates) stays within [0, capacity].
+pub(super) struct Occupancy {
+    pub(super) initial: i64,
+    pub(super) capacity: i64,
+}
+
+impl Invariant<ParkingNode> for Occupancy {
+    fn name(&self) -> &str {
+        "occupancy_within_capacity"
+    }
+    fn check(&mut self, world: &World<'_, ParkingNode>) -> Result<(), String> {
+        let mut occ = self.initial;
+        for (_, _, n) in world.nodes() {
+            if let ParkingNode::Gate(g) = n {
+                occ += g.admitted as i64 - g.left as i64;
+            }
+        }
+        if occ < 0 || occ > self.capacity {
+            return Err(format!("occupancy {occ} outside [0, {}]", self.capacity));
+        }
+        Ok(())
+    }
+}
+
+/// At most one gate is in the critical section.
+pub(super) struct MutualExclusion;
+
+impl Invariant<ParkingNode> for MutualExclusion {
+    fn name(&self) -> &str {
+        "at_most_one_lock_holder"
+    }
+    fn check(&mut self, world: &World<'_, ParkingNode>) -> Result<(), String> {
+        let holders: Vec<&str> = world
+            .nodes()
+            .filter(|(_, _, n)| matches!(n, ParkingNode::Gate(g) if g.in_cs.is_some()))
+            .map(|(id, _, _)| world.name(id))
+            .collect();
+        if holders.len() > 1 {
+            return Err(format!(
+                "{} gates hold the lock: {holders:?}",
+                holders.len()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Every admitted (or departing) car went through a grant.
+pub(super) struct AdmittedWereGranted;
+
+impl Invariant<ParkingNode> for AdmittedWereGranted {
+    fn name(&self) -> &str {
+        "admitted_cars_granted"
+    }
+    fn check(&mut self, world: &World<'_, ParkingNode>) -> Result<(), String> {
+        for (id, _, n) in world.nodes() {
+            if let ParkingNode::Gate(g) = n
+                && g.admitted + g.left + g.turned_away > g.granted
+            {
+                return Err(format!(
+                    "{}: {} cars through but only {} grants",
+                    world.name(id),
+                    g.admitted + g.left,
+                    g.granted
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Liveness at the end: no car has waited for the lock longer than `stuck_after`.
+pub(super) struct LockLiveness {
+    pub(super) stuck_after: SimTime,
+}
+
+impl Invariant<ParkingNode> for LockLiveness {
+    fn name(&self) -> &str {
+        "lock_liveness"
+    }
+    fn check_at_end(&mut self, world: &World<'_, ParkingNode>) -> Result<(), String> {
+        let now = world.now();
+        for (id, _, n) in world.nodes() {
+            if let ParkingNode::Gate(g) = n
+                && let Some((car, at)) = g.waiting.iter().next()
+                && now.saturating_sub(*at) > self.stuck_after
+            {
+                return Err(format!(
+                    "{}: car {car} waiting for the lock since {:.1} s ({} cars waiting)",
+                    world.name(id),
+                    at.as_secs_f64(),
+                    g.waiting.len()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// With replication, no admitted car is forgotten: a ready primary has applied every
+/// release any earlier primary applied, and its occupancy is exactly what those releases
+/// add up to.
+pub(super) struct NoForgottenCar {
+    pub(super) initial: i64,
+    pub(super) seen: BTreeMap<NodeId, u64>,
+}
+
+impl Invariant<ParkingNode> for NoForgottenCar {
+    fn name(&self) -> &str {
+        "no_admitted_car_forgotten"
+    }
+    fn check(&mut self, world: &World<'_, ParkingNode>) -> Result<(), String> {
+        let gates: BTreeMap<NodeId, &Gate> = world
+            .nodes()
+            .filter_map(|(id, _, n)| match n {
+                ParkingNode::Gate(g) => Some((id, &**g)),
+                _ => None,
+            })
+            .collect();
+        for (id, n) in world.live_nodes() {
+            let ParkingNode::Replica(r) = n else { continue };
+            if !(r.primary && r.ready) {
+                continue;
+            }
+            let mut occ = self.initial;
+            for (gid, g) in &gates {
+                let applied = r.applied.get(gid).copied().unwrap_or(0);
+                let seen = self.seen.entry(*gid).or_insert(0);
+                if applied < *seen {
+                    return Err(format!(
+                        "primary {} applied {applied} releases of {}, {} were applied before",
+                        world.name(id),
+                        world.name(*gid),
+                        seen
+                    ));
+                }
+                *seen = applied;
+                occ += g.delta_prefix.get(applied as usize).copied().unwrap_or(0);
+            }
+            if occ != i64::from(r.occupied) {
+                return Err(format!(
+                    "primary {} counts {} occupied, its applied releases make {occ}",
+                    world.name(id),
+                    r.occupied
+                ));
+            }
+        }
+        Ok(())
+    }
+}

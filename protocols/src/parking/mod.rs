@@ -1,0 +1,651 @@
+//! System 1, the parking lot (D.I.P.S.): gates that admit cars into a lot of limited
+//! capacity under mutual exclusion over the free-places counter.
+//!
+//! Nodes (roles): `entry` and `exit` gates (ESP32 + photo-interrupter + SG90 barrier,
+//! [`gate`]), a `server` holding the counter ([`server`], or several `server` replicas
+//! in replicated mode, [`replicated`]), a `display` (ESP32 + 16x2 LCD: shows the count
+//! after the I2C write time), an `admin` console and `camera` streams ([`admin`]).
+//! Mutual exclusion is selected by [`Mode`]: the report's lock server
+//! ([`lock_server`]), Ricart-Agrawala between the gates ([`ricart_agrawala`]), or the
+//! replicated server with Bully election. The invariants are in [`invariants`].
+//!
+//! Choices the report leaves open, as modelled here:
+//! - Cars arrive at each gate as a Poisson process (`arrival_mean` between cars); a car
+//!   at an exit gate finding the lot empty is ignored. Every car asks for the lock on
+//!   its own (a gate may have several requests queued at the server), so the server sees
+//!   the superposition of the gates' Poisson streams, which is what the M/G/1 test uses.
+//! - The counter is read and written inside the critical section: a grant carries the
+//!   occupancy, the release carries the change (+1 admitted, -1 left, 0 turned away).
+//! - The critical section of an admitted car lasts barrier open (servo time) + car
+//!   passage (length / speed, the photo-interrupter interruption) + barrier close, unless
+//!   `hold_mean` is set, in which case it is exponential with that mean (for the
+//!   queueing test). A turned-away car releases at once.
+//! - Links are assumed reliable (the report's assumption): the protocol has no
+//!   retransmission, so scenarios set `loss: 0.0` on the ESP32 preset.
+//! - In Ricart-Agrawala mode the counter travels on the replies: each reply carries the
+//!   sender's (version, occupancy), and the entering gate keeps the highest version. Every
+//!   earlier critical section's reply reaches the next entrant after that section ended,
+//!   so no extra messages are needed.
+//! - Message counts (`messages_per_entry`) count mutual-exclusion messages only
+//!   (REQUEST/GRANT/RELEASE, or REQUEST/REPLY); display updates are counted apart.
+//! - Client and synchronization delays are measured as the length of the causal chain
+//!   of messages that led to the entry, carried on the messages themselves.
+//! - Liveness: at the end, a car that has waited longer than `stuck_after` for the lock
+//!   is a violation of `lock_liveness`; this is how a crashed lock server shows.
+
+pub mod admin;
+pub mod gate;
+pub mod invariants;
+pub mod lock_server;
+pub mod replicated;
+pub mod ricart_agrawala;
+pub mod server;
+#[cfg(test)]
+mod tests;
+
+pub use admin::{Admin, AdminAction, AdminOp, Camera};
+pub use gate::{Gate, GateKind};
+pub use lock_server::{GrantCause, LockServer};
+pub use replicated::Replica;
+pub use ricart_agrawala::RicartAgrawala;
+pub use server::Server;
+
+use crate::system::{Setup, System, TopologyRule, add_declared};
+use hardware_models::lcd::Lcd1602;
+use hardware_models::servo::Barrier;
+use invariants::{AdmittedWereGranted, LockLiveness, MutualExclusion, NoForgottenCar, Occupancy};
+use serde::{Deserialize, Serialize};
+use sim_core::{Context, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation};
+use std::collections::BTreeMap;
+
+/// Which mutual exclusion protects the counter.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Mode {
+    /// The report's central lock server.
+    #[default]
+    LockServer,
+    /// Ricart-Agrawala between the gates, no server.
+    RicartAgrawala,
+    /// Replicated lock server with Bully election (see the `replicated` module).
+    Replicated,
+}
+
+/// Parking-lot parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ParkingParams {
+    /// Mutual exclusion in use.
+    pub mode: Mode,
+    /// Places in the lot.
+    pub capacity: u32,
+    /// Cars parked at the start.
+    pub initial_occupied: u32,
+    /// Mean time between cars at each gate (Poisson arrivals).
+    pub arrival_mean: SimTime,
+    /// Cars each gate sees before its arrivals stop (0: no limit).
+    pub cars_per_gate: u64,
+    /// If set, the critical section lasts an exponential time of this mean instead of
+    /// the hardware times.
+    pub hold_mean: Option<SimTime>,
+    /// The barrier (SG90 servo) of every gate.
+    pub barrier: Barrier,
+    /// The display's LCD.
+    pub lcd: Lcd1602,
+    /// Car length in metres (passage time is length / speed).
+    pub car_length_m: f64,
+    /// Car speed through the gate in km/h.
+    pub car_speed_kmh: f64,
+    /// A car waiting longer than this at the end of the run is a liveness violation.
+    pub stuck_after: SimTime,
+    /// Replicated mode: the primary's heartbeat period (silence for 3 periods starts an
+    /// election).
+    pub heartbeat: SimTime,
+    /// Replicated mode: how long a Bully candidate waits for an ANSWER.
+    pub election_timeout: SimTime,
+    /// Admin operations, performed by the `admin` node at their times.
+    pub admin: Vec<AdminAction>,
+    /// The MJPEG stream of every `camera` node (sent to the `admin` node).
+    pub camera: hardware_models::camera::MjpegStream,
+}
+
+impl Default for ParkingParams {
+    fn default() -> Self {
+        ParkingParams {
+            mode: Mode::LockServer,
+            capacity: 40,
+            initial_occupied: 0,
+            arrival_mean: SimTime::from_secs(20),
+            cars_per_gate: 0,
+            hold_mean: None,
+            barrier: Barrier::default(),
+            lcd: Lcd1602::default(),
+            car_length_m: hardware_models::photo_interrupter::EU_AVERAGE_CAR_LENGTH_M,
+            car_speed_kmh: 7.5,
+            stuck_after: SimTime::from_secs(30),
+            heartbeat: SimTime::from_secs(1),
+            election_timeout: SimTime::from_millis(500),
+            admin: Vec::new(),
+            camera: hardware_models::camera::MjpegStream::default(),
+        }
+    }
+}
+
+impl ParkingParams {
+    /// Time a car takes to pass the photo-interrupter beam.
+    pub fn passage_time(&self) -> SimTime {
+        let secs = self.car_length_m / (self.car_speed_kmh / 3.6);
+        SimTime::from_nanos((secs * 1e9).round() as u64)
+    }
+}
+
+/// Messages of the parking lot.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub enum ParkMsg {
+    /// Gate to server: car `car` wants the lock.
+    Request {
+        /// Car id (gate-local).
+        car: u64,
+    },
+    /// Server to gate: car `car` holds the lock; the counter as it stands.
+    Grant {
+        /// Car id.
+        car: u64,
+        /// Occupied places.
+        occupied: u32,
+        /// Places in the lot.
+        capacity: u32,
+        /// What triggered the grant.
+        cause: GrantCause,
+    },
+    /// Gate to server: car `car` is done; the change to the occupancy.
+    Release {
+        /// Car id.
+        car: u64,
+        /// +1 admitted, -1 left, 0 nothing.
+        delta: i32,
+        /// The gate's release number (1, 2, ...), so a new primary applies it once.
+        seq: u64,
+    },
+    /// Ricart-Agrawala request with its Lamport timestamp.
+    RaRequest {
+        /// Timestamp.
+        ts: u64,
+    },
+    /// Ricart-Agrawala reply carrying the sender's view of the counter.
+    RaReply {
+        /// Counter version (critical sections that changed it).
+        version: u64,
+        /// Occupied places at that version.
+        occupied: u32,
+        /// Whether the reply had been deferred (sent at the sender's exit).
+        deferred: bool,
+    },
+    /// Free places to show on the LCD.
+    Show {
+        /// Free places.
+        free: u32,
+    },
+    /// Primary to backups: the replicated state (also the heartbeat).
+    State {
+        /// Occupied places.
+        occupied: u32,
+        /// Per gate (node index), the last release applied.
+        applied: Vec<(u32, u64)>,
+    },
+    /// Bully: a lower replica starts an election.
+    Election,
+    /// Bully: a higher replica is alive and takes over the election.
+    Answer,
+    /// Bully: the sender is the new primary (to replicas and gates).
+    Coordinator,
+    /// Admin: the lot now has `places` places.
+    SetPlaces {
+        /// Places.
+        places: u32,
+    },
+    /// Admin to a gate: open or close it.
+    GateControl {
+        /// Open (true) or closed.
+        open: bool,
+    },
+    /// Support chat between the admin and the user at a gate.
+    Chat {
+        /// The user's answer (true) or the admin's message.
+        answer: bool,
+    },
+    /// One TCP segment of a camera frame.
+    Video {
+        /// Segment bytes.
+        bytes: u32,
+    },
+    /// Gate to a new primary: what the gate holds and waits for.
+    Recover {
+        /// Car holding the lock at this gate.
+        holding: Option<u64>,
+        /// Cars waiting, with their arrival times.
+        waiting: Vec<(u64, SimTime)>,
+        /// The gate's last release (sequence number, change).
+        last_release: Option<(u64, i32)>,
+    },
+}
+
+impl ParkMsg {
+    fn is_mutex(&self) -> bool {
+        matches!(
+            self,
+            ParkMsg::Request { .. }
+                | ParkMsg::Grant { .. }
+                | ParkMsg::Release { .. }
+                | ParkMsg::RaRequest { .. }
+                | ParkMsg::RaReply { .. }
+        )
+    }
+}
+
+impl Message for ParkMsg {
+    fn size_bytes(&self) -> u32 {
+        match self {
+            ParkMsg::Video { bytes } => *bytes + 20,
+            _ => 64,
+        }
+    }
+    fn kind(&self) -> &'static str {
+        match self {
+            ParkMsg::Request { .. } => "request",
+            ParkMsg::Grant { .. } => "grant",
+            ParkMsg::Release { .. } => "release",
+            ParkMsg::RaRequest { .. } => "ra_request",
+            ParkMsg::RaReply { .. } => "ra_reply",
+            ParkMsg::Show { .. } => "show",
+            ParkMsg::State { .. } => "state",
+            ParkMsg::Election => "election",
+            ParkMsg::Answer => "answer",
+            ParkMsg::Coordinator => "coordinator",
+            ParkMsg::Recover { .. } => "recover",
+            ParkMsg::SetPlaces { .. } => "set_places",
+            ParkMsg::GateControl { .. } => "gate_control",
+            ParkMsg::Chat { .. } => "chat",
+            ParkMsg::Video { .. } => "video",
+        }
+    }
+}
+
+/// Timers of the parking lot.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub enum ParkTimer {
+    /// The next car arrives at this gate.
+    CarArrives,
+    /// The barrier is open (car `car` starts through).
+    BarrierOpen {
+        /// Car id.
+        car: u64,
+    },
+    /// The critical section of car `car` ends.
+    Done {
+        /// Car id.
+        car: u64,
+    },
+    /// The LCD finished writing `free`.
+    LcdWritten {
+        /// Free places shown.
+        free: u32,
+    },
+    /// Replica heartbeat period.
+    Heartbeat,
+    /// Bully: waiting for an ANSWER or COORDINATOR ran out.
+    ElectionTimeout,
+    /// Admin operation number `index` is due.
+    Admin {
+        /// Index into `admin`.
+        index: usize,
+    },
+    /// The camera's next frame.
+    Frame,
+}
+
+impl sim_core::TimerTag for ParkTimer {
+    fn kind(&self) -> &'static str {
+        match self {
+            ParkTimer::CarArrives => "car_arrives",
+            ParkTimer::BarrierOpen { .. } => "barrier_open",
+            ParkTimer::Done { .. } => "done",
+            ParkTimer::LcdWritten { .. } => "lcd_written",
+            ParkTimer::Heartbeat => "heartbeat",
+            ParkTimer::ElectionTimeout => "election_timeout",
+            ParkTimer::Admin { .. } => "admin",
+            ParkTimer::Frame => "frame",
+        }
+    }
+}
+
+/// The display node.
+#[derive(Clone, Debug)]
+pub struct Display {
+    lcd: Lcd1602,
+    /// Free places currently shown.
+    pub shown: Option<u32>,
+}
+
+/// A node of the parking lot.
+#[derive(Clone, Debug)]
+pub enum ParkingNode {
+    /// Entry or exit gate.
+    Gate(Box<Gate>),
+    /// The lock server.
+    Server(Server),
+    /// The LCD node.
+    Display(Display),
+    /// A replica of the replicated lock server.
+    Replica(Box<Replica>),
+    /// The admin console.
+    Admin(Admin),
+    /// An ESP32-CAM supervision stream.
+    Camera(Camera),
+}
+
+fn send(ctx: &mut Context<'_, ParkingNode>, to: NodeId, msg: ParkMsg) {
+    if msg.is_mutex() {
+        ctx.metrics().add("mutex_messages", 1.0);
+    } else {
+        ctx.metrics().add("display_messages", 1.0);
+    }
+    ctx.send(to, msg);
+}
+
+impl Node for ParkingNode {
+    type Msg = ParkMsg;
+    type Timer = ParkTimer;
+
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        match self {
+            ParkingNode::Gate(g) => g.schedule_arrival(ctx),
+            ParkingNode::Server(s) => {
+                if let Some(d) = s.display {
+                    let free = s.capacity.saturating_sub(s.occupied);
+                    send(ctx, d, ParkMsg::Show { free });
+                }
+            }
+            ParkingNode::Display(_) => {}
+            ParkingNode::Replica(r) => r.on_start(ctx),
+            ParkingNode::Admin(a) => a.on_start(ctx),
+            ParkingNode::Camera(c) => c.next_frame(ctx),
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: ParkMsg) {
+        match self {
+            ParkingNode::Gate(g) => g.on_message(ctx, from, msg),
+            ParkingNode::Server(s) => s.on_message(ctx, from, msg),
+            ParkingNode::Replica(r) => r.on_message(ctx, from, msg),
+            ParkingNode::Admin(a) => match msg {
+                ParkMsg::Video { bytes } => a.camera_bytes += u64::from(bytes),
+                ParkMsg::Chat { answer: true } => a.chat_answers += 1,
+                _ => {}
+            },
+            ParkingNode::Camera(_) => {}
+            ParkingNode::Display(d) => {
+                if let ParkMsg::Show { free } = msg {
+                    let t = d.lcd.full_rewrite();
+                    ctx.set_timer(t, ParkTimer::LcdWritten { free });
+                }
+            }
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: ParkTimer) {
+        match (self, timer) {
+            (ParkingNode::Gate(g), ParkTimer::CarArrives) => g.car_arrives(ctx),
+            (ParkingNode::Gate(g), ParkTimer::Done { car }) => g.leave(ctx, car),
+            (ParkingNode::Display(d), ParkTimer::LcdWritten { free }) => d.shown = Some(free),
+            (ParkingNode::Replica(r), ParkTimer::Heartbeat) => r.on_heartbeat_timer(ctx),
+            (ParkingNode::Replica(r), ParkTimer::ElectionTimeout) => r.on_election_timeout(ctx),
+            (ParkingNode::Admin(a), ParkTimer::Admin { index }) => a.on_timer(ctx, index),
+            (ParkingNode::Camera(c), ParkTimer::Frame) => c.next_frame(ctx),
+            _ => {}
+        }
+    }
+
+    fn on_crash(&mut self) {
+        // The server keeps no stable storage: lock state and waiting requests are lost
+        // (the counter is kept, as if written to flash).
+        match self {
+            ParkingNode::Server(s) => {
+                s.lock.clear();
+                s.arrived.clear();
+            }
+            ParkingNode::Replica(r) => r.on_crash(),
+            _ => {}
+        }
+    }
+}
+
+/// The parking-lot system.
+pub struct Parking;
+
+impl System for Parking {
+    const NAME: &'static str = "parking";
+    const DESCRIPTION: &'static str =
+        "parking lot: gates admit cars under a lock server or Ricart-Agrawala";
+    const ROLES: &'static [&'static str] =
+        &["entry", "exit", "server", "display", "admin", "camera"];
+    const TOPOLOGY: TopologyRule = TopologyRule::Any;
+    type Params = ParkingParams;
+    type Node = ParkingNode;
+
+    fn validate(params: &ParkingParams, setup: &Setup<'_>) -> Result<(), String> {
+        let count = |role: &str| setup.nodes.iter().filter(|n| n.role == role).count();
+        if params.initial_occupied > params.capacity {
+            return Err("params.initial_occupied exceeds params.capacity".into());
+        }
+        if params.arrival_mean == SimTime::ZERO {
+            return Err("params.arrival_mean must be positive".into());
+        }
+        if params.car_speed_kmh <= 0.0 || params.car_length_m <= 0.0 {
+            return Err("params.car_speed_kmh and params.car_length_m must be positive".into());
+        }
+        params.barrier.servo.validate()?;
+        params.lcd.validate()?;
+        if count("entry") + count("exit") == 0 {
+            return Err("parking needs at least one node with role \"entry\" or \"exit\"".into());
+        }
+        if params.mode == Mode::LockServer && count("server") != 1 {
+            return Err(
+                "params.mode LockServer needs exactly one node with role \"server\"".into(),
+            );
+        }
+        if params.mode == Mode::Replicated && count("server") < 2 {
+            return Err(
+                "params.mode Replicated needs two or more nodes with role \"server\"".into(),
+            );
+        }
+        if params.mode == Mode::RicartAgrawala && count("server") != 0 {
+            return Err("params.mode RicartAgrawala takes no node with role \"server\"".into());
+        }
+        if params.heartbeat == SimTime::ZERO || params.election_timeout == SimTime::ZERO {
+            return Err("params.heartbeat and params.election_timeout must be positive".into());
+        }
+        if count("admin") > 1 {
+            return Err("parking takes at most one node with role \"admin\"".into());
+        }
+        if (!params.admin.is_empty() || count("camera") > 0) && count("admin") == 0 {
+            return Err("params.admin and camera nodes need a node with role \"admin\"".into());
+        }
+        params.camera.validate()?;
+        for a in &params.admin {
+            if let AdminOp::Close(g) | AdminOp::Open(g) | AdminOp::Chat(g) = &a.op
+                && !setup
+                    .nodes
+                    .iter()
+                    .any(|n| &n.name == g && (n.role == "entry" || n.role == "exit"))
+            {
+                return Err(format!("params.admin names {g:?}, which is not a gate"));
+            }
+        }
+        if count("display") > 1 {
+            return Err("parking takes at most one node with role \"display\"".into());
+        }
+        Ok(())
+    }
+
+    fn build(params: &ParkingParams, setup: &Setup<'_>, sim: &mut Simulation<ParkingNode>) {
+        let ids = add_declared(sim, setup.nodes, |d| match d.role.as_str() {
+            "entry" | "exit" => ParkingNode::Gate(Box::new(Gate {
+                params: params.clone(),
+                kind: if d.role == "entry" {
+                    GateKind::Entry
+                } else {
+                    GateKind::Exit
+                },
+                server: None,
+                display: None,
+                peers: Vec::new(),
+                ra: RicartAgrawala::default(),
+                view: (0, params.initial_occupied),
+                next_car: 0,
+                waiting: BTreeMap::new(),
+                in_cs: None,
+                granted: 0,
+                admitted: 0,
+                left: 0,
+                turned_away: 0,
+                releases: 0,
+                last_release: None,
+                delta_prefix: vec![0],
+                open: true,
+                capacity: params.capacity,
+                closed_away: 0,
+            })),
+            "admin" => ParkingNode::Admin(Admin {
+                actions: params.admin.clone(),
+                ..Admin::default()
+            }),
+            "camera" => ParkingNode::Camera(Camera {
+                stream: params.camera.clone(),
+                admin: None,
+                frames: 0,
+            }),
+            "server" if params.mode == Mode::Replicated => ParkingNode::Replica(Box::new(
+                Replica::new(params.capacity, params.initial_occupied),
+            )),
+            "server" => ParkingNode::Server(Server {
+                lock: LockServer::default(),
+                arrived: BTreeMap::new(),
+                display: None,
+                occupied: params.initial_occupied,
+                capacity: params.capacity,
+            }),
+            _ => ParkingNode::Display(Display {
+                lcd: params.lcd.clone(),
+                shown: None,
+            }),
+        });
+        let find = |role: &str| {
+            setup
+                .nodes
+                .iter()
+                .zip(&ids)
+                .find(|(d, _)| d.role == role)
+                .map(|(_, &id)| id)
+        };
+        let display = find("display");
+        let replicas: Vec<NodeId> = setup
+            .nodes
+            .iter()
+            .zip(&ids)
+            .filter(|(d, _)| d.role == "server")
+            .map(|(_, &id)| id)
+            .collect();
+        // The initial primary is the highest-ranked replica (the only server otherwise).
+        let server = replicas.last().copied();
+        let gates: Vec<NodeId> = setup
+            .nodes
+            .iter()
+            .zip(&ids)
+            .filter(|(d, _)| d.role == "entry" || d.role == "exit")
+            .map(|(_, &id)| id)
+            .collect();
+        for &id in &ids {
+            match sim.node_mut(id) {
+                ParkingNode::Gate(g) => {
+                    g.server = server;
+                    g.display = display;
+                    let me = gates.iter().position(|&x| x == id).expect("a gate");
+                    g.ra = RicartAgrawala::new(me, gates.len());
+                    g.peers = gates.clone();
+                }
+                ParkingNode::Server(s) => s.display = display,
+                ParkingNode::Display(_) => {}
+                ParkingNode::Admin(a) => {
+                    a.place_targets = match params.mode {
+                        Mode::RicartAgrawala => gates.clone(),
+                        _ => replicas.clone(),
+                    };
+                }
+                ParkingNode::Camera(c) => c.admin = find("admin"),
+                ParkingNode::Replica(r) => {
+                    r.replicas = replicas.clone();
+                    r.rank = replicas.iter().position(|&x| x == id).expect("a replica");
+                    r.gates = gates.clone();
+                    r.display = display;
+                    r.heartbeat = params.heartbeat;
+                    r.election_timeout = params.election_timeout;
+                }
+            }
+        }
+    }
+
+    fn invariants(params: &ParkingParams) -> Vec<Box<dyn Invariant<ParkingNode>>> {
+        vec![
+            Box::new(Occupancy {
+                initial: i64::from(params.initial_occupied),
+                capacity: params
+                    .admin
+                    .iter()
+                    .filter_map(|a| match a.op {
+                        AdminOp::SetPlaces(p) => Some(i64::from(p)),
+                        _ => None,
+                    })
+                    .chain([i64::from(params.capacity)])
+                    .max()
+                    .unwrap_or(0),
+            }),
+            Box::new(MutualExclusion),
+            Box::new(AdmittedWereGranted),
+            Box::new(LockLiveness {
+                stuck_after: params.stuck_after,
+            }),
+            Box::new(NoForgottenCar {
+                initial: i64::from(params.initial_occupied),
+                seen: BTreeMap::new(),
+            }),
+        ]
+    }
+
+    fn report(_params: &ParkingParams, sim: &Simulation<ParkingNode>, metrics: &mut Metrics) {
+        let (mut admitted, mut away, mut left) = (0u64, 0u64, 0u64);
+        for (_, _, n) in sim.world().nodes() {
+            if let ParkingNode::Gate(g) = n {
+                admitted += g.admitted;
+                away += g.turned_away;
+                left += g.left;
+            }
+        }
+        let entries = metrics.value("entries");
+        let per_entry = metrics.value("mutex_messages") / entries.max(1.0);
+        metrics.set("messages_per_entry", per_entry);
+        metrics.set("cars_admitted", admitted as f64);
+        metrics.set("cars_turned_away", away as f64);
+        metrics.set("cars_left", left as f64);
+        let closed: u64 = sim
+            .world()
+            .nodes()
+            .map(|(_, _, n)| match n {
+                ParkingNode::Gate(g) => g.closed_away,
+                _ => 0,
+            })
+            .sum();
+        metrics.set("cars_at_closed_gate", closed as f64);
+        let elections = metrics.value("election_messages");
+        metrics.set("election_messages", elections);
+    }
+}

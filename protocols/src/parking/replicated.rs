@@ -1,0 +1,334 @@
+//! The replicated lock server: several `server` replicas, the counter replicated by the
+//! primary's heartbeats, Bully election of a new primary when the primary falls silent,
+//! and gates that find the new primary from its announcement.
+//!
+//! Choices:
+//! - Replica rank is declaration order among the `server` nodes; the highest rank starts
+//!   as primary.
+//! - The primary applies a release and at once sends the new state (occupancy and, per
+//!   gate, the sequence number of the last release applied) to every backup; it also
+//!   sends it as a heartbeat every `heartbeat`. A backup that hears nothing for
+//!   `3 x heartbeat` starts a Bully election.
+//! - Bully: ELECTION to every higher rank, ANSWER from live higher ranks, COORDINATOR
+//!   from the winner to every other replica (and, counted apart, to every gate). A
+//!   replica that sent ELECTION and got no ANSWER within `election_timeout` wins; one
+//!   that got an ANSWER but no COORDINATOR within twice that starts again.
+//! - A restarted replica does not take over (it would do so with stale state): it comes
+//!   back as a backup and learns the state from the next heartbeat. This departs from
+//!   textbook Bully, where the restarted highest rank bullies its way back.
+//! - A gate that hears COORDINATOR answers with RECOVER: the car it holds the lock for,
+//!   the cars waiting, and its last release. The new primary grants nothing until every
+//!   gate has answered, then rebuilds the lock (holder, queue) and applies any release it
+//!   had not seen, so no admitted car is forgotten and no two gates hold the lock.
+
+use super::{GrantCause, LockServer, ParkMsg, ParkTimer, ParkingNode, send};
+use sim_core::{Context, Message, NodeId, SimTime, TimerId};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A server replica.
+#[derive(Clone, Debug)]
+pub struct Replica {
+    /// The replicas in rank order (this one included).
+    pub(super) replicas: Vec<NodeId>,
+    /// The gates.
+    pub(super) gates: Vec<NodeId>,
+    pub(super) display: Option<NodeId>,
+    pub(super) rank: usize,
+    pub(super) heartbeat: SimTime,
+    pub(super) election_timeout: SimTime,
+    /// Whether this replica is the primary.
+    pub primary: bool,
+    /// Primary that has heard RECOVER from every gate (and may grant).
+    pub ready: bool,
+    /// Occupied places.
+    pub occupied: u32,
+    /// Places in the lot.
+    pub capacity: u32,
+    /// Per gate, the sequence number of the last release applied.
+    pub applied: BTreeMap<NodeId, u64>,
+    lock: LockServer<(NodeId, u64)>,
+    arrived: BTreeMap<(NodeId, u64), SimTime>,
+    pending: Vec<(NodeId, u64)>,
+    recovered: BTreeSet<NodeId>,
+    last_heard: SimTime,
+    electing: bool,
+    got_answer: bool,
+    election_timer: Option<TimerId>,
+    started: bool,
+}
+
+impl Replica {
+    /// Replica `rank` of `replicas`.
+    pub(super) fn new(capacity: u32, occupied: u32) -> Self {
+        Replica {
+            replicas: Vec::new(),
+            gates: Vec::new(),
+            display: None,
+            rank: 0,
+            heartbeat: SimTime::from_secs(1),
+            election_timeout: SimTime::from_millis(500),
+            primary: false,
+            ready: false,
+            occupied,
+            capacity,
+            applied: BTreeMap::new(),
+            lock: LockServer::default(),
+            arrived: BTreeMap::new(),
+            pending: Vec::new(),
+            recovered: BTreeSet::new(),
+            last_heard: SimTime::ZERO,
+            electing: false,
+            got_answer: false,
+            election_timer: None,
+            started: false,
+        }
+    }
+
+    fn state_msg(&self) -> ParkMsg {
+        ParkMsg::State {
+            occupied: self.occupied,
+            applied: self.applied.iter().map(|(g, s)| (g.0, *s)).collect(),
+        }
+    }
+
+    fn broadcast_state(&self, ctx: &mut Context<'_, ParkingNode>) {
+        for &r in &self.replicas {
+            if r != ctx.id() {
+                send(ctx, r, self.state_msg());
+            }
+        }
+    }
+
+    pub(super) fn on_start(&mut self, ctx: &mut Context<'_, ParkingNode>) {
+        self.last_heard = ctx.sim_time();
+        let first = !std::mem::replace(&mut self.started, true);
+        if first && self.rank + 1 == self.replicas.len() {
+            // The initial primary: every gate starts idle, nothing to recover.
+            self.primary = true;
+            self.ready = true;
+            if let Some(d) = self.display {
+                let free = self.capacity.saturating_sub(self.occupied);
+                send(ctx, d, ParkMsg::Show { free });
+            }
+        }
+        ctx.set_timer(self.heartbeat, ParkTimer::Heartbeat);
+    }
+
+    pub(super) fn on_crash(&mut self) {
+        // Lock and election state are volatile; occupancy and applied releases are
+        // replicated anyway and get refreshed from the next heartbeat.
+        self.primary = false;
+        self.ready = false;
+        self.lock.clear();
+        self.arrived.clear();
+        self.pending.clear();
+        self.recovered.clear();
+        self.electing = false;
+        self.got_answer = false;
+        self.election_timer = None;
+    }
+
+    fn set_election_timer(&mut self, ctx: &mut Context<'_, ParkingNode>, after: SimTime) {
+        if let Some(t) = self.election_timer.take() {
+            ctx.cancel_timer(t);
+        }
+        self.election_timer = Some(ctx.set_timer(after, ParkTimer::ElectionTimeout));
+    }
+
+    pub(super) fn on_heartbeat_timer(&mut self, ctx: &mut Context<'_, ParkingNode>) {
+        if self.primary {
+            self.broadcast_state(ctx);
+        } else if !self.electing
+            && ctx.sim_time().saturating_sub(self.last_heard)
+                > SimTime::from_nanos(self.heartbeat.as_nanos() * 3)
+        {
+            self.start_election(ctx);
+        }
+        ctx.set_timer(self.heartbeat, ParkTimer::Heartbeat);
+    }
+
+    fn start_election(&mut self, ctx: &mut Context<'_, ParkingNode>) {
+        self.electing = true;
+        self.got_answer = false;
+        let higher: Vec<NodeId> = self.replicas[self.rank + 1..].to_vec();
+        if higher.is_empty() {
+            self.win(ctx);
+            return;
+        }
+        for r in higher {
+            ctx.metrics().add("election_messages", 1.0);
+            send(ctx, r, ParkMsg::Election);
+        }
+        self.set_election_timer(ctx, self.election_timeout);
+    }
+
+    fn win(&mut self, ctx: &mut Context<'_, ParkingNode>) {
+        self.electing = false;
+        self.primary = true;
+        self.ready = false;
+        self.recovered.clear();
+        ctx.metrics().add("elections_won", 1.0);
+        ctx.annotate("elected primary");
+        for &r in &self.replicas.clone() {
+            if r != ctx.id() {
+                ctx.metrics().add("election_messages", 1.0);
+                send(ctx, r, ParkMsg::Coordinator);
+            }
+        }
+        for &g in &self.gates.clone() {
+            ctx.metrics().add("failover_messages", 1.0);
+            send(ctx, g, ParkMsg::Coordinator);
+        }
+        if self.gates.is_empty() {
+            self.ready = true;
+        }
+    }
+
+    pub(super) fn on_election_timeout(&mut self, ctx: &mut Context<'_, ParkingNode>) {
+        self.election_timer = None;
+        if !self.electing {
+            return;
+        }
+        if self.got_answer {
+            // Someone higher answered but never announced itself: try again.
+            self.start_election(ctx);
+        } else {
+            self.win(ctx);
+        }
+    }
+
+    fn grant(&mut self, ctx: &mut Context<'_, ParkingNode>, who: (NodeId, u64), cause: GrantCause) {
+        if let Some(at) = self.arrived.remove(&who) {
+            let wait = ctx.sim_time() - at;
+            ctx.metrics().observe("lock_wait_ms", wait.as_millis_f64());
+        }
+        let msg = ParkMsg::Grant {
+            car: who.1,
+            occupied: self.occupied,
+            capacity: self.capacity,
+            cause,
+        };
+        send(ctx, who.0, msg);
+    }
+
+    fn request(&mut self, ctx: &mut Context<'_, ParkingNode>, who: (NodeId, u64)) {
+        if self.arrived.contains_key(&who) || self.lock.holder() == Some(&who) {
+            return;
+        }
+        self.arrived.entry(who).or_insert(ctx.sim_time());
+        if let Some(g) = self.lock.request(who) {
+            self.grant(ctx, g, GrantCause::Request);
+        }
+    }
+
+    fn apply(&mut self, ctx: &mut Context<'_, ParkingNode>, gate: NodeId, seq: u64, delta: i32) {
+        let last = self.applied.entry(gate).or_insert(0);
+        if seq <= *last {
+            return;
+        }
+        *last = seq;
+        if delta != 0 {
+            self.occupied = (i64::from(self.occupied) + i64::from(delta)) as u32;
+            if let Some(d) = self.display {
+                let free = self.capacity.saturating_sub(self.occupied);
+                send(ctx, d, ParkMsg::Show { free });
+            }
+        }
+        self.broadcast_state(ctx);
+    }
+
+    pub(super) fn on_message(
+        &mut self,
+        ctx: &mut Context<'_, ParkingNode>,
+        from: NodeId,
+        msg: ParkMsg,
+    ) {
+        match msg {
+            ParkMsg::State { occupied, applied } => {
+                self.last_heard = ctx.sim_time();
+                if !self.primary {
+                    self.occupied = occupied;
+                    self.applied = applied.into_iter().map(|(g, s)| (NodeId(g), s)).collect();
+                }
+            }
+            ParkMsg::Election => {
+                ctx.metrics().add("election_messages", 1.0);
+                send(ctx, from, ParkMsg::Answer);
+                if !self.electing && !self.primary {
+                    self.start_election(ctx);
+                } else if self.primary {
+                    // Already primary: re-announce so the lower replica stops.
+                    ctx.metrics().add("election_messages", 1.0);
+                    send(ctx, from, ParkMsg::Coordinator);
+                }
+            }
+            ParkMsg::Answer => {
+                if self.electing && !self.got_answer {
+                    self.got_answer = true;
+                    let wait = SimTime::from_nanos(self.election_timeout.as_nanos() * 2);
+                    self.set_election_timer(ctx, wait);
+                }
+            }
+            ParkMsg::SetPlaces { places } => self.capacity = places,
+            ParkMsg::Coordinator => {
+                if let Some(t) = self.election_timer.take() {
+                    ctx.cancel_timer(t);
+                }
+                self.electing = false;
+                self.primary = false;
+                self.ready = false;
+                self.last_heard = ctx.sim_time();
+            }
+            ParkMsg::Request { car } => {
+                if self.ready {
+                    self.request(ctx, (from, car));
+                } else if self.primary {
+                    self.pending.push((from, car));
+                }
+            }
+            ParkMsg::Release { car, delta, seq } => {
+                if !self.ready || self.lock.holder() != Some(&(from, car)) {
+                    return;
+                }
+                self.apply(ctx, from, seq, delta);
+                if let Some(g) = self.lock.release(&(from, car)) {
+                    self.grant(ctx, g, GrantCause::Release);
+                }
+            }
+            ParkMsg::Recover {
+                holding,
+                waiting,
+                last_release,
+            } => {
+                if !self.primary || self.ready || !self.recovered.insert(from) {
+                    return;
+                }
+                if let Some((seq, delta)) = last_release {
+                    self.apply(ctx, from, seq, delta);
+                }
+                if let Some(car) = holding {
+                    self.lock.request((from, car));
+                }
+                for (car, at) in waiting {
+                    self.arrived.insert((from, car), at);
+                    self.pending.push((from, car));
+                }
+                if self.recovered.len() == self.gates.len() {
+                    self.ready = true;
+                    let mut seen = BTreeSet::new();
+                    for who in std::mem::take(&mut self.pending) {
+                        if !seen.insert(who) || self.lock.holder() == Some(&who) {
+                            continue;
+                        }
+                        let at = self.arrived.remove(&who).unwrap_or(ctx.sim_time());
+                        self.arrived.insert(who, at);
+                        if let Some(g) = self.lock.request(who) {
+                            self.grant(ctx, g, GrantCause::Request);
+                        }
+                    }
+                }
+            }
+            other => ctx.annotate(&format!("replica: unexpected {}", other.kind())),
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! The report's lock server as a node: the sans-IO [`LockServer`] core plus the counter,
+//! the display updates and the lock-wait measurement.
+
+use super::{GrantCause, LockServer, ParkMsg, ParkingNode, send};
+use sim_core::{Context, Message, NodeId, SimTime};
+use std::collections::BTreeMap;
+
+/// The lock server (lock-server mode).
+#[derive(Clone, Debug)]
+pub struct Server {
+    pub(super) lock: LockServer<(NodeId, u64)>,
+    pub(super) arrived: BTreeMap<(NodeId, u64), SimTime>,
+    pub(super) display: Option<NodeId>,
+    /// Occupied places.
+    pub occupied: u32,
+    /// Places in the lot.
+    pub capacity: u32,
+}
+
+impl Server {
+    pub(super) fn grant(
+        &mut self,
+        ctx: &mut Context<'_, ParkingNode>,
+        (gate, car): (NodeId, u64),
+        cause: GrantCause,
+    ) {
+        if let Some(at) = self.arrived.remove(&(gate, car)) {
+            let wait = ctx.sim_time() - at;
+            ctx.metrics().observe("lock_wait_ms", wait.as_millis_f64());
+        }
+        let msg = ParkMsg::Grant {
+            car,
+            occupied: self.occupied,
+            capacity: self.capacity,
+            cause,
+        };
+        send(ctx, gate, msg);
+    }
+
+    pub(super) fn on_message(
+        &mut self,
+        ctx: &mut Context<'_, ParkingNode>,
+        from: NodeId,
+        msg: ParkMsg,
+    ) {
+        match msg {
+            ParkMsg::Request { car } => {
+                self.arrived.insert((from, car), ctx.sim_time());
+                if let Some(g) = self.lock.request((from, car)) {
+                    self.grant(ctx, g, GrantCause::Request);
+                }
+            }
+            ParkMsg::SetPlaces { places } => self.capacity = places,
+            ParkMsg::Release { car, delta, .. } => {
+                if self.lock.holder() != Some(&(from, car)) {
+                    return;
+                }
+                if delta != 0 {
+                    self.occupied = (i64::from(self.occupied) + i64::from(delta)) as u32;
+                    if let Some(d) = self.display {
+                        let free = self.capacity.saturating_sub(self.occupied);
+                        send(ctx, d, ParkMsg::Show { free });
+                    }
+                }
+                if let Some(g) = self.lock.release(&(from, car)) {
+                    self.grant(ctx, g, GrantCause::Release);
+                }
+            }
+            other => ctx.annotate(&format!("server: unexpected {}", other.kind())),
+        }
+    }
+}

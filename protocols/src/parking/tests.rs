@@ -1,0 +1,301 @@
+//! Tests of the parking lot against the report's figures and queueing theory.
+
+use super::*;
+use crate::system::{LinkTable, NodeDecl};
+use sim_core::{Fault, LinkParams, ScheduledFault, SimConfig};
+
+fn decls(roles: &[(&str, &str)]) -> Vec<NodeDecl> {
+    roles
+        .iter()
+        .map(|(name, role)| NodeDecl {
+            name: (*name).into(),
+            role: (*role).into(),
+            start: Some(SimTime::ZERO),
+        })
+        .collect()
+}
+
+fn lot(mode: Mode) -> Vec<NodeDecl> {
+    let mut roles = vec![
+        ("gate-in-0", "entry"),
+        ("gate-in-1", "entry"),
+        ("gate-out-0", "exit"),
+        ("gate-out-1", "exit"),
+        ("display", "display"),
+    ];
+    if mode == Mode::LockServer {
+        roles.push(("server", "server"));
+    }
+    decls(&roles)
+}
+
+/// Build and run; returns the simulation, the metrics (report included) and the
+/// violation, if any.
+fn run(
+    params: &ParkingParams,
+    nodes: &[NodeDecl],
+    seed: u64,
+    until: SimTime,
+    faults: &[(SimTime, Fault<String>)],
+) -> (Simulation<ParkingNode>, Metrics, Option<String>) {
+    let setup = Setup {
+        seed,
+        nodes,
+        links: &[],
+        network: &LinkTable::default(),
+    };
+    Parking::validate(params, &setup).expect("valid");
+    let mut sim = Simulation::new(SimConfig {
+        seed,
+        default_link: LinkParams::default(),
+        keep_trace: false,
+    });
+    Parking::build(params, &setup, &mut sim);
+    for inv in Parking::invariants(params) {
+        sim.add_invariant(inv);
+    }
+    for (at, f) in faults {
+        let fault = f
+            .clone()
+            .map_nodes(&mut |n: String| sim.lookup(&n).ok_or(n))
+            .expect("node");
+        sim.schedule_fault(ScheduledFault { at: *at, fault });
+    }
+    let out = sim.run_until(until);
+    let mut m = sim.metrics();
+    Parking::report(params, &sim, &mut m);
+    let violation = out
+        .violation
+        .map(|v| format!("{}: {}", v.invariant, v.message));
+    (sim, m, violation)
+}
+
+fn summary_mean(m: &Metrics, name: &str) -> f64 {
+    match m.get(name) {
+        Some(sim_core::Metric::Samples(s)) => s.iter().sum::<f64>() / s.len() as f64,
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
+/// The report's figures: 3 messages per entry, client delay 2, sync delay 2.
+#[test]
+fn lock_server_costs_match_the_report() {
+    let params = ParkingParams {
+        cars_per_gate: 300,
+        arrival_mean: SimTime::from_secs(2),
+        ..Default::default()
+    };
+    let (_, m, v) = run(
+        &params,
+        &lot(Mode::LockServer),
+        3,
+        SimTime::from_secs(3600),
+        &[],
+    );
+    assert_eq!(v, None);
+    let (per, client, sync) = (
+        m.value("messages_per_entry"),
+        summary_mean(&m, "client_delay_messages"),
+        summary_mean(&m, "sync_delay_messages"),
+    );
+    println!("lock server: {per} messages/entry, client delay {client}, sync delay {sync}");
+    assert_eq!(m.value("entries"), 1200.0);
+    assert_eq!(per, 3.0);
+    assert_eq!(client, 2.0);
+    assert_eq!(sync, 2.0);
+    assert!(m.value("cars_admitted") > 0.0);
+}
+
+/// Ricart-Agrawala: 2(N-1) messages per entry with N gates; sync delay 1 message.
+#[test]
+fn ricart_agrawala_costs_2_n_minus_1() {
+    let params = ParkingParams {
+        mode: Mode::RicartAgrawala,
+        cars_per_gate: 300,
+        arrival_mean: SimTime::from_secs(2),
+        ..Default::default()
+    };
+    let nodes = lot(Mode::RicartAgrawala);
+    let (_, m, v) = run(&params, &nodes, 5, SimTime::from_secs(3600), &[]);
+    assert_eq!(v, None);
+    let n = 4.0;
+    let per = m.value("messages_per_entry");
+    println!(
+        "ricart-agrawala N=4: {per} messages/entry (theory {}), client delay {}, sync delay {}",
+        2.0 * (n - 1.0),
+        summary_mean(&m, "client_delay_messages"),
+        summary_mean(&m, "sync_delay_messages"),
+    );
+    assert_eq!(m.value("entries"), 1200.0);
+    assert_eq!(per, 2.0 * (n - 1.0));
+    assert_eq!(summary_mean(&m, "client_delay_messages"), 2.0);
+    assert_eq!(summary_mean(&m, "sync_delay_messages"), 1.0);
+}
+
+/// M/G/1: one gate, Poisson arrivals, exponential hold h, constant one-way delay d; the
+/// lock is busy S = h' + 2d per request, so E[S] = h + 2d, E[S^2] = h^2 + (h + 2d)^2, and
+/// Pollaczek-Khinchine gives the mean wait at the server W = lambda E[S^2] / (2(1 - rho)).
+#[test]
+fn lock_wait_matches_pollaczek_khinchine() {
+    let (h, d) = (10.0_f64, 1.0_f64); // ms
+    let es = h + 2.0 * d;
+    let es2 = h * h + es * es;
+    for rho in [0.5, 0.8] {
+        let lambda = rho / es; // per ms
+        let cars = 200_000;
+        let params = ParkingParams {
+            capacity: 1_000_000,
+            cars_per_gate: cars,
+            arrival_mean: SimTime::from_nanos((1e6 / lambda).round() as u64),
+            hold_mean: Some(SimTime::from_millis(h as u64)),
+            ..Default::default()
+        };
+        let nodes = decls(&[("gate", "entry"), ("server", "server")]);
+        let (_, m, v) = run(&params, &nodes, 7, SimTime::from_secs(100_000), &[]);
+        assert_eq!(v, None);
+        let got = summary_mean(&m, "lock_wait_ms");
+        let theory = lambda * es2 / (2.0 * (1.0 - rho));
+        println!("rho {rho}: mean lock wait {got:.3} ms, M/G/1 {theory:.3} ms");
+        assert!(
+            (got / theory - 1.0).abs() < 0.05,
+            "rho {rho}: {got} vs {theory}"
+        );
+    }
+}
+
+/// Without replication, a crashed lock server stops every gate: liveness is lost.
+#[test]
+fn crashed_lock_server_loses_liveness() {
+    let params = ParkingParams::default();
+    let faults = [(SimTime::from_secs(60), Fault::Crash("server".to_string()))];
+    let (_, _, v) = run(
+        &params,
+        &lot(Mode::LockServer),
+        1,
+        SimTime::from_secs(600),
+        &faults,
+    );
+    let v = v.expect("liveness violation");
+    assert!(v.starts_with("lock_liveness"), "{v}");
+}
+
+#[test]
+fn same_seed_same_fingerprint() {
+    let fp = |seed, mode| {
+        let params = ParkingParams {
+            mode,
+            ..Default::default()
+        };
+        let (sim, _, v) = run(&params, &lot(mode), seed, SimTime::from_secs(600), &[]);
+        assert_eq!(v, None);
+        sim.fingerprint()
+    };
+    for mode in [Mode::LockServer, Mode::RicartAgrawala] {
+        assert_eq!(fp(1, mode), fp(1, mode));
+        assert_ne!(fp(1, mode), fp(2, mode));
+    }
+    let replicated = |seed| {
+        let params = ParkingParams {
+            mode: Mode::Replicated,
+            ..Default::default()
+        };
+        let faults = [(SimTime::from_secs(60), Fault::Crash("server-2".to_string()))];
+        let (sim, _, v) = run(
+            &params,
+            &replicated_lot(3),
+            seed,
+            SimTime::from_secs(300),
+            &faults,
+        );
+        assert_eq!(v, None);
+        sim.fingerprint()
+    };
+    assert_eq!(replicated(1), replicated(1));
+    assert_ne!(replicated(1), replicated(2));
+}
+
+fn replicated_lot(replicas: usize) -> Vec<NodeDecl> {
+    let mut nodes = lot(Mode::Replicated);
+    for k in 0..replicas {
+        nodes.push(NodeDecl {
+            name: format!("server-{k}"),
+            role: "server".into(),
+            start: Some(SimTime::ZERO),
+        });
+    }
+    nodes
+}
+
+/// Bully with n replicas, the primary (highest rank) crashing and every backup noticing
+/// at the same heartbeat: backup i sends ELECTION to the n-1-i higher ranks
+/// (sum = n(n-1)/2), each live backup j answers its j lower ranks
+/// (sum over j < n-1 = (n-1)(n-2)/2), and the winner (rank n-2) sends COORDINATOR to the
+/// n-1 others: n(n-1)/2 + (n-1)(n-2)/2 + (n-1) = n(n-1) messages. The restart adds none
+/// (a restarted replica rejoins as a backup). Nothing admitted is forgotten and the lot
+/// stays live.
+#[test]
+fn replicated_server_survives_primary_crash_with_bully_count() {
+    for n in [3usize, 4] {
+        let params = ParkingParams {
+            mode: Mode::Replicated,
+            ..Default::default()
+        };
+        let primary = format!("server-{}", n - 1);
+        let faults = [
+            (SimTime::from_secs(60), Fault::Crash(primary.clone())),
+            (SimTime::from_secs(120), Fault::Restart(primary)),
+        ];
+        let (_, m, v) = run(
+            &params,
+            &replicated_lot(n),
+            9,
+            SimTime::from_secs(300),
+            &faults,
+        );
+        assert_eq!(v, None);
+        let got = m.value("election_messages");
+        let theory = (n * (n - 1)) as f64;
+        println!(
+            "bully n={n}: {got} election messages (closed form n(n-1) = {theory}); {} admitted",
+            m.value("cars_admitted")
+        );
+        assert_eq!(got, theory);
+        assert_eq!(m.value("elections_won"), 1.0);
+    }
+}
+
+/// Admin operations: a closed gate sends cars away without asking for the lock, the
+/// chat is one question and one answer, and the server takes the new number of places.
+#[test]
+fn admin_operations_take_effect() {
+    let params = ParkingParams {
+        arrival_mean: SimTime::from_secs(5),
+        capacity: 200,
+        admin: vec![
+            AdminAction {
+                at: SimTime::from_secs(10),
+                op: AdminOp::Close("gate-in-1".into()),
+            },
+            AdminAction {
+                at: SimTime::from_secs(20),
+                op: AdminOp::Chat("gate-in-0".into()),
+            },
+            AdminAction {
+                at: SimTime::from_secs(200),
+                op: AdminOp::SetPlaces(150),
+            },
+        ],
+        ..Default::default()
+    };
+    let mut nodes = lot(Mode::LockServer);
+    nodes.extend(decls(&[("admin", "admin")]));
+    let (sim, m, v) = run(&params, &nodes, 4, SimTime::from_secs(300), &[]);
+    assert_eq!(v, None);
+    assert!(m.value("cars_at_closed_gate") > 0.0);
+    assert_eq!(m.value("chat_messages"), 2.0);
+    let server = sim.lookup("server").expect("server");
+    match sim.node(server).1 {
+        ParkingNode::Server(s) => assert_eq!(s.capacity, 150),
+        _ => panic!("not the server"),
+    }
+}
