@@ -3,7 +3,7 @@
 //!
 //! Each packet (every full chunk, the last shorter chunk, and the end marker) is sent
 //! until one copy and its ACK both survive. With data loss p and ACK loss q the number of
-//! transmissions N is geometric with success (1-p)(1-q), so E[N] = 1/((1-p)(1-q)). Every
+//! transmissions N is geometric with success (1-p)(1-q), so E\[N\] = 1/((1-p)(1-q)). Every
 //! failed try costs the timeout T (the timer starts when the segment is handed to the
 //! network); the successful one costs L/R + d + A/R + d (serialization of the packet of
 //! L bytes at rate R, one-way delay d, the ACK of A bytes back). The model needs T to
