@@ -1,14 +1,23 @@
 //! A gate controller (ESP32 + photo-interrupter + SG90 barrier) and its cars.
 //!
-//! Cars arrive as a Poisson process (exponential gaps of mean `arrival_mean`); each one
-//! asks for the lock (lock server, replicated server) or joins the gate's queue for one
-//! Ricart-Agrawala request at a time. Inside the critical section the gate reads the
-//! counter, admits or turns the car away, and holds the lock for the barrier's servo
-//! time, the car's passage (length / speed) and the barrier closing.
+//! Cars arrive as a Poisson process (exponential gaps of mean `arrival_mean`) or a daily
+//! profile ([`super::Arrivals`]); each one asks for the lock (lock server, replicated
+//! server) or joins the gate's queue for one Ricart-Agrawala request at a time. Inside
+//! the critical section the gate reads the counter, admits or turns the car away, and
+//! holds the lock for the barrier's servo time, the car's passage and the barrier
+//! closing.
+//!
+//! The passage is sensed, not assumed: when the barrier is up the car drives through the
+//! photo-interrupter beam, whose raw edges (with bounce, drawn from the gate's random
+//! stream) arrive as [`ParkTimer::BeamEdge`] timers. The firmware feeds them to its
+//! [`Debouncer`] and sets a [`ParkTimer::Debounce`] timer for each; the debounced break
+//! and restore are counted, and the debounced restore ("car has passed") starts the
+//! barrier closing. With `hold_mean` set the sensor is not used.
 
 use super::{
     GrantCause, Mode, ParkMsg, ParkTimer, ParkingNode, ParkingParams, RicartAgrawala, send,
 };
+use hardware_models::photo_interrupter::{Beam, Debouncer};
 use sim_core::rng::exponential;
 use sim_core::{Context, Message, NodeId, SimTime};
 use std::collections::BTreeMap;
@@ -60,6 +69,19 @@ pub struct Gate {
     pub capacity: u32,
     /// Cars sent away because the gate was closed.
     pub closed_away: u64,
+    /// The firmware's debouncer of the beam sensor.
+    pub debouncer: Debouncer,
+    /// When the barrier finished opening for the car passing now.
+    pub barrier_opened: Option<SimTime>,
+    /// Raw sensor edges seen (bounce included).
+    pub raw_edges: u64,
+    /// Debounced beam breaks (one per car that drove through).
+    pub beam_breaks: u64,
+    /// Debounced beam restores (one per car that drove through).
+    pub beam_restores: u64,
+    /// Barrier closings started less than the car's L / v after the barrier opened
+    /// (should stay 0).
+    pub closed_before_passage: u64,
 }
 
 impl Gate {
@@ -67,12 +89,9 @@ impl Gate {
         if self.params.cars_per_gate > 0 && self.next_car >= self.params.cars_per_gate {
             return;
         }
-        let mean = self.params.arrival_mean.as_secs_f64();
-        let gap = exponential(ctx.rng(), mean);
-        ctx.set_timer(
-            SimTime::from_nanos((gap * 1e9) as u64),
-            ParkTimer::CarArrives,
-        );
+        let (now, mean) = (ctx.sim_time(), self.params.arrival_mean);
+        let gap = self.params.arrivals.next_gap(now, mean, ctx.rng());
+        ctx.set_timer(gap, ParkTimer::CarArrives);
     }
 
     pub(super) fn car_arrives(&mut self, ctx: &mut Context<'_, ParkingNode>) {
@@ -149,28 +168,85 @@ impl Gate {
         } else if delta == -1 {
             self.left += 1;
         }
+        if delta != 0 {
+            self.latency(ctx, arrived);
+        }
         let hold = match self.params.hold_mean {
             Some(mean) => {
                 let h = exponential(ctx.rng(), mean.as_secs_f64());
                 SimTime::from_nanos((h * 1e9) as u64)
             }
+            // The beam sensor ends the critical section: `barrier_open`, then `debounce`.
             None if delta != 0 => {
-                self.params.barrier.open_time()
-                    + self.params.passage_time()
-                    + self.params.barrier.close_time()
+                let open = self.params.barrier.open_time();
+                ctx.set_timer(open, ParkTimer::BarrierOpen { car });
+                return;
             }
             None => SimTime::ZERO,
         };
-        if delta != 0 {
-            let open = self.params.barrier.open_time();
-            let waited = ctx.sim_time() - arrived + open;
-            ctx.metrics()
-                .observe("entry_latency_ms", waited.as_millis_f64());
-        }
         if hold == SimTime::ZERO {
             self.leave(ctx, car);
         } else {
             ctx.set_timer(hold, ParkTimer::Done { car });
+        }
+    }
+
+    /// Car at the gate to barrier open.
+    fn latency(&mut self, ctx: &mut Context<'_, ParkingNode>, arrived: SimTime) {
+        let open = self.params.barrier.open_time();
+        let waited = ctx.sim_time() - arrived + open;
+        ctx.metrics()
+            .observe("entry_latency_ms", waited.as_millis_f64());
+    }
+
+    /// The barrier is up: car `car` drives through the beam, whose raw edges are drawn
+    /// now and delivered as timers.
+    pub(super) fn barrier_open(&mut self, ctx: &mut Context<'_, ParkingNode>, car: u64) {
+        if self.in_cs.map(|(c, _)| c) != Some(car) {
+            return;
+        }
+        let now = ctx.sim_time();
+        self.barrier_opened = Some(now);
+        let edges = self
+            .params
+            .sensor
+            .car_edges(now, &self.params.car(), ctx.rng());
+        for e in edges {
+            ctx.set_timer(e.at - now, ParkTimer::BeamEdge { beam: e.beam });
+        }
+    }
+
+    /// A raw edge of the sensor output reaches the firmware.
+    pub(super) fn beam_edge(&mut self, ctx: &mut Context<'_, ParkingNode>, beam: Beam) {
+        let now = ctx.sim_time();
+        self.raw_edges += 1;
+        let settle = self.debouncer.on_edge(now, beam);
+        ctx.set_timer(settle - now, ParkTimer::Debounce);
+    }
+
+    /// A debounce window ran out: a debounced break is counted; a debounced restore means
+    /// the car has passed, and the barrier closes (the critical section ends when it is
+    /// down).
+    pub(super) fn debounce(&mut self, ctx: &mut Context<'_, ParkingNode>) {
+        let Some(edge) = self.debouncer.settle(ctx.sim_time()) else {
+            return;
+        };
+        match edge.beam {
+            Beam::Blocked => self.beam_breaks += 1,
+            Beam::Clear => {
+                self.beam_restores += 1;
+                let opened = self.barrier_opened.take().unwrap_or(SimTime::ZERO);
+                let passage = ctx.sim_time() - opened;
+                if passage < self.params.passage_time() {
+                    self.closed_before_passage += 1;
+                }
+                ctx.metrics()
+                    .observe("gate_passage_ms", passage.as_millis_f64());
+                if let Some((car, _)) = self.in_cs {
+                    let close = self.params.barrier.close_time();
+                    ctx.set_timer(close, ParkTimer::Done { car });
+                }
+            }
         }
     }
 

@@ -10,16 +10,23 @@
 //! replicated server with Bully election. The invariants are in [`invariants`].
 //!
 //! Choices the report leaves open, as modelled here:
-//! - Cars arrive at each gate as a Poisson process (`arrival_mean` between cars); a car
+//! - Cars arrive at each gate as a Poisson process (`arrival_mean` between cars), or,
+//!   with `arrivals: DailyProfile(hourly_rates: [..])`, as a non-homogeneous Poisson
+//!   process with one rate per hour of the day, drawn by thinning ([`arrivals`]); a car
 //!   at an exit gate finding the lot empty is ignored. Every car asks for the lock on
 //!   its own (a gate may have several requests queued at the server), so the server sees
 //!   the superposition of the gates' Poisson streams, which is what the M/G/1 test uses.
 //! - The counter is read and written inside the critical section: a grant carries the
 //!   occupancy, the release carries the change (+1 admitted, -1 left, 0 turned away).
 //! - The critical section of an admitted car lasts barrier open (servo time) + car
-//!   passage (length / speed, the photo-interrupter interruption) + barrier close, unless
-//!   `hold_mean` is set, in which case it is exponential with that mean (for the
-//!   queueing test). A turned-away car releases at once.
+//!   passage + barrier close, unless `hold_mean` is set, in which case it is exponential
+//!   with that mean (for the queueing test). A turned-away car releases at once. The
+//!   passage is seen by the gate's photo-interrupter (`sensor`): once the barrier is up
+//!   the car breaks the beam for length / speed, the raw output bounces at both edges
+//!   (drawn from the gate's random stream), and the firmware's [`Debouncer`] (`debounce`
+//!   window) turns it into one break and one restore; the debounced restore is "car has
+//!   passed", and the barrier closes after it. The passage therefore lasts L / v plus the
+//!   sensor response, the bounce and the debounce window (about 7 ms more).
 //! - Links are assumed reliable (the report's assumption): the protocol has no
 //!   retransmission, so scenarios set `loss: 0.0` on the ESP32 preset.
 //! - In Ricart-Agrawala mode the counter travels on the replies: each reply carries the
@@ -34,6 +41,7 @@
 //!   is a violation of `lock_liveness`; this is how a crashed lock server shows.
 
 pub mod admin;
+pub mod arrivals;
 pub mod gate;
 pub mod invariants;
 pub mod lock_server;
@@ -44,6 +52,7 @@ pub mod server;
 mod tests;
 
 pub use admin::{Admin, AdminAction, AdminOp, Camera};
+pub use arrivals::Arrivals;
 pub use gate::{Gate, GateKind};
 pub use lock_server::{GrantCause, LockServer};
 pub use replicated::Replica;
@@ -52,6 +61,9 @@ pub use server::Server;
 
 use crate::system::{Setup, System, TopologyRule, add_declared};
 use hardware_models::lcd::Lcd1602;
+use hardware_models::photo_interrupter::{
+    Beam, Car, DEFAULT_DEBOUNCE, Debouncer, PhotoInterrupter,
+};
 use hardware_models::servo::Barrier;
 use invariants::{AdmittedWereGranted, LockLiveness, MutualExclusion, NoForgottenCar, Occupancy};
 use serde::{Deserialize, Serialize};
@@ -82,6 +94,9 @@ pub struct ParkingParams {
     pub initial_occupied: u32,
     /// Mean time between cars at each gate (Poisson arrivals).
     pub arrival_mean: SimTime,
+    /// How cars arrive: `Poisson` (the default, gaps of mean `arrival_mean`) or
+    /// `DailyProfile(hourly_rates: [..24 cars per hour..])`.
+    pub arrivals: Arrivals,
     /// Cars each gate sees before its arrivals stop (0: no limit).
     pub cars_per_gate: u64,
     /// If set, the critical section lasts an exponential time of this mean instead of
@@ -95,6 +110,10 @@ pub struct ParkingParams {
     pub car_length_m: f64,
     /// Car speed through the gate in km/h.
     pub car_speed_kmh: f64,
+    /// The car sensor of every gate (beam edges with contact bounce).
+    pub sensor: PhotoInterrupter,
+    /// The gate firmware's debounce window for the sensor (5 ms by default).
+    pub debounce: SimTime,
     /// A car waiting longer than this at the end of the run is a liveness violation.
     pub stuck_after: SimTime,
     /// Replicated mode: the primary's heartbeat period (silence for 3 periods starts an
@@ -115,12 +134,15 @@ impl Default for ParkingParams {
             capacity: 40,
             initial_occupied: 0,
             arrival_mean: SimTime::from_secs(20),
+            arrivals: Arrivals::Poisson,
             cars_per_gate: 0,
             hold_mean: None,
             barrier: Barrier::default(),
             lcd: Lcd1602::default(),
             car_length_m: hardware_models::photo_interrupter::EU_AVERAGE_CAR_LENGTH_M,
             car_speed_kmh: 7.5,
+            sensor: PhotoInterrupter::default(),
+            debounce: DEFAULT_DEBOUNCE,
             stuck_after: SimTime::from_secs(30),
             heartbeat: SimTime::from_secs(1),
             election_timeout: SimTime::from_millis(500),
@@ -131,10 +153,17 @@ impl Default for ParkingParams {
 }
 
 impl ParkingParams {
-    /// Time a car takes to pass the photo-interrupter beam.
+    /// Time a car takes to pass the photo-interrupter beam (length / speed).
     pub fn passage_time(&self) -> SimTime {
-        let secs = self.car_length_m / (self.car_speed_kmh / 3.6);
-        SimTime::from_nanos((secs * 1e9).round() as u64)
+        self.car().interruption()
+    }
+
+    /// The car driving through every gate.
+    pub fn car(&self) -> Car {
+        Car {
+            length_m: self.car_length_m,
+            speed_kmh: self.car_speed_kmh,
+        }
     }
 }
 
@@ -280,6 +309,13 @@ pub enum ParkTimer {
         /// Car id.
         car: u64,
     },
+    /// A raw edge of the gate's beam sensor: the output reads `beam` from now on.
+    BeamEdge {
+        /// The sensor output.
+        beam: Beam,
+    },
+    /// The debounce window of the latest raw edge may have run out.
+    Debounce,
     /// The critical section of car `car` ends.
     Done {
         /// Car id.
@@ -308,6 +344,8 @@ impl sim_core::TimerTag for ParkTimer {
         match self {
             ParkTimer::CarArrives => "car_arrives",
             ParkTimer::BarrierOpen { .. } => "barrier_open",
+            ParkTimer::BeamEdge { .. } => "beam_edge",
+            ParkTimer::Debounce => "debounce",
             ParkTimer::Done { .. } => "done",
             ParkTimer::LcdWritten { .. } => "lcd_written",
             ParkTimer::Heartbeat => "heartbeat",
@@ -396,6 +434,9 @@ impl Node for ParkingNode {
         match (self, timer) {
             (ParkingNode::Gate(g), ParkTimer::CarArrives) => g.car_arrives(ctx),
             (ParkingNode::Gate(g), ParkTimer::Done { car }) => g.leave(ctx, car),
+            (ParkingNode::Gate(g), ParkTimer::BarrierOpen { car }) => g.barrier_open(ctx, car),
+            (ParkingNode::Gate(g), ParkTimer::BeamEdge { beam }) => g.beam_edge(ctx, beam),
+            (ParkingNode::Gate(g), ParkTimer::Debounce) => g.debounce(ctx),
             (ParkingNode::Display(d), ParkTimer::LcdWritten { free }) => d.shown = Some(free),
             (ParkingNode::Replica(r), ParkTimer::Heartbeat) => r.on_heartbeat_timer(ctx),
             (ParkingNode::Replica(r), ParkTimer::ElectionTimeout) => r.on_election_timeout(ctx),
@@ -443,6 +484,7 @@ impl System for Parking {
         if params.car_speed_kmh <= 0.0 || params.car_length_m <= 0.0 {
             return Err("params.car_speed_kmh and params.car_length_m must be positive".into());
         }
+        params.arrivals.validate()?;
         params.barrier.servo.validate()?;
         params.lcd.validate()?;
         if count("entry") + count("exit") == 0 {
@@ -514,6 +556,12 @@ impl System for Parking {
                 open: true,
                 capacity: params.capacity,
                 closed_away: 0,
+                debouncer: Debouncer::new(params.debounce, Beam::Clear),
+                barrier_opened: None,
+                raw_edges: 0,
+                beam_breaks: 0,
+                beam_restores: 0,
+                closed_before_passage: 0,
             })),
             "admin" => ParkingNode::Admin(Admin {
                 actions: params.admin.clone(),

@@ -299,3 +299,98 @@ fn admin_operations_take_effect() {
         _ => panic!("not the server"),
     }
 }
+
+fn gates(sim: &Simulation<ParkingNode>) -> Vec<&Gate> {
+    sim.world()
+        .nodes()
+        .filter_map(|(_, _, n)| match n {
+            ParkingNode::Gate(g) => Some(&**g),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The gates sense each car with the bouncing photo-interrupter: far more raw edges than
+/// two per car, yet every car that drove through gives exactly one debounced break and
+/// one debounced restore, and the barrier starts closing only after the car's L / v (and
+/// at most response + bounce window + debounce later).
+#[test]
+fn debounced_sensor_gives_one_break_and_restore_per_car() {
+    let params = ParkingParams {
+        arrival_mean: SimTime::from_secs(10),
+        cars_per_gate: 60,
+        initial_occupied: 20,
+        ..Default::default()
+    };
+    // Arrivals stop after 60 cars per gate; the end leaves every passage finished.
+    let (sim, m, v) = run(
+        &params,
+        &lot(Mode::LockServer),
+        5,
+        SimTime::from_secs(3600),
+        &[],
+    );
+    assert_eq!(v, None);
+    let (mut cars, mut raw) = (0, 0);
+    for g in gates(&sim) {
+        assert!(g.in_cs.is_none() && g.waiting.is_empty());
+        let through = g.admitted + g.left;
+        assert_eq!(g.beam_breaks, through);
+        assert_eq!(g.beam_restores, through);
+        assert_eq!(g.closed_before_passage, 0);
+        cars += through;
+        raw += g.raw_edges;
+    }
+    assert!(cars > 100, "{cars} cars drove through");
+    assert!(raw > 2 * cars + cars / 2, "{raw} raw edges for {cars} cars");
+    let lv = params.passage_time().as_millis_f64();
+    let slack =
+        (params.sensor.response + params.sensor.bounce.window + params.debounce).as_millis_f64();
+    let Some(sim_core::Metric::Samples(passages)) = m.get("gate_passage_ms") else {
+        panic!("no gate_passage_ms");
+    };
+    assert_eq!(passages.len() as u64, cars);
+    for &p in passages {
+        assert!(p >= lv && p <= lv + slack, "passage {p} ms, L/v {lv} ms");
+    }
+    println!(
+        "sensor: {cars} cars, {raw} raw edges, passage mean {:.3} ms (L/v {lv:.3} ms)",
+        passages.iter().sum::<f64>() / passages.len() as f64
+    );
+}
+
+/// A daily profile through the whole system: over 3 simulated days every gate sees the
+/// profile's daily total of cars within 4 standard errors, and the invariants hold.
+#[test]
+fn daily_profile_arrivals_through_the_system() {
+    let rates: Vec<f64> = (0..24)
+        .map(|h| match h {
+            7..=9 => 30.0,
+            16..=18 => 25.0,
+            0..=5 => 0.0,
+            _ => 6.0,
+        })
+        .collect();
+    let days = 3.0;
+    let expected = days * rates.iter().sum::<f64>();
+    let params = ParkingParams {
+        arrivals: Arrivals::DailyProfile {
+            hourly_rates: rates,
+        },
+        capacity: 1000,
+        initial_occupied: 500,
+        ..Default::default()
+    };
+    let end = SimTime::from_secs(3 * 24 * 3600);
+    let (sim, _, v) = run(&params, &lot(Mode::LockServer), 11, end, &[]);
+    assert_eq!(v, None);
+    for g in gates(&sim) {
+        let n = g.next_car as f64;
+        println!("daily profile: {n} cars at a gate, expected {expected}");
+        assert!(
+            (n - expected).abs() <= 4.0 * expected.sqrt(),
+            "{n} vs {expected}"
+        );
+        assert_eq!(g.beam_breaks, g.admitted + g.left);
+    }
+}
