@@ -143,11 +143,11 @@ impl Invariant<ParkingNode> for NoForgottenCar {
                 *seen = applied;
                 occ += g.delta_prefix.get(applied as usize).copied().unwrap_or(0);
             }
-            if occ != i64::from(r.occupied) {
+            if occ != i64::from(r.server.occupied) {
                 return Err(format!(
                     "primary {} counts {} occupied, its applied releases make {occ}",
                     world.name(id),
-                    r.occupied
+                    r.server.occupied
                 ));
             }
         }

@@ -397,12 +397,7 @@ impl Node for ParkingNode {
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         match self {
             ParkingNode::Gate(g) => g.schedule_arrival(ctx),
-            ParkingNode::Server(s) => {
-                if let Some(d) = s.display {
-                    let free = s.capacity.saturating_sub(s.occupied);
-                    send(ctx, d, ParkMsg::Show { free });
-                }
-            }
+            ParkingNode::Server(s) => s.show(ctx),
             ParkingNode::Display(_) => {}
             ParkingNode::Replica(r) => r.on_start(ctx),
             ParkingNode::Admin(a) => a.on_start(ctx),
@@ -575,13 +570,7 @@ impl System for Parking {
             "server" if params.mode == Mode::Replicated => ParkingNode::Replica(Box::new(
                 Replica::new(params.capacity, params.initial_occupied),
             )),
-            "server" => ParkingNode::Server(Server {
-                lock: LockServer::default(),
-                arrived: BTreeMap::new(),
-                display: None,
-                occupied: params.initial_occupied,
-                capacity: params.capacity,
-            }),
+            "server" => ParkingNode::Server(Server::new(params.capacity, params.initial_occupied)),
             _ => ParkingNode::Display(Display {
                 lcd: params.lcd.clone(),
                 shown: None,
@@ -634,7 +623,7 @@ impl System for Parking {
                     r.replicas = replicas.clone();
                     r.rank = replicas.iter().position(|&x| x == id).expect("a replica");
                     r.gates = gates.clone();
-                    r.display = display;
+                    r.server.display = display;
                     r.heartbeat = params.heartbeat;
                     r.election_timeout = params.election_timeout;
                 }

@@ -21,7 +21,7 @@
 //!   gate has answered, then rebuilds the lock (holder, queue) and applies any release it
 //!   had not seen, so no admitted car is forgotten and no two gates hold the lock.
 
-use super::{GrantCause, LockServer, ParkMsg, ParkTimer, ParkingNode, send};
+use super::{GrantCause, ParkMsg, ParkTimer, ParkingNode, Server, send};
 use sim_core::{Context, Message, NodeId, SimTime, TimerId};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,7 +32,6 @@ pub struct Replica {
     pub(super) replicas: Vec<NodeId>,
     /// The gates.
     pub(super) gates: Vec<NodeId>,
-    pub(super) display: Option<NodeId>,
     pub(super) rank: usize,
     pub(super) heartbeat: SimTime,
     pub(super) election_timeout: SimTime,
@@ -40,14 +39,10 @@ pub struct Replica {
     pub primary: bool,
     /// Primary that has heard RECOVER from every gate (and may grant).
     pub ready: bool,
-    /// Occupied places.
-    pub occupied: u32,
-    /// Places in the lot.
-    pub capacity: u32,
+    /// The lock, counter and display, as the single lock server keeps them.
+    pub server: Server,
     /// Per gate, the sequence number of the last release applied.
     pub applied: BTreeMap<NodeId, u64>,
-    lock: LockServer<(NodeId, u64)>,
-    arrived: BTreeMap<(NodeId, u64), SimTime>,
     pending: Vec<(NodeId, u64)>,
     recovered: BTreeSet<NodeId>,
     last_heard: SimTime,
@@ -63,17 +58,13 @@ impl Replica {
         Replica {
             replicas: Vec::new(),
             gates: Vec::new(),
-            display: None,
             rank: 0,
             heartbeat: SimTime::from_secs(1),
             election_timeout: SimTime::from_millis(500),
             primary: false,
             ready: false,
-            occupied,
-            capacity,
+            server: Server::new(capacity, occupied),
             applied: BTreeMap::new(),
-            lock: LockServer::default(),
-            arrived: BTreeMap::new(),
             pending: Vec::new(),
             recovered: BTreeSet::new(),
             last_heard: SimTime::ZERO,
@@ -86,7 +77,7 @@ impl Replica {
 
     fn state_msg(&self) -> ParkMsg {
         ParkMsg::State {
-            occupied: self.occupied,
+            occupied: self.server.occupied,
             applied: self.applied.iter().map(|(g, s)| (g.0, *s)).collect(),
         }
     }
@@ -106,10 +97,7 @@ impl Replica {
             // The initial primary: every gate starts idle, nothing to recover.
             self.primary = true;
             self.ready = true;
-            if let Some(d) = self.display {
-                let free = self.capacity.saturating_sub(self.occupied);
-                send(ctx, d, ParkMsg::Show { free });
-            }
+            self.server.show(ctx);
         }
         ctx.set_timer(self.heartbeat, ParkTimer::Heartbeat);
     }
@@ -119,8 +107,8 @@ impl Replica {
         // replicated anyway and get refreshed from the next heartbeat.
         self.primary = false;
         self.ready = false;
-        self.lock.clear();
-        self.arrived.clear();
+        self.server.lock.clear();
+        self.server.arrived.clear();
         self.pending.clear();
         self.recovered.clear();
         self.electing = false;
@@ -197,27 +185,13 @@ impl Replica {
         }
     }
 
-    fn grant(&mut self, ctx: &mut Context<'_, ParkingNode>, who: (NodeId, u64), cause: GrantCause) {
-        if let Some(at) = self.arrived.remove(&who) {
-            let wait = ctx.sim_time() - at;
-            ctx.metrics().observe("lock_wait_ms", wait.as_millis_f64());
-        }
-        let msg = ParkMsg::Grant {
-            car: who.1,
-            occupied: self.occupied,
-            capacity: self.capacity,
-            cause,
-        };
-        send(ctx, who.0, msg);
-    }
-
     fn request(&mut self, ctx: &mut Context<'_, ParkingNode>, who: (NodeId, u64)) {
-        if self.arrived.contains_key(&who) || self.lock.holder() == Some(&who) {
+        if self.server.arrived.contains_key(&who) || self.server.lock.holder() == Some(&who) {
             return;
         }
-        self.arrived.entry(who).or_insert(ctx.sim_time());
-        if let Some(g) = self.lock.request(who) {
-            self.grant(ctx, g, GrantCause::Request);
+        self.server.arrived.entry(who).or_insert(ctx.sim_time());
+        if let Some(g) = self.server.lock.request(who) {
+            self.server.grant(ctx, g, GrantCause::Request);
         }
     }
 
@@ -227,13 +201,7 @@ impl Replica {
             return;
         }
         *last = seq;
-        if delta != 0 {
-            self.occupied = (i64::from(self.occupied) + i64::from(delta)) as u32;
-            if let Some(d) = self.display {
-                let free = self.capacity.saturating_sub(self.occupied);
-                send(ctx, d, ParkMsg::Show { free });
-            }
-        }
+        self.server.change_occupancy(ctx, delta);
         self.broadcast_state(ctx);
     }
 
@@ -247,7 +215,7 @@ impl Replica {
             ParkMsg::State { occupied, applied } => {
                 self.last_heard = ctx.sim_time();
                 if !self.primary {
-                    self.occupied = occupied;
+                    self.server.occupied = occupied;
                     self.applied = applied.into_iter().map(|(g, s)| (NodeId(g), s)).collect();
                 }
             }
@@ -269,7 +237,7 @@ impl Replica {
                     self.set_election_timer(ctx, wait);
                 }
             }
-            ParkMsg::SetPlaces { places } => self.capacity = places,
+            ParkMsg::SetPlaces { places } => self.server.capacity = places,
             ParkMsg::Coordinator => {
                 if let Some(t) = self.election_timer.take() {
                     ctx.cancel_timer(t);
@@ -287,12 +255,12 @@ impl Replica {
                 }
             }
             ParkMsg::Release { car, delta, seq } => {
-                if !self.ready || self.lock.holder() != Some(&(from, car)) {
+                if !self.ready || self.server.lock.holder() != Some(&(from, car)) {
                     return;
                 }
                 self.apply(ctx, from, seq, delta);
-                if let Some(g) = self.lock.release(&(from, car)) {
-                    self.grant(ctx, g, GrantCause::Release);
+                if let Some(g) = self.server.lock.release(&(from, car)) {
+                    self.server.grant(ctx, g, GrantCause::Release);
                 }
             }
             ParkMsg::Recover {
@@ -307,23 +275,23 @@ impl Replica {
                     self.apply(ctx, from, seq, delta);
                 }
                 if let Some(car) = holding {
-                    self.lock.request((from, car));
+                    self.server.lock.request((from, car));
                 }
                 for (car, at) in waiting {
-                    self.arrived.insert((from, car), at);
+                    self.server.arrived.insert((from, car), at);
                     self.pending.push((from, car));
                 }
                 if self.recovered.len() == self.gates.len() {
                     self.ready = true;
                     let mut seen = BTreeSet::new();
                     for who in std::mem::take(&mut self.pending) {
-                        if !seen.insert(who) || self.lock.holder() == Some(&who) {
+                        if !seen.insert(who) || self.server.lock.holder() == Some(&who) {
                             continue;
                         }
-                        let at = self.arrived.remove(&who).unwrap_or(ctx.sim_time());
-                        self.arrived.insert(who, at);
-                        if let Some(g) = self.lock.request(who) {
-                            self.grant(ctx, g, GrantCause::Request);
+                        let at = self.server.arrived.remove(&who).unwrap_or(ctx.sim_time());
+                        self.server.arrived.insert(who, at);
+                        if let Some(g) = self.server.lock.request(who) {
+                            self.server.grant(ctx, g, GrantCause::Request);
                         }
                     }
                 }

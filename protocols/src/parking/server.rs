@@ -5,7 +5,8 @@ use super::{GrantCause, LockServer, ParkMsg, ParkingNode, send};
 use sim_core::{Context, Message, NodeId, SimTime};
 use std::collections::BTreeMap;
 
-/// The lock server (lock-server mode).
+/// The lock server (lock-server mode); every replica of the replicated mode embeds one
+/// for the same lock, counter and display.
 #[derive(Clone, Debug)]
 pub struct Server {
     pub(super) lock: LockServer<(NodeId, u64)>,
@@ -18,6 +19,34 @@ pub struct Server {
 }
 
 impl Server {
+    /// A server for a lot of `capacity` places with `occupied` taken.
+    pub(super) fn new(capacity: u32, occupied: u32) -> Self {
+        Server {
+            lock: LockServer::default(),
+            arrived: BTreeMap::new(),
+            display: None,
+            occupied,
+            capacity,
+        }
+    }
+
+    /// Send the number of free places to the display, if there is one.
+    pub(super) fn show(&self, ctx: &mut Context<'_, ParkingNode>) {
+        if let Some(d) = self.display {
+            let free = self.capacity.saturating_sub(self.occupied);
+            send(ctx, d, ParkMsg::Show { free });
+        }
+    }
+
+    /// Apply a released car's change of occupancy (+1 entry, -1 exit, 0 turned away)
+    /// and update the display.
+    pub(super) fn change_occupancy(&mut self, ctx: &mut Context<'_, ParkingNode>, delta: i32) {
+        if delta != 0 {
+            self.occupied = (i64::from(self.occupied) + i64::from(delta)) as u32;
+            self.show(ctx);
+        }
+    }
+
     pub(super) fn grant(
         &mut self,
         ctx: &mut Context<'_, ParkingNode>,
@@ -55,13 +84,7 @@ impl Server {
                 if self.lock.holder() != Some(&(from, car)) {
                     return;
                 }
-                if delta != 0 {
-                    self.occupied = (i64::from(self.occupied) + i64::from(delta)) as u32;
-                    if let Some(d) = self.display {
-                        let free = self.capacity.saturating_sub(self.occupied);
-                        send(ctx, d, ParkMsg::Show { free });
-                    }
-                }
+                self.change_occupancy(ctx, delta);
                 if let Some(g) = self.lock.release(&(from, car)) {
                     self.grant(ctx, g, GrantCause::Release);
                 }
