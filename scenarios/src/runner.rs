@@ -229,6 +229,7 @@ pub fn metrics_json(metrics: &Metrics) -> Map<String, Value> {
             Metric::Samples(s) => {
                 serde_json::to_value(Summary::of(s)).expect("summaries serialize")
             }
+            Metric::Tally(t) => serde_json::json!(t),
         };
         out.insert(name.to_owned(), v);
     }

@@ -12,6 +12,9 @@ pub enum Metric {
     Gauge(f64),
     /// Every observed value, summarised at the end (latencies, sizes).
     Samples(Vec<f64>),
+    /// Running totals by label (responses by status code, drops by reason), shown as
+    /// one JSON object.
+    Tally(BTreeMap<String, f64>),
 }
 
 /// The summary of a sample set, as it appears in JSON.
@@ -100,16 +103,29 @@ impl Metrics {
         }
     }
 
+    /// Add `by` to the `label` entry of the tally `name` (both created at zero).
+    pub fn add_to(&mut self, name: &str, label: &str, by: f64) {
+        match self.values.get_mut(name) {
+            Some(Metric::Tally(t)) => *t.entry(label.to_owned()).or_insert(0.0) += by,
+            _ => {
+                let tally = BTreeMap::from([(label.to_owned(), by)]);
+                self.values.insert(name.to_owned(), Metric::Tally(tally));
+            }
+        }
+    }
+
     /// The metric called `name`.
     pub fn get(&self, name: &str) -> Option<&Metric> {
         self.values.get(name)
     }
 
-    /// A counter's or gauge's value (0 when absent; a sample set gives its mean).
+    /// A counter's or gauge's value (0 when absent; a sample set gives its mean, a tally
+    /// its total).
     pub fn value(&self, name: &str) -> f64 {
         match self.values.get(name) {
             Some(Metric::Counter(v) | Metric::Gauge(v)) => *v,
             Some(Metric::Samples(s)) => Summary::of(s).mean,
+            Some(Metric::Tally(t)) => t.values().sum(),
             None => 0.0,
         }
     }
@@ -119,13 +135,15 @@ impl Metrics {
         self.values.iter().map(|(k, v)| (k.as_str(), v))
     }
 
-    /// Merge `other` into `self` (counters add, gauges and samples from `other` win/append).
+    /// Merge `other` into `self` (counters and tallies add, gauges and samples from
+    /// `other` win/append).
     pub fn merge(&mut self, other: &Metrics) {
         for (name, m) in other.iter() {
             match m {
                 Metric::Counter(v) => self.add(name, *v),
                 Metric::Gauge(v) => self.set(name, *v),
                 Metric::Samples(s) => s.iter().for_each(|x| self.observe(name, *x)),
+                Metric::Tally(t) => t.iter().for_each(|(l, v)| self.add_to(name, l, *v)),
             }
         }
     }
@@ -134,6 +152,22 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tallies_count_by_label_and_merge_by_adding() {
+        let mut a = Metrics::default();
+        a.add_to("status", "200", 2.0);
+        a.add_to("status", "404", 1.0);
+        let mut b = Metrics::default();
+        b.add_to("status", "200", 1.0);
+        a.merge(&b);
+        let Some(Metric::Tally(t)) = a.get("status") else {
+            panic!("not a tally")
+        };
+        assert_eq!(t.get("200"), Some(&3.0));
+        assert_eq!(t.get("404"), Some(&1.0));
+        assert_eq!(a.value("status"), 4.0);
+    }
 
     #[test]
     fn percentiles_by_nearest_rank() {

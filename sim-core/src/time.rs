@@ -61,6 +61,14 @@ impl Add for SimTime {
     }
 }
 
+impl std::ops::Mul<u64> for SimTime {
+    type Output = SimTime;
+    /// `k` times the duration (saturating), for bounds such as "three timeouts".
+    fn mul(self, k: u64) -> SimTime {
+        SimTime(self.0.saturating_mul(k))
+    }
+}
+
 impl AddAssign for SimTime {
     fn add_assign(&mut self, rhs: SimTime) {
         self.0 = self.0.saturating_add(rhs.0);

@@ -1,0 +1,830 @@
+//! The edge node: registration with the server, the hello protocol, keep-alives to the
+//! coordinator, the Bully variant, local averages on a stack, and, as coordinator, the
+//! global average and its upload.
+//!
+//! Life of a node ([`Phase`]): `Registering` (`api/init`, then `POST api/nodes`) ->
+//! `Hello` (greets every node the server listed; only hello messages are handled, the
+//! report's "joining" role) -> `Active` under a coordinator, or `Electing` when no
+//! coordinator answered the hello -> `Coordinator` if it wins.
+//!
+//! The election is Bully with the report's exception, made precise here:
+//! - A candidate sends ELECTION to every higher node and to the coordinator it suspects
+//!   (whose keep-alive went unanswered), waits `answer_timeout`, and wins if nobody
+//!   answered. A coordinator in charge answers an ELECTION with COORDINATOR, so a live
+//!   coordinator is never replaced by a suspicious node.
+//! - A node that is `Active` under a coordinator answers a lower candidate but does not
+//!   run itself until its own keep-alive fails; that is why a node that joined under a
+//!   coordinator (even with a higher id) never takes over while it lives.
+//! - Two coordinators that meet (after a partition, or a joiner that arrived during an
+//!   election and found none) settle by Bully: the higher id re-asserts, the lower
+//!   steps down.
+//!
+//! Averages (the report's acknowledgement scheme, strengthened so that a coordinator
+//! crash loses nothing): every local average stays on the node's stack until the
+//! coordinator confirms that the server stored it (`AverageAck`, sent after the upload's
+//! 204), not merely that the coordinator received it; the coordinator's immediate
+//! reply carries the latest global average and the id of the latest average received,
+//! as in the report. The whole stack goes to every new coordinator, and entries older
+//! than `resend_after` go again with the next keep-alive. Re-sent averages are caught
+//! twice: by the coordinator (ids it holds) and by the server (ids it stored).
+//!
+//! The coordinator removes from the server nodes it has not heard for `cleanup_after`
+//! (crashed nodes would otherwise stay listed and sensors would keep being sent to
+//! them); a node restarted with a fixed id that finds its stale entry (409) deletes it
+//! and registers again.
+
+use super::grid::Cell;
+use super::http::HttpClient;
+use super::rest::{Aggregate, Average, AverageId, Body, EdgeInfo, Request, Response, Ugm3};
+use super::{CityMsg, CityNode, CityParams, CityTimer, Datagram, EdgeConfig, Timing};
+use rand::RngExt;
+use sim_core::{Context, NodeId, SimTime, TimerId};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// Where an edge node is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// Not started, crashed, or waiting for its join.
+    Down,
+    /// Getting the token and registering with the server.
+    Registering,
+    /// Registered, greeting the other nodes (the report's "joining").
+    Hello,
+    /// Working under a coordinator.
+    Active,
+    /// Running a Bully election.
+    Electing,
+    /// The coordinator.
+    Coordinator,
+    /// The server refused it (400, or 403/409 it cannot get around); it stays out.
+    Refused,
+    /// Left the network.
+    Gone,
+}
+
+/// Why an HTTP request was sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Call {
+    Token,
+    Register,
+    RemoveStale,
+    Upload,
+    Cleanup,
+}
+
+/// Where a Bully candidate is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    /// Waiting for an ANSWER from a higher node.
+    Answers,
+    /// Answered; waiting for COORDINATOR.
+    Coordinator,
+}
+
+/// What only the coordinator holds.
+#[derive(Clone, Debug, Default)]
+struct CoordinatorState {
+    /// Local averages received since the last global average.
+    window: Vec<Average>,
+    /// Ids of averages held (in the window or in a queued aggregate), to catch re-sends.
+    held: BTreeSet<AverageId>,
+    /// Aggregates computed and not yet stored by the server, oldest first.
+    queue: VecDeque<Aggregate>,
+    /// Whether the front of the queue is being uploaded.
+    uploading: bool,
+    /// The latest global average.
+    latest_global: Option<Ugm3>,
+    /// When each member was last heard (keep-alive, averages, hello).
+    last_seen: BTreeMap<i64, SimTime>,
+    /// The global-average timer.
+    timer: Option<TimerId>,
+}
+
+/// What an edge node is started with (the report's command line); kept across crashes.
+#[derive(Clone, Debug)]
+struct Settings {
+    config: EdgeConfig,
+    timing: Timing,
+    id_range: i64,
+    join_attempts: u32,
+    server: NodeId,
+}
+
+/// An edge node.
+#[derive(Clone, Debug)]
+pub struct EdgeNode {
+    settings: Settings,
+    timing: Timing,
+    server: NodeId,
+    // Volatile state, lost in a crash.
+    phase: Phase,
+    me: EdgeInfo,
+    attempts: u32,
+    token: Option<u64>,
+    http: HttpClient<Call>,
+    members: BTreeMap<i64, NodeId>,
+    hello_waiting: BTreeSet<i64>,
+    hello_coordinator: Option<EdgeInfo>,
+    hello_timer: Option<TimerId>,
+    coordinator: Option<EdgeInfo>,
+    suspected: Option<EdgeInfo>,
+    stage: Option<(Stage, TimerId)>,
+    timer: Option<TimerId>,
+    keepalive: Option<TimerId>,
+    keepalive_timeout: Option<TimerId>,
+    window: Vec<f64>,
+    stack: BTreeMap<AverageId, (Average, SimTime)>,
+    coord: Option<CoordinatorState>,
+    latest_global: Option<Ugm3>,
+    /// Whether the node crashed since it last registered (its old entry may still be
+    /// on the server).
+    restarted: bool,
+    /// Observer record (not node state; survives crashes): every local average this
+    /// node computed, in order.
+    pub produced: Vec<AverageId>,
+    /// Observer record: the node crashed at least once.
+    pub crashed: bool,
+}
+
+impl EdgeNode {
+    /// A node configured by `config` (id and cell, when fixed) that registers with
+    /// `server`.
+    pub fn new(config: EdgeConfig, params: &CityParams, server: NodeId) -> EdgeNode {
+        EdgeNode::with(Settings {
+            config,
+            timing: params.timing(),
+            id_range: params.id_range,
+            join_attempts: params.join_attempts,
+            server,
+        })
+    }
+
+    fn with(settings: Settings) -> EdgeNode {
+        EdgeNode {
+            timing: settings.timing,
+            server: settings.server,
+            settings,
+            phase: Phase::Down,
+            me: EdgeInfo {
+                id: 0,
+                cell: Cell::new(0, 0),
+                addr: NodeId(0),
+            },
+            attempts: 0,
+            token: None,
+            http: HttpClient::default(),
+            members: BTreeMap::new(),
+            hello_waiting: BTreeSet::new(),
+            hello_coordinator: None,
+            hello_timer: None,
+            coordinator: None,
+            suspected: None,
+            stage: None,
+            timer: None,
+            keepalive: None,
+            keepalive_timeout: None,
+            window: Vec::new(),
+            stack: BTreeMap::new(),
+            coord: None,
+            latest_global: None,
+            restarted: false,
+            produced: Vec::new(),
+            crashed: false,
+        }
+    }
+
+    /// Where the node is.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// The node's process id (valid once registering).
+    pub fn id(&self) -> i64 {
+        self.me.id
+    }
+
+    /// The node's cell.
+    pub fn cell(&self) -> Cell {
+        self.me.cell
+    }
+
+    /// The coordinator the node works under (itself when it is the coordinator).
+    pub fn coordinator(&self) -> Option<i64> {
+        self.coordinator.map(|c| c.id)
+    }
+
+    /// Whether the average `id` is on the node's stack, waiting for its acknowledgement.
+    pub fn is_stacked(&self, id: &AverageId) -> bool {
+        self.stack.contains_key(id)
+    }
+
+    /// Local averages waiting for acknowledgement.
+    pub fn stacked(&self) -> usize {
+        self.stack.len()
+    }
+
+    /// The latest global average the node has heard of.
+    pub fn latest_global(&self) -> Option<Ugm3> {
+        self.latest_global
+    }
+
+    /// Whether the node is part of the network (registered, not refused or gone).
+    pub fn in_network(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Hello | Phase::Active | Phase::Electing | Phase::Coordinator
+        )
+    }
+
+    pub(super) fn on_start(&mut self, ctx: &mut Context<'_, CityNode>) {
+        self.phase = Phase::Registering;
+        self.attempts = 0;
+        let id = match self.settings.config.id {
+            Some(id) => id,
+            None => ctx.rng().random_range(1..=self.settings.id_range),
+        };
+        let cell = match self.settings.config.cell {
+            Some((u, v)) => Cell::new(u, v),
+            None => Cell::random(ctx.rng()),
+        };
+        self.me = EdgeInfo {
+            id,
+            cell,
+            addr: ctx.id(),
+        };
+        self.request_token(ctx);
+    }
+
+    fn request_token(&mut self, ctx: &mut Context<'_, CityNode>) {
+        let t = self.timing.http_timeout;
+        self.http.send(ctx, self.server, Request::Init, Call::Token, t);
+    }
+
+    fn register(&mut self, ctx: &mut Context<'_, CityNode>) {
+        let t = self.timing.http_timeout;
+        let req = Request::AddNode(self.me);
+        self.http.send(ctx, self.server, req, Call::Register, t);
+    }
+
+    fn refuse(&mut self, ctx: &mut Context<'_, CityNode>, status: u16) {
+        self.phase = Phase::Refused;
+        ctx.metrics().add("nodes_refused", 1.0);
+        ctx.annotate(&format!(
+            "node {} at {} refused by the server ({status})",
+            self.me.id, self.me.cell
+        ));
+    }
+
+    fn send(&self, ctx: &mut Context<'_, CityNode>, to: NodeId, datagram: Datagram) {
+        if datagram.is_election() {
+            ctx.metrics().add("election_messages", 1.0);
+        }
+        let token = self.token.unwrap_or_default();
+        ctx.send(to, CityMsg::Udp { token, datagram });
+    }
+
+    fn learn(&mut self, ctx: &Context<'_, CityNode>, info: EdgeInfo) {
+        if info.id == self.me.id {
+            return;
+        }
+        self.members.insert(info.id, info.addr);
+        if let Some(coord) = &mut self.coord {
+            coord.last_seen.insert(info.id, ctx.now());
+        }
+    }
+
+    pub(super) fn on_message(&mut self, ctx: &mut Context<'_, CityNode>, from: NodeId, msg: CityMsg) {
+        match msg {
+            CityMsg::HttpReply { req, response } => {
+                if let Some(call) = self.http.complete(ctx, req) {
+                    self.on_reply(ctx, call, response);
+                }
+            }
+            CityMsg::Udp { token, datagram } => {
+                if Some(token) != self.token {
+                    ctx.metrics().add("datagrams_bad_token", 1.0);
+                    return;
+                }
+                self.on_datagram(ctx, from, datagram);
+            }
+            CityMsg::Http { .. } => {}
+        }
+    }
+
+    fn on_reply(&mut self, ctx: &mut Context<'_, CityNode>, call: Call, response: Response) {
+        match (call, response.status, response.body) {
+            (Call::Token, 200, Body::Token(token)) => {
+                self.token = Some(token);
+                self.register(ctx);
+            }
+            (Call::Register, 200, Body::Nodes(nodes)) if self.phase == Phase::Registering => {
+                for node in nodes {
+                    self.learn(ctx, node);
+                }
+                self.timer = Some(ctx.set_timer(self.timing.local_period, CityTimer::LocalAverage));
+                self.start_hello(ctx);
+            }
+            (Call::Register, 403, _) if self.settings.config.cell.is_none() && self.attempts < self.settings.join_attempts => {
+                self.attempts += 1;
+                self.me.cell = Cell::random(ctx.rng());
+                self.register(ctx);
+            }
+            (Call::Register, 409, _) if self.settings.config.id.is_none() && self.attempts < self.settings.join_attempts => {
+                self.attempts += 1;
+                self.me.id = ctx.rng().random_range(1..=self.settings.id_range);
+                self.register(ctx);
+            }
+            (Call::Register, 409, _) if self.restarted => {
+                // Our own entry from before the crash: remove it and register again.
+                self.restarted = false;
+                let t = self.timing.http_timeout;
+                let req = Request::RemoveNode(self.me.id);
+                self.http.send(ctx, self.server, req, Call::RemoveStale, t);
+            }
+            (Call::Register, status, _) if self.phase == Phase::Registering => {
+                self.refuse(ctx, status)
+            }
+            (Call::RemoveStale, _, _) => self.register(ctx),
+            (Call::Upload, 204, _) => self.uploaded(ctx),
+            (Call::Upload, _, _) => self.upload_failed(ctx),
+            _ => {}
+        }
+    }
+
+    pub(super) fn on_timer(&mut self, ctx: &mut Context<'_, CityNode>, timer: CityTimer) {
+        match timer {
+            CityTimer::HttpTimeout(req) => match self.http.expire(req) {
+                Some(Call::Token | Call::Register | Call::RemoveStale) => {
+                    ctx.set_timer(self.timing.keepalive_period, CityTimer::Retry);
+                }
+                Some(Call::Upload) => self.upload_failed(ctx),
+                Some(Call::Cleanup) | None => {}
+            },
+            CityTimer::Retry => match self.phase {
+                Phase::Registering if self.token.is_none() => self.request_token(ctx),
+                Phase::Registering => self.register(ctx),
+                Phase::Coordinator => self.try_upload(ctx),
+                _ => {}
+            },
+            CityTimer::HelloDone => self.finish_hello(ctx),
+            CityTimer::AnswerTimeout => {
+                if self.phase == Phase::Electing {
+                    self.stage = None;
+                    self.become_coordinator(ctx);
+                }
+            }
+            CityTimer::CoordinatorTimeout => {
+                if self.phase == Phase::Electing {
+                    self.stage = None;
+                    self.start_election(ctx);
+                }
+            }
+            CityTimer::KeepAlive => self.keepalive_tick(ctx),
+            CityTimer::KeepAliveTimeout => {
+                self.keepalive_timeout = None;
+                if self.phase == Phase::Active {
+                    ctx.annotate("coordinator did not answer the keep-alive");
+                    self.suspected = self.coordinator;
+                    self.start_election(ctx);
+                }
+            }
+            CityTimer::LocalAverage => {
+                if self.in_network() {
+                    self.timer = Some(ctx.set_timer(self.timing.local_period, CityTimer::LocalAverage));
+                    self.produce_local(ctx);
+                }
+            }
+            CityTimer::GlobalAverage => {
+                if self.phase == Phase::Coordinator {
+                    let next = ctx.set_timer(self.timing.global_period, CityTimer::GlobalAverage);
+                    if let Some(coord) = &mut self.coord {
+                        coord.timer = Some(next);
+                    }
+                    self.compute_global(ctx);
+                    self.try_upload(ctx);
+                    self.remove_silent_members(ctx);
+                }
+            }
+            CityTimer::Sample | CityTimer::Query => {}
+        }
+    }
+
+    fn on_datagram(&mut self, ctx: &mut Context<'_, CityNode>, from: NodeId, datagram: Datagram) {
+        let joining = self.phase == Phase::Hello;
+        match datagram {
+            Datagram::Measurement(value) if self.in_network() => {
+                self.window.push(value.0);
+                ctx.metrics().add("measurements_received", 1.0);
+            }
+            Datagram::SensorKeepAlive if self.in_network() => {
+                self.send(ctx, from, Datagram::KeepAliveReply);
+            }
+            Datagram::Hello(info) if self.in_network() => {
+                self.learn(ctx, info);
+                let reply = if self.phase == Phase::Coordinator {
+                    Datagram::HelloCoordinator(self.me)
+                } else {
+                    Datagram::HelloReply(self.me)
+                };
+                self.send(ctx, from, reply);
+            }
+            Datagram::HelloReply(info) | Datagram::HelloCoordinator(info) if self.in_network() => {
+                self.learn(ctx, info);
+                if joining {
+                    if matches!(datagram, Datagram::HelloCoordinator(_)) {
+                        self.hello_coordinator = Some(info);
+                    }
+                    self.hello_waiting.remove(&info.id);
+                    if self.hello_waiting.is_empty() {
+                        self.finish_hello(ctx);
+                    }
+                }
+            }
+            // A joining node handles only hello messages (the report): the rest is dropped.
+            _ if joining => ctx.metrics().add("datagrams_dropped_while_joining", 1.0),
+            Datagram::KeepAlive(id) if self.phase == Phase::Coordinator => {
+                self.heard(ctx, id);
+                self.send(ctx, from, Datagram::KeepAliveReply);
+            }
+            Datagram::KeepAliveReply if self.phase == Phase::Active => {
+                if let Some(t) = self.keepalive_timeout.take() {
+                    ctx.cancel_timer(t);
+                }
+            }
+            Datagram::Election(info) if self.in_network() => self.on_election(ctx, from, info),
+            Datagram::ElectionReply(info) if self.phase == Phase::Electing => {
+                self.learn(ctx, info);
+                if let Some((Stage::Answers, t)) = self.stage {
+                    ctx.cancel_timer(t);
+                    let t = ctx.set_timer(self.timing.coordinator_timeout, CityTimer::CoordinatorTimeout);
+                    self.stage = Some((Stage::Coordinator, t));
+                }
+            }
+            Datagram::Coordinator(info) if self.in_network() => self.on_coordinator(ctx, from, info),
+            Datagram::LocalAverages(averages) if self.phase == Phase::Coordinator => {
+                self.receive_averages(ctx, from, averages)
+            }
+            Datagram::AverageReply { global, .. } => {
+                if global.is_some() {
+                    self.latest_global = global;
+                }
+            }
+            Datagram::AverageAck(ids) => {
+                for id in ids {
+                    self.stack.remove(&id);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn heard(&mut self, ctx: &Context<'_, CityNode>, id: i64) {
+        if let Some(coord) = &mut self.coord {
+            coord.last_seen.insert(id, ctx.now());
+        }
+    }
+
+    // --- Hello ---
+
+    fn start_hello(&mut self, ctx: &mut Context<'_, CityNode>) {
+        self.phase = Phase::Hello;
+        self.hello_coordinator = None;
+        self.hello_waiting = self.members.keys().copied().collect();
+        if self.hello_waiting.is_empty() {
+            self.finish_hello(ctx);
+            return;
+        }
+        for addr in self.members.values().copied().collect::<Vec<_>>() {
+            self.send(ctx, addr, Datagram::Hello(self.me));
+        }
+        let t = ctx.set_timer(self.timing.hello_timeout, CityTimer::HelloDone);
+        self.hello_timer = Some(t);
+    }
+
+    fn finish_hello(&mut self, ctx: &mut Context<'_, CityNode>) {
+        if self.phase != Phase::Hello {
+            return;
+        }
+        if let Some(t) = self.hello_timer.take() {
+            ctx.cancel_timer(t);
+        }
+        // Nodes that did not answer are offline: forget them.
+        for id in std::mem::take(&mut self.hello_waiting) {
+            self.members.remove(&id);
+        }
+        match self.hello_coordinator.take() {
+            Some(coordinator) => self.adopt(ctx, coordinator),
+            None => self.start_election(ctx),
+        }
+    }
+
+    // --- Election ---
+
+    fn stage_timer(&mut self, ctx: &mut Context<'_, CityNode>, next: Option<(Stage, TimerId)>) {
+        if let Some((_, t)) = std::mem::replace(&mut self.stage, next) {
+            ctx.cancel_timer(t);
+        }
+    }
+
+    fn stop_keepalive(&mut self, ctx: &mut Context<'_, CityNode>) {
+        for t in [self.keepalive.take(), self.keepalive_timeout.take()].into_iter().flatten() {
+            ctx.cancel_timer(t);
+        }
+    }
+
+    fn start_election(&mut self, ctx: &mut Context<'_, CityNode>) {
+        ctx.metrics().add("elections", 1.0);
+        self.phase = Phase::Electing;
+        self.coordinator = None;
+        self.stop_keepalive(ctx);
+        self.stage_timer(ctx, None);
+        let mut targets: BTreeMap<i64, NodeId> = self
+            .members
+            .range(self.me.id + 1..)
+            .map(|(id, addr)| (*id, *addr))
+            .collect();
+        if let Some(s) = self.suspected {
+            targets.insert(s.id, s.addr);
+        }
+        if targets.is_empty() {
+            self.become_coordinator(ctx);
+            return;
+        }
+        for addr in targets.into_values() {
+            self.send(ctx, addr, Datagram::Election(self.me));
+        }
+        let t = ctx.set_timer(self.timing.answer_timeout, CityTimer::AnswerTimeout);
+        self.stage = Some((Stage::Answers, t));
+    }
+
+    fn on_election(&mut self, ctx: &mut Context<'_, CityNode>, from: NodeId, candidate: EdgeInfo) {
+        self.learn(ctx, candidate);
+        match self.phase {
+            // The coordinator in charge keeps its authority.
+            Phase::Coordinator => self.send(ctx, from, Datagram::Coordinator(self.me)),
+            // Bully: a higher node answers. A node under a live coordinator does not run.
+            Phase::Active | Phase::Electing if self.me.id > candidate.id => {
+                self.send(ctx, from, Datagram::ElectionReply(self.me));
+            }
+            _ => {}
+        }
+    }
+
+    fn on_coordinator(&mut self, ctx: &mut Context<'_, CityNode>, from: NodeId, info: EdgeInfo) {
+        self.learn(ctx, info);
+        if self.phase == Phase::Coordinator {
+            if self.me.id > info.id {
+                self.send(ctx, from, Datagram::Coordinator(self.me));
+                return;
+            }
+            ctx.annotate(&format!("coordinator {} steps down for {}", self.me.id, info.id));
+            self.step_down(ctx);
+        }
+        self.adopt(ctx, info);
+    }
+
+    fn become_coordinator(&mut self, ctx: &mut Context<'_, CityNode>) {
+        self.phase = Phase::Coordinator;
+        self.coordinator = Some(self.me);
+        self.suspected = None;
+        self.stop_keepalive(ctx);
+        ctx.metrics().add("coordinator_changes", 1.0);
+        ctx.annotate(&format!("node {} is the coordinator", self.me.id));
+        let now = ctx.now();
+        let mut coord = CoordinatorState {
+            last_seen: self.members.keys().map(|id| (*id, now)).collect(),
+            timer: Some(ctx.set_timer(self.timing.global_period, CityTimer::GlobalAverage)),
+            latest_global: self.latest_global,
+            ..CoordinatorState::default()
+        };
+        for (avg, _) in self.stack.values() {
+            coord.held.insert(avg.id);
+            coord.window.push(*avg);
+        }
+        self.coord = Some(coord);
+        for addr in self.members.values().copied().collect::<Vec<_>>() {
+            self.send(ctx, addr, Datagram::Coordinator(self.me));
+        }
+    }
+
+    fn step_down(&mut self, ctx: &mut Context<'_, CityNode>) {
+        if let Some(t) = self.coord.take().and_then(|c| c.timer) {
+            ctx.cancel_timer(t);
+        }
+    }
+
+    fn adopt(&mut self, ctx: &mut Context<'_, CityNode>, coordinator: EdgeInfo) {
+        self.stage_timer(ctx, None);
+        self.stop_keepalive(ctx);
+        self.phase = Phase::Active;
+        self.coordinator = Some(coordinator);
+        self.suspected = None;
+        self.keepalive = Some(ctx.set_timer(self.timing.keepalive_period, CityTimer::KeepAlive));
+        // The report: after a coordinator is elected, every stacked average goes to it.
+        self.send_stack(ctx, SimTime::MAX);
+    }
+
+    /// Send the stacked averages last sent at least `age` ago to the coordinator.
+    fn send_stack(&mut self, ctx: &mut Context<'_, CityNode>, age: SimTime) {
+        let Some(c) = self.coordinator else { return };
+        let now = ctx.now();
+        let due = |sent: SimTime| age == SimTime::MAX || now.saturating_sub(sent) >= age;
+        let averages: Vec<Average> = self
+            .stack
+            .values_mut()
+            .filter(|(_, sent)| due(*sent))
+            .map(|(avg, sent)| {
+                *sent = now;
+                *avg
+            })
+            .collect();
+        if !averages.is_empty() {
+            self.send(ctx, c.addr, Datagram::LocalAverages(averages));
+        }
+    }
+
+    fn keepalive_tick(&mut self, ctx: &mut Context<'_, CityNode>) {
+        if self.phase != Phase::Active {
+            return;
+        }
+        let Some(c) = self.coordinator else { return };
+        self.keepalive = Some(ctx.set_timer(self.timing.keepalive_period, CityTimer::KeepAlive));
+        self.send(ctx, c.addr, Datagram::KeepAlive(self.me.id));
+        if self.keepalive_timeout.is_none() {
+            let t = ctx.set_timer(self.timing.keepalive_timeout, CityTimer::KeepAliveTimeout);
+            self.keepalive_timeout = Some(t);
+        }
+        self.send_stack(ctx, self.timing.resend_after);
+    }
+
+    // --- Averages ---
+
+    fn produce_local(&mut self, ctx: &mut Context<'_, CityNode>) {
+        if self.window.is_empty() {
+            return;
+        }
+        let n = self.window.len();
+        let mean = self.window.drain(..).sum::<f64>() / n as f64;
+        let avg = Average {
+            id: AverageId {
+                node: self.me.id,
+                at: ctx.now(),
+            },
+            value: Ugm3(mean),
+            measurements: n as u32,
+        };
+        self.produced.push(avg.id);
+        self.stack.insert(avg.id, (avg, ctx.now()));
+        match (self.phase, self.coordinator) {
+            (Phase::Coordinator, _) => {
+                if let Some(coord) = &mut self.coord {
+                    coord.held.insert(avg.id);
+                    coord.window.push(avg);
+                }
+            }
+            (Phase::Active, Some(c)) => self.send(ctx, c.addr, Datagram::LocalAverages(vec![avg])),
+            _ => {}
+        }
+    }
+
+    fn receive_averages(&mut self, ctx: &mut Context<'_, CityNode>, from: NodeId, averages: Vec<Average>) {
+        let Some(coord) = &mut self.coord else { return };
+        let Some(latest) = averages.last().map(|a| a.id) else {
+            return;
+        };
+        coord.last_seen.insert(latest.node, ctx.now());
+        let mut duplicates = 0.0;
+        for avg in averages {
+            if coord.held.insert(avg.id) {
+                coord.window.push(avg);
+            } else {
+                duplicates += 1.0;
+            }
+        }
+        let global = coord.latest_global;
+        ctx.metrics().add("duplicate_averages_at_coordinator", duplicates);
+        self.send(ctx, from, Datagram::AverageReply { global, latest });
+    }
+
+    /// Compute the global average of the window into the upload queue.
+    fn compute_global(&mut self, ctx: &mut Context<'_, CityNode>) {
+        let Some(coord) = &mut self.coord else { return };
+        if coord.window.is_empty() {
+            return;
+        }
+        let locals = std::mem::take(&mut coord.window);
+        let global = Ugm3(locals.iter().map(|a| a.value.0).sum::<f64>() / locals.len() as f64);
+        coord.latest_global = Some(global);
+        self.latest_global = Some(global);
+        coord.queue.push_back(Aggregate {
+            id: AverageId {
+                node: self.me.id,
+                at: ctx.now(),
+            },
+            global,
+            locals,
+        });
+        ctx.metrics().add("global_averages", 1.0);
+    }
+
+    fn try_upload(&mut self, ctx: &mut Context<'_, CityNode>) {
+        let Some(coord) = &mut self.coord else { return };
+        if coord.uploading {
+            return;
+        }
+        let Some(front) = coord.queue.front() else {
+            return;
+        };
+        coord.uploading = true;
+        let req = Request::Upload(front.clone());
+        let t = self.timing.http_timeout;
+        self.http.send(ctx, self.server, req, Call::Upload, t);
+    }
+
+    /// The server stored the front aggregate: acknowledge its averages to their nodes.
+    fn uploaded(&mut self, ctx: &mut Context<'_, CityNode>) {
+        let Some(coord) = &mut self.coord else { return };
+        coord.uploading = false;
+        let Some(done) = coord.queue.pop_front() else {
+            return;
+        };
+        let mut acks: BTreeMap<i64, Vec<AverageId>> = BTreeMap::new();
+        for avg in &done.locals {
+            coord.held.remove(&avg.id);
+            acks.entry(avg.id.node).or_default().push(avg.id);
+        }
+        for (node, ids) in acks {
+            if node == self.me.id {
+                ids.iter().for_each(|id| {
+                    self.stack.remove(id);
+                });
+            } else if let Some(addr) = self.members.get(&node).copied() {
+                self.send(ctx, addr, Datagram::AverageAck(ids));
+            }
+        }
+        self.try_upload(ctx);
+    }
+
+    /// No 204: the server is offline (or lost the request). Keep the aggregate, retry.
+    fn upload_failed(&mut self, ctx: &mut Context<'_, CityNode>) {
+        let Some(coord) = &mut self.coord else { return };
+        coord.uploading = false;
+        ctx.metrics().add("upload_retries", 1.0);
+        ctx.set_timer(self.timing.http_timeout, CityTimer::Retry);
+    }
+
+    /// Remove from the server (and forget) members silent for `cleanup_after`.
+    fn remove_silent_members(&mut self, ctx: &mut Context<'_, CityNode>) {
+        let Some(coord) = &mut self.coord else { return };
+        let now = ctx.now();
+        let limit = self.timing.cleanup_after;
+        let silent: Vec<i64> = coord
+            .last_seen
+            .iter()
+            .filter(|(_, seen)| now.saturating_sub(**seen) > limit)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in silent {
+            coord.last_seen.remove(&id);
+            self.members.remove(&id);
+            ctx.metrics().add("nodes_removed_by_coordinator", 1.0);
+            let t = self.timing.http_timeout;
+            self.http.send(ctx, self.server, Request::RemoveNode(id), Call::Cleanup, t);
+        }
+    }
+
+    // --- Leaving and crashing ---
+
+    pub(super) fn on_leave(&mut self, ctx: &mut Context<'_, CityNode>) {
+        if self.in_network() {
+            self.produce_local(ctx);
+            match self.phase {
+                // The report: a leaving coordinator computes the global average on the
+                // fly and uploads it (and whatever is still queued).
+                Phase::Coordinator => {
+                    self.compute_global(ctx);
+                    if let Some(coord) = &self.coord {
+                        for aggregate in &coord.queue {
+                            let request = Request::Upload(aggregate.clone());
+                            ctx.send(self.server, CityMsg::Http { req: 0, request });
+                        }
+                    }
+                }
+                Phase::Active => self.send_stack(ctx, SimTime::MAX),
+                _ => {}
+            }
+            let request = Request::RemoveNode(self.me.id);
+            ctx.send(self.server, CityMsg::Http { req: 0, request });
+        }
+        self.phase = Phase::Gone;
+    }
+
+    pub(super) fn on_crash(&mut self) {
+        *self = EdgeNode {
+            restarted: true,
+            produced: std::mem::take(&mut self.produced),
+            crashed: true,
+            ..EdgeNode::with(self.settings.clone())
+        };
+    }
+}

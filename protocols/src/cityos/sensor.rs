@@ -1,0 +1,169 @@
+//! A PM-10 sensor: reads the city's field once a second and streams the readings to
+//! the nearest edge node, which it asks the server for; keep-alives every 2 s tell it
+//! when its node has gone, and it then asks the server again. Readings taken while it
+//! has no node are lost, as the report allows.
+
+use super::grid::Cell;
+use super::http::HttpClient;
+use super::rest::{Body, EdgeInfo, Request, Ugm3};
+use super::{CityMsg, CityNode, CityTimer, Datagram, Timing};
+use hardware_models::pm10::Pm10Process;
+use sim_core::{Context, NodeId, TimerId};
+use std::sync::Arc;
+
+/// Why a sensor sent an HTTP request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Call {
+    Token,
+    Nearest,
+}
+
+/// A sensor node.
+#[derive(Clone, Debug)]
+pub struct Sensor {
+    server: NodeId,
+    timing: Timing,
+    city: Arc<Pm10Process>,
+    /// Where the sensor stands (drawn from its stream when it first starts).
+    cell: Option<Cell>,
+    token: Option<u64>,
+    node: Option<EdgeInfo>,
+    http: HttpClient<Call>,
+    keepalive_timeout: Option<TimerId>,
+    /// Readings sent to a node.
+    pub sent: u64,
+    /// Readings taken while the sensor had no node (lost at once).
+    pub unsent: u64,
+    /// How many times the sensor changed node after its node went silent.
+    pub handovers: u64,
+}
+
+impl Sensor {
+    /// A sensor of the `city` field that asks `server` for its node.
+    pub fn new(server: NodeId, timing: Timing, city: Arc<Pm10Process>) -> Sensor {
+        Sensor {
+            server,
+            timing,
+            city,
+            cell: None,
+            token: None,
+            node: None,
+            http: HttpClient::default(),
+            keepalive_timeout: None,
+            sent: 0,
+            unsent: 0,
+            handovers: 0,
+        }
+    }
+
+    /// The node the sensor streams to.
+    pub fn node(&self) -> Option<EdgeInfo> {
+        self.node
+    }
+
+    /// The sensor's cell, once started.
+    pub fn cell(&self) -> Option<Cell> {
+        self.cell
+    }
+
+    pub(super) fn on_start(&mut self, ctx: &mut Context<'_, CityNode>) {
+        if self.cell.is_none() {
+            self.cell = Some(Cell::random(ctx.rng()));
+        }
+        self.ask(ctx, Request::Init, Call::Token);
+        ctx.set_timer(self.city.sensor.period, CityTimer::Sample);
+        ctx.set_timer(self.timing.keepalive_period, CityTimer::KeepAlive);
+    }
+
+    fn ask(&mut self, ctx: &mut Context<'_, CityNode>, request: Request, call: Call) {
+        if !self.http.in_flight(&call) {
+            let t = self.timing.http_timeout;
+            self.http.send(ctx, self.server, request, call, t);
+        }
+    }
+
+    fn ask_nearest(&mut self, ctx: &mut Context<'_, CityNode>) {
+        let cell = self.cell.expect("set at start");
+        self.ask(ctx, Request::Nearest(cell), Call::Nearest);
+    }
+
+    fn send(&self, ctx: &mut Context<'_, CityNode>, datagram: Datagram) {
+        if let (Some(node), Some(token)) = (self.node, self.token) {
+            ctx.send(node.addr, CityMsg::Udp { token, datagram });
+        }
+    }
+
+    pub(super) fn on_message(&mut self, ctx: &mut Context<'_, CityNode>, _from: NodeId, msg: CityMsg) {
+        match msg {
+            CityMsg::HttpReply { req, response } => match (self.http.complete(ctx, req), response.body) {
+                (Some(Call::Token), Body::Token(token)) => {
+                    self.token = Some(token);
+                    self.ask_nearest(ctx);
+                }
+                (Some(Call::Nearest), Body::Node(node)) => self.node = Some(node),
+                // 404: no node yet; the next keep-alive tick asks again.
+                _ => {}
+            },
+            CityMsg::Udp {
+                datagram: Datagram::KeepAliveReply,
+                ..
+            } => {
+                if let Some(t) = self.keepalive_timeout.take() {
+                    ctx.cancel_timer(t);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn on_timer(&mut self, ctx: &mut Context<'_, CityNode>, timer: CityTimer) {
+        match timer {
+            CityTimer::Sample => {
+                ctx.set_timer(self.city.sensor.period, CityTimer::Sample);
+                let (u, v) = self.cell.and_then(Cell::as_grid).expect("cells are in the grid");
+                let reading = self.city.measure(u, v, ctx.now(), ctx.rng());
+                ctx.metrics().add("measurements_produced", 1.0);
+                if self.node.is_some() && self.token.is_some() {
+                    self.sent += 1;
+                    self.send(ctx, Datagram::Measurement(Ugm3(reading.ug_m3())));
+                } else {
+                    self.unsent += 1;
+                }
+            }
+            CityTimer::KeepAlive => {
+                ctx.set_timer(self.timing.keepalive_period, CityTimer::KeepAlive);
+                match (self.token, self.node) {
+                    (None, _) => self.ask(ctx, Request::Init, Call::Token),
+                    (Some(_), None) => self.ask_nearest(ctx),
+                    (Some(_), Some(_)) => {
+                        self.send(ctx, Datagram::SensorKeepAlive);
+                        if self.keepalive_timeout.is_none() {
+                            let t = ctx.set_timer(self.timing.keepalive_timeout, CityTimer::KeepAliveTimeout);
+                            self.keepalive_timeout = Some(t);
+                        }
+                    }
+                }
+            }
+            CityTimer::KeepAliveTimeout => {
+                self.keepalive_timeout = None;
+                if self.node.take().is_some() {
+                    self.handovers += 1;
+                    ctx.metrics().add("sensor_handovers", 1.0);
+                    self.ask_nearest(ctx);
+                }
+            }
+            CityTimer::HttpTimeout(req) => {
+                // The server is offline: the next keep-alive tick asks again.
+                self.http.expire(req);
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn on_crash(&mut self) {
+        self.token = None;
+        self.node = None;
+        self.http.clear();
+        self.keepalive_timeout = None;
+    }
+}
