@@ -69,6 +69,7 @@ enum Call {
     Register,
     RemoveStale,
     Upload,
+    Members,
     Cleanup,
 }
 
@@ -345,6 +346,13 @@ impl EdgeNode {
                 self.refuse(ctx, status)
             }
             (Call::RemoveStale, _, _) => self.register(ctx),
+            (Call::Members, 200, Body::Nodes(nodes)) => {
+                if let Some(coord) = &mut self.coord {
+                    for node in nodes.iter().filter(|n| n.id != self.me.id) {
+                        coord.last_seen.entry(node.id).or_insert(ctx.now());
+                    }
+                }
+            }
             (Call::Upload, 204, _) => self.uploaded(ctx),
             (Call::Upload, _, _) => self.upload_failed(ctx),
             _ => {}
@@ -358,7 +366,7 @@ impl EdgeNode {
                     ctx.set_timer(self.timing.keepalive_period, CityTimer::Retry);
                 }
                 Some(Call::Upload) => self.upload_failed(ctx),
-                Some(Call::Cleanup) | None => {}
+                Some(Call::Members | Call::Cleanup) | None => {}
             },
             CityTimer::Retry => match self.phase {
                 Phase::Registering if self.token.is_none() => self.request_token(ctx),
@@ -773,8 +781,12 @@ impl EdgeNode {
         ctx.set_timer(self.timing.http_timeout, CityTimer::Retry);
     }
 
-    /// Remove from the server (and forget) members silent for `cleanup_after`.
+    /// Remove from the server (and forget) nodes silent for `cleanup_after`, and ask the
+    /// server for its list so that nodes this coordinator never heard of (a crashed
+    /// node that the hello protocol already dropped) are watched too.
     fn remove_silent_members(&mut self, ctx: &mut Context<'_, CityNode>) {
+        let t = self.timing.http_timeout;
+        self.http.send(ctx, self.server, Request::ListNodes, Call::Members, t);
         let Some(coord) = &mut self.coord else { return };
         let now = ctx.now();
         let limit = self.timing.cleanup_after;
