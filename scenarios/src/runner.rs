@@ -70,8 +70,8 @@ pub trait LoadedScenario {
     ) -> Result<RunReport, String>;
 }
 
-/// A scenario of system `S`, with its nodes expanded and topology resolved.
-pub(crate) struct Prepared<S: System> {
+/// A scenario of system `S`, checked, with its nodes expanded and topology resolved.
+pub struct Prepared<S: System> {
     pub(crate) scenario: Scenario<S::Params>,
     pub(crate) nodes: Vec<NodeDecl>,
     pub(crate) links: Vec<(String, String)>,
@@ -80,6 +80,17 @@ pub(crate) struct Prepared<S: System> {
 }
 
 impl<S: System> Prepared<S> {
+    /// The scenario as loaded.
+    pub fn scenario(&self) -> &Scenario<S::Params> {
+        &self.scenario
+    }
+
+    /// The simulation for `seed`, built with the fault plan and invariants, not yet run.
+    pub fn simulation(&self, seed: u64) -> Simulation<S::Node> {
+        self.build(seed, false)
+            .expect("loading built this scenario once already")
+    }
+
     /// Build the simulation for `seed`; an error names a node the fault plan or the
     /// network refers to but the system does not have: (the name, the message).
     pub(crate) fn build(

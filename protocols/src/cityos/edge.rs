@@ -219,6 +219,11 @@ impl EdgeNode {
         self.stack.contains_key(id)
     }
 
+    /// Whether the node counts `id` among the other nodes of the network.
+    pub fn knows(&self, id: i64) -> bool {
+        self.members.contains_key(&id)
+    }
+
     /// Local averages waiting for acknowledgement.
     pub fn stacked(&self) -> usize {
         self.stack.len()

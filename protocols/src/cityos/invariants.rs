@@ -42,12 +42,15 @@ fn phase<'a>(world: &World<'a, CityNode>, id: NodeId) -> (Phase, Option<&'a Edge
 
 /// After an election settles there is exactly one coordinator and every live node in
 /// the network agrees on it. "Settles" is made checkable with the bound
-/// [`super::Timing::settle_bound`]: the network may disagree (while nodes join, elect or
-/// have not yet noticed a failure) for at most that long at a time.
+/// [`super::Timing::settle_bound`]: after the last disruption (an edge node crashing,
+/// restarting, joining or leaving) the network may disagree (while nodes join, elect or
+/// have not yet noticed the failure) for at most that long.
 pub struct OneCoordinator {
     bound: SimTime,
     edges: Option<Vec<NodeId>>,
-    disagreeing_since: Option<(SimTime, String)>,
+    /// Which edge nodes were up after the previous event.
+    up: Vec<bool>,
+    disagreeing_since: Option<SimTime>,
 }
 
 impl OneCoordinator {
@@ -56,6 +59,7 @@ impl OneCoordinator {
         OneCoordinator {
             bound,
             edges: None,
+            up: Vec::new(),
             disagreeing_since: None,
         }
     }
@@ -98,10 +102,19 @@ impl Invariant<CityNode> for OneCoordinator {
 
     fn check(&mut self, world: &World<'_, CityNode>) -> Result<(), String> {
         let edges = edge_ids(&mut self.edges, world);
+        let up: Vec<bool> = edges
+            .iter()
+            .map(|id| world.node(*id).0 == NodeStatus::Up)
+            .collect();
+        let disrupted = up != self.up;
+        self.up = up;
         match agreement(world, &edges) {
             Ok(()) => self.disagreeing_since = None,
             Err(what) => {
-                let (since, _) = self.disagreeing_since.get_or_insert((world.now(), what.clone()));
+                let since = self.disagreeing_since.get_or_insert(world.now());
+                if disrupted {
+                    *since = world.now();
+                }
                 if world.now() - *since > self.bound {
                     return Err(format!(
                         "no agreed coordinator since {} (longer than the settling bound {}): {what}",
