@@ -20,14 +20,38 @@ pub const LIBRARY: &[(&str, &str)] = &[
         include_str!("../parking-server-crash.ron"),
     ),
     ("cityos.ron", include_str!("../cityos.ron")),
-    ("cityos-join-concurrent.ron", include_str!("../cityos-join-concurrent.ron")),
-    ("cityos-join-while-leave.ron", include_str!("../cityos-join-while-leave.ron")),
-    ("cityos-join-during-election.ron", include_str!("../cityos-join-during-election.ron")),
-    ("cityos-leave-during-election.ron", include_str!("../cityos-leave-during-election.ron")),
-    ("cityos-offline-node.ron", include_str!("../cityos-offline-node.ron")),
-    ("cityos-offline-coordinator.ron", include_str!("../cityos-offline-coordinator.ron")),
-    ("cityos-coordinator-leaves.ron", include_str!("../cityos-coordinator-leaves.ron")),
-    ("cityos-server-offline.ron", include_str!("../cityos-server-offline.ron")),
+    (
+        "cityos-join-concurrent.ron",
+        include_str!("../cityos-join-concurrent.ron"),
+    ),
+    (
+        "cityos-join-while-leave.ron",
+        include_str!("../cityos-join-while-leave.ron"),
+    ),
+    (
+        "cityos-join-during-election.ron",
+        include_str!("../cityos-join-during-election.ron"),
+    ),
+    (
+        "cityos-leave-during-election.ron",
+        include_str!("../cityos-leave-during-election.ron"),
+    ),
+    (
+        "cityos-offline-node.ron",
+        include_str!("../cityos-offline-node.ron"),
+    ),
+    (
+        "cityos-offline-coordinator.ron",
+        include_str!("../cityos-offline-coordinator.ron"),
+    ),
+    (
+        "cityos-coordinator-leaves.ron",
+        include_str!("../cityos-coordinator-leaves.ron"),
+    ),
+    (
+        "cityos-server-offline.ron",
+        include_str!("../cityos-server-offline.ron"),
+    ),
 ];
 
 /// The library scenario called `name` (with or without `.ron`).

@@ -57,7 +57,11 @@ fn agreed_coordinator(sim: &Simulation<CityNode>) -> i64 {
 }
 
 /// Step `sim` until `until`, calling `look` after every event.
-fn step_until(sim: &mut Simulation<CityNode>, until: SimTime, mut look: impl FnMut(&Simulation<CityNode>)) {
+fn step_until(
+    sim: &mut Simulation<CityNode>,
+    until: SimTime,
+    mut look: impl FnMut(&Simulation<CityNode>),
+) {
     while sim.next_event_time().is_some_and(|t| t <= until) {
         sim.step();
         assert_eq!(sim.violation(), None);
@@ -87,20 +91,28 @@ fn steady_state_uploads_every_average_once_and_the_analyst_reads_them_right() {
         m.value("local_averages_produced")
     );
     // Only the readings still in flight at the end are lost: one per sensor at most.
-    assert!(m.value("measurements_lost") <= 200.0, "{}", m.value("measurements_lost"));
+    assert!(
+        m.value("measurements_lost") <= 200.0,
+        "{}",
+        m.value("measurements_lost")
+    );
     // A local average waits at most a global period in the coordinator's window plus
     // the upload round trip.
     let Some(sim_core::Metric::Samples(delays)) = m.get("upload_delay_ms") else {
         panic!("no upload delays")
     };
-    assert!(delays.iter().all(|d| *d <= 5_000.0 + 50.0), "{:?}", delays.iter().cloned().fold(0.0, f64::max));
+    assert!(
+        delays.iter().all(|d| *d <= 5_000.0 + 50.0),
+        "{:?}",
+        delays.iter().cloned().fold(0.0, f64::max)
+    );
     analyst_statistics_equal_a_direct_computation(&sim);
 }
 
 /// Every statistic the analyst got equals mean and deviation computed directly over
 /// the values the server held when it answered.
 fn analyst_statistics_equal_a_direct_computation(sim: &Simulation<CityNode>) {
-    let store = cloud(&sim);
+    let store = cloud(sim);
     let analyst = sim
         .world()
         .nodes()
@@ -111,18 +123,39 @@ fn analyst_statistics_equal_a_direct_computation(sim: &Simulation<CityNode>) {
         .unwrap();
     assert!(analyst.len() > 60, "{} statistics", analyst.len());
     assert!(analyst.iter().any(|o| o.node.is_some()));
-    for Observation { node, n, total, statistic } in analyst {
+    for Observation {
+        node,
+        n,
+        total,
+        statistic,
+    } in analyst
+    {
         // The store only grows, so the first `total` values are what the server had.
         let values: Vec<f64> = match node {
-            None => store.aggregates[..total as usize].iter().map(|a| a.global.0).collect(),
-            Some(id) => store.locals[&id][..total as usize].iter().map(|a| a.value.0).collect(),
+            None => store.aggregates[..total as usize]
+                .iter()
+                .map(|a| a.global.0)
+                .collect(),
+            Some(id) => store.locals[&id][..total as usize]
+                .iter()
+                .map(|a| a.value.0)
+                .collect(),
         };
         let window = &values[values.len().saturating_sub(n as usize)..];
         let mean = window.iter().sum::<f64>() / window.len() as f64;
-        let sd = (window.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / window.len() as f64).sqrt();
+        let sd =
+            (window.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / window.len() as f64).sqrt();
         assert_eq!(statistic.count as usize, window.len());
-        assert!((statistic.mean.0 - mean).abs() < 1e-9, "{node:?}: {} vs {mean}", statistic.mean.0);
-        assert!((statistic.std_dev.0 - sd).abs() < 1e-9, "{node:?}: {} vs {sd}", statistic.std_dev.0);
+        assert!(
+            (statistic.mean.0 - mean).abs() < 1e-9,
+            "{node:?}: {} vs {mean}",
+            statistic.mean.0
+        );
+        assert!(
+            (statistic.std_dev.0 - sd).abs() < 1e-9,
+            "{node:?}: {} vs {sd}",
+            statistic.std_dev.0
+        );
     }
 }
 
@@ -134,7 +167,10 @@ fn two_nodes_join_concurrently_under_the_coordinator() {
         let p = phases(sim);
         both_greeting |= [90, 35].iter().all(|id| p.contains(&(*id, Phase::Hello)));
     });
-    assert!(both_greeting, "the two joiners were never in their hello phase together");
+    assert!(
+        both_greeting,
+        "the two joiners were never in their hello phase together"
+    );
     sim.run_until(duration);
     assert_eq!(sim.violation(), None);
     assert_eq!(agreed_coordinator(&sim), 10, "edge-90 must not take over");
@@ -148,7 +184,10 @@ fn a_node_joining_while_another_leaves_drops_it() {
     assert_eq!(agreed_coordinator(&sim), 10);
     let (_, joiner) = edge(&sim, "edge-90");
     assert_eq!(joiner.phase(), Phase::Active);
-    assert!(!joiner.knows(30), "the hello protocol should have dropped the leaver");
+    assert!(
+        !joiner.knows(30),
+        "the hello protocol should have dropped the leaver"
+    );
     assert!(!cloud(&sim).nodes.contains_key(&30));
 }
 
@@ -163,8 +202,14 @@ fn a_node_joining_during_an_election_may_win_it() {
         }
     });
     let at_join = seen_join.expect("edge-90 joined");
-    assert!(at_join.iter().any(|(_, p)| *p == Phase::Electing), "{at_join:?}");
-    assert!(at_join.iter().all(|(_, p)| *p != Phase::Coordinator), "{at_join:?}");
+    assert!(
+        at_join.iter().any(|(_, p)| *p == Phase::Electing),
+        "{at_join:?}"
+    );
+    assert!(
+        at_join.iter().all(|(_, p)| *p != Phase::Coordinator),
+        "{at_join:?}"
+    );
     sim.run_until(duration);
     assert_eq!(sim.violation(), None);
     // No coordinator was in charge when it joined, so it may take over (the report).
@@ -190,9 +235,18 @@ fn sensors_of_an_offline_node_move_and_lose_little() {
     // (3 s, 3 readings) and one more for a trip back to the stale entry; plus one
     // reading in flight per sensor at the end.
     let bound = handovers * 4.0 + 40.0;
-    assert!(m.value("measurements_lost") <= bound, "{} > {bound}", m.value("measurements_lost"));
-    let Some(sim_core::Metric::Tally(codes)) = m.get("http_status_counts") else { panic!() };
-    assert!(codes.contains_key("409"), "the restarted node should find its stale entry");
+    assert!(
+        m.value("measurements_lost") <= bound,
+        "{} > {bound}",
+        m.value("measurements_lost")
+    );
+    let Some(sim_core::Metric::Tally(codes)) = m.get("http_status_counts") else {
+        panic!()
+    };
+    assert!(
+        codes.contains_key("409"),
+        "the restarted node should find its stale entry"
+    );
     assert_eq!(edge(&sim, "edge-20").1.phase(), Phase::Active);
     assert!(cloud(&sim).nodes.contains_key(&20));
 }
@@ -201,6 +255,12 @@ fn sensors_of_an_offline_node_move_and_lose_little() {
 fn averages_sent_to_an_offline_coordinator_reach_the_cloud() {
     let (sim, m) = run_clean("cityos-offline-coordinator");
     assert_eq!(agreed_coordinator(&sim), 50);
+    // All four survivors notice the crash at the same keep-alive. With n = 5 nodes, the
+    // node of rank k (0 = lowest survivor) sends ELECTION to the n - 2 - k live nodes
+    // above it and to the dead coordinator, each live receiver ANSWERs, and the winner
+    // announces to its n - 1 members: sum(n - 1 - k) + sum(n - 2 - k) + (n - 1)
+    // = n(n-1)/2 + (n-1)(n-2)/2 + (n-1) = n(n-1) = 20 messages.
+    assert_eq!(m.value("election_messages"), 20.0);
     // Only the crashed coordinator's own unacknowledged averages are lost.
     let (_, old) = edge(&sim, "edge-10");
     let stored = &cloud(&sim).stored;
@@ -209,7 +269,13 @@ fn averages_sent_to_an_offline_coordinator_reach_the_cloud() {
     for name in ["edge-20", "edge-30", "edge-40", "edge-50"] {
         let (_, e) = edge(&sim, name);
         let cutoff = SimTime::from_secs(170);
-        assert!(e.produced.iter().filter(|a| a.at < cutoff).all(|a| stored.contains(a)), "{name}");
+        assert!(
+            e.produced
+                .iter()
+                .filter(|a| a.at < cutoff)
+                .all(|a| stored.contains(a)),
+            "{name}"
+        );
     }
 }
 
@@ -217,10 +283,12 @@ fn averages_sent_to_an_offline_coordinator_reach_the_cloud() {
 fn a_leaving_coordinator_uploads_a_global_average_on_the_fly() {
     let (sim, m) = run_clean("cityos-coordinator-leaves");
     let leave = SimTime::from_millis(62_500);
-    let on_the_fly = cloud(&sim)
-        .aggregates
-        .iter()
-        .any(|a| a.id == AverageId { node: 10, at: leave });
+    let on_the_fly = cloud(&sim).aggregates.iter().any(|a| {
+        a.id == AverageId {
+            node: 10,
+            at: leave,
+        }
+    });
     assert!(on_the_fly, "no aggregate computed by edge-10 when it left");
     assert_eq!(m.value("local_averages_lost"), 0.0);
     assert_eq!(agreed_coordinator(&sim), 50);
@@ -230,9 +298,15 @@ fn a_leaving_coordinator_uploads_a_global_average_on_the_fly() {
 fn uploads_wait_for_the_server_and_nothing_is_lost() {
     let (sim, m) = run_clean("cityos-server-offline");
     // One retry per timeout plus back-off (1 s + 1 s) over the minute offline.
-    assert!(m.value("upload_retries") >= 29.0, "{}", m.value("upload_retries"));
+    assert!(
+        m.value("upload_retries") >= 29.0,
+        "{}",
+        m.value("upload_retries")
+    );
     assert_eq!(m.value("local_averages_lost"), 0.0);
-    let Some(sim_core::Metric::Samples(delays)) = m.get("upload_delay_ms") else { panic!() };
+    let Some(sim_core::Metric::Samples(delays)) = m.get("upload_delay_ms") else {
+        panic!()
+    };
     assert!(delays.iter().cloned().fold(0.0, f64::max) > 55_000.0);
     // The backlog went up in the order it was computed.
     let times: Vec<SimTime> = cloud(&sim).aggregates.iter().map(|a| a.id.at).collect();

@@ -58,7 +58,8 @@ impl Analyst {
     }
 
     fn ask(&mut self, ctx: &mut Context<'_, CityNode>, request: Request) {
-        self.http.send(ctx, self.server, request.clone(), request, self.timeout);
+        self.http
+            .send(ctx, self.server, request.clone(), request, self.timeout);
     }
 
     pub(super) fn on_timer(&mut self, ctx: &mut Context<'_, CityNode>, timer: CityTimer) {

@@ -227,7 +227,10 @@ mod tests {
         assert_eq!(status(&mut c, Request::AddNode(node(-1, 0, 0))), 400);
         assert_eq!(status(&mut c, Request::AddNode(node(1, 100, 0))), 400);
         let (r, _) = c.handle(&Request::AddNode(node(5, 10, 10)));
-        assert_eq!((r.status, r.body), (200, Body::Nodes(vec![node(5, 10, 10)])));
+        assert_eq!(
+            (r.status, r.body),
+            (200, Body::Nodes(vec![node(5, 10, 10)]))
+        );
         assert_eq!(status(&mut c, Request::AddNode(node(5, 80, 80))), 409);
         // Distance 19 is too close, 20 is allowed.
         assert_eq!(status(&mut c, Request::AddNode(node(6, 20, 19))), 403);
@@ -235,8 +238,8 @@ mod tests {
         assert_eq!(status(&mut c, Request::ListNodes), 200);
         assert_eq!(status(&mut c, Request::RemoveNode(5)), 204);
         assert_eq!(status(&mut c, Request::RemoveNode(5)), 404);
-        // After the removal the cell near (10, 10) is free again.
-        assert_eq!(status(&mut c, Request::AddNode(node(7, 11, 11))), 200);
+        // After the removal the cells near (10, 10) are free again.
+        assert_eq!(status(&mut c, Request::AddNode(node(7, 3, 3))), 200);
     }
 
     #[test]
@@ -246,10 +249,11 @@ mod tests {
         assert_eq!(status(&mut c, Request::Nearest(Cell::new(3, 100))), 400);
         c.handle(&Request::AddNode(node(9, 0, 0)));
         c.handle(&Request::AddNode(node(4, 40, 0)));
-        let nearest = |c: &mut Cloud, u, v| match c.handle(&Request::Nearest(Cell::new(u, v))).0.body {
-            Body::Node(n) => n.id,
-            other => panic!("{other:?}"),
-        };
+        let nearest =
+            |c: &mut Cloud, u, v| match c.handle(&Request::Nearest(Cell::new(u, v))).0.body {
+                Body::Node(n) => n.id,
+                other => panic!("{other:?}"),
+            };
         assert_eq!(nearest(&mut c, 5, 5), 9);
         assert_eq!(nearest(&mut c, 39, 0), 4);
         // (20, 0) is 20 from both: the lower id wins.
@@ -275,20 +279,35 @@ mod tests {
             global: Ugm3(locals.iter().map(|a| a.value.0).sum::<f64>() / locals.len() as f64),
             locals,
         };
-        let (r, e) = c.handle(&Request::Upload(agg(5, vec![avg(1, 2, 30.0), avg(1, 4, 40.0)])));
+        let (r, e) = c.handle(&Request::Upload(agg(
+            5,
+            vec![avg(1, 2, 30.0), avg(1, 4, 40.0)],
+        )));
         assert_eq!((r.status, e.stored.len(), e.duplicates), (204, 2, 0));
         // A re-sent average is a duplicate; the new one is stored.
-        let (r, e) = c.handle(&Request::Upload(agg(10, vec![avg(1, 4, 40.0), avg(1, 6, 50.0)])));
+        let (r, e) = c.handle(&Request::Upload(agg(
+            10,
+            vec![avg(1, 4, 40.0), avg(1, 6, 50.0)],
+        )));
         assert_eq!((r.status, e.stored.len(), e.duplicates), (204, 1, 1));
         assert_eq!(c.aggregates[1].locals, vec![avg(1, 6, 50.0)]);
         // All duplicates: nothing stored.
         let (_, e) = c.handle(&Request::Upload(agg(15, vec![avg(1, 2, 30.0)])));
-        assert_eq!((e.stored.len(), e.duplicates, c.aggregates.len()), (0, 1, 2));
+        assert_eq!(
+            (e.stored.len(), e.duplicates, c.aggregates.len()),
+            (0, 1, 2)
+        );
         let (r, _) = c.handle(&Request::NodeStats { node: 1, n: 2 });
         let Body::Statistic(s) = r.body else { panic!() };
-        assert_eq!((s.mean, s.std_dev, s.count, r.total), (Ugm3(45.0), Ugm3(5.0), 2, 3));
+        assert_eq!(
+            (s.mean, s.std_dev, s.count, r.total),
+            (Ugm3(45.0), Ugm3(5.0), 2, 3)
+        );
         let (r, _) = c.handle(&Request::LatestLocals { node: 1, n: 10 });
-        assert_eq!(r.body, Body::Averages(vec![avg(1, 2, 30.0), avg(1, 4, 40.0), avg(1, 6, 50.0)]));
+        assert_eq!(
+            r.body,
+            Body::Averages(vec![avg(1, 2, 30.0), avg(1, 4, 40.0), avg(1, 6, 50.0)])
+        );
         let (r, _) = c.handle(&Request::LatestAggregates(1));
         assert_eq!((r.status, r.total), (200, 2));
     }

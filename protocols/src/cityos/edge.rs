@@ -263,7 +263,8 @@ impl EdgeNode {
 
     fn request_token(&mut self, ctx: &mut Context<'_, CityNode>) {
         let t = self.timing.http_timeout;
-        self.http.send(ctx, self.server, Request::Init, Call::Token, t);
+        self.http
+            .send(ctx, self.server, Request::Init, Call::Token, t);
     }
 
     fn register(&mut self, ctx: &mut Context<'_, CityNode>) {
@@ -299,7 +300,12 @@ impl EdgeNode {
         }
     }
 
-    pub(super) fn on_message(&mut self, ctx: &mut Context<'_, CityNode>, from: NodeId, msg: CityMsg) {
+    pub(super) fn on_message(
+        &mut self,
+        ctx: &mut Context<'_, CityNode>,
+        from: NodeId,
+        msg: CityMsg,
+    ) {
         match msg {
             CityMsg::HttpReply { req, response } => {
                 if let Some(call) = self.http.complete(ctx, req) {
@@ -330,12 +336,18 @@ impl EdgeNode {
                 self.timer = Some(ctx.set_timer(self.timing.local_period, CityTimer::LocalAverage));
                 self.start_hello(ctx);
             }
-            (Call::Register, 403, _) if self.settings.config.cell.is_none() && self.attempts < self.settings.join_attempts => {
+            (Call::Register, 403, _)
+                if self.settings.config.cell.is_none()
+                    && self.attempts < self.settings.join_attempts =>
+            {
                 self.attempts += 1;
                 self.me.cell = Cell::random(ctx.rng());
                 self.register(ctx);
             }
-            (Call::Register, 409, _) if self.settings.config.id.is_none() && self.attempts < self.settings.join_attempts => {
+            (Call::Register, 409, _)
+                if self.settings.config.id.is_none()
+                    && self.attempts < self.settings.join_attempts =>
+            {
                 self.attempts += 1;
                 self.me.id = ctx.rng().random_range(1..=self.settings.id_range);
                 self.register(ctx);
@@ -403,7 +415,8 @@ impl EdgeNode {
             }
             CityTimer::LocalAverage => {
                 if self.in_network() {
-                    self.timer = Some(ctx.set_timer(self.timing.local_period, CityTimer::LocalAverage));
+                    self.timer =
+                        Some(ctx.set_timer(self.timing.local_period, CityTimer::LocalAverage));
                     self.produce_local(ctx);
                 }
             }
@@ -469,19 +482,23 @@ impl EdgeNode {
                 self.learn(ctx, info);
                 if let Some((Stage::Answers, t)) = self.stage {
                     ctx.cancel_timer(t);
-                    let t = ctx.set_timer(self.timing.coordinator_timeout, CityTimer::CoordinatorTimeout);
+                    let t = ctx.set_timer(
+                        self.timing.coordinator_timeout,
+                        CityTimer::CoordinatorTimeout,
+                    );
                     self.stage = Some((Stage::Coordinator, t));
                 }
             }
-            Datagram::Coordinator(info) if self.in_network() => self.on_coordinator(ctx, from, info),
+            Datagram::Coordinator(info) if self.in_network() => {
+                self.on_coordinator(ctx, from, info)
+            }
             Datagram::LocalAverages(averages) if self.phase == Phase::Coordinator => {
                 self.receive_averages(ctx, from, averages)
             }
-            Datagram::AverageReply { global, .. } => {
-                if global.is_some() {
-                    self.latest_global = global;
-                }
-            }
+            Datagram::AverageReply {
+                global: Some(global),
+                ..
+            } => self.latest_global = Some(global),
             Datagram::AverageAck(ids) => {
                 for id in ids {
                     self.stack.remove(&id);
@@ -540,7 +557,10 @@ impl EdgeNode {
     }
 
     fn stop_keepalive(&mut self, ctx: &mut Context<'_, CityNode>) {
-        for t in [self.keepalive.take(), self.keepalive_timeout.take()].into_iter().flatten() {
+        for t in [self.keepalive.take(), self.keepalive_timeout.take()]
+            .into_iter()
+            .flatten()
+        {
             ctx.cancel_timer(t);
         }
     }
@@ -590,7 +610,10 @@ impl EdgeNode {
                 self.send(ctx, from, Datagram::Coordinator(self.me));
                 return;
             }
-            ctx.annotate(&format!("coordinator {} steps down for {}", self.me.id, info.id));
+            ctx.annotate(&format!(
+                "coordinator {} steps down for {}",
+                self.me.id, info.id
+            ));
             self.step_down(ctx);
         }
         self.adopt(ctx, info);
@@ -700,7 +723,12 @@ impl EdgeNode {
         }
     }
 
-    fn receive_averages(&mut self, ctx: &mut Context<'_, CityNode>, from: NodeId, averages: Vec<Average>) {
+    fn receive_averages(
+        &mut self,
+        ctx: &mut Context<'_, CityNode>,
+        from: NodeId,
+        averages: Vec<Average>,
+    ) {
         let Some(coord) = &mut self.coord else { return };
         let Some(latest) = averages.last().map(|a| a.id) else {
             return;
@@ -715,7 +743,8 @@ impl EdgeNode {
             }
         }
         let global = coord.latest_global;
-        ctx.metrics().add("duplicate_averages_at_coordinator", duplicates);
+        ctx.metrics()
+            .add("duplicate_averages_at_coordinator", duplicates);
         self.send(ctx, from, Datagram::AverageReply { global, latest });
     }
 
@@ -791,7 +820,8 @@ impl EdgeNode {
     /// node that the hello protocol already dropped) are watched too.
     fn remove_silent_members(&mut self, ctx: &mut Context<'_, CityNode>) {
         let t = self.timing.http_timeout;
-        self.http.send(ctx, self.server, Request::ListNodes, Call::Members, t);
+        self.http
+            .send(ctx, self.server, Request::ListNodes, Call::Members, t);
         let Some(coord) = &mut self.coord else { return };
         let now = ctx.now();
         let limit = self.timing.cleanup_after;
@@ -806,7 +836,8 @@ impl EdgeNode {
             self.members.remove(&id);
             ctx.metrics().add("nodes_removed_by_coordinator", 1.0);
             let t = self.timing.http_timeout;
-            self.http.send(ctx, self.server, Request::RemoveNode(id), Call::Cleanup, t);
+            self.http
+                .send(ctx, self.server, Request::RemoveNode(id), Call::Cleanup, t);
         }
     }
 

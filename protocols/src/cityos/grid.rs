@@ -45,7 +45,7 @@ impl Cell {
 
     /// The cell as unsigned grid coordinates (for the PM-10 field); `None` outside.
     pub fn as_grid(self) -> Option<(u32, u32)> {
-        self.in_grid().then(|| (self.u as u32, self.v as u32))
+        self.in_grid().then_some((self.u as u32, self.v as u32))
     }
 }
 

@@ -67,4 +67,3 @@ impl<P> HttpClient<P> {
         self.pending.clear();
     }
 }
-

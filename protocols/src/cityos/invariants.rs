@@ -84,7 +84,10 @@ pub fn agreement(world: &World<'_, CityNode>, edges: &[NodeId]) -> Result<(), St
     let [c] = coordinators[..] else {
         return Err(format!("coordinators {coordinators:?}"));
     };
-    match nodes.iter().find(|e| e.phase() != Phase::Coordinator && (e.phase() != Phase::Active || e.coordinator() != Some(c))) {
+    match nodes.iter().find(|e| {
+        e.phase() != Phase::Coordinator
+            && (e.phase() != Phase::Active || e.coordinator() != Some(c))
+    }) {
         Some(e) => Err(format!(
             "coordinator {c}, but node {} is {:?} under {:?}",
             e.id(),
@@ -148,7 +151,11 @@ impl Invariant<CityNode> for JoinerNeverDisplaces {
             let now = phase(world, id).0;
             let before = self.previous.insert(id, now).unwrap_or(Phase::Down);
             if now == Phase::Hello && before != Phase::Hello {
-                let under = edges.iter().copied().filter(|c| *c != id && in_charge(*c)).collect();
+                let under = edges
+                    .iter()
+                    .copied()
+                    .filter(|c| *c != id && in_charge(*c))
+                    .collect();
                 self.joined_under.insert(id, under);
             }
             // A coordinator that lost its charge no longer protects against this joiner.
@@ -178,7 +185,10 @@ pub struct AveragesReachTheCloud {
 impl AveragesReachTheCloud {
     /// Averages computed more than `bound` before the end must have arrived.
     pub fn new(bound: SimTime) -> AveragesReachTheCloud {
-        AveragesReachTheCloud { bound, server: None }
+        AveragesReachTheCloud {
+            bound,
+            server: None,
+        }
     }
 }
 
@@ -240,7 +250,10 @@ impl Invariant<CityNode> for MinimumDistance {
         };
         let nodes: Vec<_> = cloud.nodes.values().collect();
         for (i, a) in nodes.iter().enumerate() {
-            if let Some(b) = nodes[i + 1..].iter().find(|b| a.cell.distance(b.cell) < MIN_NODE_DISTANCE) {
+            if let Some(b) = nodes[i + 1..]
+                .iter()
+                .find(|b| a.cell.distance(b.cell) < MIN_NODE_DISTANCE)
+            {
                 return Err(format!(
                     "nodes {} at {} and {} at {} are {} apart",
                     a.id,

@@ -398,7 +398,8 @@ impl CloudServer {
         let now = ctx.now();
         for avg in &effects.stored {
             let delay = now.saturating_sub(avg.id.at);
-            ctx.metrics().observe("upload_delay_ms", delay.as_millis_f64());
+            ctx.metrics()
+                .observe("upload_delay_ms", delay.as_millis_f64());
         }
         ctx.send(from, CityMsg::HttpReply { req, response });
     }
@@ -506,8 +507,15 @@ impl System for CityOs {
                 "nodes: CityOS needs exactly one node with role \"server\", found {servers}"
             ));
         }
-        if let Some(n) = setup.nodes.iter().find(|n| n.role == "server" && n.start.is_none()) {
-            return Err(format!("nodes: the server {:?} must start with the run", n.name));
+        if let Some(n) = setup
+            .nodes
+            .iter()
+            .find(|n| n.role == "server" && n.start.is_none())
+        {
+            return Err(format!(
+                "nodes: the server {:?} must start with the run",
+                n.name
+            ));
         }
         if params.id_range < 1 {
             return Err("params.id_range: must be at least 1".into());
@@ -539,7 +547,11 @@ impl System for CityOs {
         // Duplicate ids and cells closer than 20 are allowed here on purpose: the server
         // refuses such a node at run time (409, 403), as the report's server does.
         for (name, cfg) in &params.edges {
-            if !setup.nodes.iter().any(|n| &n.name == name && n.role == "edge") {
+            if !setup
+                .nodes
+                .iter()
+                .any(|n| &n.name == name && n.role == "edge")
+            {
                 return Err(format!(
                     "params.edges: {name:?} is not an edge node of the scenario"
                 ));

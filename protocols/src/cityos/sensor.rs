@@ -93,17 +93,24 @@ impl Sensor {
         }
     }
 
-    pub(super) fn on_message(&mut self, ctx: &mut Context<'_, CityNode>, _from: NodeId, msg: CityMsg) {
+    pub(super) fn on_message(
+        &mut self,
+        ctx: &mut Context<'_, CityNode>,
+        _from: NodeId,
+        msg: CityMsg,
+    ) {
         match msg {
-            CityMsg::HttpReply { req, response } => match (self.http.complete(ctx, req), response.body) {
-                (Some(Call::Token), Body::Token(token)) => {
-                    self.token = Some(token);
-                    self.ask_nearest(ctx);
+            CityMsg::HttpReply { req, response } => {
+                match (self.http.complete(ctx, req), response.body) {
+                    (Some(Call::Token), Body::Token(token)) => {
+                        self.token = Some(token);
+                        self.ask_nearest(ctx);
+                    }
+                    (Some(Call::Nearest), Body::Node(node)) => self.node = Some(node),
+                    // 404: no node yet; the next keep-alive tick asks again.
+                    _ => {}
                 }
-                (Some(Call::Nearest), Body::Node(node)) => self.node = Some(node),
-                // 404: no node yet; the next keep-alive tick asks again.
-                _ => {}
-            },
+            }
             CityMsg::Udp {
                 datagram: Datagram::KeepAliveReply,
                 ..
@@ -120,7 +127,10 @@ impl Sensor {
         match timer {
             CityTimer::Sample => {
                 ctx.set_timer(self.city.sensor.period, CityTimer::Sample);
-                let (u, v) = self.cell.and_then(Cell::as_grid).expect("cells are in the grid");
+                let (u, v) = self
+                    .cell
+                    .and_then(Cell::as_grid)
+                    .expect("cells are in the grid");
                 let reading = self.city.measure(u, v, ctx.now(), ctx.rng());
                 ctx.metrics().add("measurements_produced", 1.0);
                 if self.node.is_some() && self.token.is_some() {
@@ -138,7 +148,10 @@ impl Sensor {
                     (Some(_), Some(_)) => {
                         self.send(ctx, Datagram::SensorKeepAlive);
                         if self.keepalive_timeout.is_none() {
-                            let t = ctx.set_timer(self.timing.keepalive_timeout, CityTimer::KeepAliveTimeout);
+                            let t = ctx.set_timer(
+                                self.timing.keepalive_timeout,
+                                CityTimer::KeepAliveTimeout,
+                            );
                             self.keepalive_timeout = Some(t);
                         }
                     }

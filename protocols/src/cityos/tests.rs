@@ -1,1 +1,163 @@
+//! Property test: random join, leave, crash and restart plans against every invariant,
+//! with the settling bound derived from the timeouts ([`Timing::settle_bound`]).
+
+use super::invariants::agreement;
 use super::*;
+use crate::system::{LinkTable, NodeDecl};
+use proptest::prelude::*;
+use sim_core::{Fault, NodeStatus, ScheduledFault, SimConfig};
+
+/// What can happen to an edge node.
+#[derive(Clone, Copy, Debug)]
+enum Action {
+    Crash,
+    Restart,
+    Leave,
+    Join,
+}
+
+const EDGES: usize = 6;
+/// Edge nodes that start with the run; the others wait for a join.
+const STARTED: usize = 4;
+
+fn decls() -> Vec<NodeDecl> {
+    let decl = |name: String, role: &str, start: Option<SimTime>| NodeDecl {
+        name,
+        role: role.into(),
+        start,
+    };
+    let mut nodes = vec![decl("cloud".into(), "server", Some(SimTime::ZERO))];
+    for i in 0..EDGES {
+        let start = (i < STARTED).then(|| SimTime::from_secs(i as u64));
+        nodes.push(decl(format!("edge-{i}"), "edge", start));
+    }
+    for i in 0..24 {
+        nodes.push(decl(
+            format!("sensor-{i}"),
+            "sensor",
+            Some(SimTime::from_secs(6)),
+        ));
+    }
+    nodes
+}
+
+/// The simulation of `decls` with every invariant; edge ids are random (drawn by the
+/// nodes), cells fixed 30 apart so that every node can register.
+fn simulation(seed: u64, params: &CityParams) -> Simulation<CityNode> {
+    let network = LinkTable {
+        default: hardware_models::link_preset("ethernet-lan").expect("preset"),
+        ..LinkTable::default()
+    };
+    let mut sim = Simulation::new(SimConfig {
+        seed,
+        default_link: network.default.clone(),
+        keep_trace: false,
+    });
+    let nodes = decls();
+    let setup = Setup {
+        seed,
+        nodes: &nodes,
+        links: &[],
+        network: &network,
+    };
+    CityOs::build(params, &setup, &mut sim);
+    for invariant in CityOs::invariants(params) {
+        sim.add_invariant(invariant);
+    }
+    sim
+}
+
+fn params() -> CityParams {
+    let mut params = CityParams::default();
+    for i in 0..EDGES {
+        let cell = (10 + 30 * (i as i64 % 3), 10 + 40 * (i as i64 / 3));
+        params.edges.insert(
+            format!("edge-{i}"),
+            EdgeConfig {
+                id: None,
+                cell: Some(cell),
+            },
+        );
+    }
+    params
+}
+
+/// Turn drawn `(gap, action, node)` triples into a valid fault plan (an action that
+/// does not fit the node's state at that point is skipped); returns the plan and the
+/// time of its last fault.
+fn plan(steps: &[(u64, Action, usize)], start: SimTime) -> (Vec<ScheduledFault>, SimTime) {
+    let mut status: Vec<NodeStatus> = (0..EDGES)
+        .map(|i| {
+            if i < STARTED {
+                NodeStatus::Up
+            } else {
+                NodeStatus::NotStarted
+            }
+        })
+        .collect();
+    let mut at = start;
+    let mut faults = Vec::new();
+    for &(gap_ms, action, i) in steps {
+        at += SimTime::from_millis(gap_ms);
+        let node = NodeId(1 + i as u32);
+        let (fault, next) = match (action, status[i]) {
+            (Action::Crash, NodeStatus::Up) => (Fault::Crash(node), NodeStatus::Crashed),
+            (Action::Restart, NodeStatus::Crashed) => (Fault::Restart(node), NodeStatus::Up),
+            (Action::Leave, NodeStatus::Up) => (Fault::Leave(node), NodeStatus::Left),
+            (Action::Join, NodeStatus::NotStarted) => (Fault::Join(node), NodeStatus::Up),
+            _ => continue,
+        };
+        status[i] = next;
+        faults.push(ScheduledFault { at, fault });
+    }
+    (faults, at)
+}
+
+fn action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        Just(Action::Crash),
+        Just(Action::Restart),
+        Just(Action::Leave),
+        Just(Action::Join)
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// For any plan: no invariant breaks (one agreed coordinator within the settling
+    /// bound after each disruption, no joiner takes over a live coordinator, every
+    /// average of a node that stays up reaches the cloud exactly once, 20 units between
+    /// registered nodes), and after the last fault a coordinator is agreed within the
+    /// bound.
+    #[test]
+    fn invariants_hold_and_a_coordinator_is_elected_in_time(
+        seed in 0u64..1_000,
+        steps in prop::collection::vec((0u64..12_000, action(), 0..EDGES), 1..8),
+    ) {
+        let params = params();
+        let timing = params.timing();
+        let mut sim = simulation(seed, &params);
+        let (faults, last) = plan(&steps, SimTime::from_secs(30));
+        for fault in faults {
+            sim.schedule_fault(fault);
+        }
+        // Liveness: the bound after the last fault, then long enough for the averages.
+        let settled = last + timing.settle_bound();
+        prop_assert!(sim.advance_to(settled), "{:?}", sim.violation());
+        let edges: Vec<NodeId> = (1..=EDGES as u32).map(NodeId).collect();
+        prop_assert_eq!(agreement(&sim.world(), &edges), Ok(()));
+        let outcome = sim.run_until(settled + timing.upload_bound() + SimTime::from_secs(10));
+        prop_assert_eq!(outcome.violation, None);
+    }
+}
+
+#[test]
+fn the_settling_bound_adds_up_the_timeouts() {
+    // 2 s keep-alive + 1 s timeout + 1 s hello + 1 s answer + 2 s coordinator + 1 s
+    // answer + 8 x 100 ms.
+    assert_eq!(
+        CityParams::default().timing().settle_bound(),
+        SimTime::from_millis(8_800)
+    );
+}
