@@ -40,6 +40,7 @@ enum Edit {
 
 const PP: &str = "small-ping-pong.ron";
 const PHOLD: &str = "small-phold.ron";
+const CITY: &str = "small-cityos.ron";
 
 const fn replace(edits: &'static [(&'static str, &'static str)]) -> Edit {
     Edit::Replace(edits)
@@ -294,7 +295,38 @@ const CASES: &[Case] = &[
         at: ("params:", 0, 0),
         expect: &["params.lps must be at least 1"],
     },
+    Case {
+        name: "cityos-cell-outside-the-grid",
+        base: CITY,
+        edit: replace(&[("cell: (50, 50)", "cell: (50, 100)")]),
+        at: ("params:", 0, 0),
+        expect: &["params.edges.edge-1.cell: (50, 100) is outside the 100 x 100 grid"],
+    },
+    Case {
+        name: "cityos-timeout-not-below-period",
+        base: CITY,
+        edit: replace(&[(r#"keepalive_timeout: "1s""#, r#"keepalive_timeout: "2s""#)]),
+        at: ("params:", 0, 0),
+        expect: &["params.keepalive_timeout: 2s must be shorter than keepalive_period 2s"],
+    },
+    Case {
+        name: "cityos-misspelt-edge-field",
+        base: CITY,
+        edit: replace(&[("(id: 3, cell:", "(id: 3, cel:")]),
+        at: ("cel:", 0, 0),
+        expect: &[
+            "unknown field `cel` in `EdgeConfig`",
+            "did you mean `cell`?",
+        ],
+    },
     // Names that refer to nothing, or clash.
+    Case {
+        name: "cityos-edges-names-unknown-node",
+        base: CITY,
+        edit: replace(&[(r#""edge-1": (cell"#, r#""edge-7": (cell"#)]),
+        at: ("params:", 0, 0),
+        expect: &[r#"params.edges: "edge-7" is not an edge node of the scenario"#],
+    },
     Case {
         name: "unknown-system",
         base: PP,
@@ -496,6 +528,7 @@ fn each_case_breaks_a_fixture_that_runs() {
     // The cases mean something only if the fixtures themselves are fine.
     dsim(&["run", &common::fixture(PP), "--json"]).expect_code(0);
     dsim(&["run", &common::fixture(PHOLD), "--json", "--until", "10ms"]).expect_code(0);
+    dsim(&["run", &common::fixture(CITY), "--json"]).expect_code(0);
 }
 
 #[test]
