@@ -161,3 +161,46 @@ fn the_settling_bound_adds_up_the_timeouts() {
         SimTime::from_millis(8_800)
     );
 }
+
+#[test]
+fn the_server_refuses_a_taken_id_and_a_cell_too_close() {
+    let mut params = params();
+    // edge-1 takes edge-0's id; edge-2 stands 19 units from edge-0 (both fixed, so
+    // neither can draw again).
+    params.edges.insert(
+        "edge-1".into(),
+        EdgeConfig {
+            id: Some(7),
+            cell: Some((70, 70)),
+        },
+    );
+    params.edges.insert(
+        "edge-0".into(),
+        EdgeConfig {
+            id: Some(7),
+            cell: Some((10, 10)),
+        },
+    );
+    params.edges.insert(
+        "edge-2".into(),
+        EdgeConfig {
+            id: Some(9),
+            cell: Some((19, 20)),
+        },
+    );
+    let mut sim = simulation(3, &params);
+    let outcome = sim.run_until(SimTime::from_secs(60));
+    assert_eq!(outcome.violation, None);
+    let phase = |i: u32| sim.node(NodeId(1 + i)).1.as_edge().unwrap().phase();
+    assert_eq!(phase(0), Phase::Coordinator);
+    assert_eq!(phase(1), Phase::Refused);
+    assert_eq!(phase(2), Phase::Refused);
+    let m = sim.metrics();
+    let Some(sim_core::Metric::Tally(codes)) = m.get("http_status_counts") else {
+        panic!("no status tally")
+    };
+    assert_eq!(
+        (codes.get("409"), codes.get("403")),
+        (Some(&1.0), Some(&1.0))
+    );
+}
