@@ -89,7 +89,7 @@ pub trait System: 'static {
     /// Which topologies make sense for it.
     const TOPOLOGY: TopologyRule;
     /// The system's parameters (`params: (...)` in the scenario file).
-    type Params: DeserializeOwned + Serialize + Default + Clone;
+    type Params: DeserializeOwned + Serialize + Default + Clone + Send + Sync;
     /// The system's node type.
     type Node: Node + 'static;
 

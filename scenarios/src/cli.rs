@@ -3,6 +3,7 @@
 //! Exit status: 0 ran clean, 1 an invariant was violated (or `verify` found a
 //! difference), 2 bad input or usage, with a one-paragraph error on stderr.
 
+use crate::explore;
 use crate::library;
 use crate::load_error::LoadError;
 use crate::overrides::apply_override;
@@ -34,6 +35,10 @@ enum Command {
         /// A trace file written by `dsim run --trace`.
         trace: PathBuf,
     },
+    /// Run a scenario many times under fault plans drawn from its budget; shrink the
+    /// first violation to a small plan and write it as a scenario that `dsim run`
+    /// reproduces. Exit 1 when a violation was found (the file's path is the last line).
+    Explore(ExploreArgs),
     /// List the built-in scenario library and the hosted systems.
     List,
     /// Engine benchmarks.
@@ -60,6 +65,32 @@ enum PlotCommand {
         )]
         losses: Vec<f64>,
     },
+}
+
+#[derive(clap::Args, Debug)]
+struct ExploreArgs {
+    /// Scenario file, or the name of a library scenario.
+    file: String,
+    /// How many runs.
+    #[arg(long, default_value_t = 1000)]
+    runs: u64,
+    /// Seed of the exploration (every run's seed and plan derive from it).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Fault kinds instead of the scenario's: all, network, process, clock, or a comma
+    /// list of loss, duplication, reordering, delay, partition, one-way-partition,
+    /// isolation, crash, pause, drift, jump.
+    #[arg(long)]
+    faults: Option<String>,
+    /// Worker threads (default: the machine's cores). The result does not depend on it.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Directory for the counterexample scenario.
+    #[arg(long, default_value = ".")]
+    out: PathBuf,
+    /// Override a field by dotted path, as with `dsim run`.
+    #[arg(long)]
+    set: Vec<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -138,6 +169,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) if args.all => run_library(&args),
         Command::Run(args) => run_one(&args),
         Command::Verify { trace } => verify(&trace),
+        Command::Explore(args) => explore(&args),
         Command::List => Ok(list()),
         Command::Plot(PlotCommand::Arq { out, losses }) => plot_arq(&out, &losses),
         Command::Bench(BenchCommand::Phold {
@@ -256,6 +288,7 @@ fn run_one(args: &RunArgs) -> Result<ExitCode, UsageError> {
         seed: args.seed,
         until: args.until,
         keep_trace: args.trace.is_some(),
+        extra_faults: Vec::new(),
     };
     let (scenario, report) =
         load_and_run(&file, &text, &options).map_err(|e| changed_by_sets(e, &file, &args.set))?;
@@ -303,6 +336,7 @@ fn run_library(args: &RunArgs) -> Result<ExitCode, UsageError> {
         seed: args.seed,
         until: args.until,
         keep_trace: false,
+        extra_faults: Vec::new(),
     };
     let mut failed = false;
     for scenario in loaded {
@@ -382,6 +416,7 @@ fn verify(path: &Path) -> Result<ExitCode, UsageError> {
         seed: Some(header.seed),
         until: Some(SimTime(header.until_ns)),
         keep_trace: true,
+        extra_faults: Vec::new(),
     };
     let (_, report) = load_and_run(&header.scenario_file, &header.scenario_text, &options)?;
     if let Some((i, want, got)) = sim_core::trace::first_divergence(&expected, &report.records) {
@@ -412,6 +447,102 @@ fn verify(path: &Path) -> Result<ExitCode, UsageError> {
         header.scenario_file
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn explore(args: &ExploreArgs) -> Result<ExitCode, UsageError> {
+    let (file, text) = read_scenario(&args.file)?;
+    let text = apply_sets(&file, text, &args.set)?;
+    let scenario =
+        registry::load(&file, &text).map_err(|e| changed_by_sets(e.into(), &file, &args.set))?;
+    let kinds = args
+        .faults
+        .as_deref()
+        .map(explore::parse_profile)
+        .transpose()?;
+    if args.runs == 0 {
+        return Err("--runs must be at least 1".to_owned().into());
+    }
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    if jobs == 0 {
+        return Err("--jobs must be at least 1".to_owned().into());
+    }
+    let config = explore::ExploreConfig {
+        runs: args.runs,
+        seed: args.seed,
+        kinds,
+        jobs,
+    };
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = ProgressBar::new(args.runs);
+        b.set_style(
+            ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} runs, {per_sec}, eta {eta}")
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+        b.set_message(format!("{}: 0 violations", scenario.name()));
+        b
+    });
+    let started = Instant::now();
+    let outcome = explore::explore(scenario.as_ref(), &config, &mut |done, violations| {
+        if let Some(b) = &bar {
+            b.set_position(done);
+            b.set_message(format!("{}: {violations} violations", scenario.name()));
+        }
+    })?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let Some(found) = outcome.found else {
+        println!(
+            "no violation in {} runs of {} ({:.0} runs/s)",
+            outcome.runs,
+            scenario.name(),
+            outcome.runs as f64 / secs.max(1e-9)
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    let v = &found.violation;
+    println!(
+        "violation of {} in run {} of {} (seed {}): {}",
+        v.invariant, found.run, outcome.runs, found.seed, v.message
+    );
+    println!(
+        "shrunk from {} to {} fault episodes in {} runs; ends at {}",
+        found.drawn,
+        found.plan.len(),
+        found.shrink_runs,
+        found.duration
+    );
+    for f in &found.faults {
+        println!("  at {:>12}  {:?}", f.at.to_string(), f.fault);
+    }
+    println!("events before the violation:");
+    for r in explore::events_before(scenario.as_ref(), &found, 15)? {
+        println!("  {r}");
+    }
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    let path = args
+        .out
+        .join(format!("{}-counterexample.ron", scenario.name()));
+    let header = format!(
+        "// Found by `dsim explore {} --runs {} --seed {}`: run {}, seed {}.\n// Violation of {} at {}: {}\n// `dsim run` on this file reproduces it.\n",
+        args.file,
+        args.runs,
+        args.seed,
+        found.run,
+        found.seed,
+        v.invariant,
+        SimTime(v.time_ns),
+        v.message
+    );
+    std::fs::write(&path, header + &found.ron)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!("{}", path.display());
+    Ok(ExitCode::from(1))
 }
 
 fn list() -> ExitCode {

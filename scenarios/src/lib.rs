@@ -2,6 +2,7 @@
 //! hosted systems, the runner, trace files and the `dsim` command line.
 
 pub mod cli;
+pub mod explore;
 pub mod library;
 pub mod load_error;
 pub mod overrides;

@@ -19,6 +19,7 @@ pub const LIBRARY: &[(&str, &str)] = &[
         "parking-server-crash.ron",
         include_str!("../parking-server-crash.ron"),
     ),
+    ("bully.ron", include_str!("../bully.ron")),
     ("cityos.ron", include_str!("../cityos.ron")),
     (
         "cityos-join-concurrent.ron",

@@ -40,6 +40,7 @@ pub const SYSTEMS: &[SystemEntry] = &[
     entry::<protocols::transport_system::Transport>(),
     entry::<protocols::parking::Parking>(),
     entry::<protocols::cityos::CityOs>(),
+    entry::<protocols::bully::Bully>(),
 ];
 
 /// The RON dialect of scenario files: `Some(..)` may be left out around optional values.
@@ -164,6 +165,18 @@ pub fn load_system<S: System>(file: &str, text: &str) -> Result<Prepared<S>, Loa
         }
         f.fault.validate().map_err(at_fault)?;
     }
+    if let Some(budget) = &scenario.explore {
+        budget
+            .validate(scenario.duration)
+            .map_err(|m| err(&["explore"], None, m))?;
+        if let Some(unknown) = budget.nodes.iter().find(|n| !names.contains(n.as_str())) {
+            return Err(err(
+                &["explore"],
+                Some(unknown),
+                format!("explore.nodes names unknown node {unknown:?}"),
+            ));
+        }
+    }
     let prepared = Prepared::<S> {
         scenario,
         nodes,
@@ -172,7 +185,7 @@ pub fn load_system<S: System>(file: &str, text: &str) -> Result<Prepared<S>, Loa
     };
     // Build once: every fault must name a node the system actually has.
     prepared
-        .build(prepared.scenario.seed, false)
+        .build(prepared.scenario.seed, false, &[])
         .map_err(|(token, m)| err(&["faults"], Some(&token), m))?;
     Ok(prepared)
 }

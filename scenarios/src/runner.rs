@@ -5,8 +5,10 @@ use crate::schema::Scenario;
 use protocols::system::{LinkTable, NodeDecl, Setup, System};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use sim_core::fault_plan::FaultBudget;
 use sim_core::{
-    Metric, Metrics, ScheduledFault, SimConfig, SimTime, Simulation, Summary, TraceRecord,
+    LinkParams, Metric, Metrics, ScheduledFault, SimConfig, SimTime, Simulation, Summary,
+    TraceRecord,
 };
 use std::collections::BTreeMap;
 
@@ -19,6 +21,8 @@ pub struct RunOptions {
     pub until: Option<SimTime>,
     /// Keep trace records (for `--trace` and `verify`).
     pub keep_trace: bool,
+    /// Faults added to the scenario's own plan (what `dsim explore` draws).
+    pub extra_faults: Vec<ScheduledFault<String>>,
 }
 
 /// One invariant violation, as printed in JSON.
@@ -30,6 +34,9 @@ pub struct ViolationReport {
     pub time_ns: u64,
     /// What went wrong, and after which event.
     pub message: String,
+    /// Whether an end-of-run (liveness) check failed, rather than one after an event.
+    #[serde(skip)]
+    pub at_end: bool,
 }
 
 /// The result of one run: the JSON contract of `dsim run --json`.
@@ -55,13 +62,25 @@ pub struct RunReport {
 }
 
 /// A scenario parsed, checked and ready to run any number of times.
-pub trait LoadedScenario {
+pub trait LoadedScenario: Sync {
     /// The scenario's name.
     fn name(&self) -> &str;
     /// The scenario's own seed.
     fn seed(&self) -> u64;
     /// The scenario's duration.
     fn duration(&self) -> SimTime;
+    /// Node names in declaration order (what fault plans may target).
+    fn node_names(&self) -> Vec<String>;
+    /// The default link parameters (what network fault episodes restore).
+    fn default_link(&self) -> LinkParams;
+    /// The scenario's fault budget for `dsim explore`.
+    fn budget(&self) -> FaultBudget;
+    /// When a run with `extra` faults ends: the duration, or, with a quiet period, at
+    /// least that long after the last fault.
+    fn end_time(&self, extra: &[ScheduledFault<String>]) -> SimTime;
+    /// The scenario as RON with `extra` faults added to its plan, its seed set to
+    /// `seed` and its duration to `duration`: a file `dsim run` reproduces exactly.
+    fn to_ron(&self, seed: u64, extra: &[ScheduledFault<String>], duration: SimTime) -> String;
     /// Run it; `progress(now, until)` is called between slices of simulated time.
     fn run(
         &self,
@@ -87,7 +106,7 @@ impl<S: System> Prepared<S> {
 
     /// The simulation for `seed`, built with the fault plan and invariants, not yet run.
     pub fn simulation(&self, seed: u64) -> Simulation<S::Node> {
-        self.build(seed, false)
+        self.build(seed, false, &[])
             .expect("loading built this scenario once already")
     }
 
@@ -97,6 +116,7 @@ impl<S: System> Prepared<S> {
         &self,
         seed: u64,
         keep_trace: bool,
+        extra_faults: &[ScheduledFault<String>],
     ) -> Result<Simulation<S::Node>, (String, String)> {
         let s = &self.scenario;
         let mut sim = Simulation::new(SimConfig {
@@ -129,7 +149,7 @@ impl<S: System> Prepared<S> {
                 format!("network.links names unknown node {name:?}"),
             )
         })?;
-        for (i, f) in s.faults.iter().enumerate() {
+        for (i, f) in s.faults.iter().chain(extra_faults).enumerate() {
             let fault = f
                 .fault
                 .clone()
@@ -170,14 +190,48 @@ impl<S: System> LoadedScenario for Prepared<S> {
         self.scenario.duration
     }
 
+    fn node_names(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| n.name.clone()).collect()
+    }
+
+    fn default_link(&self) -> LinkParams {
+        self.network.default.clone()
+    }
+
+    fn budget(&self) -> FaultBudget {
+        self.scenario.explore.clone().unwrap_or_default()
+    }
+
+    fn end_time(&self, extra: &[ScheduledFault<String>]) -> SimTime {
+        let s = &self.scenario;
+        let last = s.faults.iter().chain(extra).map(|f| f.at).max();
+        match (s.quiet, last) {
+            (Some(quiet), Some(last)) => s.duration.max(last + quiet),
+            _ => s.duration,
+        }
+    }
+
+    fn to_ron(&self, seed: u64, extra: &[ScheduledFault<String>], duration: SimTime) -> String {
+        let mut scenario = self.scenario.clone();
+        scenario.seed = seed;
+        scenario.duration = duration;
+        scenario.faults.extend(extra.iter().cloned());
+        scenario.faults.sort_by_key(|f| f.at);
+        let config = ron::ser::PrettyConfig::default().struct_names(true);
+        ron::ser::to_string_pretty(&scenario, config).expect("scenarios serialize")
+    }
+
     fn run(
         &self,
         options: &RunOptions,
         progress: &mut dyn FnMut(SimTime, SimTime),
     ) -> Result<RunReport, String> {
         let seed = options.seed.unwrap_or(self.scenario.seed);
-        let mut sim = self.build(seed, options.keep_trace).map_err(|(_, m)| m)?;
-        let until = options.until.unwrap_or(self.scenario.duration);
+        let extra = &options.extra_faults;
+        let mut sim = self
+            .build(seed, options.keep_trace, extra)
+            .map_err(|(_, m)| m)?;
+        let until = options.until.unwrap_or_else(|| self.end_time(extra));
         const SLICES: u64 = 100;
         for i in 1..=SLICES {
             let t = SimTime((u128::from(until.0) * u128::from(i) / u128::from(SLICES)) as u64);
@@ -205,6 +259,7 @@ impl<S: System> LoadedScenario for Prepared<S> {
                 .map(|v| ViolationReport {
                     invariant: v.invariant,
                     time_ns: v.time.0,
+                    at_end: v.event == sim_core::sim::END_OF_RUN,
                     message: format!("{} (after {})", v.message, v.event),
                 })
                 .collect(),

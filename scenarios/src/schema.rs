@@ -15,6 +15,8 @@
 //!     ),
 //!     faults: [(at: "10s", fault: Crash("b")), (at: "12s", fault: Restart("b"))],
 //!     invariants: None,
+//!     quiet: "20s",
+//!     explore: (max_faults: 4, kinds: [CrashRestart, Partition]),
 //! )
 //! ```
 //!
@@ -22,6 +24,7 @@
 //! `params` belongs to the system named in `system` (see `dsim list`).
 
 use serde::{Deserialize, Serialize};
+use sim_core::fault_plan::FaultBudget;
 use sim_core::network::LinkPatch;
 use sim_core::{LinkParams, ScheduledFault, SimTime};
 
@@ -60,6 +63,13 @@ pub struct Scenario<P> {
     /// Invariants to check by name; `None` checks all of the system's.
     #[serde(default)]
     pub invariants: Option<Vec<String>>,
+    /// Quiet period: the run lasts at least this long after the last fault, so the
+    /// end-of-run (liveness) checks judge a system that had time to recover.
+    #[serde(default)]
+    pub quiet: Option<SimTime>,
+    /// The fault budget `dsim explore` draws plans from (`None`: the default budget).
+    #[serde(default)]
+    pub explore: Option<FaultBudget>,
 }
 
 /// The part of a scenario read before the system is known.

@@ -9,6 +9,7 @@
 pub mod clock;
 pub mod context;
 pub mod fault;
+pub mod fault_plan;
 mod kernel;
 pub mod metrics;
 pub mod network;

@@ -66,6 +66,9 @@ pub trait Invariant<N: Node> {
     }
 }
 
+/// The `event` of a [`Violation`] found by an end-of-run (liveness) check.
+pub const END_OF_RUN: &str = "end of run";
+
 /// An invariant that failed, when, and the event that made it fail.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
@@ -349,7 +352,7 @@ impl<N: Node> Simulation<N> {
                         invariant: inv.name().to_owned(),
                         time: self.kernel.now,
                         message,
-                        event: "end of run".into(),
+                        event: END_OF_RUN.into(),
                     });
                     break;
                 }
