@@ -4,6 +4,7 @@
 //! state machines, invariants and end-of-run metrics. Nothing here knows about RON
 //! files or the command line.
 
+pub mod image_cloud;
 pub mod parking;
 pub mod phold;
 pub mod ping_pong;
