@@ -5,8 +5,8 @@
 
 use super::envelope::{Envelope, Kind};
 use super::rights::Rights;
-use super::{Action, Balancing, CloudMsg, CloudNode, CloudTimer, ImageCloudParams, Op, picture};
 use super::stego;
+use super::{Action, Balancing, CloudMsg, CloudNode, CloudTimer, ImageCloudParams, Op, picture};
 use crate::transport::{Endpoint, Output, Payload, TransferId, forward};
 use rand::RngExt;
 use sim_core::{Context, NodeId, SimTime};
@@ -354,7 +354,9 @@ impl Client {
 
     fn act(&mut self, ctx: Ctx, i: usize) {
         match self.tasks[i] {
-            Task::Share { receiver, views } => self.ask_presence(ctx, receiver, Outgoing::Share { views }),
+            Task::Share { receiver, views } => {
+                self.ask_presence(ctx, receiver, Outgoing::Share { views })
+            }
             Task::SetViews { receiver, views } => {
                 let version = self.versions.get(&receiver).map_or(1, |v| v + 1);
                 self.versions.insert(receiver, version);
@@ -406,11 +408,8 @@ impl Client {
         match out {
             Outgoing::Share { views } => {
                 let p = self.params.as_ref();
-                let low = picture::preview(
-                    &original,
-                    p.image_width as usize,
-                    p.preview_factor as usize,
-                );
+                let low =
+                    picture::preview(&original, p.image_width as usize, p.preview_factor as usize);
                 let preview = env(Kind::Preview, 0, 0);
                 let tid = self
                     .endpoint

@@ -49,7 +49,9 @@ impl Invariant<CloudNode> for JobsReturnExactBytes {
     fn check(&mut self, world: &World<'_, CloudNode>) -> Result<(), String> {
         let bad = world.metrics().value("jobs_corrupt");
         if bad > 0.0 {
-            return Err(format!("{bad} encrypted image(s) did not decode to the bytes sent"));
+            return Err(format!(
+                "{bad} encrypted image(s) did not decode to the bytes sent"
+            ));
         }
         Ok(())
     }
@@ -67,7 +69,9 @@ impl Invariant<CloudNode> for ViewsWithinRights {
     fn check(&mut self, world: &World<'_, CloudNode>) -> Result<(), String> {
         let bad = world.metrics().value("views_corrupt");
         if bad > 0.0 {
-            return Err(format!("{bad} view(s) decoded to something else than the owner's image"));
+            return Err(format!(
+                "{bad} view(s) decoded to something else than the owner's image"
+            ));
         }
         Ok(())
     }

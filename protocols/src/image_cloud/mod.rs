@@ -84,9 +84,7 @@ pub use server::Server;
 use crate::system::{Setup, System, TopologyRule, add_declared};
 use crate::transport::{Segment, TimerToken, TransportConfig, TransportHost};
 use serde::{Deserialize, Serialize};
-use sim_core::{
-    Context, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation, TimerTag,
-};
+use sim_core::{Context, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation, TimerTag};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use stego::StegoCost;
@@ -457,8 +455,7 @@ fn names_with<'a>(setup: &'a Setup<'_>, role: &str) -> Vec<&'a str> {
 
 impl System for ImageCloud {
     const NAME: &'static str = "image-cloud";
-    const DESCRIPTION: &'static str =
-        "cloud servers hide images by LSB steganography; load balancing by token or queues; P2P sharing with view rights";
+    const DESCRIPTION: &'static str = "cloud servers hide images by LSB steganography; load balancing by token or queues; P2P sharing with view rights";
     const ROLES: &'static [&'static str] = &["server", "client"];
     const TOPOLOGY: TopologyRule = TopologyRule::Any;
     type Params = ImageCloudParams;

@@ -78,7 +78,10 @@ mod tests {
         q.remove(0);
         assert_eq!(q.elect(), Some(1));
         q.enqueue(0);
-        assert_eq!([q.elect(), q.elect(), q.elect()], [Some(2), Some(1), Some(0)]);
+        assert_eq!(
+            [q.elect(), q.elect(), q.elect()],
+            [Some(2), Some(1), Some(0)]
+        );
         let mut empty = QueueView::new(1);
         empty.remove(0);
         assert_eq!(empty.elect(), None);

@@ -50,7 +50,11 @@ impl Rights {
     /// Apply `owner`'s change number `version` granting `views` views; an older (or
     /// repeated) version than the one held is ignored. Returns whether it was applied.
     pub fn set(&mut self, owner: NodeId, version: u64, views: u32) -> bool {
-        if self.grants.get(&owner).is_some_and(|g| g.version >= version) {
+        if self
+            .grants
+            .get(&owner)
+            .is_some_and(|g| g.version >= version)
+        {
             return false;
         }
         self.grants.insert(

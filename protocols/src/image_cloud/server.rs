@@ -74,12 +74,7 @@ pub struct Server {
 impl Server {
     /// Server number `index` (in declaration order) of a cloud with `params`; its cover
     /// image is drawn from the run's seed and its name.
-    pub(super) fn new(
-        index: usize,
-        params: Arc<ImageCloudParams>,
-        seed: u64,
-        name: &str,
-    ) -> Self {
+    pub(super) fn new(index: usize, params: Arc<ImageCloudParams>, seed: u64, name: &str) -> Self {
         let cover = picture::generate(
             picture::image_key(seed, name, u64::MAX),
             params.cover_bytes as usize,
@@ -414,21 +409,27 @@ impl Server {
                 match env.kind {
                     Kind::Upload => self.on_upload(ctx, from, env, body),
                     Kind::Preview | Kind::Shared if env.cache => {
-                        let item = Envelope { cache: false, ..env }.encode(body);
+                        let item = Envelope {
+                            cache: false,
+                            ..env
+                        }
+                        .encode(body);
                         self.hold(ctx, env.receiver, Cached::Transfer(item.into()));
                     }
                     _ => ctx.annotate("server: unexpected transfer"),
                 }
             }
-            Output::Delivered { payload, .. } => {
-                match Envelope::decode(payload.as_bytes()) {
-                    Some((env, body)) if env.kind == Kind::Rights && env.cache => {
-                        let item = Envelope { cache: false, ..env }.encode(body);
-                        self.hold(ctx, env.receiver, Cached::Datagram(item.into()));
+            Output::Delivered { payload, .. } => match Envelope::decode(payload.as_bytes()) {
+                Some((env, body)) if env.kind == Kind::Rights && env.cache => {
+                    let item = Envelope {
+                        cache: false,
+                        ..env
                     }
-                    _ => ctx.annotate("server: unexpected datagram"),
+                    .encode(body);
+                    self.hold(ctx, env.receiver, Cached::Datagram(item.into()));
                 }
-            }
+                _ => ctx.annotate("server: unexpected datagram"),
+            },
             Output::TransferComplete {
                 transfer, elapsed, ..
             } => {
@@ -476,7 +477,8 @@ impl Server {
                 self.endpoint.start_transfer(ctx.now(), to, bytes);
             }
             Cached::Datagram(bytes) => {
-                self.endpoint.send_reliable(ctx.now(), to, Payload::new(bytes));
+                self.endpoint
+                    .send_reliable(ctx.now(), to, Payload::new(bytes));
             }
         }
     }

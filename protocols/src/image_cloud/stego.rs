@@ -215,8 +215,14 @@ mod tests {
     #[test]
     fn cost_grows_with_the_cover_bytes_touched() {
         let c = StegoCost::default();
-        assert_eq!(c.time(0), SimTime::from_millis(5) + SimTime::from_nanos(640));
+        assert_eq!(
+            c.time(0),
+            SimTime::from_millis(5) + SimTime::from_nanos(640)
+        );
         let t = c.time(10_000);
-        assert_eq!(t, SimTime::from_millis(5) + SimTime::from_nanos(80_032 * 20));
+        assert_eq!(
+            t,
+            SimTime::from_millis(5) + SimTime::from_nanos(80_032 * 20)
+        );
     }
 }

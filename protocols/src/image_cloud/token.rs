@@ -67,13 +67,18 @@ impl WorkingToken {
 
     /// Take `id` at `now`; false when it was already taken.
     pub fn take(&mut self, id: RequestId, now: SimTime) -> bool {
-        self.taken.insert(id, now).is_none()
+        if self.taken.contains_key(&id) {
+            return false;
+        }
+        self.taken.insert(id, now);
+        true
     }
 
     /// Forget requests taken more than `horizon` before `now` (no server still holds
     /// them as waiting: waiting requests expire sooner).
     pub fn forget_before(&mut self, now: SimTime, horizon: SimTime) {
-        self.taken.retain(|_, at| now.saturating_sub(*at) <= horizon);
+        self.taken
+            .retain(|_, at| now.saturating_sub(*at) <= horizon);
     }
 }
 
