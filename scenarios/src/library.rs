@@ -19,6 +19,11 @@ pub const LIBRARY: &[(&str, &str)] = &[
         "parking-server-crash.ron",
         include_str!("../parking-server-crash.ron"),
     ),
+    ("image-cloud.ron", include_str!("../image-cloud.ron")),
+    (
+        "image-cloud-experiment.ron",
+        include_str!("../image-cloud-experiment.ron"),
+    ),
 ];
 
 /// The library scenario called `name` (with or without `.ron`).
