@@ -353,9 +353,16 @@ impl Client {
     // ----- actions: sharing, rights, views, presence -----
 
     fn act(&mut self, ctx: Ctx, i: usize) {
-        match self.tasks[i] {
+        let task = self.tasks[i];
+        if matches!(task, Task::Share { .. } | Task::SetViews { .. }) && self.encrypted.is_none() {
+            self.stats.shares_skipped += 1;
+            ctx.annotate("nothing encrypted to share yet");
+            return;
+        }
+        match task {
             Task::Share { receiver, views } => {
-                self.ask_presence(ctx, receiver, Outgoing::Share { views })
+                self.versions.entry(receiver).or_insert(0);
+                self.ask_presence(ctx, receiver, Outgoing::Share { views });
             }
             Task::SetViews { receiver, views } => {
                 let version = self.versions.get(&receiver).map_or(1, |v| v + 1);
@@ -373,15 +380,8 @@ impl Client {
         }
     }
 
+    /// Ask the directory where `receiver` is; `out` goes when the answer comes.
     fn ask_presence(&mut self, ctx: Ctx, receiver: NodeId, out: Outgoing) {
-        if self.encrypted.is_none() {
-            self.stats.shares_skipped += 1;
-            ctx.annotate("nothing encrypted to share yet");
-            return;
-        }
-        if let Outgoing::Share { .. } = out {
-            self.versions.entry(receiver).or_insert(0);
-        }
         self.waiting_presence.entry(receiver).or_default().push(out);
         let dir = self.directory_server();
         ctx.send(dir, CloudMsg::WhoIsOnline { client: receiver });

@@ -57,7 +57,10 @@
 //! (every completed transfer, both directions), `retransmissions`,
 //! `cached_deliveries`, and details: `requests_dropped_full`,
 //! `requests_dropped_offline`, `requests_unanswered`, `requests_late`, `job_time_ms`,
-//! `views_granted`, `views_refused`, `previews_received`, `previews_before_image`.
+//! `views_granted`, `views_refused`, `previews_received`, `previews_before_image`,
+//! `shares_skipped` (shares and rights changes asked before the owner had an encrypted
+//! image), `shared_items_dropped_offline` (sent directly to a client that had logged
+//! out in the meantime).
 //!
 //! # Invariants
 //! `no_request_handled_twice` (round-robin mode only), `jobs_return_exact_bytes`,
@@ -620,6 +623,7 @@ impl System for ImageCloud {
         let (mut total, mut handled, mut failed) = (0u64, 0u64, 0u64);
         let (mut unanswered, mut late) = (0u64, 0u64);
         let (mut granted, mut refused, mut previews, mut first) = (0u64, 0u64, 0u64, 0u64);
+        let (mut skipped, mut lost_offline) = (0u64, 0u64);
         for (_, _, node) in sim.world().nodes() {
             match node {
                 CloudNode::Server(s) => {
@@ -643,6 +647,8 @@ impl System for ImageCloud {
                     refused += st.views_refused;
                     previews += st.previews;
                     first += st.previews_before_image;
+                    skipped += st.shares_skipped;
+                    lost_offline += st.dropped_offline;
                 }
             }
         }
@@ -668,6 +674,8 @@ impl System for ImageCloud {
             ("views_refused", refused as f64),
             ("previews_received", previews as f64),
             ("previews_before_image", first as f64),
+            ("shares_skipped", skipped as f64),
+            ("shared_items_dropped_offline", lost_offline as f64),
         ] {
             metrics.set(name, v);
         }

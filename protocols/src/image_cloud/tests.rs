@@ -310,7 +310,8 @@ fn sharing_goes_through_the_cache_and_rights_are_enforced() {
     let p = ImageCloudParams {
         requests: 1,
         actions: vec![
-            at(100, view(2)), // nothing shared yet: refused
+            at(10, set(2, 9)), // the owner has no encrypted image yet: skipped
+            at(100, view(2)),  // nothing shared yet: refused
             at(1000, Op::Logout(c(1))),
             at(2000, share(1, 2)), // cached
             at(2000, share(2, 1)), // direct
@@ -339,6 +340,8 @@ fn sharing_goes_through_the_cache_and_rights_are_enforced() {
     assert_eq!(m.value("previews_before_image"), 2.0);
     assert_eq!(m.value("views_granted"), 6.0);
     assert_eq!(m.value("views_refused"), 4.0);
+    assert_eq!(m.value("shares_skipped"), 1.0);
+    assert_eq!(m.value("shared_items_dropped_offline"), 0.0);
     let receiver = r.sim.lookup("client-1").unwrap();
     let owner = r.sim.lookup("client-0").unwrap();
     let CloudNode::Client(rc) = r.sim.node(receiver).1 else {
