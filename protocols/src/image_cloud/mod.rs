@@ -55,7 +55,8 @@
 //! `requests_total`, `requests_handled`, `requests_failed`, `failure_rate`,
 //! `duplicate_handling` (requests two or more servers accepted), `transfer_time_ms`
 //! (every completed transfer, both directions), `retransmissions`,
-//! `cached_deliveries`, and details: `requests_dropped_full`,
+//! `cached_deliveries`, and details: `cache_pending` (items still cached at the end),
+//! `images_encoded`, `requests_dropped_full`,
 //! `requests_dropped_offline`, `requests_unanswered`, `requests_late`, `job_time_ms`,
 //! `views_granted`, `views_refused`, `previews_received`, `previews_before_image`,
 //! `shares_skipped` (shares and rights changes asked before the owner had an encrypted
@@ -618,7 +619,7 @@ impl System for ImageCloud {
 
     fn report(_p: &ImageCloudParams, sim: &Simulation<CloudNode>, metrics: &mut Metrics) {
         let mut accepted_by: BTreeMap<RequestId, u32> = BTreeMap::new();
-        let (mut retransmissions, mut cached) = (0u64, 0u64);
+        let (mut retransmissions, mut cached, mut pending, mut encoded) = (0u64, 0u64, 0u64, 0u64);
         let (mut full, mut asleep) = (0u64, 0u64);
         let (mut total, mut handled, mut failed) = (0u64, 0u64, 0u64);
         let (mut unanswered, mut late) = (0u64, 0u64);
@@ -629,6 +630,8 @@ impl System for ImageCloud {
                 CloudNode::Server(s) => {
                     retransmissions += s.endpoint.stats().retransmissions;
                     cached += s.stats.cached_deliveries;
+                    pending += s.directory.cached() as u64;
+                    encoded += s.stats.encoded;
                     full += s.stats.dropped_full;
                     asleep += s.stats.dropped_offline;
                     for id in &s.accepted {
@@ -666,6 +669,8 @@ impl System for ImageCloud {
             ("duplicate_handling", twice as f64),
             ("retransmissions", retransmissions as f64),
             ("cached_deliveries", cached as f64),
+            ("cache_pending", pending as f64),
+            ("images_encoded", encoded as f64),
             ("requests_dropped_full", full as f64),
             ("requests_dropped_offline", asleep as f64),
             ("requests_unanswered", unanswered as f64),

@@ -342,6 +342,7 @@ fn sharing_goes_through_the_cache_and_rights_are_enforced() {
     assert_eq!(m.value("views_refused"), 4.0);
     assert_eq!(m.value("shares_skipped"), 1.0);
     assert_eq!(m.value("shared_items_dropped_offline"), 0.0);
+    assert_eq!(m.value("cache_pending"), 0.0, "all delivered");
     let receiver = r.sim.lookup("client-1").unwrap();
     let owner = r.sim.lookup("client-0").unwrap();
     let CloudNode::Client(rc) = r.sim.node(receiver).1 else {
