@@ -8,7 +8,9 @@
 //! (latency jitter), and a server that misses one is shifted for good: then a request
 //! may be on top for two servers (handled twice) or for none (dropped). With fault
 //! tolerance, an offline server is taken out of the queues when its announcement
-//! arrives and put back at the bottom when it returns, which shifts the copies again.
+//! arrives and put back at the bottom when it returns, which shifts the copies again:
+//! taking a server out does not commute with rotating, so copies that take it out
+//! before and after a request end up different.
 
 use std::collections::VecDeque;
 
@@ -70,6 +72,19 @@ mod tests {
             let (x, y) = (a.elect().unwrap(), b.elect().unwrap());
             assert_eq!((x + 2) % 3, y);
         }
+    }
+
+    /// Taking a server out before or after a rotation leaves two different copies:
+    /// why offline announcements arriving at different moments desynchronize them.
+    #[test]
+    fn removal_does_not_commute_with_rotation() {
+        let (mut a, mut b) = (QueueView::new(3), QueueView::new(3));
+        a.remove(0);
+        a.elect();
+        b.elect();
+        b.remove(0);
+        assert_ne!(a, b);
+        assert_eq!((a.elect(), b.elect()), (Some(2), Some(1)));
     }
 
     #[test]
