@@ -117,6 +117,7 @@ pub struct Client {
 }
 
 impl Client {
+    /// A client of a cloud with `params`; `actions` are the ones it performs.
     pub(super) fn new(params: Arc<ImageCloudParams>, seed: u64, actions: Vec<Action>) -> Self {
         Client {
             endpoint: Endpoint::new(params.transport.clone()),
@@ -170,6 +171,7 @@ impl Client {
         self.servers[0]
     }
 
+    /// Log in, schedule the first request (within `start_spread`) and the actions.
     pub(super) fn on_start(&mut self, ctx: Ctx) {
         self.login(ctx);
         if self.params.requests > 0 {
@@ -187,6 +189,7 @@ impl Client {
         }
     }
 
+    /// Volatile state is lost: the endpoint and everything in flight.
     pub(super) fn on_crash(&mut self) {
         self.endpoint.crash();
         self.uploads.clear();
@@ -207,6 +210,8 @@ impl Client {
         }
     }
 
+    /// Segments go to the endpoint; `Elected` starts an upload; `Presence` releases
+    /// what waited for the directory's answer.
     pub(super) fn on_message(&mut self, ctx: Ctx, from: NodeId, msg: CloudMsg) {
         match msg {
             CloudMsg::Transport(segment) => {
@@ -224,6 +229,7 @@ impl Client {
         }
     }
 
+    /// Endpoint timers, the next request, request and job deadlines, actions.
     pub(super) fn on_timer(&mut self, ctx: Ctx, timer: CloudTimer) {
         match timer {
             CloudTimer::Transport(token) => {
@@ -425,6 +431,7 @@ impl Client {
         }
     }
 
+    /// Open `owner`'s image if rights are left, and check it is the owner's.
     fn view(&mut self, ctx: Ctx, owner: NodeId) {
         let Some(image) = self.inbox.get(&owner).and_then(|i| i.image.clone()) else {
             self.stats.views_refused += 1;
@@ -443,6 +450,7 @@ impl Client {
 
     // ----- transport events -----
 
+    /// Act on what the endpoint delivered or finished.
     fn on_transport(&mut self, ctx: Ctx, event: Output) {
         match event {
             Output::TransferReceived { data, intact, .. } => {

@@ -110,6 +110,8 @@ impl Server {
         (self.params.workers + self.params.queue_limit) as usize
     }
 
+    /// Set up the ring and the queue copy; server 0 starts with the working token (in
+    /// round-robin mode) and receives the offline token at its start time.
     pub(super) fn on_start(&mut self, ctx: Ctx) {
         let n = self.servers.len();
         self.ring = Ring::new(self.index, n);
@@ -125,6 +127,7 @@ impl Server {
         }
     }
 
+    /// Volatile state is lost: the endpoint, jobs, heard requests, the token.
     pub(super) fn on_crash(&mut self) {
         self.endpoint.crash();
         self.token = None;
@@ -151,6 +154,7 @@ impl Server {
         }
     }
 
+    /// Segments, requests, declines, tokens, announcements and directory messages.
     pub(super) fn on_message(&mut self, ctx: Ctx, from: NodeId, msg: CloudMsg) {
         match msg {
             CloudMsg::Transport(segment) => {
@@ -194,6 +198,7 @@ impl Server {
         }
     }
 
+    /// Endpoint timers, encodings done, expired jobs, token passing, sleep and wake.
     pub(super) fn on_timer(&mut self, ctx: Ctx, timer: CloudTimer) {
         match timer {
             CloudTimer::Transport(token) => {
@@ -230,6 +235,7 @@ impl Server {
 
     // ----- taking requests -----
 
+    /// A request arrived: take it by the configured balancing.
     fn on_request(&mut self, ctx: Ctx, id: RequestId) {
         match self.params.balancing {
             Balancing::NoBalancing | Balancing::RandomServer => self.try_accept(ctx, id),
@@ -291,6 +297,7 @@ impl Server {
         self.token = Some(token);
     }
 
+    /// The working token arrived: take what waits, or pass it on while offline.
     fn on_token(&mut self, ctx: Ctx, mut token: WorkingToken) {
         token.forget_before(ctx.now(), self.params.job_timeout);
         self.heard.retain(|(id, _)| !token.is_taken(id));
@@ -304,6 +311,8 @@ impl Server {
         }
     }
 
+    /// Hand the working token to the next server (or the one after); keep it when
+    /// both are offline.
     fn pass_token(&mut self, ctx: Ctx) {
         match (self.token.take(), self.ring.successor()) {
             (Some(token), Some(next)) => ctx.send(self.servers[next], CloudMsg::Token(token)),
@@ -319,6 +328,7 @@ impl Server {
 
     // ----- the offline token -----
 
+    /// The offline token arrived: the workers sleep (announced with fault tolerance).
     fn go_offline(&mut self, ctx: Ctx) {
         let Some(t) = self.params.offline_token.clone() else {
             return;
@@ -335,6 +345,8 @@ impl Server {
         ctx.set_timer(t.sleep, CloudTimer::Wake);
     }
 
+    /// The workers wake: finish frozen encodings, announce the return, and pass the
+    /// offline token on after `awake`.
     fn wake(&mut self, ctx: Ctx) {
         let Some(t) = self.params.offline_token.clone() else {
             return;
@@ -353,6 +365,8 @@ impl Server {
 
     // ----- encoding -----
 
+    /// Give uploaded jobs to free workers; the result is computed now and released
+    /// after its CPU time.
     fn start_work(&mut self, ctx: Ctx) {
         while !self.asleep && self.busy < self.params.workers {
             let Some(id) = self.ready.pop_front() else {
@@ -369,6 +383,7 @@ impl Server {
         }
     }
 
+    /// An encoding's CPU time is over: send the result back.
     fn finish_encoding(&mut self, ctx: Ctx, id: RequestId) {
         self.busy = self.busy.saturating_sub(1);
         match self.jobs.remove(&id) {
@@ -397,6 +412,7 @@ impl Server {
 
     // ----- transport events -----
 
+    /// Uploads, items to cache, and the end of transfers.
     fn on_transport(&mut self, ctx: Ctx, event: Output) {
         match event {
             Output::TransferReceived {
@@ -451,6 +467,7 @@ impl Server {
         }
     }
 
+    /// The image of an accepted request arrived: queue it for a worker.
     fn on_upload(&mut self, ctx: Ctx, from: NodeId, env: Envelope, body: &[u8]) {
         let Ok(seq) = u32::try_from(env.id) else {
             return;
@@ -471,6 +488,7 @@ impl Server {
         }
     }
 
+    /// Send a cached item to a client that came back.
     fn deliver(&mut self, ctx: Ctx, to: NodeId, item: Cached) {
         match item {
             Cached::Transfer(bytes) => {
