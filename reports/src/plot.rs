@@ -1,6 +1,7 @@
 //! Line charts as PNG and SVG, drawn with plotters and an embedded font, so a plot looks
 //! the same on every machine (no system fonts are consulted).
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 use std::path::Path;
@@ -44,6 +45,23 @@ fn register_embedded_font() {
 /// Draw `series` as a line chart into `path`: PNG when it ends in `.png`, SVG when it
 /// ends in `.svg`.
 pub fn line_chart(path: &Path, labels: &ChartLabels, series: &[Series]) -> Result<(), String> {
+    render(
+        path,
+        |root| draw(root, labels, series),
+        |root| draw(root, labels, series),
+    )
+}
+
+/// Chart size in pixels.
+const SIZE: (u32, u32) = (900, 560);
+
+/// Create `path`'s folder and draw into it with `png` or `svg` by its extension (the
+/// embedded font registered first). Shared by every chart kind.
+pub(crate) fn render(
+    path: &Path,
+    png: impl FnOnce(DrawingArea<BitMapBackend<'_>, Shift>) -> DrawResult,
+    svg: impl FnOnce(DrawingArea<SVGBackend<'_>, Shift>) -> DrawResult,
+) -> Result<(), String> {
     register_embedded_font();
     let fail = |e: &dyn std::fmt::Display| format!("cannot draw {}: {e}", path.display());
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -51,19 +69,18 @@ pub fn line_chart(path: &Path, labels: &ChartLabels, series: &[Series]) -> Resul
     }
     match path.extension().and_then(|e| e.to_str()) {
         Some("png") => {
-            let root = BitMapBackend::new(path, (900, 560)).into_drawing_area();
-            draw(root, labels, series).map_err(|e| fail(&e))
+            png(BitMapBackend::new(path, SIZE).into_drawing_area()).map_err(|e| fail(&e))
         }
-        Some("svg") => {
-            let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
-            draw(root, labels, series).map_err(|e| fail(&e))
-        }
+        Some("svg") => svg(SVGBackend::new(path, SIZE).into_drawing_area()).map_err(|e| fail(&e)),
         _ => Err(format!(
             "{}: a chart file must end in .png or .svg",
             path.display()
         )),
     }
 }
+
+/// What a drawing function returns.
+pub(crate) type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
 fn bounds(series: &[Series]) -> ((f64, f64), (f64, f64)) {
     let pts = series.iter().flat_map(|s| s.points.iter());
@@ -85,10 +102,10 @@ fn bounds(series: &[Series]) -> ((f64, f64), (f64, f64)) {
 }
 
 fn draw<DB: DrawingBackend>(
-    root: DrawingArea<DB, plotters::coord::Shift>,
+    root: DrawingArea<DB, Shift>,
     labels: &ChartLabels,
     series: &[Series],
-) -> Result<(), Box<dyn std::error::Error>>
+) -> DrawResult
 where
     DB::ErrorType: 'static,
 {

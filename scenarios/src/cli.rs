@@ -65,6 +65,13 @@ enum PlotCommand {
         )]
         losses: Vec<f64>,
     },
+    /// The image-sharing report's failure-rate test in its four configurations, next
+    /// to the report's figures (the library scenario image-cloud-experiment).
+    ImageCloud {
+        /// Directory for the PNG and SVG files.
+        #[arg(long, default_value = "out/plots")]
+        out: PathBuf,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -172,6 +179,7 @@ pub fn main() -> ExitCode {
         Command::Explore(args) => explore(&args),
         Command::List => Ok(list()),
         Command::Plot(PlotCommand::Arq { out, losses }) => plot_arq(&out, &losses),
+        Command::Plot(PlotCommand::ImageCloud { out }) => plot_image_cloud(&out),
         Command::Bench(BenchCommand::Phold {
             lps,
             events_per_lp,
@@ -624,6 +632,30 @@ fn bench_phold(
             ran as f64 / wall,
             sim.fingerprint()
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn plot_image_cloud(out: &Path) -> Result<ExitCode, UsageError> {
+    let points = crate::plots::image_cloud_sweep()?;
+    println!(
+        "configuration             failure  report  duplicates  full  offline  unanswered  late"
+    );
+    for p in &points {
+        println!(
+            "{:24} {:7.1}% {:6.1}% {:11} {:5} {:8} {:11} {:5}",
+            p.name,
+            p.failure_rate * 100.0,
+            p.reported * 100.0,
+            p.duplicates,
+            p.dropped_full,
+            p.dropped_offline,
+            p.unanswered,
+            p.late
+        );
+    }
+    for file in crate::plots::image_cloud_chart(&points, out)? {
+        println!("wrote {}", file.display());
     }
     Ok(ExitCode::SUCCESS)
 }

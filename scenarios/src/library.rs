@@ -53,6 +53,11 @@ pub const LIBRARY: &[(&str, &str)] = &[
         "cityos-server-offline.ron",
         include_str!("../cityos-server-offline.ron"),
     ),
+    ("image-cloud.ron", include_str!("../image-cloud.ron")),
+    (
+        "image-cloud-experiment.ron",
+        include_str!("../image-cloud-experiment.ron"),
+    ),
 ];
 
 /// The library scenario called `name` (with or without `.ron`).

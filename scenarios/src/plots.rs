@@ -7,6 +7,7 @@ use crate::runner::RunOptions;
 use crate::schema::Scenario;
 use protocols::transport::analytic::{ModelLink, stop_and_wait_goodput, stop_and_wait_round_trip};
 use protocols::transport_system::TransportParams;
+use reports::bar::{Bars, bar_chart};
 use reports::plot::{ChartLabels, Series, line_chart};
 use sim_core::Latency;
 use std::path::{Path, PathBuf};
@@ -135,6 +136,107 @@ pub fn arq_charts(points: &[ArqPoint], dir: &Path) -> Result<Vec<PathBuf>, Strin
     Ok(written)
 }
 
+/// The library scenario `dsim plot image-cloud` sweeps.
+pub const IMAGE_CLOUD_SCENARIO: &str = "image-cloud-experiment";
+
+/// The image-sharing report's configurations: the `balancing` value that models each,
+/// its name, and the failure rate the report measured (its section 7).
+pub const IMAGE_CLOUD_CONFIGURATIONS: [(&str, &str, f64); 4] = [
+    ("NoBalancing", "no load balancing", 0.42),
+    ("Queues", "LB without FT", 0.295),
+    ("QueuesFt", "LB with FT", 0.31),
+    ("TokenRing", "round-robin token + FT", 0.17),
+];
+
+/// One configuration of the image-cloud experiment as run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FailurePoint {
+    /// The `balancing` value.
+    pub balancing: &'static str,
+    /// The report's name for it.
+    pub name: &'static str,
+    /// The report's failure rate.
+    pub reported: f64,
+    /// Measured failure rate.
+    pub failure_rate: f64,
+    /// Requests accepted by two or more servers.
+    pub duplicates: f64,
+    /// Requests elected to a server with no free slot.
+    pub dropped_full: f64,
+    /// Requests elected to a server whose workers slept.
+    pub dropped_offline: f64,
+    /// Requests nobody answered (includes the two above).
+    pub unanswered: f64,
+    /// Requests answered but not done in time.
+    pub late: f64,
+}
+
+/// Run the experiment scenario once per configuration of the report.
+pub fn image_cloud_sweep() -> Result<Vec<FailurePoint>, String> {
+    let (file, text) =
+        library::find(IMAGE_CLOUD_SCENARIO).expect("the experiment is in the library");
+    let mut points = Vec::new();
+    for (balancing, name, reported) in IMAGE_CLOUD_CONFIGURATIONS {
+        let text =
+            apply_override(text, "params.balancing", balancing).map_err(|e| e.to_string())?;
+        let loaded = registry::load(file, &text).map_err(|e| e.to_string())?;
+        let report = loaded.run(&RunOptions::default(), &mut |_, _| {})?;
+        if let Some(v) = report.violations.first() {
+            return Err(format!(
+                "{file} with {balancing}: {} violated: {}",
+                v.invariant, v.message
+            ));
+        }
+        let metric = |name: &str| {
+            report
+                .metrics
+                .get(name)
+                .and_then(|v| v.as_f64())
+                .unwrap_or(0.0)
+        };
+        points.push(FailurePoint {
+            balancing,
+            name,
+            reported,
+            failure_rate: metric("failure_rate"),
+            duplicates: metric("duplicate_handling"),
+            dropped_full: metric("requests_dropped_full"),
+            dropped_offline: metric("requests_dropped_offline"),
+            unanswered: metric("requests_unanswered"),
+            late: metric("requests_late"),
+        });
+    }
+    Ok(points)
+}
+
+/// Draw the measured failure rates next to the report's as grouped bars in
+/// `image-cloud-failure-rate.png` and `.svg` in `dir`; returns the files written.
+pub fn image_cloud_chart(points: &[FailurePoint], dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let categories: Vec<String> = points.iter().map(|p| p.name.to_owned()).collect();
+    let series = [
+        Bars {
+            label: "simulated (dsim)".into(),
+            values: points.iter().map(|p| p.failure_rate * 100.0).collect(),
+        },
+        Bars {
+            label: "report".into(),
+            values: points.iter().map(|p| p.reported * 100.0).collect(),
+        },
+    ];
+    let labels = ChartLabels {
+        title: "Image cloud: failure rate, 200 clients x 5 requests".into(),
+        x: "configuration".into(),
+        y: "requests not handled (%)".into(),
+    };
+    let mut written = Vec::new();
+    for ext in ["png", "svg"] {
+        let f = dir.join(format!("image-cloud-failure-rate.{ext}"));
+        bar_chart(&f, &labels, &categories, &series)?;
+        written.push(f);
+    }
+    Ok(written)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,5 +267,39 @@ mod tests {
             );
         }
         assert!(arq_sweep(&[1.0]).is_err());
+    }
+
+    /// The report's four configurations come out in the report's order: without load
+    /// balancing worst, the round-robin token best, and the two replicated-queue
+    /// configurations between them and within 10 points of each other; only the
+    /// replicated queues handle a request twice.
+    #[test]
+    fn image_cloud_sweep_reproduces_the_reports_order_and_draws() {
+        let points = image_cloud_sweep().unwrap();
+        for p in &points {
+            println!(
+                "{:24} {:6.1}% (report {:4.1}%)  duplicates {:4}  full {:4}  offline {:4}  late {:4}",
+                p.name,
+                p.failure_rate * 100.0,
+                p.reported * 100.0,
+                p.duplicates,
+                p.dropped_full,
+                p.dropped_offline,
+                p.late
+            );
+        }
+        let rate: Vec<f64> = points.iter().map(|p| p.failure_rate).collect();
+        let (none, queues, queues_ft, token) = (rate[0], rate[1], rate[2], rate[3]);
+        assert!(none > queues && none > queues_ft, "{rate:?}");
+        assert!(
+            token < queues && token < queues_ft && token > 0.0,
+            "{rate:?}"
+        );
+        assert!((queues - queues_ft).abs() < 0.1, "{rate:?}");
+        assert!(points[1].duplicates > 0.0 && points[2].duplicates > 0.0);
+        assert_eq!(points[0].duplicates + points[3].duplicates, 0.0);
+        let dir = std::env::temp_dir().join(format!("dsim-image-cloud-{}", std::process::id()));
+        let files = image_cloud_chart(&points, &dir).unwrap();
+        assert_eq!(files.len(), 2);
     }
 }

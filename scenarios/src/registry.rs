@@ -41,6 +41,7 @@ pub const SYSTEMS: &[SystemEntry] = &[
     entry::<protocols::parking::Parking>(),
     entry::<protocols::cityos::CityOs>(),
     entry::<protocols::bully::Bully>(),
+    entry::<protocols::image_cloud::ImageCloud>(),
 ];
 
 /// The RON dialect of scenario files: `Some(..)` may be left out around optional values.
