@@ -1,0 +1,213 @@
+//! Tests of the widest-path system: GHS against Kruskal, graph sources, and the system
+//! against the widest-path oracle.
+
+use super::ghs::{EdgeKey, Ghs, Objective};
+use super::graph::PeerGraph;
+use super::oracle::{kruskal, widest_path};
+use proptest::prelude::*;
+use rand::RngExt;
+use sim_core::rng::component_rng;
+use std::collections::{BTreeMap, VecDeque};
+
+/// How the GHS test harness delivers messages.
+#[derive(Clone, Copy, PartialEq)]
+enum Delivery {
+    /// Per directed link in send order; links interleave at random.
+    Fifo,
+    /// Any message in flight may go next.
+    Any,
+}
+
+/// The outcome of running GHS to quiescence on a graph.
+struct GhsRun {
+    /// Tree edges, sorted (from every node's branches; both ends must agree).
+    tree: Vec<EdgeKey>,
+    /// Whether every node learnt the tree is final.
+    all_finished: bool,
+    /// Algorithm messages (without `Done`).
+    messages: u64,
+    /// Parent of each node once finished.
+    parents: Vec<Option<u32>>,
+    /// The first inconsistency a node detected.
+    error: Option<&'static str>,
+}
+
+/// Run GHS on `graph` with every node in `wake` woken at the start, delivering
+/// messages as `delivery` says, picks drawn from `seed`.
+fn run_ghs(graph: &PeerGraph, objective: Objective, wake: &[u32], seed: u64, delivery: Delivery) -> GhsRun {
+    let n = graph.peer_count();
+    let mut nodes: Vec<Ghs> = (0..n as u32)
+        .map(|p| Ghs::new(p, objective, &graph.neighbours(p)))
+        .collect();
+    let mut rng = component_rng(seed, "test");
+    let mut links: BTreeMap<(u32, u32), VecDeque<super::ghs::GhsMsg>> = BTreeMap::new();
+    let post = |from: u32, node: &mut Ghs, links: &mut BTreeMap<_, VecDeque<_>>| {
+        for (to, msg) in node.take_outbox() {
+            links.entry((from, to)).or_default().push_back(msg);
+        }
+    };
+    for &p in wake {
+        nodes[p as usize].wake();
+        post(p, &mut nodes[p as usize], &mut links);
+    }
+    loop {
+        let busy: Vec<(u32, u32)> = links
+            .iter()
+            .filter(|(_, q)| !q.is_empty())
+            .map(|(&k, _)| k)
+            .collect();
+        if busy.is_empty() {
+            break;
+        }
+        let (from, to) = busy[rng.random_range(0..busy.len())];
+        let queue = links.get_mut(&(from, to)).expect("busy");
+        let msg = match delivery {
+            Delivery::Fifo => queue.pop_front(),
+            Delivery::Any => {
+                let i = rng.random_range(0..queue.len());
+                queue.remove(i)
+            }
+        }
+        .expect("non-empty");
+        nodes[to as usize].on_message(from, msg);
+        post(to, &mut nodes[to as usize], &mut links);
+    }
+    let mut tree: Vec<EdgeKey> = nodes
+        .iter()
+        .flat_map(|g| g.branches().map(|(_, k)| k).collect::<Vec<_>>())
+        .collect();
+    tree.sort();
+    // Each tree edge is seen from both ends; keep those both ends agree on.
+    let agreed: Vec<EdgeKey> = tree
+        .chunk_by(|a, b| a == b)
+        .filter(|c| c.len() == 2)
+        .map(|c| c[0])
+        .collect();
+    let all_agree = agreed.len() * 2 == tree.len();
+    GhsRun {
+        tree: if all_agree { agreed } else { tree },
+        all_finished: nodes.iter().all(|g| g.is_finished()),
+        messages: nodes.iter().map(|g| g.sent).sum(),
+        parents: nodes.iter().map(|g| g.parent()).collect(),
+        error: nodes.iter().find_map(|g| g.error),
+    }
+}
+
+/// The paper's bound on GHS messages: 5 N log2 N + 2 E.
+fn bound(graph: &PeerGraph) -> f64 {
+    let n = graph.peer_count() as f64;
+    5.0 * n * n.log2().max(0.0) + 2.0 * graph.links.len() as f64
+}
+
+/// Following parents from any node reaches the single root without a cycle, and every
+/// parent link is a tree edge.
+fn parents_form_the_tree(run: &GhsRun) -> bool {
+    let n = run.parents.len();
+    let roots = run.parents.iter().filter(|p| p.is_none()).count();
+    let is_edge = |a: u32, b: u32| run.tree.iter().any(|k| k.lo == a.min(b) && k.hi == a.max(b));
+    roots == 1
+        && (0..n as u32).all(|start| {
+            let (mut at, mut steps) = (start, 0);
+            while let Some(p) = run.parents[at as usize] {
+                if !is_edge(at, p) || steps > n {
+                    return false;
+                }
+                at = p;
+                steps += 1;
+            }
+            true
+        })
+}
+
+fn graph_strategy() -> impl Strategy<Value = (PeerGraph, Vec<u32>, u64)> {
+    (1u32..14, 0.0f64..0.6, 1u64..4, any::<u64>()).prop_map(|(peers, density, span, seed)| {
+        let mut rng = component_rng(seed, "test");
+        // Weights in a tiny range: heavy ties, decided by the endpoint ids.
+        let graph = PeerGraph::random(&mut rng, peers, density, 1, span);
+        let wake: Vec<u32> = (0..peers).filter(|_| rng.random_bool(0.4)).collect();
+        let wake = if wake.is_empty() { vec![0] } else { wake };
+        (graph, wake, seed)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// On FIFO links GHS builds exactly Kruskal's tree (same tie key), for the minimum
+    /// and the maximum objective, every node learns it is final and where the root is,
+    /// and the algorithm's messages stay within 5 N log2 N + 2 E.
+    #[test]
+    fn ghs_equals_kruskal_within_the_message_bound((graph, wake, seed) in graph_strategy()) {
+        for objective in [Objective::Min, Objective::Max] {
+            let run = run_ghs(&graph, objective, &wake, seed, Delivery::Fifo);
+            let expected = kruskal(graph.peer_count(), &graph.links, objective);
+            prop_assert_eq!(&run.tree, &expected);
+            prop_assert!(run.all_finished);
+            prop_assert_eq!(run.error, None);
+            prop_assert!(parents_form_the_tree(&run));
+            prop_assert!(run.messages as f64 <= bound(&graph),
+                "{} messages > bound {}", run.messages, bound(&graph));
+        }
+    }
+}
+
+/// The maximum tree differs from the minimum one and ties go to the larger ids: on a
+/// triangle of equal weights the maximum tree drops the edge with the smallest key
+/// (0-1) and the minimum tree drops the one with the largest (1-2).
+#[test]
+fn ties_are_broken_on_the_endpoint_ids() {
+    let graph = PeerGraph::new(
+        vec!["a".into(), "b".into(), "c".into()],
+        [(0, 1, 5), (0, 2, 5), (1, 2, 5)],
+    );
+    let max = run_ghs(&graph, Objective::Max, &[0, 1, 2], 1, Delivery::Fifo);
+    assert_eq!(max.tree, vec![EdgeKey::new(0, 2, 5), EdgeKey::new(1, 2, 5)]);
+    let min = run_ghs(&graph, Objective::Min, &[0, 1, 2], 1, Delivery::Fifo);
+    assert_eq!(min.tree, vec![EdgeKey::new(0, 1, 5), EdgeKey::new(0, 2, 5)]);
+}
+
+/// Without FIFO links GHS breaks: over many random graphs and delivery orders, some runs
+/// end with a tree other than Kruskal's, with nodes that never learn the tree is final,
+/// or with an inconsistency the core detects (a Report overtaking the Initiate it
+/// answers), while the same graphs with FIFO delivery always succeed.
+#[test]
+fn ghs_breaks_without_fifo_links() {
+    let (mut broken, mut detected) = (0, 0);
+    for seed in 0..200u64 {
+        let mut rng = component_rng(seed, "test");
+        let graph = PeerGraph::random(&mut rng, 10, 0.4, 1, 3);
+        let expected = kruskal(10, &graph.links, Objective::Max);
+        let all: Vec<u32> = (0..10).collect();
+        let fifo = run_ghs(&graph, Objective::Max, &all, seed, Delivery::Fifo);
+        assert!(fifo.all_finished && fifo.tree == expected, "seed {seed}: FIFO run failed");
+        let run = run_ghs(&graph, Objective::Max, &all, seed, Delivery::Any);
+        if run.error.is_some() {
+            detected += 1;
+        }
+        if run.error.is_some() || !run.all_finished || run.tree != expected {
+            broken += 1;
+        }
+    }
+    // Most orders break it; some breakages are caught by the core itself.
+    assert!(broken > 100, "reordering broke only {broken} of 200 runs");
+    assert!(detected > 0, "the core never detected an inconsistency");
+}
+
+/// Kruskal and the widest-path oracle agree with the theory: on the maximum spanning
+/// tree the path between two peers is a widest path.
+#[test]
+fn tree_paths_are_widest_paths() {
+    let mut rng = component_rng(7, "test");
+    for _ in 0..20 {
+        let graph = PeerGraph::random(&mut rng, 12, 0.3, 1, 100);
+        let tree: Vec<(u32, u32, u64)> = kruskal(12, &graph.links, Objective::Max)
+            .into_iter()
+            .map(|k| (k.lo, k.hi, k.weight))
+            .collect();
+        for a in 0..12 {
+            for b in 0..12 {
+                assert_eq!(widest_path(12, &tree, a, b), widest_path(12, &graph.links, a, b));
+            }
+        }
+    }
+}
