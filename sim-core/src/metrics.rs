@@ -12,6 +12,8 @@ pub enum Metric {
     Gauge(f64),
     /// Every observed value, summarised at the end (latencies, sizes).
     Samples(Vec<f64>),
+    /// A table of numbers written out whole (a tree's edges as `[a, b, weight]`).
+    Rows(Vec<Vec<f64>>),
 }
 
 /// The summary of a sample set, as it appears in JSON.
@@ -100,16 +102,23 @@ impl Metrics {
         }
     }
 
+    /// Set the table `name` (replacing any earlier one).
+    pub fn set_rows(&mut self, name: &str, rows: Vec<Vec<f64>>) {
+        self.values.insert(name.to_owned(), Metric::Rows(rows));
+    }
+
     /// The metric called `name`.
     pub fn get(&self, name: &str) -> Option<&Metric> {
         self.values.get(name)
     }
 
-    /// A counter's or gauge's value (0 when absent; a sample set gives its mean).
+    /// A counter's or gauge's value (0 when absent; a sample set gives its mean, a table
+    /// its number of rows).
     pub fn value(&self, name: &str) -> f64 {
         match self.values.get(name) {
             Some(Metric::Counter(v) | Metric::Gauge(v)) => *v,
             Some(Metric::Samples(s)) => Summary::of(s).mean,
+            Some(Metric::Rows(r)) => r.len() as f64,
             None => 0.0,
         }
     }
@@ -119,13 +128,15 @@ impl Metrics {
         self.values.iter().map(|(k, v)| (k.as_str(), v))
     }
 
-    /// Merge `other` into `self` (counters add, gauges and samples from `other` win/append).
+    /// Merge `other` into `self` (counters add, gauges and tables from `other` win,
+    /// samples append).
     pub fn merge(&mut self, other: &Metrics) {
         for (name, m) in other.iter() {
             match m {
                 Metric::Counter(v) => self.add(name, *v),
                 Metric::Gauge(v) => self.set(name, *v),
                 Metric::Samples(s) => s.iter().for_each(|x| self.observe(name, *x)),
+                Metric::Rows(r) => self.set_rows(name, r.clone()),
             }
         }
     }

@@ -211,3 +211,107 @@ fn tree_paths_are_widest_paths() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------
+// The system over the simulated network.
+
+use super::{
+    GraphSource, Joiner, Op, OpKind, PeerNode, WidestPath, WidestPathParams,
+};
+use crate::system::{LinkTable, Setup, System};
+use sim_core::{Fault, LinkParams, Metrics, ScheduledFault, SimConfig, SimTime, Simulation};
+
+/// FIFO links with some jitter (so that FIFO matters).
+fn fifo_link() -> LinkParams {
+    LinkParams {
+        latency: sim_core::Latency::Constant(SimTime::from_millis(5)),
+        jitter: SimTime::from_millis(4),
+        fifo: true,
+        ..LinkParams::default()
+    }
+}
+
+/// Build and run; returns the simulation, the metrics (report included) and the
+/// violation, if any.
+fn run_system(
+    params: &WidestPathParams,
+    link: LinkParams,
+    seed: u64,
+    until: SimTime,
+    faults: &[(SimTime, Fault<String>)],
+) -> (Simulation<PeerNode>, Metrics, Option<String>) {
+    let setup = Setup {
+        seed,
+        nodes: &[],
+        links: &[],
+        network: &LinkTable {
+            default: link.clone(),
+            ..LinkTable::default()
+        },
+    };
+    WidestPath::validate(params, &setup).expect("valid");
+    let mut sim = Simulation::new(SimConfig {
+        seed,
+        default_link: link,
+        keep_trace: false,
+    });
+    WidestPath::build(params, &setup, &mut sim);
+    for inv in WidestPath::invariants(params) {
+        sim.add_invariant(inv);
+    }
+    for (at, f) in faults {
+        let fault = f
+            .clone()
+            .map_nodes(&mut |n: String| sim.lookup(&n).ok_or(n))
+            .expect("node");
+        sim.schedule_fault(ScheduledFault { at: *at, fault });
+    }
+    let out = sim.run_until(until);
+    let mut m = sim.metrics();
+    WidestPath::report(params, &sim, &mut m);
+    let violation = out
+        .violation
+        .map(|v| format!("{}: {} ({})", v.invariant, v.message, v.event));
+    (sim, m, violation)
+}
+
+fn random_params(peers: u32) -> WidestPathParams {
+    WidestPathParams {
+        graph: GraphSource::Random {
+            peers,
+            density: 0.3,
+            min_kbps: 1,
+            max_kbps: 4,
+        },
+        ..WidestPathParams::default()
+    }
+}
+
+/// Creating the network: one session, every peer computed, the capacity tree equal to
+/// Kruskal's (the end-of-run invariant checks it), GHS messages within the bound.
+#[test]
+fn create_the_network() {
+    for seed in 0..5 {
+        let (_, m, violation) =
+            run_system(&random_params(12), fifo_link(), seed, SimTime::from_secs(5), &[]);
+        assert_eq!(violation, None, "seed {seed}");
+        assert!(m.value("ghs_messages") > 0.0);
+        assert!(m.value("ghs_messages") <= m.value("ghs_bound"), "seed {seed}");
+        assert_eq!(m.value("sessions"), 1.0);
+        assert_eq!(m.value("mst_edges"), 11.0);
+    }
+}
+#[test]
+fn dbg_seed3() {
+    let (sim, _m, v) = run_system(&random_params(12), fifo_link(), 3, SimTime::from_secs(5), &[]);
+    eprintln!("{v:?}");
+    for (id, _, n) in sim.world().nodes() {
+        let p = &n.0;
+        eprintln!("{id} session {:?} links {:?}", p.sessions.current, p.links);
+        if let Some(t) = p.sessions.trees() {
+            for (k, g) in t.ghs.iter().enumerate() {
+                eprintln!("   tree{k} finished {} parent {:?} deferred {} err {:?} route {:?}", g.is_finished(), g.parent(), g.deferred_len(), g.error, t.routes[k]);
+            }
+        } else { eprintln!("   phase {:?}", p.sessions.phase); }
+    }
+}
