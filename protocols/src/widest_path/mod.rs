@@ -271,8 +271,12 @@ pub enum WpMsg {
         /// Link bandwidth, kbit/s.
         kbps: u64,
     },
-    /// A neighbour answers a `Hello`.
-    HelloAck,
+    /// A neighbour answers a `Hello` with its current session (so the newcomer's
+    /// session supersedes it).
+    HelloAck {
+        /// The neighbour's session.
+        session: SessionId,
+    },
     /// Liveness between neighbours.
     Heartbeat,
     /// The sender leaves the network.
@@ -408,7 +412,7 @@ impl Message for WpMsg {
     fn kind(&self) -> &'static str {
         match self {
             WpMsg::Hello { .. } => "hello",
-            WpMsg::HelloAck => "hello_ack",
+            WpMsg::HelloAck { .. } => "hello_ack",
             WpMsg::Heartbeat => "heartbeat",
             WpMsg::Bye => "bye",
             WpMsg::Wake { .. } => "wake",
@@ -623,9 +627,14 @@ impl Peer {
                 self.break_channels_over(out, from);
                 self.links.insert(from, kbps);
                 self.last_heard.insert(from, out.now);
-                out.send(from, WpMsg::HelloAck);
+                let session = self.sessions.current;
+                out.send(from, WpMsg::HelloAck { session });
             }
-            WpMsg::HelloAck => {
+            WpMsg::HelloAck { session } => {
+                // Only raise the id seen: the newcomer takes part in no session yet.
+                if session.counter > self.sessions.current.counter {
+                    self.sessions.current.counter = session.counter;
+                }
                 self.hello_waiting.retain(|&p| p != from);
                 if let Some(&(_, kbps)) = self.config.iter().find(|(p, _)| *p == from) {
                     self.links.insert(from, kbps);
@@ -853,19 +862,14 @@ impl Plan {
             .collect()
     }
 
-    /// Every peer's configured links, joiners' links included at both ends.
+    /// Every peer's configured links: its graph links, or a joiner's own links (the
+    /// peers it links to learn them from its `Hello`).
     fn config(&self) -> Vec<Vec<(u32, u64)>> {
         let n = self.graph.peer_count();
-        let mut config: Vec<Vec<(u32, u64)>> =
-            (0..n as u32).map(|p| self.graph.neighbours(p)).collect();
-        for (k, (_, links)) in self.joiners.iter().enumerate() {
-            let me = (n + k) as u32;
-            config.push(links.clone());
-            for &(p, kbps) in links {
-                config[p as usize].push((me, kbps));
-            }
-        }
-        config
+        (0..n as u32)
+            .map(|p| self.graph.neighbours(p))
+            .chain(self.joiners.iter().map(|(_, links)| links.clone()))
+            .collect()
     }
 }
 
@@ -987,7 +991,7 @@ impl System for WidestPath {
         let mut pairs = Vec::new();
         for (a, links) in config.iter().enumerate() {
             for &(b, _) in links {
-                pairs.push((NodeId(a as u32), NodeId(b)));
+                pairs.extend([(NodeId(a as u32), NodeId(b)), (NodeId(b), NodeId(a as u32))]);
             }
         }
         sim.network_mut().set_topology(pairs);
@@ -1028,8 +1032,6 @@ impl System for WidestPath {
         let n = live.len() as f64;
         let edges = live.iter().map(|p| p.links.len()).sum::<usize>() as f64 / 2.0;
         metrics.set("ghs_bound", 5.0 * n * n.log2().max(0.0) + 2.0 * edges);
-        let session = live.iter().map(|p| p.sessions.current).max();
-        metrics.set("sessions", session.map_or(0.0, |s| s.counter as f64));
         for name in [
             "requests_ok",
             "requests_no_band",

@@ -164,6 +164,7 @@ impl Peer {
         };
         out.actions
             .push(Action::Note(format!("starts session {}", id.counter)));
+        out.count("sessions");
         self.adopt(out, id, None);
     }
 
