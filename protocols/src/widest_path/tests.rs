@@ -217,7 +217,11 @@ fn tree_paths_are_widest_paths() {
 
 use super::{GraphSource, Joiner, Op, OpKind, PeerNode, TreeKind, WidestPath, WidestPathParams};
 use crate::system::{LinkTable, Setup, System};
-use sim_core::{Fault, LinkParams, Metrics, ScheduledFault, SimConfig, SimTime, Simulation};
+use sim_core::{
+    Fault, Invariant, LinkParams, Metrics, ScheduledFault, SimConfig, SimTime, Simulation, World,
+};
+use std::cell::Cell;
+use std::rc::Rc;
 
 /// FIFO links with some jitter (so that FIFO matters).
 fn fifo_link() -> LinkParams {
@@ -238,6 +242,18 @@ fn run_system(
     until: SimTime,
     faults: &[(SimTime, Fault<String>)],
 ) -> (Simulation<PeerNode>, Metrics, Option<String>) {
+    run_checked(params, link, seed, until, faults, Vec::new())
+}
+
+/// [`run_system`] with extra invariants.
+fn run_checked(
+    params: &WidestPathParams,
+    link: LinkParams,
+    seed: u64,
+    until: SimTime,
+    faults: &[(SimTime, Fault<String>)],
+    extra: Vec<Box<dyn Invariant<PeerNode>>>,
+) -> (Simulation<PeerNode>, Metrics, Option<String>) {
     let setup = Setup {
         seed,
         nodes: &[],
@@ -254,7 +270,7 @@ fn run_system(
         keep_trace: false,
     });
     WidestPath::build(params, &setup, &mut sim);
-    for inv in WidestPath::invariants(params) {
+    for inv in WidestPath::invariants(params).into_iter().chain(extra) {
         sim.add_invariant(inv);
     }
     for (at, f) in faults {
@@ -538,4 +554,126 @@ fn runs_are_deterministic() {
     assert_eq!(a.0.fingerprint(), b.0.fingerprint());
     let c = run_system(&params, fifo_link(), 10, SimTime::from_secs(8), &faults);
     assert_ne!(a.0.fingerprint(), c.0.fingerprint());
+}
+
+/// Checks every grant and rejection against the centralized oracle when it happens:
+/// a granted width equals the widest path on the residual capacities just before the
+/// grant's reservation; a rejected request asks more than the widest path of the whole
+/// graph.
+struct Oracle {
+    grants_seen: BTreeMap<u32, usize>,
+    rejections_seen: BTreeMap<u32, usize>,
+    checked: Rc<Cell<(u32, u32)>>,
+}
+
+impl Invariant<PeerNode> for Oracle {
+    fn name(&self) -> &str {
+        "oracle"
+    }
+    fn check(&mut self, world: &World<'_, PeerNode>) -> Result<(), String> {
+        let n = world.nodes().count();
+        let mut residual: BTreeMap<(u32, u32), u64> = BTreeMap::new();
+        let mut capacity = Vec::new();
+        for (_, node) in world.live_nodes() {
+            let p = &node.0;
+            if p.life == super::Life::Gone {
+                continue;
+            }
+            for (&q, &cap) in &p.links {
+                if p.me < q {
+                    residual.insert((p.me, q), cap - p.channels.reserved_on(q));
+                    capacity.push((p.me, q, cap));
+                }
+            }
+        }
+        for (_, node) in world.live_nodes() {
+            let p = &node.0;
+            let seen = self.grants_seen.entry(p.me).or_default();
+            for g in &p.channels.grants[*seen..] {
+                let mut before = residual.clone();
+                for hop in g.path.windows(2) {
+                    let key = (hop[0].min(hop[1]), hop[0].max(hop[1]));
+                    *before.get_mut(&key).ok_or("a grant over a missing link")? += g.kbps;
+                }
+                let links: Vec<(u32, u32, u64)> =
+                    before.iter().map(|(&(a, b), &w)| (a, b, w)).collect();
+                let widest = widest_path(n, &links, g.chan.from, g.chan.to);
+                if widest != Some(g.width) {
+                    return Err(format!("grant {g:?}: the widest residual path is {widest:?}"));
+                }
+                let (grants, rejections) = self.checked.get();
+                self.checked.set((grants + 1, rejections));
+            }
+            *seen = p.channels.grants.len();
+            let seen = self.rejections_seen.entry(p.me).or_default();
+            for &(to, kbps, _) in &p.channels.rejected[*seen..] {
+                let widest = widest_path(n, &capacity, p.me, to);
+                if widest.is_some_and(|w| w >= kbps) {
+                    return Err(format!(
+                        "{} rejected {kbps} kbps to {to}, but the widest path is {widest:?}",
+                        p.me
+                    ));
+                }
+                let (grants, rejections) = self.checked.get();
+                self.checked.set((grants, rejections + 1));
+            }
+            *seen = p.channels.rejected.len();
+        }
+        Ok(())
+    }
+}
+
+/// Random requests and closes on random graphs, spaced so each session ends before the
+/// next request: every grant's width is the widest residual path (so the residual tree
+/// is a maximum spanning tree of the residual graph), every rejection is really
+/// unsatisfiable, and no reservation ever exceeds a capacity (system invariant).
+#[test]
+fn grants_and_rejections_match_the_oracle() {
+    let mut totals = (0, 0);
+    for seed in 0..6u64 {
+        let mut rng = component_rng(seed, "ops");
+        let peers = 9;
+        let mut ops = Vec::new();
+        for k in 0..14u64 {
+            let a = rng.random_range(0..peers);
+            let b = (a + rng.random_range(1..peers)) % peers;
+            let at = 1000 + 1500 * k;
+            ops.push(op(at, open(&format!("p{a}"), &format!("p{b}"), rng.random_range(1..=12))));
+            if rng.random_bool(0.4) {
+                ops.push(op(at + 750, close(&format!("p{a}"), &format!("p{b}"))));
+            }
+        }
+        let params = WidestPathParams {
+            graph: GraphSource::Random {
+                peers,
+                density: 0.35,
+                min_kbps: 2,
+                max_kbps: 10,
+            },
+            ops,
+            ..WidestPathParams::default()
+        };
+        let checked = Rc::new(Cell::new((0, 0)));
+        let oracle = Oracle {
+            grants_seen: BTreeMap::new(),
+            rejections_seen: BTreeMap::new(),
+            checked: checked.clone(),
+        };
+        let (_, m, violation) = run_checked(
+            &params,
+            fifo_link(),
+            seed,
+            SimTime::from_secs(30),
+            &[],
+            vec![Box::new(oracle)],
+        );
+        assert_eq!(violation, None, "seed {seed}");
+        let (grants, rejections) = checked.get();
+        assert_eq!(f64::from(grants), m.value("requests_ok"));
+        assert_eq!(f64::from(rejections), m.value("requests_rejected"));
+        totals.0 += grants;
+        totals.1 += rejections;
+    }
+    // The mix exercised both outcomes.
+    assert!(totals.0 >= 20 && totals.1 >= 3, "{totals:?}");
 }
