@@ -675,5 +675,116 @@ fn grants_and_rejections_match_the_oracle() {
         totals.1 += rejections;
     }
     // The mix exercised both outcomes.
-    assert!(totals.0 >= 20 && totals.1 >= 3, "{totals:?}");
+    assert!(totals.0 >= 30 && totals.1 >= 10, "{totals:?}");
+}
+
+/// The GML rules: parallel edges merge with their bandwidths added, self-loops go,
+/// `LinkSpeedRaw` (bit/s) becomes kbit/s, labels name the peers.
+#[test]
+fn gml_parallel_edges_merge_and_self_loops_go() {
+    let text = r#"graph [
+      multigraph 1
+      node [ id 0 label "A" ]
+      node [ id 7 label "B" ]
+      node [ id 3 label "C" ]
+      edge [ source 0 target 7 LinkSpeedRaw 1000000.0 ]
+      edge [ source 7 target 0 LinkSpeedRaw 2000000.0 ]
+      edge [ source 7 target 3 LinkSpeedRaw 155000000.0 ]
+      edge [ source 3 target 3 LinkSpeedRaw 1000000.0 ]
+    ]"#;
+    let g = PeerGraph::from_gml(text, None).expect("valid");
+    assert_eq!(g.names, vec!["A", "B", "C"]);
+    assert_eq!(g.links, vec![(0, 1, 3000), (1, 2, 155_000)]);
+}
+
+/// Bad GML is refused with the line and what is wrong.
+#[test]
+fn bad_gml_gives_clear_errors() {
+    let cases = [
+        (
+            "graph [\n node [ id 0 ]\n node [ id 1 ]\n edge [ source 0 target 1 ]\n]",
+            None,
+            "GML line 4: edge node0 - node1 has no LinkSpeedRaw; give a default bandwidth (default_kbps) for such edges",
+        ),
+        (
+            "graph [\n node [ id 0 ]\n node [ id 1 ]\n node [ id 2 ]\n edge [ source 0 target 1 ]\n]",
+            Some(5),
+            "GML: the graph is disconnected: 1 node(s) cannot reach \"node0\", e.g. node2",
+        ),
+        (
+            "graph [\n node [ id 0 ]\n edge [ source 0 target 9 ]\n]",
+            Some(5),
+            "GML line 3: edge target 9 is not a node id",
+        ),
+        ("graph [\n node [ id 0 \n", Some(5), "GML line 2: `node [` is never closed with `]`"),
+        ("graph [\n label \"x\n]", Some(5), "GML line 2: unterminated string"),
+        ("graph [\n node [ id 0 ]\n node [ id 0 ]\n]", None, "GML line 3: node id 0 is used twice"),
+        ("graph [\n 12 [ ]\n]", None, "GML line 2: expected a key, found Number(12.0)"),
+        ("node [ id 0 ]", None, "GML: no `graph [ ... ]` block"),
+    ];
+    for (text, default, expected) in cases {
+        assert_eq!(PeerGraph::from_gml(text, default), Err(expected.to_owned()));
+    }
+}
+
+/// The shipped Topology Zoo graphs: GHS over the simulated network builds Kruskal's
+/// tree (end-of-run invariant) within the message bound. Abilene has no link speeds
+/// and runs with a default of 10 Gbit/s.
+#[test]
+fn shipped_topologies_give_kruskals_tree_within_the_bound() {
+    for (file, _) in super::topologies::SHIPPED {
+        let params = WidestPathParams {
+            graph: GraphSource::Gml {
+                file: (*file).to_owned(),
+                default_kbps: Some(10_000_000),
+            },
+            ..WidestPathParams::default()
+        };
+        let (_, m, violation) = run_system(&params, fifo_link(), 1, SimTime::from_secs(5), &[]);
+        assert_eq!(violation, None, "{file}");
+        assert!(m.value("ghs_messages") <= m.value("ghs_bound"), "{file}");
+    }
+}
+
+/// Parameter errors name the parameter.
+#[test]
+fn bad_params_are_refused() {
+    let setup = Setup {
+        seed: 1,
+        nodes: &[],
+        links: &[],
+        network: &LinkTable::default(),
+    };
+    let check = |params: WidestPathParams| WidestPath::validate(&params, &setup).unwrap_err();
+    assert_eq!(
+        check(WidestPathParams {
+            graph: GraphSource::Gml {
+                file: "topologies/Nowhere.gml".into(),
+                default_kbps: None
+            },
+            ..WidestPathParams::default()
+        }),
+        "params.graph: no shipped topology \"topologies/Nowhere.gml\"; shipped: topologies/Abilene.gml, topologies/Belnet2006.gml, topologies/Eenet.gml"
+    );
+    assert!(
+        check(WidestPathParams {
+            graph: GraphSource::Gml {
+                file: "topologies/Abilene.gml".into(),
+                default_kbps: None
+            },
+            ..WidestPathParams::default()
+        })
+        .starts_with("params.graph: topologies/Abilene.gml: GML line ")
+    );
+    assert_eq!(
+        check(diamond_params(vec![op(1, open("a", "zz", 1))])),
+        "params.ops[0] names unknown peer \"zz\""
+    );
+    assert_eq!(
+        check(WidestPathParams {
+            dead_after: SimTime::from_millis(500),
+            ..diamond_params(vec![])
+        }),
+        "params.dead_after must be longer than params.heartbeat"
+    );
 }
