@@ -19,6 +19,11 @@ pub const LIBRARY: &[(&str, &str)] = &[
         "parking-server-crash.ron",
         include_str!("../parking-server-crash.ron"),
     ),
+    ("widest-path.ron", include_str!("../widest-path.ron")),
+    (
+        "widest-path-belnet.ron",
+        include_str!("../widest-path-belnet.ron"),
+    ),
 ];
 
 /// The library scenario called `name` (with or without `.ron`).

@@ -658,7 +658,7 @@ impl Peer {
             }
             None => {
                 if broken && chan.from == self.me {
-                    self.requeue_broken(entry.kbps, chan);
+                    self.requeue_broken(out, entry.kbps, chan);
                 }
                 self.start_session(out);
             }
@@ -666,14 +666,16 @@ impl Peer {
         self.leave_if_free(out);
     }
 
-    fn requeue_broken(&mut self, kbps: u64, chan: ChanId) {
+    /// A channel this peer requested broke: ask again (first in line) on the next tree;
+    /// its setup time counts from the break.
+    fn requeue_broken(&mut self, out: &Out, kbps: u64, chan: ChanId) {
         if self.life != Life::Active {
             return;
         }
         self.channels.queue.push_front(Pending {
             to: chan.to,
             kbps,
-            asked_at: SimTime::ZERO,
+            asked_at: out.now,
             reestablish: true,
             chan: None,
         });
@@ -719,7 +721,7 @@ impl Peer {
                 ),
                 None => {
                     if chan.from == self.me {
-                        self.requeue_broken(entry.kbps, chan);
+                        self.requeue_broken(out, entry.kbps, chan);
                     }
                 }
             }
