@@ -171,7 +171,10 @@ fn library_scenarios_run_twice_give_the_same_fingerprint() {
         let b = run(text);
         assert!(a.violations.is_empty(), "{file}: {:?}", a.violations);
         assert_eq!(a.trace_hash, b.trace_hash, "{file}");
-        assert!(metric(&a, "ghs_messages") <= metric(&a, "ghs_bound"), "{file}");
+        assert!(
+            metric(&a, "ghs_messages") <= metric(&a, "ghs_bound"),
+            "{file}"
+        );
     }
 }
 

@@ -137,8 +137,11 @@ impl Channels {
 fn payload(chan: ChanId, seq: u64, bytes: u32) -> Vec<u8> {
     (0..u64::from(bytes))
         .map(|i| {
-            (u64::from(chan.from) * 31 + u64::from(chan.to) * 17 + u64::from(chan.n) * 7 + seq * 13 + i)
-                as u8
+            (u64::from(chan.from) * 31
+                + u64::from(chan.to) * 17
+                + u64::from(chan.n) * 7
+                + seq * 13
+                + i) as u8
         })
         .collect()
 }
@@ -382,7 +385,13 @@ impl Peer {
         let Some(entry) = self.channels.chans.get_mut(&chan) else {
             // The request was torn down here meanwhile: release what was granted beyond.
             if let (Outcome::Ok { .. }, Some(next)) = (outcome, step(&path, self.me, true)) {
-                out.send(next, WpMsg::Broken { chan, forward: true });
+                out.send(
+                    next,
+                    WpMsg::Broken {
+                        chan,
+                        forward: true,
+                    },
+                );
             }
             return;
         };
@@ -703,7 +712,14 @@ impl Peer {
                         self.finish_request(out, chan, outcome, entry.path);
                     } else if let Some(prev) = before(&entry.path, self.me) {
                         let path = entry.path;
-                        out.send(prev, WpMsg::Reply { chan, path, outcome });
+                        out.send(
+                            prev,
+                            WpMsg::Reply {
+                                chan,
+                                path,
+                                outcome,
+                            },
+                        );
                     }
                 }
                 continue;

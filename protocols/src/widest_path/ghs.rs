@@ -408,11 +408,7 @@ impl Ghs {
 
     fn test(&mut self) {
         // The best basic edge (edges are sorted best first).
-        if let Some(i) = self
-            .edges
-            .iter()
-            .position(|e| e.state == EdgeState::Basic)
-        {
+        if let Some(i) = self.edges.iter().position(|e| e.state == EdgeState::Basic) {
             self.test_edge = Some(i);
             let Some(fragment) = self.fragment else {
                 self.broken("a node without a fragment searched");

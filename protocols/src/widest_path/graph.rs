@@ -151,9 +151,8 @@ impl PeerGraph {
                 return Err(format!("GML line {line}: `edge` must be a list [ ... ]"));
             };
             let end = |field: &str| -> Result<u32, String> {
-                let id = gml::int(edge, field).ok_or_else(|| {
-                    format!("GML line {line}: edge without an integer `{field}`")
-                })?;
+                let id = gml::int(edge, field)
+                    .ok_or_else(|| format!("GML line {line}: edge without an integer `{field}`"))?;
                 ids.get(&id)
                     .copied()
                     .ok_or_else(|| format!("GML line {line}: edge {field} {id} is not a node id"))
@@ -224,7 +223,9 @@ mod gml {
     }
 
     pub(super) fn int(list: &[(String, Value, usize)], key: &str) -> Option<i64> {
-        number(list, key).filter(|x| x.fract() == 0.0).map(|x| x as i64)
+        number(list, key)
+            .filter(|x| x.fract() == 0.0)
+            .map(|x| x as i64)
     }
 
     pub(super) fn string(list: &[(String, Value, usize)], key: &str) -> Option<String> {
@@ -257,9 +258,7 @@ mod gml {
                 c if c.is_whitespace() => {
                     chars.next();
                 }
-                '#' => {
-                    while chars.next_if(|&c| c != '\n').is_some() {}
-                }
+                '#' => while chars.next_if(|&c| c != '\n').is_some() {},
                 '[' | ']' => {
                     chars.next();
                     out.push((if c == '[' { Token::Open } else { Token::Close }, line));
@@ -291,14 +290,14 @@ mod gml {
                     {
                         word.push(ch);
                     }
-                    let token = if word.starts_with(|ch: char| ch.is_ascii_alphabetic() || ch == '_')
-                    {
-                        Token::Word(word)
-                    } else {
-                        Token::Number(word.parse().map_err(|_| {
-                            format!("GML line {line}: {word:?} is neither a key nor a number")
-                        })?)
-                    };
+                    let token =
+                        if word.starts_with(|ch: char| ch.is_ascii_alphabetic() || ch == '_') {
+                            Token::Word(word)
+                        } else {
+                            Token::Number(word.parse().map_err(|_| {
+                                format!("GML line {line}: {word:?} is neither a key nor a number")
+                            })?)
+                        };
                     out.push((token, line));
                 }
             }
@@ -332,7 +331,9 @@ mod gml {
                     Value::List(inner)
                 }
                 Some((other, l)) => {
-                    return Err(format!("GML line {l}: `{key}` has no value (found {other:?})"));
+                    return Err(format!(
+                        "GML line {l}: `{key}` has no value (found {other:?})"
+                    ));
                 }
                 None => return Err(format!("GML line {line}: `{key}` has no value")),
             };

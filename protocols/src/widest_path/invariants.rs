@@ -39,7 +39,10 @@ pub struct OneSessionOneTree;
 
 /// The tree edges of `tree` as the peers report them (each edge once).
 pub fn tree_edges(peers: &[&Peer], tree: TreeKind) -> Vec<EdgeKey> {
-    let mut keys: Vec<EdgeKey> = peers.iter().flat_map(|p| p.sessions.branches(tree)).collect();
+    let mut keys: Vec<EdgeKey> = peers
+        .iter()
+        .flat_map(|p| p.sessions.branches(tree))
+        .collect();
     keys.sort();
     keys.dedup();
     keys

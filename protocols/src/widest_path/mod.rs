@@ -36,9 +36,9 @@ pub mod graph;
 pub mod invariants;
 pub mod oracle;
 pub mod session;
-pub mod topologies;
 #[cfg(test)]
 mod tests;
+pub mod topologies;
 
 use crate::system::{Setup, System, TopologyRule};
 use channel::{ChanId, Channels, Outcome};
@@ -601,8 +601,10 @@ impl Peer {
             for &(p, kbps) in &self.config {
                 out.send(p, WpMsg::Hello { kbps });
             }
-            out.actions
-                .push(Action::Timer(self.timing.echo_timeout, WpTimer::HelloTimeout));
+            out.actions.push(Action::Timer(
+                self.timing.echo_timeout,
+                WpTimer::HelloTimeout,
+            ));
         } else {
             for &(p, kbps) in &self.config {
                 self.links.insert(p, kbps);
@@ -670,7 +672,8 @@ impl Peer {
                     })
                     .collect();
                 for p in silent {
-                    out.actions.push(Action::Note(format!("neighbour {p} silent")));
+                    out.actions
+                        .push(Action::Note(format!("neighbour {p} silent")));
                     self.link_down(out, p);
                 }
                 for &p in self.links.keys() {
@@ -744,11 +747,7 @@ impl Peer {
 pub struct PeerNode(pub Box<Peer>);
 
 impl PeerNode {
-    fn drive(
-        &mut self,
-        ctx: &mut Context<'_, Self>,
-        f: impl FnOnce(&mut Peer, &mut Out),
-    ) {
+    fn drive(&mut self, ctx: &mut Context<'_, Self>, f: impl FnOnce(&mut Peer, &mut Out)) {
         let mut out = Out {
             actions: Vec::new(),
             now: ctx.now(),
@@ -833,14 +832,18 @@ impl Plan {
         let mut joiners = Vec::new();
         for (i, j) in params.joiners.iter().enumerate() {
             if names.contains(&j.name) {
-                return Err(format!("params.joiners[{i}]: peer {:?} already exists", j.name));
+                return Err(format!(
+                    "params.joiners[{i}]: peer {:?} already exists",
+                    j.name
+                ));
             }
             names.push(j.name.clone());
             let mut links = Vec::new();
             for (peer, kbps) in &j.links {
-                let id = names.iter().position(|n| n == peer).ok_or_else(|| {
-                    format!("params.joiners[{i}] links to unknown peer {peer:?}")
-                })?;
+                let id = names
+                    .iter()
+                    .position(|n| n == peer)
+                    .ok_or_else(|| format!("params.joiners[{i}] links to unknown peer {peer:?}"))?;
                 if *kbps == 0 || id == names.len() - 1 {
                     return Err(format!(
                         "params.joiners[{i}]: link to {peer:?} needs another peer and a positive bandwidth"
@@ -924,7 +927,9 @@ impl System for WidestPath {
         }
         for (from, to) in setup.network.overrides.keys() {
             if !names.contains(&from.as_str()) || !names.contains(&to.as_str()) {
-                return Err(format!("network.links: ({from:?}, {to:?}) is not a pair of peers"));
+                return Err(format!(
+                    "network.links: ({from:?}, {to:?}) is not a pair of peers"
+                ));
             }
         }
         Ok(())
@@ -1022,11 +1027,7 @@ impl System for WidestPath {
                 .map(|k| vec![f64::from(k.lo), f64::from(k.hi), k.weight as f64])
                 .collect(),
         );
-        let messages = |kind| {
-            live.iter()
-                .map(|p| p.sessions.ghs_sent(kind))
-                .sum::<u64>() as f64
-        };
+        let messages = |kind| live.iter().map(|p| p.sessions.ghs_sent(kind)).sum::<u64>() as f64;
         metrics.set("ghs_messages", messages(TreeKind::Capacity));
         metrics.set("ghs_messages_residual", messages(TreeKind::Residual));
         let n = live.len() as f64;

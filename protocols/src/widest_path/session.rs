@@ -136,7 +136,8 @@ impl Sessions {
 
     /// The first GHS inconsistency met in this session, if any.
     pub fn ghs_error(&self) -> Option<&'static str> {
-        self.trees().and_then(|t| t.ghs.iter().find_map(|g| g.error))
+        self.trees()
+            .and_then(|t| t.ghs.iter().find_map(|g| g.error))
     }
 
     /// The routing of `tree`, once GHS runs.

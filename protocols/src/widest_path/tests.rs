@@ -34,7 +34,13 @@ struct GhsRun {
 
 /// Run GHS on `graph` with every node in `wake` woken at the start, delivering
 /// messages as `delivery` says, picks drawn from `seed`.
-fn run_ghs(graph: &PeerGraph, objective: Objective, wake: &[u32], seed: u64, delivery: Delivery) -> GhsRun {
+fn run_ghs(
+    graph: &PeerGraph,
+    objective: Objective,
+    wake: &[u32],
+    seed: u64,
+    delivery: Delivery,
+) -> GhsRun {
     let n = graph.peer_count();
     let mut nodes: Vec<Ghs> = (0..n as u32)
         .map(|p| Ghs::new(p, objective, &graph.neighbours(p)))
@@ -104,7 +110,11 @@ fn bound(graph: &PeerGraph) -> f64 {
 fn parents_form_the_tree(run: &GhsRun) -> bool {
     let n = run.parents.len();
     let roots = run.parents.iter().filter(|p| p.is_none()).count();
-    let is_edge = |a: u32, b: u32| run.tree.iter().any(|k| k.lo == a.min(b) && k.hi == a.max(b));
+    let is_edge = |a: u32, b: u32| {
+        run.tree
+            .iter()
+            .any(|k| k.lo == a.min(b) && k.hi == a.max(b))
+    };
     roots == 1
         && (0..n as u32).all(|start| {
             let (mut at, mut steps) = (start, 0);
@@ -179,7 +189,10 @@ fn ghs_breaks_without_fifo_links() {
         let expected = kruskal(10, &graph.links, Objective::Max);
         let all: Vec<u32> = (0..10).collect();
         let fifo = run_ghs(&graph, Objective::Max, &all, seed, Delivery::Fifo);
-        assert!(fifo.all_finished && fifo.tree == expected, "seed {seed}: FIFO run failed");
+        assert!(
+            fifo.all_finished && fifo.tree == expected,
+            "seed {seed}: FIFO run failed"
+        );
         let run = run_ghs(&graph, Objective::Max, &all, seed, Delivery::Any);
         if run.error.is_some() {
             detected += 1;
@@ -206,7 +219,10 @@ fn tree_paths_are_widest_paths() {
             .collect();
         for a in 0..12 {
             for b in 0..12 {
-                assert_eq!(widest_path(12, &tree, a, b), widest_path(12, &graph.links, a, b));
+                assert_eq!(
+                    widest_path(12, &tree, a, b),
+                    widest_path(12, &graph.links, a, b)
+                );
             }
         }
     }
@@ -306,11 +322,19 @@ fn random_params(peers: u32) -> WidestPathParams {
 #[test]
 fn create_the_network() {
     for seed in 0..5 {
-        let (_, m, violation) =
-            run_system(&random_params(12), fifo_link(), seed, SimTime::from_secs(5), &[]);
+        let (_, m, violation) = run_system(
+            &random_params(12),
+            fifo_link(),
+            seed,
+            SimTime::from_secs(5),
+            &[],
+        );
         assert_eq!(violation, None, "seed {seed}");
         assert!(m.value("ghs_messages") > 0.0);
-        assert!(m.value("ghs_messages") <= m.value("ghs_bound"), "seed {seed}");
+        assert!(
+            m.value("ghs_messages") <= m.value("ghs_bound"),
+            "seed {seed}"
+        );
         assert_eq!(m.value("sessions"), 1.0);
         assert_eq!(m.value("mst_edges"), 11.0);
     }
@@ -320,7 +344,12 @@ fn create_the_network() {
 /// a-c (3) is left out.
 fn diamond() -> GraphSource {
     let l = |a: &str, b: &str, kbps| (a.to_owned(), b.to_owned(), kbps);
-    GraphSource::Links(vec![l("a", "b", 10), l("b", "c", 5), l("a", "c", 3), l("c", "d", 8)])
+    GraphSource::Links(vec![
+        l("a", "b", 10),
+        l("b", "c", 5),
+        l("a", "c", 3),
+        l("c", "d", 8),
+    ])
 }
 
 fn op(at_ms: u64, op: OpKind) -> Op {
@@ -388,7 +417,10 @@ fn open_send_and_close_a_channel() {
     let (sim, m, violation) = run_system(&params, fifo_link(), 1, SimTime::from_secs(5), &[]);
     assert_eq!(violation, None);
     for name in ["a", "b", "c", "d"] {
-        assert!(peer(&sim, name).channels.is_empty(), "{name} keeps a channel");
+        assert!(
+            peer(&sim, name).channels.is_empty(),
+            "{name} keeps a channel"
+        );
     }
     assert_eq!(m.value("data_no_connection"), 1.0);
     assert_eq!(m.value("requests_ok"), 1.0);
@@ -437,7 +469,13 @@ fn add_a_peer() {
     assert_eq!(m.value("mst_edges"), 4.0);
     // e hangs off d (7 beats a-e's 2) in the capacity tree.
     let e = peer(&sim, "e");
-    assert_eq!(e.sessions.route(TreeKind::Capacity).expect("computed").parent, Some(3));
+    assert_eq!(
+        e.sessions
+            .route(TreeKind::Capacity)
+            .expect("computed")
+            .parent,
+        Some(3)
+    );
 }
 
 /// Removing a peer (an abrupt leave): its neighbours drop it on its goodbye, a new
@@ -451,7 +489,13 @@ fn remove_a_peer() {
     assert!(m.value("sessions") >= 2.0);
     // a-c (3) and c-d (8) are left.
     let a = peer(&sim, "a");
-    assert_eq!(a.sessions.route(TreeKind::Capacity).expect("computed").parent, Some(2));
+    assert_eq!(
+        a.sessions
+            .route(TreeKind::Capacity)
+            .expect("computed")
+            .parent,
+        Some(2)
+    );
     assert_eq!(m.value("mst_weight"), 11.0);
 }
 
@@ -479,7 +523,10 @@ fn leave_waits_for_channels_through_the_peer() {
 /// channel over a-c-d (width 3).
 #[test]
 fn crash_during_a_communication_reestablishes_the_channel() {
-    let params = diamond_params(vec![op(1000, open("a", "d", 3)), op(9000, send("a", "d", 100))]);
+    let params = diamond_params(vec![
+        op(1000, open("a", "d", 3)),
+        op(9000, send("a", "d", 100)),
+    ]);
     let faults = [(SimTime::from_secs(2), Fault::Crash("b".to_owned()))];
     let (sim, m, violation) = run_system(&params, fifo_link(), 1, SimTime::from_secs(10), &faults);
     assert_eq!(violation, None);
@@ -529,10 +576,21 @@ fn the_system_needs_fifo_links() {
     };
     let mut failed = 0;
     for seed in 0..10 {
-        let (_, _, fifo) = run_system(&random_params(12), fifo_link(), seed, SimTime::from_secs(5), &[]);
+        let (_, _, fifo) = run_system(
+            &random_params(12),
+            fifo_link(),
+            seed,
+            SimTime::from_secs(5),
+            &[],
+        );
         assert_eq!(fifo, None, "seed {seed}");
-        let (_, _, reordered) =
-            run_system(&random_params(12), reordering.clone(), seed, SimTime::from_secs(5), &[]);
+        let (_, _, reordered) = run_system(
+            &random_params(12),
+            reordering.clone(),
+            seed,
+            SimTime::from_secs(5),
+            &[],
+        );
         if let Some(v) = reordered {
             assert!(v.starts_with("one_session_one_tree"), "{v}");
             failed += 1;
@@ -545,7 +603,10 @@ fn the_system_needs_fifo_links() {
 #[test]
 fn runs_are_deterministic() {
     let params = WidestPathParams {
-        ops: vec![op(1000, open("p0", "p5", 2)), op(2000, send("p0", "p5", 64))],
+        ops: vec![
+            op(1000, open("p0", "p5", 2)),
+            op(2000, send("p0", "p5", 64)),
+        ],
         ..random_params(10)
     };
     let faults = [(SimTime::from_secs(3), Fault::Crash("p2".to_owned()))];
@@ -599,7 +660,9 @@ impl Invariant<PeerNode> for Oracle {
                     before.iter().map(|(&(a, b), &w)| (a, b, w)).collect();
                 let widest = widest_path(n, &links, g.chan.from, g.chan.to);
                 if widest != Some(g.width) {
-                    return Err(format!("grant {g:?}: the widest residual path is {widest:?}"));
+                    return Err(format!(
+                        "grant {g:?}: the widest residual path is {widest:?}"
+                    ));
                 }
                 let (grants, rejections) = self.checked.get();
                 self.checked.set((grants + 1, rejections));
@@ -638,7 +701,10 @@ fn grants_and_rejections_match_the_oracle() {
             let a = rng.random_range(0..peers);
             let b = (a + rng.random_range(1..peers)) % peers;
             let at = 1000 + 1500 * k;
-            ops.push(op(at, open(&format!("p{a}"), &format!("p{b}"), rng.random_range(1..=12))));
+            ops.push(op(
+                at,
+                open(&format!("p{a}"), &format!("p{b}"), rng.random_range(1..=12)),
+            ));
             if rng.random_bool(0.4) {
                 ops.push(op(at + 750, close(&format!("p{a}"), &format!("p{b}"))));
             }
@@ -716,10 +782,26 @@ fn bad_gml_gives_clear_errors() {
             Some(5),
             "GML line 3: edge target 9 is not a node id",
         ),
-        ("graph [\n node [ id 0 \n", Some(5), "GML line 2: `node [` is never closed with `]`"),
-        ("graph [\n label \"x\n]", Some(5), "GML line 2: unterminated string"),
-        ("graph [\n node [ id 0 ]\n node [ id 0 ]\n]", None, "GML line 3: node id 0 is used twice"),
-        ("graph [\n 12 [ ]\n]", None, "GML line 2: expected a key, found Number(12.0)"),
+        (
+            "graph [\n node [ id 0 \n",
+            Some(5),
+            "GML line 2: `node [` is never closed with `]`",
+        ),
+        (
+            "graph [\n label \"x\n]",
+            Some(5),
+            "GML line 2: unterminated string",
+        ),
+        (
+            "graph [\n node [ id 0 ]\n node [ id 0 ]\n]",
+            None,
+            "GML line 3: node id 0 is used twice",
+        ),
+        (
+            "graph [\n 12 [ ]\n]",
+            None,
+            "GML line 2: expected a key, found Number(12.0)",
+        ),
         ("node [ id 0 ]", None, "GML: no `graph [ ... ]` block"),
     ];
     for (text, default, expected) in cases {
