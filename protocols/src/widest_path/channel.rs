@@ -2,7 +2,7 @@
 //! reservation, the requester's FIFO queue, probes of the capacity tree that decide
 //! between waiting and rejection, data, close, and tear-down when a link fails.
 
-use super::session::TreeKind;
+use super::session::{SessionId, TreeKind};
 use super::{Action, Life, Out, Peer, WpMsg, WpTimer};
 use sim_core::{SimTime, TimerId};
 use std::collections::{BTreeMap, VecDeque};
@@ -45,6 +45,21 @@ pub enum Outcome {
     },
     /// A hop is in another session: try again on the next tree.
     Retry,
+}
+
+/// A `request_to_communicate` on its way to the destination.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Request {
+    /// The session whose residual tree routes it.
+    pub session: SessionId,
+    /// The channel.
+    pub chan: ChanId,
+    /// Bandwidth asked for.
+    pub kbps: u64,
+    /// Peers so far, requester first.
+    pub path: Vec<u32>,
+    /// The narrowest residual so far.
+    pub width: u64,
 }
 
 /// A channel as one peer on its path sees it.
@@ -147,8 +162,17 @@ fn payload(chan: ChanId, seq: u64, bytes: u32) -> Vec<u8> {
 }
 
 impl Peer {
-    /// `request_to_communicate(me, to, kbps)`: queue it and serve the queue.
+    /// `request_to_communicate(me, to, kbps)`: queue it and serve the queue. As in the
+    /// report, a peer has at most one connection with another: a request to a peer it
+    /// already has (or is asking for) a channel with is refused.
     pub(super) fn request(&mut self, out: &mut Out, to: u32, kbps: u64) {
+        if self.channel_with(to).is_some()
+            || self.channels.queue.iter().any(|p| p.to == to)
+            || self.channels.in_flight.as_ref().is_some_and(|p| p.to == to)
+        {
+            out.count("requests_duplicate");
+            return;
+        }
         self.channels.queue.push_back(Pending {
             to,
             kbps,
@@ -198,42 +222,31 @@ impl Peer {
             };
             return self.finish_request(out, chan, outcome, vec![]);
         }
-        self.forward_request(out, chan, kbps, vec![self.me], width, None, next);
+        let request = Request {
+            session: self.sessions.current,
+            chan,
+            kbps,
+            path: vec![self.me],
+            width,
+        };
+        self.forward_request(out, request, None, next);
     }
 
-    /// Reserve on the link(s) and pass the request to `next`.
-    #[allow(clippy::too_many_arguments)]
-    fn forward_request(
-        &mut self,
-        out: &mut Out,
-        chan: ChanId,
-        kbps: u64,
-        path: Vec<u32>,
-        width: u64,
-        prev: Option<u32>,
-        next: u32,
-    ) {
+    /// Reserve on the link(s) to `prev` and `next` and pass the request to `next`.
+    fn forward_request(&mut self, out: &mut Out, request: Request, prev: Option<u32>, next: u32) {
+        let chan = request.chan;
         let reserved = prev.into_iter().chain([next]).collect();
         self.channels.chans.insert(
             chan,
             Chan {
-                path: path.clone(),
-                kbps,
+                path: request.path.clone(),
+                kbps: request.kbps,
                 established: false,
                 reserved,
                 next: Some(next),
             },
         );
-        out.send(
-            next,
-            WpMsg::Request {
-                session: self.sessions.current,
-                chan,
-                kbps,
-                path,
-                width,
-            },
-        );
+        out.send(next, WpMsg::Request(request));
         out.actions.push(Action::Timer(
             self.timing.hop_timeout,
             WpTimer::HopTimeout { chan },
@@ -243,13 +256,7 @@ impl Peer {
     /// Handle a channel message (request, reply, probe, data, close, broken).
     pub(super) fn on_channel_message(&mut self, out: &mut Out, from: u32, msg: WpMsg) {
         match msg {
-            WpMsg::Request {
-                session,
-                chan,
-                kbps,
-                path,
-                width,
-            } => self.on_request(out, from, session, chan, kbps, path, width),
+            WpMsg::Request(request) => self.on_request(out, from, request),
             WpMsg::RequestAck { chan } => self.channels.cancel.push(chan),
             WpMsg::Reply {
                 chan,
@@ -311,17 +318,14 @@ impl Peer {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn on_request(
-        &mut self,
-        out: &mut Out,
-        from: u32,
-        session: super::SessionId,
-        chan: ChanId,
-        kbps: u64,
-        mut path: Vec<u32>,
-        width: u64,
-    ) {
+    fn on_request(&mut self, out: &mut Out, from: u32, request: Request) {
+        let Request {
+            session,
+            chan,
+            kbps,
+            mut path,
+            width,
+        } = request;
         out.send(from, WpMsg::RequestAck { chan });
         let refuse = |out: &mut Out, path: Vec<u32>, outcome| {
             out.send(
@@ -377,7 +381,14 @@ impl Peer {
             };
             return refuse(out, path, outcome);
         }
-        self.forward_request(out, chan, kbps, path, width.min(onward), Some(from), next);
+        let request = Request {
+            session,
+            chan,
+            kbps,
+            path,
+            width: width.min(onward),
+        };
+        self.forward_request(out, request, Some(from), next);
     }
 
     fn on_reply(&mut self, out: &mut Out, chan: ChanId, path: Vec<u32>, outcome: Outcome) {
@@ -555,13 +566,23 @@ impl Peer {
         }
     }
 
+    /// The established channel between this peer and `other` (either way), if any.
+    fn channel_with(&self, other: u32) -> Option<(ChanId, &Chan)> {
+        let me = self.me;
+        self.channels
+            .chans
+            .iter()
+            .find(|(c, ch)| {
+                ch.established
+                    && ((c.from == me && c.to == other) || (c.to == me && c.from == other))
+            })
+            .map(|(c, ch)| (*c, ch))
+    }
+
     /// `send_data(me, to, bytes)` on the channel between the two.
     pub(super) fn send_data(&mut self, out: &mut Out, to: u32, bytes: u32) {
         let me = self.me;
-        let found = self.channels.chans.iter().find(|(c, ch)| {
-            ch.established && ((c.from == me && c.to == to) || (c.to == me && c.from == to))
-        });
-        let Some((&chan, entry)) = found else {
+        let Some((chan, entry)) = self.channel_with(to) else {
             out.count("data_no_connection");
             return;
         };
@@ -613,11 +634,7 @@ impl Peer {
 
     /// `close_connection`: close this peer's channel with `other`.
     pub(super) fn close(&mut self, out: &mut Out, other: u32) {
-        let me = self.me;
-        let found = self.channels.chans.iter().find(|(c, ch)| {
-            ch.established && ((c.from == me && c.to == other) || (c.to == me && c.from == other))
-        });
-        let Some((&chan, _)) = found else {
+        let Some((chan, _)) = self.channel_with(other) else {
             out.count("close_no_connection");
             return;
         };

@@ -41,7 +41,7 @@ mod tests;
 pub mod topologies;
 
 use crate::system::{Setup, System, TopologyRule};
-use channel::{ChanId, Channels, Outcome};
+use channel::{ChanId, Channels, Outcome, Request};
 use ghs::{GhsMsg, Objective};
 use graph::PeerGraph;
 use serde::{Deserialize, Serialize};
@@ -314,18 +314,7 @@ pub enum WpMsg {
         members: Vec<u32>,
     },
     /// `request_to_communicate`, going towards the destination.
-    Request {
-        /// The session whose tree routes it.
-        session: SessionId,
-        /// The channel.
-        chan: ChanId,
-        /// Bandwidth asked for.
-        kbps: u64,
-        /// Peers so far, requester first.
-        path: Vec<u32>,
-        /// The narrowest residual so far.
-        width: u64,
-    },
+    Request(Request),
     /// The next hop got the request.
     RequestAck {
         /// The channel.
@@ -402,7 +391,7 @@ impl Message for WpMsg {
         match self {
             WpMsg::Data { data, .. } => 40 + data.len() as u32,
             WpMsg::Subtree { members, .. } => 40 + 4 * members.len() as u32,
-            WpMsg::Request { path, .. }
+            WpMsg::Request(Request { path, .. })
             | WpMsg::Reply { path, .. }
             | WpMsg::Probe { path, .. }
             | WpMsg::ProbeReply { path, .. } => 48 + 4 * path.len() as u32,
@@ -419,7 +408,7 @@ impl Message for WpMsg {
             WpMsg::Echo { .. } => "echo",
             WpMsg::Ghs { .. } => "ghs",
             WpMsg::Subtree { .. } => "subtree",
-            WpMsg::Request { .. } => "request",
+            WpMsg::Request(_) => "request",
             WpMsg::RequestAck { .. } => "request_ack",
             WpMsg::Reply { .. } => "reply",
             WpMsg::Probe { .. } => "probe",

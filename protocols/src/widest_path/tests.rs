@@ -395,11 +395,13 @@ fn diamond_params(ops: Vec<Op>) -> WidestPathParams {
 }
 
 /// Opening and closing a channel: the request follows the tree path a-b-c-d with width
-/// 5; data goes both ways intact; closing from the far end releases every reservation.
+/// 5; a second channel between the same peers is refused; data goes both ways intact;
+/// closing from the far end releases every reservation.
 #[test]
 fn open_send_and_close_a_channel() {
     let params = diamond_params(vec![
         op(1000, open("a", "d", 4)),
+        op(1500, open("d", "a", 1)),
         op(2000, send("a", "d", 1000)),
         op(2000, send("d", "a", 500)),
         op(3000, close("d", "a")),
@@ -413,6 +415,7 @@ fn open_send_and_close_a_channel() {
     assert_eq!((g.width, g.path.clone()), (5, vec![0, 1, 2, 3]));
     assert_eq!(m.value("data_received"), 2.0);
     assert_eq!(m.value("data_corrupted"), 0.0);
+    assert_eq!(m.value("requests_duplicate"), 1.0);
     assert_eq!(peer(&sim, "b").channels.reserved_on(2), 4);
     let (sim, m, violation) = run_system(&params, fifo_link(), 1, SimTime::from_secs(5), &[]);
     assert_eq!(violation, None);
@@ -869,4 +872,25 @@ fn bad_params_are_refused() {
         }),
         "params.dead_after must be longer than params.heartbeat"
     );
+}
+
+/// A crashed peer that restarts announces itself again: its neighbours drop what they
+/// had through its earlier incarnation, a new session takes it back into the tree, and
+/// a channel broken by the crash, re-established around it meanwhile, stays up.
+#[test]
+fn a_restarted_peer_rejoins_the_tree() {
+    let params = diamond_params(vec![
+        op(1000, open("a", "d", 3)),
+        op(12_000, send("d", "a", 64)),
+    ]);
+    let faults = [
+        (SimTime::from_secs(2), Fault::Crash("b".to_owned())),
+        (SimTime::from_secs(8), Fault::Restart("b".to_owned())),
+    ];
+    let (sim, m, violation) = run_system(&params, fifo_link(), 2, SimTime::from_secs(13), &faults);
+    assert_eq!(violation, None);
+    assert_eq!(m.value("mst_weight"), 23.0);
+    assert!(peer(&sim, "b").sessions.computed());
+    assert_eq!(m.value("channels_reestablished"), 1.0);
+    assert_eq!(m.value("data_received"), 1.0);
 }

@@ -222,8 +222,10 @@ pub fn check_run_report(report: &Value) {
     for (name, value) in report["metrics"].as_object().expect("metrics is an object") {
         // A table (`Metric::Rows`) is a list of lists of numbers.
         let is_table = value.as_array().is_some_and(|rows| {
-            rows.iter()
-                .all(|r| r.as_array().is_some_and(|r| r.iter().all(|x| x.is_number())))
+            rows.iter().all(|r| {
+                r.as_array()
+                    .is_some_and(|r| r.iter().all(|x| x.is_number()))
+            })
         });
         assert!(
             value.is_number() || value.is_object() || is_table,
