@@ -183,7 +183,7 @@ impl Peer {
         self.serve_queue(out);
     }
 
-    /// A session completed here: serve waiting requests.
+    /// A session completed here, or a retry is due: serve waiting requests.
     pub(super) fn on_computed(&mut self, out: &mut Out) {
         self.channels.blocked = false;
         self.serve_queue(out);
@@ -524,9 +524,13 @@ impl Peer {
             Outcome::Timeout { .. } => out.count("requests_timeout"),
             Outcome::NoProc { .. } => out.count("requests_noproc"),
             Outcome::Retry => {
+                // A hop had not finished this session (or is in a newer one): try again
+                // shortly, or as soon as a newer session completes here.
                 out.count("requests_retried");
                 self.channels.queue.push_front(pending);
                 self.channels.blocked = true;
+                out.actions
+                    .push(Action::Timer(self.timing.hop_timeout, WpTimer::RetryQueue));
                 return;
             }
         }

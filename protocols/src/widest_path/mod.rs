@@ -437,6 +437,8 @@ pub enum WpTimer {
         /// The channel.
         chan: ChanId,
     },
+    /// Serve the request queue again after a `Retry` answer.
+    RetryQueue,
     /// User action number `index` is due.
     Op {
         /// Index into the peer's actions.
@@ -451,6 +453,7 @@ impl sim_core::TimerTag for WpTimer {
             WpTimer::EchoTimeout { .. } => "echo_timeout",
             WpTimer::HelloTimeout => "hello_timeout",
             WpTimer::HopTimeout { .. } => "hop_timeout",
+            WpTimer::RetryQueue => "retry_queue",
             WpTimer::Op { .. } => "op",
         }
     }
@@ -677,6 +680,7 @@ impl Peer {
             }
             WpTimer::EchoTimeout { session } => self.on_echo_timeout(out, session),
             WpTimer::HopTimeout { chan } => self.on_hop_timeout(out, chan),
+            WpTimer::RetryQueue => self.on_computed(out),
             WpTimer::Op { index } => {
                 let op = self.ops[index].1.clone();
                 self.perform(out, op);
