@@ -88,6 +88,8 @@ pub struct Pending {
     pub asked_at: SimTime,
     /// Whether it re-establishes a channel broken by a failure.
     pub reestablish: bool,
+    /// Whether it has already waited in the queue for bandwidth (counted once).
+    pub waited: bool,
     /// The channel id of the current attempt.
     pub chan: Option<ChanId>,
 }
@@ -178,6 +180,7 @@ impl Peer {
             kbps,
             asked_at: out.now,
             reestablish: false,
+            waited: false,
             chan: None,
         });
         self.serve_queue(out);
@@ -494,7 +497,10 @@ impl Peer {
                 self.start_session(out);
             }
             Outcome::NoBand { .. } => {
-                out.count("requests_no_band");
+                // Counted once per request, not per attempt from the queue.
+                if !pending.waited {
+                    out.count("requests_no_band");
+                }
                 // Probe the capacity tree: can this ever be served?
                 match self.next_hop(TreeKind::Capacity, chan.to) {
                     Some(next) => {
@@ -561,8 +567,10 @@ impl Peer {
             _ => {
                 // Servable once bandwidth frees (or the probe crossed sessions): wait
                 // at the head of the queue for the next tree.
-                if width.is_some() {
+                let mut pending = pending;
+                if width.is_some() && !pending.waited {
                     out.count("requests_queued");
+                    pending.waited = true;
                 }
                 self.channels.queue.push_front(pending);
                 self.channels.blocked = true;
@@ -707,6 +715,7 @@ impl Peer {
             kbps,
             asked_at: out.now,
             reestablish: true,
+            waited: false,
             chan: None,
         });
         self.channels.blocked = true;

@@ -1026,6 +1026,11 @@ impl System for WidestPath {
         let n = live.len() as f64;
         let edges = live.iter().map(|p| p.links.len()).sum::<usize>() as f64 / 2.0;
         metrics.set("ghs_bound", 5.0 * n * n.log2().max(0.0) + 2.0 * edges);
+        let waiting: usize = live
+            .iter()
+            .map(|p| p.channels.queue.len() + usize::from(p.channels.in_flight.is_some()))
+            .sum();
+        metrics.set("requests_waiting", waiting as f64);
         for name in [
             "requests_ok",
             "requests_no_band",
