@@ -4,6 +4,7 @@ use super::ghs::{EdgeKey, Objective};
 use super::oracle::kruskal;
 use super::session::TreeKind;
 use super::{Life, Peer, PeerNode};
+use petgraph::unionfind::UnionFind;
 use sim_core::{Invariant, World};
 use std::collections::BTreeMap;
 
@@ -32,9 +33,10 @@ impl Invariant<PeerNode> for ReservationsWithinCapacity {
     }
 }
 
-/// At the end every peer still in the network is in the same session with its trees
-/// computed, the tree edges both ends report agree, and the capacity tree is the one
-/// Kruskal finds on the links between those peers (same tie key).
+/// At the end every peer still in the network is in the same session as the peers it
+/// is connected to, with its trees computed; the tree edges both ends report agree; and
+/// the capacity tree (a forest if a crash cut the graph) is the one Kruskal finds on the
+/// links between those peers (same tie key).
 pub struct OneSessionOneTree;
 
 /// The tree edges of `tree` as the peers report them (each edge once).
@@ -58,14 +60,32 @@ impl Invariant<PeerNode> for OneSessionOneTree {
             .map(|(id, n)| (world.name(id), n.0.as_ref()))
             .filter(|(_, p)| p.life != Life::Gone)
             .collect();
-        let Some((_, first)) = peers.first() else {
-            return Ok(());
-        };
-        for (name, p) in &peers {
-            if p.sessions.current != first.sessions.current {
+        // Peers cut apart (a crash can split the graph) compute separate trees: compare
+        // sessions within each connected part of the links both ends still have.
+        let mut parts = UnionFind::<usize>::new(peers.len());
+        let position: BTreeMap<u32, usize> = peers
+            .iter()
+            .enumerate()
+            .map(|(i, (_, p))| (p.me, i))
+            .collect();
+        for (i, (_, p)) in peers.iter().enumerate() {
+            for n in p.links.keys() {
+                if let Some(&j) = position.get(n)
+                    && peers[j].1.links.contains_key(&p.me)
+                {
+                    parts.union(i, j);
+                }
+            }
+        }
+        let mut session_of_part = BTreeMap::new();
+        for (i, (name, p)) in peers.iter().enumerate() {
+            let (other, session) = *session_of_part
+                .entry(parts.find(i))
+                .or_insert((*name, p.sessions.current));
+            if p.sessions.current != session {
                 return Err(format!(
-                    "{name} is in session {:?}, another peer in {:?}",
-                    p.sessions.current, first.sessions.current
+                    "{name} is in session {:?}, {other} (connected to it) in {session:?}",
+                    p.sessions.current
                 ));
             }
             if let Some(e) = p.sessions.ghs_error() {
@@ -86,7 +106,7 @@ impl Invariant<PeerNode> for OneSessionOneTree {
         if let Some((k, _)) = reports.iter().find(|(_, c)| **c != 2) {
             return Err(format!("only one end reports tree edge {k:?}"));
         }
-        // Kruskal on the links among the peers still here, by peer index.
+        // Kruskal on the links among the peers still here (known at both ends), by index.
         let index: BTreeMap<u32, u32> = list
             .iter()
             .enumerate()
@@ -97,6 +117,7 @@ impl Invariant<PeerNode> for OneSessionOneTree {
             for (&n, &cap) in &p.links {
                 if p.me < n
                     && let Some(&j) = index.get(&n)
+                    && list[j as usize].links.contains_key(&p.me)
                 {
                     links.push((index[&p.me], j, cap));
                 }

@@ -894,3 +894,21 @@ fn a_restarted_peer_rejoins_the_tree() {
     assert_eq!(m.value("channels_reestablished"), 1.0);
     assert_eq!(m.value("data_received"), 1.0);
 }
+
+/// A crash that cuts the graph (c is d's only neighbour) leaves two parts, each with its
+/// own session and tree: a-b in one, d alone in the other. A request from a to d then
+/// finds no route (`noproc`).
+#[test]
+fn a_crash_that_cuts_the_graph_leaves_one_tree_per_part() {
+    let params = diamond_params(vec![op(8000, open("a", "d", 1))]);
+    let faults = [(SimTime::from_secs(2), Fault::Crash("c".to_owned()))];
+    let (sim, m, violation) = run_system(&params, fifo_link(), 1, SimTime::from_secs(10), &faults);
+    assert_eq!(violation, None);
+    assert_eq!(m.value("mst_weight"), 10.0);
+    assert_ne!(
+        peer(&sim, "a").sessions.current,
+        peer(&sim, "d").sessions.current
+    );
+    assert!(peer(&sim, "d").sessions.computed());
+    assert_eq!(m.value("requests_noproc"), 1.0);
+}
