@@ -4,7 +4,7 @@
 
 use super::session::{SessionId, TreeKind};
 use super::{Action, Life, Out, Peer, WpMsg, WpTimer};
-use sim_core::{SimTime, TimerId};
+use sim_core::SimTime;
 use std::collections::{BTreeMap, VecDeque};
 
 /// A channel's identity: requester, destination, and the requester's request number.
@@ -120,10 +120,6 @@ pub struct Channels {
     pub blocked: bool,
     next_n: u32,
     sent_seq: BTreeMap<ChanId, u64>,
-    /// Hop timers by channel (set by the node adapter).
-    pub hop_timers: BTreeMap<ChanId, TimerId>,
-    /// Hop timers to cancel (the node adapter empties it).
-    pub cancel: Vec<ChanId>,
     /// Granted requests (requester side).
     pub grants: Vec<Grant>,
     /// Requests rejected as never satisfiable: (destination, kbps, widest width).
@@ -187,7 +183,7 @@ impl Peer {
     }
 
     /// A session completed here, or a retry is due: serve waiting requests.
-    pub(super) fn on_computed(&mut self, out: &mut Out) {
+    pub(super) fn resume_queue(&mut self, out: &mut Out) {
         self.channels.blocked = false;
         self.serve_queue(out);
     }
@@ -260,7 +256,7 @@ impl Peer {
     pub(super) fn on_channel_message(&mut self, out: &mut Out, from: u32, msg: WpMsg) {
         match msg {
             WpMsg::Request(request) => self.on_request(out, from, request),
-            WpMsg::RequestAck { chan } => self.channels.cancel.push(chan),
+            WpMsg::RequestAck { chan } => out.actions.push(Action::CancelHopTimeout(chan)),
             WpMsg::Reply {
                 chan,
                 path,
@@ -395,7 +391,7 @@ impl Peer {
     }
 
     fn on_reply(&mut self, out: &mut Out, chan: ChanId, path: Vec<u32>, outcome: Outcome) {
-        self.channels.cancel.push(chan);
+        out.actions.push(Action::CancelHopTimeout(chan));
         let Some(entry) = self.channels.chans.get_mut(&chan) else {
             // The request was torn down here meanwhile: release what was granted beyond.
             if let (Outcome::Ok { .. }, Some(next)) = (outcome, step(&path, self.me, true)) {
@@ -436,7 +432,6 @@ impl Peer {
 
     /// The next hop of `chan` never acknowledged the request.
     pub(super) fn on_hop_timeout(&mut self, out: &mut Out, chan: ChanId) {
-        self.channels.hop_timers.remove(&chan);
         let Some(entry) = self.channels.chans.get(&chan) else {
             // A probe at the requester that never came back.
             if chan.from == self.me
@@ -544,7 +539,7 @@ impl Peer {
     }
 
     fn on_probe_reply(&mut self, out: &mut Out, chan: ChanId, width: Option<u64>) {
-        self.channels.cancel.push(chan);
+        out.actions.push(Action::CancelHopTimeout(chan));
         let Some(pending) = self.channels.in_flight.take() else {
             return;
         };

@@ -46,7 +46,7 @@ use ghs::{GhsMsg, Objective};
 use graph::PeerGraph;
 use serde::{Deserialize, Serialize};
 use session::{SessionId, Sessions, TreeKind};
-use sim_core::{Context, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation};
+use sim_core::{Context, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation, TimerId};
 use std::collections::BTreeMap;
 
 /// Where the peer graph comes from.
@@ -545,8 +545,10 @@ pub struct Peer {
 pub enum Action {
     /// Send a message.
     Send(u32, WpMsg),
-    /// Set a timer.
+    /// Set a timer (a new hop timeout of a channel replaces the pending one).
     Timer(SimTime, WpTimer),
+    /// Cancel the pending hop timeout of a channel.
+    CancelHopTimeout(ChanId),
     /// Add to a counter metric.
     Count(&'static str),
     /// Record a sample.
@@ -680,7 +682,7 @@ impl Peer {
             }
             WpTimer::EchoTimeout { session } => self.on_echo_timeout(out, session),
             WpTimer::HopTimeout { chan } => self.on_hop_timeout(out, chan),
-            WpTimer::RetryQueue => self.on_computed(out),
+            WpTimer::RetryQueue => self.resume_queue(out),
             WpTimer::Op { index } => {
                 let op = self.ops[index].1.clone();
                 self.perform(out, op);
@@ -735,9 +737,10 @@ impl Peer {
     }
 }
 
-/// A node of the widest-path system: a peer.
+/// A node of the widest-path system: a peer, and the kernel handles of its pending hop
+/// timeouts (adapter state, so that the peer itself stays sans-IO).
 #[derive(Clone, Debug)]
-pub struct PeerNode(pub Box<Peer>);
+pub struct PeerNode(pub Box<Peer>, BTreeMap<ChanId, TimerId>);
 
 impl PeerNode {
     fn drive(&mut self, ctx: &mut Context<'_, Self>, f: impl FnOnce(&mut Peer, &mut Out)) {
@@ -756,18 +759,20 @@ impl PeerNode {
                 }
                 Action::Timer(after, timer) => {
                     let id = ctx.set_timer(after, timer.clone());
-                    if let WpTimer::HopTimeout { chan } = timer {
-                        self.0.channels.hop_timers.insert(chan, id);
+                    if let WpTimer::HopTimeout { chan } = timer
+                        && let Some(old) = self.1.insert(chan, id)
+                    {
+                        ctx.cancel_timer(old);
+                    }
+                }
+                Action::CancelHopTimeout(chan) => {
+                    if let Some(id) = self.1.remove(&chan) {
+                        ctx.cancel_timer(id);
                     }
                 }
                 Action::Count(name) => ctx.metrics().add(name, 1.0),
                 Action::Sample(name, v) => ctx.metrics().observe(name, v),
                 Action::Note(text) => ctx.annotate(&text),
-            }
-        }
-        for chan in std::mem::take(&mut self.0.channels.cancel) {
-            if let Some(id) = self.0.channels.hop_timers.remove(&chan) {
-                ctx.cancel_timer(id);
             }
         }
     }
@@ -786,11 +791,15 @@ impl Node for PeerNode {
     }
 
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: WpTimer) {
+        if let WpTimer::HopTimeout { chan } = &timer {
+            self.1.remove(chan);
+        }
         self.drive(ctx, |p, out| p.on_timer(out, timer));
     }
 
     fn on_crash(&mut self) {
-        // Everything but the configuration is volatile.
+        // Everything but the configuration is volatile (the kernel drops the timers).
+        self.1.clear();
         let p = &mut self.0;
         p.links.clear();
         p.last_heard.clear();
@@ -984,7 +993,7 @@ impl System for WidestPath {
                 hello_waiting: Vec::new(),
             };
             let start = (i < n_graph).then_some(SimTime::ZERO);
-            sim.add_node_at(name, PeerNode(Box::new(peer)), start);
+            sim.add_node_at(name, PeerNode(Box::new(peer), BTreeMap::new()), start);
         }
         let mut pairs = Vec::new();
         for (a, links) in config.iter().enumerate() {

@@ -398,7 +398,7 @@ impl Peer {
             );
         }
         if self.sessions.computed() {
-            self.on_computed(out);
+            self.resume_queue(out);
         }
     }
 }
