@@ -288,12 +288,18 @@ pub enum WpMsg {
         /// The sender's view of the link's residual bandwidth.
         residual: u64,
     },
-    /// Echo wave, coming back.
-    Echo {
+    /// Echo wave: the sender took the session from this peer (its wave parent) and will
+    /// echo once its part of the wave is done; carries its residual on this link.
+    Joined {
         /// The session.
         session: SessionId,
         /// The sender's view of the link's residual bandwidth.
         residual: u64,
+    },
+    /// Echo wave, coming back: the sender's part of the wave is done.
+    Echo {
+        /// The session.
+        session: SessionId,
     },
     /// A GHS message of one of the session's two trees.
     Ghs {
@@ -381,7 +387,11 @@ impl WpMsg {
     fn is_session(&self) -> bool {
         matches!(
             self,
-            WpMsg::Wake { .. } | WpMsg::Echo { .. } | WpMsg::Ghs { .. } | WpMsg::Subtree { .. }
+            WpMsg::Wake { .. }
+                | WpMsg::Joined { .. }
+                | WpMsg::Echo { .. }
+                | WpMsg::Ghs { .. }
+                | WpMsg::Subtree { .. }
         )
     }
 }
@@ -405,6 +415,7 @@ impl Message for WpMsg {
             WpMsg::Heartbeat => "heartbeat",
             WpMsg::Bye => "bye",
             WpMsg::Wake { .. } => "wake",
+            WpMsg::Joined { .. } => "joined",
             WpMsg::Echo { .. } => "echo",
             WpMsg::Ghs { .. } => "ghs",
             WpMsg::Subtree { .. } => "subtree",

@@ -57,8 +57,11 @@ pub struct Route {
 pub struct Wave {
     /// Who woke this peer (`None` at the starter).
     parent: Option<u32>,
-    /// Neighbours not heard from yet.
+    /// Neighbours whose wave message (`Wake`, or `Echo` from a child) has not come.
     waiting: BTreeSet<u32>,
+    /// Neighbours known alive in this session (sent `Wake` or `Joined`): the echo
+    /// timeout never drops them; a child's subtree may take longer than the timeout.
+    heard: BTreeSet<u32>,
     /// Residual weights agreed per neighbour (the lower-id end's announcement).
     weights: BTreeMap<u32, u64>,
     /// GHS messages that came before this peer's GHS started.
@@ -178,10 +181,23 @@ impl Peer {
             parent,
             ..Wave::default()
         };
-        if let Some((p, residual)) = woken_by
-            && p < self.me
-        {
-            wave.weights.insert(p, residual);
+        if let Some((p, residual)) = woken_by {
+            wave.heard.insert(p);
+            if p < self.me {
+                wave.weights.insert(p, residual);
+            }
+            // Tell the parent at once that this peer is alive and takes part.
+            let mine = self.residual(p);
+            if self.me < p {
+                wave.weights.insert(p, mine);
+            }
+            out.send(
+                p,
+                WpMsg::Joined {
+                    session: id,
+                    residual: mine,
+                },
+            );
         }
         for &n in self.links.keys() {
             if Some(n) == parent {
@@ -217,10 +233,14 @@ impl Peer {
             WpMsg::Wake { session, residual } if session > self.sessions.current => {
                 self.adopt(out, session, Some((from, residual)));
             }
-            WpMsg::Wake { session, residual } | WpMsg::Echo { session, residual }
-                if session == self.sessions.current =>
-            {
-                self.heard_in_wave(out, from, residual);
+            WpMsg::Wake { session, residual } if session == self.sessions.current => {
+                self.heard_in_wave(out, from, Some(residual), true);
+            }
+            WpMsg::Joined { session, residual } if session == self.sessions.current => {
+                self.heard_in_wave(out, from, Some(residual), false);
+            }
+            WpMsg::Echo { session } if session == self.sessions.current => {
+                self.heard_in_wave(out, from, None, true);
             }
             WpMsg::Ghs { session, tree, msg } if session == self.sessions.current => {
                 match &mut self.sessions.phase {
@@ -238,19 +258,26 @@ impl Peer {
         }
     }
 
-    /// The one wave message of this session from `from` arrived.
-    fn heard_in_wave(&mut self, out: &mut Out, from: u32, residual: u64) {
+    /// A wave message from `from`: its residual announcement, if it carries one, and
+    /// whether it is the message this peer waits for from `from`.
+    fn heard_in_wave(&mut self, out: &mut Out, from: u32, residual: Option<u64>, done: bool) {
         let me = self.me;
         if let Phase::Wave(w) = &mut self.sessions.phase {
-            if from < me {
-                w.weights.insert(from, residual);
+            w.heard.insert(from);
+            if let Some(r) = residual
+                && from < me
+            {
+                w.weights.insert(from, r);
             }
-            w.waiting.remove(&from);
+            if done {
+                w.waiting.remove(&from);
+            }
         }
         self.maybe_finish_wave(out);
     }
 
-    /// The echo wave waited long enough: neighbours still silent are dropped.
+    /// The echo wave waited long enough: neighbours not heard from at all are dropped;
+    /// children known alive are waited for.
     pub(super) fn on_echo_timeout(&mut self, out: &mut Out, session: SessionId) {
         if session != self.sessions.current {
             return;
@@ -258,7 +285,8 @@ impl Peer {
         let Phase::Wave(w) = &mut self.sessions.phase else {
             return;
         };
-        let silent: Vec<u32> = std::mem::take(&mut w.waiting).into_iter().collect();
+        let silent: Vec<u32> = w.waiting.difference(&w.heard).copied().collect();
+        w.waiting.retain(|n| w.heard.contains(n));
         for p in silent {
             out.actions
                 .push(Action::Note(format!("drops silent neighbour {p}")));
@@ -278,14 +306,10 @@ impl Peer {
         if !w.waiting.is_empty() {
             return;
         }
-        let mut w = w.clone();
+        let w = w.clone();
         let session = self.sessions.current;
         if let Some(p) = w.parent {
-            let residual = self.residual(p);
-            if self.me < p {
-                w.weights.insert(p, residual);
-            }
-            out.send(p, WpMsg::Echo { session, residual });
+            out.send(p, WpMsg::Echo { session });
         }
         let capacity: Vec<(u32, u64)> = self
             .links

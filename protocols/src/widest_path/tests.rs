@@ -912,3 +912,33 @@ fn a_crash_that_cuts_the_graph_leaves_one_tree_per_part() {
     assert!(peer(&sim, "d").sessions.computed());
     assert_eq!(m.value("requests_noproc"), 1.0);
 }
+
+/// A neighbour is dropped only if nothing at all came from it in the wave: with a's
+/// messages to b lost for the first second, b drops a (and a drops b once b's
+/// heartbeats stop), but no one drops a child whose subtree is merely slow, so only
+/// the link a-b is lost and the tree is a-c, b-c, c-d.
+#[test]
+fn only_silent_neighbours_are_dropped_from_the_wave() {
+    let faults = [
+        (
+            SimTime::ZERO,
+            Fault::PartitionOneWay {
+                from: vec!["a".to_owned()],
+                to: vec!["b".to_owned()],
+            },
+        ),
+        (SimTime::from_secs(1), Fault::Heal),
+    ];
+    let (sim, m, violation) = run_system(
+        &diamond_params(vec![]),
+        fifo_link(),
+        1,
+        SimTime::from_secs(10),
+        &faults,
+    );
+    assert_eq!(violation, None);
+    assert_eq!(m.value("neighbours_dropped"), 1.0);
+    assert!(!peer(&sim, "a").links.contains_key(&1));
+    assert!(!peer(&sim, "b").links.contains_key(&0));
+    assert_eq!(m.value("mst_weight"), 16.0);
+}
