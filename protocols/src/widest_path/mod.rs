@@ -9,7 +9,7 @@
 //! - Sessions ([`session`]): each computation of the tree has a session id greater than
 //!   every one its starter has seen (a counter, ties broken by the starter's id). The
 //!   starter sends an echo wave; a peer that has heard from all its neighbours (or
-//!   waited `echo_timeout`, dropping the silent ones) starts GHS ([`ghs`]) with the rest,
+//!   waited `echo_timeout`, dropping those it never heard from) starts GHS ([`ghs`]) with the rest,
 //!   then echoes to its wave parent. Each session builds two maximum trees: one on the
 //!   links' capacities (its paths give the widest path of the whole graph, used to
 //!   reject at once a request that can never be served) and one on the residual
