@@ -942,3 +942,21 @@ fn only_silent_neighbours_are_dropped_from_the_wave() {
     assert!(!peer(&sim, "b").links.contains_key(&0));
     assert_eq!(m.value("mst_weight"), 16.0);
 }
+
+/// The shipped files read as documented: parallel circuits merged (BELNET 44 edges to 41
+/// links, EEnet 16 to 13), every peer named, Abilene refused without a default speed.
+#[test]
+fn shipped_topologies_read_as_documented() {
+    let read = |file, default| {
+        PeerGraph::from_gml(super::topologies::shipped(file).expect("shipped"), default)
+    };
+    let belnet = read("topologies/Belnet2006.gml", None).expect("valid");
+    assert_eq!((belnet.peer_count(), belnet.links.len()), (23, 41));
+    let eenet = read("topologies/Eenet.gml", None).expect("valid");
+    assert_eq!((eenet.peer_count(), eenet.links.len()), (13, 13));
+    assert!(eenet.names.contains(&"Tallinn".to_owned()));
+    let abilene = read("topologies/Abilene.gml", Some(10_000_000)).expect("valid");
+    assert_eq!((abilene.peer_count(), abilene.links.len()), (11, 14));
+    let err = read("topologies/Abilene.gml", None).unwrap_err();
+    assert!(err.contains("has no LinkSpeedRaw"), "{err}");
+}
