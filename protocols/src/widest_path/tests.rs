@@ -960,3 +960,52 @@ fn shipped_topologies_read_as_documented() {
     let err = read("topologies/Abilene.gml", None).unwrap_err();
     assert!(err.contains("has no LinkSpeedRaw"), "{err}");
 }
+
+/// Churn: random requests, data and closes among 20 peers while peers crash, restart
+/// and leave (abruptly and gracefully). No reservation ever exceeds a capacity, and at
+/// the end every part of the network agrees on one session and Kruskal's tree.
+#[test]
+fn churn_keeps_reservations_and_trees_consistent() {
+    let mut granted = 0.0;
+    for seed in 0..4u64 {
+        let mut rng = component_rng(seed, "churn");
+        let name = |i: u32| format!("p{i}");
+        let mut ops = Vec::new();
+        for k in 0..30u64 {
+            let a = rng.random_range(0..20);
+            let b = (a + rng.random_range(1..20)) % 20;
+            let at = 500 + 700 * k;
+            let kind = match rng.random_range(0..4) {
+                0 | 1 => open(&name(a), &name(b), rng.random_range(500..6000)),
+                2 => close(&name(a), &name(b)),
+                _ => send(&name(a), &name(b), 300),
+            };
+            ops.push(op(at, kind));
+        }
+        ops.push(op(16_000, OpKind::Leave(name(15))));
+        let params = WidestPathParams {
+            graph: GraphSource::Random {
+                peers: 20,
+                density: 0.2,
+                min_kbps: 1000,
+                max_kbps: 8000,
+            },
+            ops,
+            ..WidestPathParams::default()
+        };
+        let s = |secs| SimTime::from_secs(secs);
+        let faults = [
+            (s(5), Fault::Crash(name(3))),
+            (s(9), Fault::Restart(name(3))),
+            (s(12), Fault::Crash(name(8))),
+            (s(14), Fault::Leave(name(10))),
+            (s(15), Fault::Crash(name(12))),
+            (s(17), Fault::Restart(name(12))),
+        ];
+        let (_, m, violation) = run_system(&params, fifo_link(), seed, s(45), &faults);
+        assert_eq!(violation, None, "seed {seed}");
+        assert_eq!(m.value("data_corrupted"), 0.0);
+        granted += m.value("requests_ok");
+    }
+    assert!(granted >= 20.0, "{granted}");
+}
