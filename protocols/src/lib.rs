@@ -13,3 +13,4 @@ pub mod ping_pong;
 pub mod system;
 pub mod transport;
 pub mod transport_system;
+pub mod widest_path;

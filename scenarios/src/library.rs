@@ -58,6 +58,11 @@ pub const LIBRARY: &[(&str, &str)] = &[
         "image-cloud-experiment.ron",
         include_str!("../image-cloud-experiment.ron"),
     ),
+    ("widest-path.ron", include_str!("../widest-path.ron")),
+    (
+        "widest-path-belnet.ron",
+        include_str!("../widest-path-belnet.ron"),
+    ),
 ];
 
 /// The library scenario called `name` (with or without `.ron`).

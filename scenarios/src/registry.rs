@@ -42,6 +42,7 @@ pub const SYSTEMS: &[SystemEntry] = &[
     entry::<protocols::cityos::CityOs>(),
     entry::<protocols::bully::Bully>(),
     entry::<protocols::image_cloud::ImageCloud>(),
+    entry::<protocols::widest_path::WidestPath>(),
 ];
 
 /// The RON dialect of scenario files: `Some(..)` may be left out around optional values.

@@ -286,7 +286,8 @@ fn some_names<N: sim_core::Node>(sim: &Simulation<N>) -> String {
     }
 }
 
-/// Metrics as JSON: counters and gauges as numbers, sample sets as summaries.
+/// Metrics as JSON: counters and gauges as numbers, sample sets as summaries, tables as
+/// lists of lists.
 pub fn metrics_json(metrics: &Metrics) -> Map<String, Value> {
     let mut out = BTreeMap::new();
     for (name, m) in metrics.iter() {
@@ -296,6 +297,7 @@ pub fn metrics_json(metrics: &Metrics) -> Map<String, Value> {
                 serde_json::to_value(Summary::of(s)).expect("summaries serialize")
             }
             Metric::Tally(t) => serde_json::json!(t),
+            Metric::Rows(r) => serde_json::json!(r),
         };
         out.insert(name.to_owned(), v);
     }

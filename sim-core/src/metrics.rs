@@ -15,6 +15,8 @@ pub enum Metric {
     /// Running totals by label (responses by status code, drops by reason), shown as
     /// one JSON object.
     Tally(BTreeMap<String, f64>),
+    /// A table of numbers written out whole (a tree's edges as `[a, b, weight]`).
+    Rows(Vec<Vec<f64>>),
 }
 
 /// The summary of a sample set, as it appears in JSON.
@@ -114,18 +116,24 @@ impl Metrics {
         }
     }
 
+    /// Set the table `name` (replacing any earlier one).
+    pub fn set_rows(&mut self, name: &str, rows: Vec<Vec<f64>>) {
+        self.values.insert(name.to_owned(), Metric::Rows(rows));
+    }
+
     /// The metric called `name`.
     pub fn get(&self, name: &str) -> Option<&Metric> {
         self.values.get(name)
     }
 
     /// A counter's or gauge's value (0 when absent; a sample set gives its mean, a tally
-    /// its total).
+    /// its total, a table its number of rows).
     pub fn value(&self, name: &str) -> f64 {
         match self.values.get(name) {
             Some(Metric::Counter(v) | Metric::Gauge(v)) => *v,
             Some(Metric::Samples(s)) => Summary::of(s).mean,
             Some(Metric::Tally(t)) => t.values().sum(),
+            Some(Metric::Rows(r)) => r.len() as f64,
             None => 0.0,
         }
     }
@@ -135,8 +143,8 @@ impl Metrics {
         self.values.iter().map(|(k, v)| (k.as_str(), v))
     }
 
-    /// Merge `other` into `self` (counters and tallies add, gauges and samples from
-    /// `other` win/append).
+    /// Merge `other` into `self` (counters and tallies add, gauges and tables from
+    /// `other` win, samples append).
     pub fn merge(&mut self, other: &Metrics) {
         for (name, m) in other.iter() {
             match m {
@@ -144,6 +152,7 @@ impl Metrics {
                 Metric::Gauge(v) => self.set(name, *v),
                 Metric::Samples(s) => s.iter().for_each(|x| self.observe(name, *x)),
                 Metric::Tally(t) => t.iter().for_each(|(l, v)| self.add_to(name, l, *v)),
+                Metric::Rows(r) => self.set_rows(name, r.clone()),
             }
         }
     }

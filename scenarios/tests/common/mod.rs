@@ -220,9 +220,16 @@ pub fn check_run_report(report: &Value) {
         u64_of(v, "time_ns");
     }
     for (name, value) in report["metrics"].as_object().expect("metrics is an object") {
+        // A table (`Metric::Rows`) is a list of lists of numbers.
+        let is_table = value.as_array().is_some_and(|rows| {
+            rows.iter().all(|r| {
+                r.as_array()
+                    .is_some_and(|r| r.iter().all(|x| x.is_number()))
+            })
+        });
         assert!(
-            value.is_number() || value.is_object(),
-            "metric {name} is neither a number nor an object: {value}"
+            value.is_number() || value.is_object() || is_table,
+            "metric {name} is neither a number, an object nor a table: {value}"
         );
     }
 }

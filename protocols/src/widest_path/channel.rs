@@ -1,0 +1,784 @@
+//! Channels: `request_to_communicate` along the residual tree with bandwidth
+//! reservation, the requester's FIFO queue, probes of the capacity tree that decide
+//! between waiting and rejection, data, close, and tear-down when a link fails.
+
+use super::session::{SessionId, TreeKind};
+use super::{Action, Life, Out, Peer, WpMsg, WpTimer};
+use sim_core::SimTime;
+use std::collections::{BTreeMap, VecDeque};
+
+/// A channel's identity: requester, destination, and the requester's request number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChanId {
+    /// The requester (`A`).
+    pub from: u32,
+    /// The destination (`C`).
+    pub to: u32,
+    /// The requester's request number.
+    pub n: u32,
+}
+
+/// The answer to a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// Granted; `width` is the narrowest residual on the path before reserving.
+    Ok {
+        /// Path width.
+        width: u64,
+    },
+    /// The link after `hop` had only `width` left.
+    NoBand {
+        /// The peer whose outgoing link was too narrow.
+        hop: u32,
+        /// Its residual.
+        width: u64,
+    },
+    /// `node` did not acknowledge in time.
+    Timeout {
+        /// The silent peer.
+        node: u32,
+    },
+    /// `node` cannot take part (leaving, or no route to it).
+    NoProc {
+        /// The peer.
+        node: u32,
+    },
+    /// A hop is in another session: try again on the next tree.
+    Retry,
+}
+
+/// A `request_to_communicate` on its way to the destination.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Request {
+    /// The session whose residual tree routes it.
+    pub session: SessionId,
+    /// The channel.
+    pub chan: ChanId,
+    /// Bandwidth asked for.
+    pub kbps: u64,
+    /// Peers so far, requester first.
+    pub path: Vec<u32>,
+    /// The narrowest residual so far.
+    pub width: u64,
+}
+
+/// A channel as one peer on its path sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chan {
+    /// Peers from requester to destination (as far as known).
+    pub path: Vec<u32>,
+    /// Reserved bandwidth.
+    pub kbps: u64,
+    /// Whether the request was granted.
+    pub established: bool,
+    /// Neighbours on whose links this peer reserved `kbps`.
+    pub reserved: Vec<u32>,
+    /// The next hop the request went to (while waiting for its acknowledgement).
+    pub next: Option<u32>,
+}
+
+/// A request at its requester, waiting or in progress.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pending {
+    /// Destination.
+    pub to: u32,
+    /// Bandwidth.
+    pub kbps: u64,
+    /// When the user asked.
+    pub asked_at: SimTime,
+    /// Whether it re-establishes a channel broken by a failure.
+    pub reestablish: bool,
+    /// Whether it has already waited in the queue for bandwidth (counted once).
+    pub waited: bool,
+    /// The channel id of the current attempt.
+    pub chan: Option<ChanId>,
+}
+
+/// A granted request, as the requester logged it (for the oracle tests).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    /// Channel.
+    pub chan: ChanId,
+    /// Bandwidth reserved.
+    pub kbps: u64,
+    /// Narrowest residual on the path before reserving.
+    pub width: u64,
+    /// The path.
+    pub path: Vec<u32>,
+}
+
+/// A peer's channels, reservations and request queue.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Channels {
+    /// Channels through or at this peer.
+    pub chans: BTreeMap<ChanId, Chan>,
+    /// Requests waiting to be served, oldest first.
+    pub queue: VecDeque<Pending>,
+    /// The request being served.
+    pub in_flight: Option<Pending>,
+    /// The queue waits for the next completed session.
+    pub blocked: bool,
+    /// The number of this peer's next request (part of the channel id).
+    next_n: u32,
+    /// Data messages sent per channel (sequence numbers).
+    sent_seq: BTreeMap<ChanId, u64>,
+    /// Granted requests (requester side).
+    pub grants: Vec<Grant>,
+    /// Requests rejected as never satisfiable: (destination, kbps, widest width).
+    pub rejected: Vec<(u32, u64, Option<u64>)>,
+}
+
+impl Channels {
+    /// Bandwidth this peer reserved on its link to `peer`.
+    pub fn reserved_on(&self, peer: u32) -> u64 {
+        self.chans
+            .values()
+            .filter(|c| c.reserved.contains(&peer))
+            .map(|c| c.kbps)
+            .sum()
+    }
+
+    /// Whether no channel passes through or ends here.
+    pub fn is_empty(&self) -> bool {
+        self.chans.is_empty()
+    }
+}
+
+/// The bytes of data message `seq` on `chan`: a pattern the far end recomputes.
+fn payload(chan: ChanId, seq: u64, bytes: u32) -> Vec<u8> {
+    (0..u64::from(bytes))
+        .map(|i| {
+            (u64::from(chan.from) * 31
+                + u64::from(chan.to) * 17
+                + u64::from(chan.n) * 7
+                + seq * 13
+                + i) as u8
+        })
+        .collect()
+}
+
+impl Peer {
+    /// `request_to_communicate(me, to, kbps)`: queue it and serve the queue. As in the
+    /// report, a peer has at most one connection with another: a request to a peer it
+    /// already has (or is asking for) a channel with is refused.
+    pub(super) fn request(&mut self, out: &mut Out, to: u32, kbps: u64) {
+        if self.channel_with(to).is_some()
+            || self.channels.queue.iter().any(|p| p.to == to)
+            || self.channels.in_flight.as_ref().is_some_and(|p| p.to == to)
+        {
+            out.count("requests_duplicate");
+            return;
+        }
+        self.channels.queue.push_back(Pending {
+            to,
+            kbps,
+            asked_at: out.now,
+            reestablish: false,
+            waited: false,
+            chan: None,
+        });
+        self.serve_queue(out);
+    }
+
+    /// A session completed here, or a retry is due: serve waiting requests.
+    pub(super) fn resume_queue(&mut self, out: &mut Out) {
+        self.channels.blocked = false;
+        self.serve_queue(out);
+    }
+
+    /// Send the oldest waiting request, unless one is in progress or the tree is not
+    /// ready.
+    fn serve_queue(&mut self, out: &mut Out) {
+        if self.channels.in_flight.is_some()
+            || self.channels.blocked
+            || self.life != Life::Active
+            || !self.sessions.computed()
+        {
+            return;
+        }
+        let Some(mut pending) = self.channels.queue.pop_front() else {
+            return;
+        };
+        let chan = ChanId {
+            from: self.me,
+            to: pending.to,
+            n: self.channels.next_n,
+        };
+        self.channels.next_n += 1;
+        pending.chan = Some(chan);
+        let kbps = pending.kbps;
+        self.channels.in_flight = Some(pending);
+        let Some(next) = self.next_hop(TreeKind::Residual, chan.to) else {
+            return self.finish_request(out, chan, Outcome::NoProc { node: chan.to }, vec![]);
+        };
+        let width = self.residual(next);
+        if width < kbps {
+            let outcome = Outcome::NoBand {
+                hop: self.me,
+                width,
+            };
+            return self.finish_request(out, chan, outcome, vec![]);
+        }
+        let request = Request {
+            session: self.sessions.current,
+            chan,
+            kbps,
+            path: vec![self.me],
+            width,
+        };
+        self.forward_request(out, request, None, next);
+    }
+
+    /// Reserve on the link(s) to `prev` and `next` and pass the request to `next`.
+    fn forward_request(&mut self, out: &mut Out, request: Request, prev: Option<u32>, next: u32) {
+        let chan = request.chan;
+        let reserved = prev.into_iter().chain([next]).collect();
+        self.channels.chans.insert(
+            chan,
+            Chan {
+                path: request.path.clone(),
+                kbps: request.kbps,
+                established: false,
+                reserved,
+                next: Some(next),
+            },
+        );
+        out.send(next, WpMsg::Request(request));
+        out.actions.push(Action::Timer(
+            self.timing.hop_timeout,
+            WpTimer::HopTimeout { chan },
+        ));
+    }
+
+    /// Handle a channel message (request, reply, probe, data, close, broken).
+    pub(super) fn on_channel_message(&mut self, out: &mut Out, from: u32, msg: WpMsg) {
+        match msg {
+            WpMsg::Request(request) => self.on_request(out, from, request),
+            WpMsg::RequestAck { chan } => out.actions.push(Action::CancelHopTimeout(chan)),
+            WpMsg::Reply {
+                chan,
+                path,
+                outcome,
+            } => self.on_reply(out, chan, path, outcome),
+            WpMsg::Probe {
+                session,
+                chan,
+                mut path,
+                width,
+            } => {
+                path.push(self.me);
+                let width = width.min(self.links.get(&from).copied().unwrap_or(0));
+                if chan.to == self.me {
+                    self.probe_back(out, chan, path, Some(width));
+                } else if session != self.sessions.current {
+                    self.probe_back(out, chan, path, None);
+                } else {
+                    match self.next_hop(TreeKind::Capacity, chan.to) {
+                        Some(next) => {
+                            let width = width.min(self.links[&next]);
+                            out.send(
+                                next,
+                                WpMsg::Probe {
+                                    session,
+                                    chan,
+                                    path,
+                                    width,
+                                },
+                            );
+                        }
+                        None => self.probe_back(out, chan, path, None),
+                    }
+                }
+            }
+            WpMsg::ProbeReply { chan, path, width } => {
+                if chan.from == self.me {
+                    self.on_probe_reply(out, chan, width);
+                } else if let Some(prev) = before(&path, self.me) {
+                    out.send(prev, WpMsg::ProbeReply { chan, path, width });
+                }
+            }
+            WpMsg::Data {
+                chan,
+                seq,
+                forward,
+                data,
+            } => self.on_data(out, chan, seq, forward, data),
+            WpMsg::Close { chan, forward } => self.on_teardown(out, chan, forward, false),
+            WpMsg::Broken { chan, forward } => self.on_teardown(out, chan, forward, true),
+            _ => {}
+        }
+    }
+
+    fn probe_back(&mut self, out: &mut Out, chan: ChanId, path: Vec<u32>, width: Option<u64>) {
+        if let Some(prev) = before(&path, self.me) {
+            out.send(prev, WpMsg::ProbeReply { chan, path, width });
+        }
+    }
+
+    fn on_request(&mut self, out: &mut Out, from: u32, request: Request) {
+        let Request {
+            session,
+            chan,
+            kbps,
+            mut path,
+            width,
+        } = request;
+        out.send(from, WpMsg::RequestAck { chan });
+        let refuse = |out: &mut Out, path: Vec<u32>, outcome| {
+            out.send(
+                from,
+                WpMsg::Reply {
+                    chan,
+                    path,
+                    outcome,
+                },
+            );
+        };
+        if self.life != Life::Active {
+            return refuse(out, path, Outcome::NoProc { node: self.me });
+        }
+        if session != self.sessions.current || !self.sessions.computed() {
+            return refuse(out, path, Outcome::Retry);
+        }
+        // This end checks the link too: its view includes requests coming the other way.
+        let here = self.residual(from);
+        if here < kbps {
+            return refuse(
+                out,
+                path,
+                Outcome::NoBand {
+                    hop: from,
+                    width: here,
+                },
+            );
+        }
+        let width = width.min(here);
+        path.push(self.me);
+        if chan.to == self.me {
+            self.channels.chans.insert(
+                chan,
+                Chan {
+                    path: path.clone(),
+                    kbps,
+                    established: true,
+                    reserved: vec![from],
+                    next: None,
+                },
+            );
+            return refuse(out, path, Outcome::Ok { width });
+        }
+        let Some(next) = self.next_hop(TreeKind::Residual, chan.to) else {
+            return refuse(out, path, Outcome::NoProc { node: chan.to });
+        };
+        let onward = self.residual(next);
+        if onward < kbps {
+            let outcome = Outcome::NoBand {
+                hop: self.me,
+                width: onward,
+            };
+            return refuse(out, path, outcome);
+        }
+        let request = Request {
+            session,
+            chan,
+            kbps,
+            path,
+            width: width.min(onward),
+        };
+        self.forward_request(out, request, Some(from), next);
+    }
+
+    fn on_reply(&mut self, out: &mut Out, chan: ChanId, path: Vec<u32>, outcome: Outcome) {
+        out.actions.push(Action::CancelHopTimeout(chan));
+        let Some(entry) = self.channels.chans.get_mut(&chan) else {
+            // The request was torn down here meanwhile: release what was granted beyond.
+            if let (Outcome::Ok { .. }, Some(next)) = (outcome, step(&path, self.me, true)) {
+                out.send(
+                    next,
+                    WpMsg::Broken {
+                        chan,
+                        forward: true,
+                    },
+                );
+            }
+            return;
+        };
+        if entry.established {
+            return;
+        }
+        entry.next = None;
+        if let Outcome::Ok { .. } = outcome {
+            entry.established = true;
+            entry.path = path.clone();
+        } else {
+            self.channels.chans.remove(&chan);
+        }
+        if chan.from == self.me {
+            self.finish_request(out, chan, outcome, path);
+        } else if let Some(prev) = before(&path, self.me) {
+            out.send(
+                prev,
+                WpMsg::Reply {
+                    chan,
+                    path,
+                    outcome,
+                },
+            );
+        }
+        self.leave_if_free(out);
+    }
+
+    /// The next hop of `chan` never acknowledged the request.
+    pub(super) fn on_hop_timeout(&mut self, out: &mut Out, chan: ChanId) {
+        let Some(entry) = self.channels.chans.get(&chan) else {
+            // A probe at the requester that never came back.
+            if chan.from == self.me
+                && self.channels.in_flight.as_ref().and_then(|p| p.chan) == Some(chan)
+            {
+                self.finish_request(out, chan, Outcome::Timeout { node: chan.to }, vec![]);
+            }
+            return;
+        };
+        let (Some(next), false) = (entry.next, entry.established) else {
+            return;
+        };
+        let path = entry.path.clone();
+        self.channels.chans.remove(&chan);
+        let outcome = Outcome::Timeout { node: next };
+        if chan.from == self.me {
+            self.finish_request(out, chan, outcome, path);
+        } else if let Some(prev) = before(&path, self.me) {
+            out.send(
+                prev,
+                WpMsg::Reply {
+                    chan,
+                    path,
+                    outcome,
+                },
+            );
+        }
+    }
+
+    /// The requester learns the outcome of its request.
+    fn finish_request(&mut self, out: &mut Out, chan: ChanId, outcome: Outcome, path: Vec<u32>) {
+        let Some(pending) = self.channels.in_flight.take() else {
+            return;
+        };
+        if pending.chan != Some(chan) {
+            self.channels.in_flight = Some(pending);
+            return;
+        }
+        out.actions.push(Action::Note(format!(
+            "request to {} ({} kbps): {outcome:?}",
+            chan.to, pending.kbps
+        )));
+        match outcome {
+            Outcome::Ok { width } => {
+                out.count("requests_ok");
+                if pending.reestablish {
+                    out.count("channels_reestablished");
+                }
+                let ms = out.now.saturating_sub(pending.asked_at).0 as f64 / 1e6;
+                out.actions.push(Action::Sample("channel_setup_ms", ms));
+                self.channels.grants.push(Grant {
+                    chan,
+                    kbps: pending.kbps,
+                    width,
+                    path,
+                });
+                // Reservations changed: the residual tree must follow.
+                self.start_session(out);
+            }
+            Outcome::NoBand { .. } => {
+                // Counted once per request, not per attempt from the queue.
+                if !pending.waited {
+                    out.count("requests_no_band");
+                }
+                // Probe the capacity tree: can this ever be served?
+                match self.next_hop(TreeKind::Capacity, chan.to) {
+                    Some(next) => {
+                        let width = self.links[&next];
+                        out.send(
+                            next,
+                            WpMsg::Probe {
+                                session: self.sessions.current,
+                                chan,
+                                path: vec![self.me],
+                                width,
+                            },
+                        );
+                        out.actions.push(Action::Timer(
+                            self.timing.echo_timeout,
+                            WpTimer::HopTimeout { chan },
+                        ));
+                        self.channels.in_flight = Some(pending);
+                        return;
+                    }
+                    None => {
+                        out.count("requests_rejected");
+                        self.channels.rejected.push((chan.to, pending.kbps, None));
+                    }
+                }
+            }
+            Outcome::Timeout { .. } => out.count("requests_timeout"),
+            Outcome::NoProc { .. } => out.count("requests_noproc"),
+            Outcome::Retry => {
+                // A hop had not finished this session (or is in a newer one): try again
+                // shortly, or as soon as a newer session completes here.
+                out.count("requests_retried");
+                self.channels.queue.push_front(pending);
+                self.channels.blocked = true;
+                out.actions
+                    .push(Action::Timer(self.timing.hop_timeout, WpTimer::RetryQueue));
+                return;
+            }
+        }
+        self.serve_queue(out);
+    }
+
+    fn on_probe_reply(&mut self, out: &mut Out, chan: ChanId, width: Option<u64>) {
+        out.actions.push(Action::CancelHopTimeout(chan));
+        let Some(pending) = self.channels.in_flight.take() else {
+            return;
+        };
+        if pending.chan != Some(chan) {
+            self.channels.in_flight = Some(pending);
+            return;
+        }
+        match width {
+            Some(w) if pending.kbps > w => {
+                out.count("requests_rejected");
+                out.actions.push(Action::Note(format!(
+                    "request to {} ({} kbps) rejected: widest path {w}",
+                    chan.to, pending.kbps
+                )));
+                self.channels
+                    .rejected
+                    .push((chan.to, pending.kbps, Some(w)));
+                self.serve_queue(out);
+            }
+            _ => {
+                // Servable once bandwidth frees (or the probe crossed sessions): wait
+                // at the head of the queue for the next tree.
+                let mut pending = pending;
+                if width.is_some() && !pending.waited {
+                    out.count("requests_queued");
+                    pending.waited = true;
+                }
+                self.channels.queue.push_front(pending);
+                self.channels.blocked = true;
+            }
+        }
+    }
+
+    /// The established channel between this peer and `other` (either way), if any.
+    fn channel_with(&self, other: u32) -> Option<(ChanId, &Chan)> {
+        let me = self.me;
+        self.channels
+            .chans
+            .iter()
+            .find(|(c, ch)| {
+                ch.established
+                    && ((c.from == me && c.to == other) || (c.to == me && c.from == other))
+            })
+            .map(|(c, ch)| (*c, ch))
+    }
+
+    /// `send_data(me, to, bytes)` on the channel between the two.
+    pub(super) fn send_data(&mut self, out: &mut Out, to: u32, bytes: u32) {
+        let me = self.me;
+        let Some((chan, entry)) = self.channel_with(to) else {
+            out.count("data_no_connection");
+            return;
+        };
+        let forward = chan.from == me;
+        let Some(next) = step(&entry.path, me, forward) else {
+            return;
+        };
+        let seq = self.channels.sent_seq.entry(chan).or_default();
+        *seq += 1;
+        let seq = *seq;
+        out.count("data_sent");
+        out.send(
+            next,
+            WpMsg::Data {
+                chan,
+                seq,
+                forward,
+                data: payload(chan, seq, bytes),
+            },
+        );
+    }
+
+    fn on_data(&mut self, out: &mut Out, chan: ChanId, seq: u64, forward: bool, data: Vec<u8>) {
+        let Some(entry) = self.channels.chans.get(&chan) else {
+            out.count("data_lost");
+            return;
+        };
+        match step(&entry.path, self.me, forward) {
+            Some(next) => out.send(
+                next,
+                WpMsg::Data {
+                    chan,
+                    seq,
+                    forward,
+                    data,
+                },
+            ),
+            None => {
+                if data == payload(chan, seq, data.len() as u32) {
+                    out.count("data_received");
+                } else {
+                    out.count("data_corrupted");
+                }
+            }
+        }
+    }
+
+    /// `close_connection`: close this peer's channel with `other`.
+    pub(super) fn close(&mut self, out: &mut Out, other: u32) {
+        let Some((chan, _)) = self.channel_with(other) else {
+            out.count("close_no_connection");
+            return;
+        };
+        self.end_channel(out, chan);
+    }
+
+    /// Close every channel this peer is an end of (before leaving).
+    pub(super) fn close_own(&mut self, out: &mut Out) {
+        let me = self.me;
+        let own: Vec<ChanId> = self
+            .channels
+            .chans
+            .iter()
+            .filter(|(c, ch)| ch.established && (c.from == me || c.to == me))
+            .map(|(c, _)| *c)
+            .collect();
+        for chan in own {
+            self.end_channel(out, chan);
+        }
+        self.channels.queue.clear();
+    }
+
+    fn end_channel(&mut self, out: &mut Out, chan: ChanId) {
+        let forward = chan.from == self.me;
+        let entry = self.channels.chans.remove(&chan).expect("found above");
+        out.count("channels_closed");
+        if let Some(next) = step(&entry.path, self.me, forward) {
+            out.send(next, WpMsg::Close { chan, forward });
+        }
+    }
+
+    /// A close or break passing through: release, pass it on, and at the far end start
+    /// a session (reservations changed); a broken channel goes back to its requester's
+    /// queue.
+    fn on_teardown(&mut self, out: &mut Out, chan: ChanId, forward: bool, broken: bool) {
+        let Some(entry) = self.channels.chans.remove(&chan) else {
+            return;
+        };
+        match step(&entry.path, self.me, forward) {
+            Some(next) => {
+                let msg = if broken {
+                    WpMsg::Broken { chan, forward }
+                } else {
+                    WpMsg::Close { chan, forward }
+                };
+                out.send(next, msg);
+            }
+            None => {
+                if broken && chan.from == self.me {
+                    self.requeue_broken(out, entry.kbps, chan);
+                }
+                self.start_session(out);
+            }
+        }
+        self.leave_if_free(out);
+    }
+
+    /// A channel this peer requested broke: ask again (first in line) on the next tree;
+    /// its setup time counts from the break.
+    fn requeue_broken(&mut self, out: &Out, kbps: u64, chan: ChanId) {
+        if self.life != Life::Active {
+            return;
+        }
+        self.channels.queue.push_front(Pending {
+            to: chan.to,
+            kbps,
+            asked_at: out.now,
+            reestablish: true,
+            waited: false,
+            chan: None,
+        });
+        self.channels.blocked = true;
+    }
+
+    /// The link to `peer` is gone: every channel over it breaks; the pieces on each
+    /// side are torn down and the requester re-queues its request.
+    pub(super) fn break_channels_over(&mut self, out: &mut Out, peer: u32) {
+        let over: Vec<ChanId> = self
+            .channels
+            .chans
+            .iter()
+            .filter(|(_, ch)| ch.reserved.contains(&peer) || ch.next == Some(peer))
+            .map(|(c, _)| *c)
+            .collect();
+        for chan in over {
+            let entry = self.channels.chans.remove(&chan).expect("listed");
+            out.count("channels_broken");
+            if !entry.established {
+                // A request in progress: if the failed link is downstream, answer it.
+                if entry.next == Some(peer) {
+                    let outcome = Outcome::Timeout { node: peer };
+                    if chan.from == self.me {
+                        self.finish_request(out, chan, outcome, entry.path);
+                    } else if let Some(prev) = before(&entry.path, self.me) {
+                        let path = entry.path;
+                        out.send(
+                            prev,
+                            WpMsg::Reply {
+                                chan,
+                                path,
+                                outcome,
+                            },
+                        );
+                    }
+                }
+                continue;
+            }
+            // Tear down on the side away from the failed link.
+            let towards_target = step(&entry.path, self.me, true) == Some(peer);
+            let away = !towards_target;
+            match step(&entry.path, self.me, away) {
+                Some(next) => out.send(
+                    next,
+                    WpMsg::Broken {
+                        chan,
+                        forward: away,
+                    },
+                ),
+                None => {
+                    if chan.from == self.me {
+                        self.requeue_broken(out, entry.kbps, chan);
+                    }
+                }
+            }
+        }
+        self.leave_if_free(out);
+    }
+}
+
+/// The peer before `me` on `path`.
+fn before(path: &[u32], me: u32) -> Option<u32> {
+    let i = path.iter().position(|&p| p == me)?;
+    i.checked_sub(1).map(|j| path[j])
+}
+
+/// The next peer after `me` on `path` towards the target (`forward`) or the requester.
+fn step(path: &[u32], me: u32, forward: bool) -> Option<u32> {
+    let i = path.iter().position(|&p| p == me)?;
+    if forward {
+        path.get(i + 1).copied()
+    } else {
+        i.checked_sub(1).map(|j| path[j])
+    }
+}
