@@ -382,3 +382,111 @@ impl System for Bully {
         metrics.add("elections", 0.0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::system::{LinkTable, NodeDecl};
+    use proptest::prelude::*;
+    use sim_core::fault_plan::{FaultBudget, FaultKind, episodes, plan_faults};
+    use sim_core::{Latency, LinkParams, SimConfig};
+
+    /// Five nodes over 5-15 ms links with the given answer timeout, every invariant on.
+    fn simulation(seed: u64, answer_timeout: SimTime) -> Simulation<BullyNode> {
+        let link = LinkParams {
+            latency: Latency::Uniform {
+                min: SimTime::from_millis(5),
+                max: SimTime::from_millis(15),
+            },
+            ..LinkParams::default()
+        };
+        let mut sim = Simulation::new(SimConfig {
+            seed,
+            default_link: link.clone(),
+            keep_trace: false,
+        });
+        let nodes: Vec<NodeDecl> = (0..5)
+            .map(|i| NodeDecl {
+                name: format!("node-{i}"),
+                role: "node".into(),
+                start: Some(SimTime::ZERO),
+            })
+            .collect();
+        let network = LinkTable {
+            default: link,
+            ..LinkTable::default()
+        };
+        let params = BullyParams {
+            answer_timeout,
+            ..BullyParams::default()
+        };
+        let setup = Setup {
+            seed,
+            nodes: &nodes,
+            links: &[],
+            network: &network,
+        };
+        Bully::build(&params, &setup, &mut sim);
+        for inv in Bully::invariants(&params) {
+            sim.add_invariant(inv);
+        }
+        sim
+    }
+
+    fn budget() -> FaultBudget {
+        FaultBudget {
+            from: SimTime::from_secs(1),
+            max_length: SimTime::from_secs(5),
+            kinds: vec![FaultKind::CrashRestart],
+            ..FaultBudget::default()
+        }
+    }
+
+    /// Whether `plan` over `seed` breaks an invariant, with a quiet 10 s at the end.
+    fn violated(
+        seed: u64,
+        answer_timeout: SimTime,
+        plan: &[sim_core::fault_plan::Episode<NodeId>],
+    ) -> bool {
+        let mut sim = simulation(seed, answer_timeout);
+        let all: Vec<NodeId> = (0..5).map(NodeId).collect();
+        let faults = plan_faults(plan, &budget(), &all, &LinkParams::default());
+        let end =
+            faults.iter().map(|f| f.at).max().unwrap_or(SimTime::ZERO) + SimTime::from_secs(10);
+        for f in faults {
+            sim.schedule_fault(f);
+        }
+        sim.run_until(end).violation.is_some()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// The fault plans `dsim explore` draws, as a proptest strategy: with the answer
+        /// timeout above the longest round trip (30 ms), no crash-restart plan gives two
+        /// coordinators or leaves the nodes without an agreed one.
+        #[test]
+        fn bully_is_safe_and_live_when_the_timeout_covers_a_round_trip(
+            seed in 0u64..1000,
+            plan in episodes(&budget(), SimTime::from_secs(20), (0..5).map(NodeId).collect()),
+        ) {
+            prop_assert!(!violated(seed, SimTime::from_millis(40), &plan));
+        }
+    }
+
+    #[test]
+    fn a_timeout_at_the_mean_round_trip_gives_two_coordinators() {
+        // Crash the coordinator at 2 s: the survivors elect with a 20 ms answer
+        // timeout over round trips of 10-30 ms. Some seed among the first 20 must
+        // show the late-ANSWER race; the 40 ms timeout must show it for none.
+        let plan = vec![sim_core::fault_plan::Episode {
+            kind: FaultKind::CrashRestart,
+            at: SimTime::from_secs(2),
+            length: SimTime::from_secs(5),
+            nodes: vec![NodeId(4)],
+            strength: 1.0,
+        }];
+        assert!((0..20).any(|seed| violated(seed, SimTime::from_millis(20), &plan)));
+        assert!((0..20).all(|seed| !violated(seed, SimTime::from_millis(40), &plan)));
+    }
+}

@@ -5,18 +5,76 @@
 //! (`cargo test --release -p scenarios --test golden`); both compare against the same
 //! file, which shows that debug and release builds give the same fingerprint.
 //!
-//! The file is regenerated only when a change is meant to alter behaviour:
-//! `DSIM_BLESS=1 cargo test --release -p scenarios --test golden` rewrites it from the
-//! binary's output (keeping its comment lines); review the diff and commit it with the
+//! The scenarios whose trace is small enough to keep ([`TRACED`]) also have their whole
+//! trace recorded in `tests/golden/NAME.trace.jsonl`; `dsim verify` re-runs each and
+//! names the first record that differs, with both values.
+//!
+//! Both are regenerated only when a change is meant to alter behaviour:
+//! `DSIM_BLESS=1 cargo test --release -p scenarios --test golden` rewrites them from the
+//! binary's output (keeping the comment lines); review the diff and commit it with the
 //! change that explains it.
 
 mod common;
 
-use common::{check_run_report, dsim, str_of, u64_of};
+use common::{arg, check_run_report, dsim, str_of, u64_of};
 use std::path::PathBuf;
 
 fn golden_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden_fingerprints.txt")
+}
+
+/// Library scenarios whose whole trace is kept (each under 1 MB of JSON lines).
+const TRACED: &[&str] = &["bully", "transport"];
+
+fn trace_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/{name}.trace.jsonl"))
+}
+
+#[test]
+fn golden_traces_reproduce_record_for_record() {
+    for name in TRACED {
+        let path = trace_path(name);
+        if std::env::var_os("DSIM_BLESS").is_some() {
+            dsim(&["run", name, "--trace", &arg(&path)]).expect_code(0);
+            continue;
+        }
+        let run = dsim(&["verify", &arg(&path)]);
+        run.expect_code(0);
+        assert!(run.stdout.starts_with("ok: "), "{name}: {}", run.stdout);
+    }
+}
+
+#[test]
+fn a_changed_timing_constant_fails_its_own_golden_with_the_first_difference() {
+    // Bully's answer timeout, 40 ms in the recorded run, becomes 45 ms: the re-run
+    // differs from the recorded trace, and verify shows where and both records.
+    let text = std::fs::read_to_string(trace_path("bully")).expect("the bully golden trace");
+    let changed = text.replacen(
+        r#"answer_timeout: \"40ms\""#,
+        r#"answer_timeout: \"45ms\""#,
+        1,
+    );
+    assert_ne!(
+        changed, text,
+        "the recorded scenario text names the answer timeout"
+    );
+    let dir = common::scratch("golden-changed");
+    let path = dir.join("bully-changed.trace.jsonl");
+    std::fs::write(&path, changed).unwrap();
+    let run = dsim(&["verify", &arg(&path)]);
+    run.expect_code(1);
+    assert!(
+        run.stdout.starts_with("MISMATCH at record "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("  recorded: t=") && run.stdout.contains("  re-run:   t="),
+        "{}",
+        run.stdout
+    );
+    // The other protocols' goldens are untouched by it.
+    dsim(&["verify", &arg(&trace_path("transport"))]).expect_code(0);
 }
 
 /// The library scenario names, in `dsim list` order (the order `run --all` runs them).

@@ -1,0 +1,140 @@
+//! `dsim explore`: the deliberately wrong Bully is caught within 1,000 runs and shrunk
+//! to at most 3 faults, its counterexample reproduces with `dsim run`; the correct
+//! protocols survive their budgets; the result does not depend on `--jobs`; bad flags
+//! exit 2. The nightly-size runs (10,000 per protocol) are `#[ignore]`d here and run
+//! with `cargo test --release -p scenarios --test explore -- --ignored`.
+
+mod common;
+
+use common::{arg, dsim, scratch};
+use scenarios::explore::{ExploreConfig, explore};
+use scenarios::{library, registry};
+
+const TEACHING: &str = "scenarios/teaching/bully-short-timeout.ron";
+
+fn teaching() -> String {
+    format!(
+        "{}/teaching/bully-short-timeout.ron",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn the_short_timeout_bully_is_caught_and_shrunk_to_a_reproducible_file() {
+    let out = scratch("explore-teaching");
+    let run = dsim(&[
+        "explore",
+        &teaching(),
+        "--runs",
+        "1000",
+        "--jobs",
+        "2",
+        "--out",
+        &arg(&out),
+    ]);
+    run.expect_code(1);
+    assert!(
+        run.stdout.contains("violation of at_most_one_coordinator"),
+        "{}",
+        run.stdout
+    );
+    // The plan is printed as "  at TIME  FAULT" lines, cut at the violation.
+    let faults = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("  at "))
+        .count();
+    assert!(
+        (1..=3).contains(&faults),
+        "{faults} faults:\n{}",
+        run.stdout
+    );
+    let path = run
+        .stdout
+        .lines()
+        .last()
+        .expect("the path on the last line");
+    assert!(
+        path.ends_with("bully-short-timeout-counterexample.ron"),
+        "{path}"
+    );
+    let replay = dsim(&["run", path, "--json"]);
+    replay.expect_code(1);
+    let report: serde_json::Value = serde_json::from_str(&replay.stdout).expect("JSON");
+    assert_eq!(
+        report["violations"][0]["invariant"],
+        "at_most_one_coordinator"
+    );
+}
+
+#[test]
+fn the_correct_bully_survives_its_budget() {
+    let run = dsim(&["explore", "bully", "--runs", "2000", "--jobs", "2"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.starts_with("no violation in 2000 runs of bully"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn cityos_survives_crash_and_restart_plans() {
+    let run = dsim(&[
+        "explore",
+        "cityos-offline-coordinator",
+        "--runs",
+        "16",
+        "--jobs",
+        "2",
+    ]);
+    run.expect_code(0);
+}
+
+#[test]
+fn the_outcome_does_not_depend_on_the_number_of_jobs() {
+    let text = std::fs::read_to_string(teaching()).unwrap();
+    let scenario = registry::load(TEACHING, &text).unwrap();
+    let found = |jobs| {
+        let config = ExploreConfig {
+            runs: 200,
+            seed: 5,
+            kinds: None,
+            jobs,
+        };
+        let outcome = explore(scenario.as_ref(), &config, &mut |_, _| {}).unwrap();
+        let found = outcome.found.expect("a violation");
+        (found.run, found.seed, found.plan, found.duration, found.ron)
+    };
+    assert_eq!(found(1), found(3));
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    dsim(&["explore", "bully", "--faults", "meteor"])
+        .expect_usage_error(&["unknown profile or kind \"meteor\""]);
+    dsim(&["explore", "bully", "--runs", "0"]).expect_usage_error(&["--runs must be at least 1"]);
+    dsim(&["explore", "no-such-scenario"]).expect_code(2);
+}
+
+/// The nightly profile: 10,000 explored runs of each correct protocol.
+#[test]
+#[ignore = "nightly: minutes of runs"]
+fn nightly_ten_thousand_runs_each() {
+    for name in ["bully", "cityos-offline-coordinator"] {
+        let (file, text) = library::find(name).unwrap();
+        let scenario = registry::load(file, text).unwrap();
+        let config = ExploreConfig {
+            runs: 10_000,
+            seed: 0,
+            kinds: None,
+            jobs: 2,
+        };
+        let outcome = explore(scenario.as_ref(), &config, &mut |_, _| {}).unwrap();
+        assert!(
+            outcome.found.is_none(),
+            "{name}: {:?}",
+            outcome.found.map(|f| f.violation)
+        );
+    }
+}
