@@ -6,6 +6,7 @@
 
 pub mod parking;
 pub mod phold;
+pub mod ott;
 pub mod ping_pong;
 pub mod system;
 pub mod transport;

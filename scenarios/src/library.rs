@@ -19,6 +19,8 @@ pub const LIBRARY: &[(&str, &str)] = &[
         "parking-server-crash.ron",
         include_str!("../parking-server-crash.ron"),
     ),
+    ("ott.ron", include_str!("../ott.ron")),
+    ("ott-failures.ron", include_str!("../ott-failures.ron")),
 ];
 
 /// The library scenario called `name` (with or without `.ron`).

@@ -39,6 +39,7 @@ pub const SYSTEMS: &[SystemEntry] = &[
     entry::<protocols::phold::Phold>(),
     entry::<protocols::transport_system::Transport>(),
     entry::<protocols::parking::Parking>(),
+    entry::<protocols::ott::Ott>(),
 ];
 
 /// The RON dialect of scenario files: `Some(..)` may be left out around optional values.
