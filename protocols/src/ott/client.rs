@@ -51,6 +51,9 @@ pub struct Stream {
     pub session: usize,
 }
 
+/// How far behind the highest sequence number a late (reordered) datagram still counts.
+pub const REORDER_WINDOW: u64 = 256;
+
 /// What the viewer saw of one watch.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Session {
@@ -64,8 +67,11 @@ pub struct Session {
     pub first_video: Option<SimTime>,
     /// The last datagram.
     pub last_video: Option<SimTime>,
-    /// Sequence numbers of the first and the last datagram.
+    /// Sequence numbers of the first and the highest datagram.
     pub seqs: (u64, u64),
+    /// Sequence numbers received within `REORDER_WINDOW` of the highest (to count a
+    /// late datagram once and drop a copy).
+    pub recent: BTreeSet<u64>,
     /// Distinct datagrams received.
     pub packets: u64,
     /// Time frozen: every gap between datagrams longer than the player's buffer
@@ -313,8 +319,7 @@ impl Core for Client {
                 session.first_video = Some(now);
                 session.seqs = (packet.seq, packet.seq);
             }
-            Some(_) if packet.seq <= session.seqs.1 => return, // a copy
-            Some(last) => {
+            Some(last) if packet.seq > session.seqs.1 => {
                 let gap = now.saturating_sub(last);
                 if gap > timing.stall_after {
                     session.stalled += gap - timing.stall_after;
@@ -322,10 +327,23 @@ impl Core for Client {
                 }
                 session.seqs.1 = packet.seq;
             }
+            // Late (overtaken on a jittery link): counts once; a copy does not.
+            Some(_) => {
+                if packet.seq + REORDER_WINDOW < session.seqs.1 || session.recent.contains(&packet.seq) {
+                    return;
+                }
+            }
         }
-        session.last_video = Some(now);
+        session.recent.insert(packet.seq);
+        let floor = session.seqs.1.saturating_sub(REORDER_WINDOW);
+        while session.recent.first().is_some_and(|&s| s < floor) {
+            session.recent.pop_first();
+        }
         session.packets += 1;
-        stream.last_video = Some(now);
+        if packet.seq == session.seqs.1 {
+            session.last_video = Some(now);
+            stream.last_video = Some(now);
+        }
         *self.timeline.entry(now.0 / timing.bitrate_bin.0).or_default() +=
             u64::from(packet.payload_bytes());
     }
