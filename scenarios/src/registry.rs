@@ -72,6 +72,12 @@ pub fn load(file: &str, text: &str) -> Result<Box<dyn LoadedScenario>, LoadError
 }
 
 fn load_as<S: System>(file: &str, text: &str) -> Result<Box<dyn LoadedScenario>, LoadError> {
+    Ok(Box::new(load_typed::<S>(file, text)?))
+}
+
+/// Load the scenario in `text` as one of system `S` (checked as [`load`] does), keeping
+/// its type, for callers that need the nodes' final state (plots).
+pub(crate) fn load_typed<S: System>(file: &str, text: &str) -> Result<Prepared<S>, LoadError> {
     let mut scenario: Scenario<S::Params> = ron_options()
         .from_str(text)
         .map_err(|e| LoadError::from_ron(file, text, &e))?;
@@ -168,7 +174,7 @@ fn load_as<S: System>(file: &str, text: &str) -> Result<Box<dyn LoadedScenario>,
     prepared
         .build(prepared.scenario.seed, false)
         .map_err(|(token, m)| err(&["faults"], Some(&token), m))?;
-    Ok(Box::new(prepared))
+    Ok(prepared)
 }
 
 /// An unknown link preset: the scenario path to point at, the preset name (the token
