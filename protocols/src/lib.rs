@@ -4,9 +4,9 @@
 //! state machines, invariants and end-of-run metrics. Nothing here knows about RON
 //! files or the command line.
 
+pub mod ott;
 pub mod parking;
 pub mod phold;
-pub mod ott;
 pub mod ping_pong;
 pub mod system;
 pub mod transport;

@@ -156,9 +156,7 @@ pub fn ott_bitrate(client: &str) -> Result<BitrateTrace, String> {
     let (file, text) = library::find(OTT_SCENARIO).expect("the OTT scenario is in the library");
     let prepared = registry::load_typed::<Ott>(file, text).map_err(|e| e.to_string())?;
     let scenario = &prepared.scenario;
-    let mut sim = prepared
-        .build(scenario.seed, false)
-        .map_err(|(_, m)| m)?;
+    let mut sim = prepared.build(scenario.seed, false).map_err(|(_, m)| m)?;
     let out = sim.run_until(scenario.duration);
     if let Some(v) = out.violation {
         return Err(format!("{file}: {} violated: {}", v.invariant, v.message));
@@ -276,7 +274,11 @@ mod tests {
         assert!((rate(45.0, 80.0) - full).abs() < 0.1);
         let dir = std::env::temp_dir().join(format!("dsim-ott-{}", std::process::id()));
         for f in ott_bitrate_chart(&trace, &dir).unwrap() {
-            assert!(std::fs::metadata(&f).unwrap().len() > 1000, "{}", f.display());
+            assert!(
+                std::fs::metadata(&f).unwrap().len() > 1000,
+                "{}",
+                f.display()
+            );
         }
         assert!(ott_bitrate("N1").is_err());
     }

@@ -43,9 +43,24 @@ pub trait Core {
     /// The node starts (or restarts after a crash).
     fn start(&mut self, now: SimTime, timing: &Timing, out: &mut Actions);
     /// A control packet arrived from `from`.
-    fn control(&mut self, now: SimTime, timing: &Timing, from: NodeId, msg: Control, out: &mut Actions);
+    fn control(
+        &mut self,
+        now: SimTime,
+        timing: &Timing,
+        from: NodeId,
+        msg: Control,
+        out: &mut Actions,
+    );
     /// A video datagram arrived from `from`.
-    fn video(&mut self, _now: SimTime, _timing: &Timing, _from: NodeId, _packet: VideoPacket, _out: &mut Actions) {}
+    fn video(
+        &mut self,
+        _now: SimTime,
+        _timing: &Timing,
+        _from: NodeId,
+        _packet: VideoPacket,
+        _out: &mut Actions,
+    ) {
+    }
     /// A timer fired.
     fn timer(&mut self, now: SimTime, timing: &Timing, timer: OttTimer, out: &mut Actions);
     /// A control packet to `to` went unacknowledged `max_tries` times.

@@ -69,9 +69,8 @@ pub fn parse_toml_table(text: &str) -> Result<BTreeMap<String, Vec<String>>, Str
             .ok_or_else(|| at("the neighbours must be a [ ... ] list"))?;
         let mut neighbours = Vec::new();
         for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            neighbours.push(
-                quoted(item).ok_or_else(|| at("every neighbour must be a quoted string"))?,
-            );
+            neighbours
+                .push(quoted(item).ok_or_else(|| at("every neighbour must be a quoted string"))?);
         }
         if table.insert(key.clone(), neighbours).is_some() {
             return Err(at(&format!("{key:?} is listed twice")));

@@ -157,8 +157,12 @@ impl Client {
                 })
             })
             .collect();
-        let Some(pop) = choose(&candidates, timing.tolerance) else { return };
-        let Some(stream) = self.streams.get_mut(&video) else { return };
+        let Some(pop) = choose(&candidates, timing.tolerance) else {
+            return;
+        };
+        let Some(stream) = self.streams.get_mut(&video) else {
+            return;
+        };
         stream.pop = Some(pop);
         stream.last_request = now;
         out.push(Action::Control {
@@ -247,7 +251,9 @@ impl Client {
 
     fn stop_watch(&mut self, index: usize, now: SimTime, out: &mut Actions) {
         let video = self.watches[index].video;
-        let Some(s) = self.streams.remove(&video) else { return };
+        let Some(s) = self.streams.remove(&video) else {
+            return;
+        };
         self.sessions[s.session].ended_at = Some(now);
         if let Some(pop) = s.pop {
             out.push(Action::Control {
@@ -286,14 +292,26 @@ impl Core for Client {
         });
     }
 
-    fn control(&mut self, now: SimTime, timing: &Timing, from: NodeId, msg: Control, out: &mut Actions) {
-        let Control::VideoList { seq, videos, .. } = msg else { return };
-        let Some((pop, sent)) = self.pings.remove(&seq) else { return };
+    fn control(
+        &mut self,
+        now: SimTime,
+        timing: &Timing,
+        from: NodeId,
+        msg: Control,
+        out: &mut Actions,
+    ) {
+        let Control::VideoList { seq, videos, .. } = msg else {
+            return;
+        };
+        let Some((pop, sent)) = self.pings.remove(&seq) else {
+            return;
+        };
         if pop != from {
             return;
         }
         let view = self.views.entry(pop).or_default();
-        view.rtt.push(now.saturating_sub(sent), timing.latency_window);
+        view.rtt
+            .push(now.saturating_sub(sent), timing.latency_window);
         view.videos = videos.into_iter().collect();
         view.last_reply = Some(now);
         if !view.responsive {
@@ -311,8 +329,17 @@ impl Core for Client {
         }
     }
 
-    fn video(&mut self, now: SimTime, timing: &Timing, _from: NodeId, packet: VideoPacket, _: &mut Actions) {
-        let Some(stream) = self.streams.get_mut(&packet.video) else { return };
+    fn video(
+        &mut self,
+        now: SimTime,
+        timing: &Timing,
+        _from: NodeId,
+        packet: VideoPacket,
+        _: &mut Actions,
+    ) {
+        let Some(stream) = self.streams.get_mut(&packet.video) else {
+            return;
+        };
         let session = &mut self.sessions[stream.session];
         match session.last_video {
             None => {
@@ -329,7 +356,9 @@ impl Core for Client {
             }
             // Late (overtaken on a jittery link): counts once; a copy does not.
             Some(_) => {
-                if packet.seq + REORDER_WINDOW < session.seqs.1 || session.recent.contains(&packet.seq) {
+                if packet.seq + REORDER_WINDOW < session.seqs.1
+                    || session.recent.contains(&packet.seq)
+                {
                     return;
                 }
             }
@@ -344,8 +373,10 @@ impl Core for Client {
             session.last_video = Some(now);
             stream.last_video = Some(now);
         }
-        *self.timeline.entry(now.0 / timing.bitrate_bin.0).or_default() +=
-            u64::from(packet.payload_bytes());
+        *self
+            .timeline
+            .entry(now.0 / timing.bitrate_bin.0)
+            .or_default() += u64::from(packet.payload_bytes());
     }
 
     fn timer(&mut self, now: SimTime, timing: &Timing, timer: OttTimer, out: &mut Actions) {

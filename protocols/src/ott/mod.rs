@@ -402,10 +402,16 @@ impl OttNode {
         let mut actions = Vec::new();
         for event in forward(&mut self.endpoint, ctx) {
             match event {
-                Output::Delivered { from, payload, .. } => match Control::decode(payload.as_bytes()) {
-                    Ok(msg) => self.role.core().control(now, &self.timing, from, msg, &mut actions),
-                    Err(_) => self.undecodable += 1,
-                },
+                Output::Delivered { from, payload, .. } => {
+                    match Control::decode(payload.as_bytes()) {
+                        Ok(msg) => {
+                            self.role
+                                .core()
+                                .control(now, &self.timing, from, msg, &mut actions)
+                        }
+                        Err(_) => self.undecodable += 1,
+                    }
+                }
                 Output::Lost { to, .. } => self.role.core().lost(now, to, &mut actions),
                 _ => {}
             }
@@ -420,7 +426,9 @@ impl Node for OttNode {
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         let mut actions = Vec::new();
-        self.role.core().start(ctx.now(), &self.timing, &mut actions);
+        self.role
+            .core()
+            .start(ctx.now(), &self.timing, &mut actions);
         self.perform(ctx, actions);
     }
 
@@ -516,17 +524,25 @@ impl System for Ott {
         }
         for server in params.videos.keys() {
             if !servers.contains(server.as_str()) {
-                return Err(format!("params.videos names {server:?}, which is not a server"));
+                return Err(format!(
+                    "params.videos names {server:?}, which is not a server"
+                ));
             }
         }
         for (i, a) in params.added_videos.iter().enumerate() {
             if !servers.contains(a.server.as_str()) {
-                return Err(format!("params.added_videos[{i}] names {:?}, which is not a server", a.server));
+                return Err(format!(
+                    "params.added_videos[{i}] names {:?}, which is not a server",
+                    a.server
+                ));
             }
         }
         for (i, w) in params.watches.iter().enumerate() {
             if !clients.contains(w.client.as_str()) {
-                return Err(format!("params.watches[{i}] names {:?}, which is not a client", w.client));
+                return Err(format!(
+                    "params.watches[{i}] names {:?}, which is not a client",
+                    w.client
+                ));
             }
             if w.stop.is_some_and(|s| s <= w.start) {
                 return Err(format!("params.watches[{i}]: stop must come after start"));
@@ -534,10 +550,14 @@ impl System for Ott {
         }
         for (client, list) in &params.client_pops {
             if !clients.contains(client.as_str()) {
-                return Err(format!("params.client_pops names {client:?}, which is not a client"));
+                return Err(format!(
+                    "params.client_pops names {client:?}, which is not a client"
+                ));
             }
             if let Some(p) = list.iter().find(|p| !pops.contains(p.as_str())) {
-                return Err(format!("params.client_pops[{client:?}] names {p:?}, which is not a pop"));
+                return Err(format!(
+                    "params.client_pops[{client:?}] names {p:?}, which is not a pop"
+                ));
             }
             if list.is_empty() {
                 return Err(format!("params.client_pops[{client:?}] is empty"));
@@ -562,7 +582,10 @@ impl System for Ott {
             }
         }
         if params.flood_interval >= params.parent_timeout {
-            return Err("params.flood_interval must be shorter than params.parent_timeout, or parents flap".into());
+            return Err(
+                "params.flood_interval must be shorter than params.parent_timeout, or parents flap"
+                    .into(),
+            );
         }
         if params.missed_pings == 0 || params.latency_window == 0 {
             return Err("params.missed_pings and params.latency_window must be positive".into());
@@ -570,7 +593,10 @@ impl System for Ott {
         if !(params.tolerance >= 0.0 && params.tolerance.is_finite()) {
             return Err("params.tolerance must be a non-negative number".into());
         }
-        params.transport.validate().map_err(|e| format!("params.transport: {e}"))
+        params
+            .transport
+            .validate()
+            .map_err(|e| format!("params.transport: {e}"))
     }
 
     fn build(params: &OttParams, setup: &Setup<'_>, sim: &mut Simulation<OttNode>) {
@@ -589,7 +615,10 @@ impl System for Ott {
             .map(|(d, &i)| (d.name.as_str(), i))
             .collect();
         let ids_of = |names: &[String]| -> Vec<NodeId> {
-            names.iter().filter_map(|n| id.get(n.as_str()).copied()).collect()
+            names
+                .iter()
+                .filter_map(|n| id.get(n.as_str()).copied())
+                .collect()
         };
         let boot = setup
             .nodes
@@ -615,7 +644,13 @@ impl System for Ott {
                 "server" => Role::Server(Box::new(Server::new(
                     me,
                     boot,
-                    params.videos.get(&d.name).into_iter().flatten().copied().collect(),
+                    params
+                        .videos
+                        .get(&d.name)
+                        .into_iter()
+                        .flatten()
+                        .copied()
+                        .collect(),
                     params
                         .added_videos
                         .iter()

@@ -144,11 +144,16 @@ impl Overlay {
         let mut best: BTreeMap<NodeId, (u32, f64)> = BTreeMap::new();
         let mut streams: BTreeMap<NodeId, BTreeSet<VideoId>> = BTreeMap::new();
         for (via, r) in self.usable(now, timing) {
-            streams.entry(via).or_default().extend(r.videos.iter().copied());
+            streams
+                .entry(via)
+                .or_default()
+                .extend(r.videos.iter().copied());
             if !r.videos.contains(&video) || children.is_some_and(|c| c.contains(&via)) {
                 continue;
             }
-            let Some(mean) = r.delays.mean_ns() else { continue };
+            let Some(mean) = r.delays.mean_ns() else {
+                continue;
+            };
             let e = best.entry(via).or_insert((r.hops, mean));
             if (r.hops, mean) < *e {
                 *e = (r.hops, mean);
@@ -166,7 +171,13 @@ impl Overlay {
     }
 
     /// Ask the best parent for `video`; without one the stream waits (pending).
-    fn request(&mut self, video: VideoId, now: SimTime, timing: &Timing, out: &mut Actions) -> bool {
+    fn request(
+        &mut self,
+        video: VideoId,
+        now: SimTime,
+        timing: &Timing,
+        out: &mut Actions,
+    ) -> bool {
         let Some(parent) = choose(&self.candidates(video, now, timing), timing.tolerance) else {
             self.pending.insert(video);
             return false;
@@ -188,7 +199,14 @@ impl Overlay {
         true
     }
 
-    fn subscribe(&mut self, who: NodeId, video: VideoId, now: SimTime, timing: &Timing, out: &mut Actions) {
+    fn subscribe(
+        &mut self,
+        who: NodeId,
+        video: VideoId,
+        now: SimTime,
+        timing: &Timing,
+        out: &mut Actions,
+    ) {
         self.subscribers.entry(video).or_default().insert(who);
         if self.upstream.get(&video).is_some_and(|u| u.parent == who) {
             // My parent now wants the stream from me: it lost its own way. Never feed
@@ -201,7 +219,9 @@ impl Overlay {
     }
 
     fn unsubscribe(&mut self, who: NodeId, video: VideoId, out: &mut Actions) {
-        let Some(s) = self.subscribers.get_mut(&video) else { return };
+        let Some(s) = self.subscribers.get_mut(&video) else {
+            return;
+        };
         if !s.remove(&who) || !s.is_empty() {
             return;
         }
@@ -222,9 +242,18 @@ impl Overlay {
         }
     }
 
-    fn on_flood(&mut self, now: SimTime, timing: &Timing, from: NodeId, f: Flood, out: &mut Actions) {
+    fn on_flood(
+        &mut self,
+        now: SimTime,
+        timing: &Timing,
+        from: NodeId,
+        f: Flood,
+        out: &mut Actions,
+    ) {
         self.stats.floods_received += 1;
-        let Some(&server) = f.visited.first() else { return };
+        let Some(&server) = f.visited.first() else {
+            return;
+        };
         if f.visited.contains(&self.me) {
             return;
         }
@@ -240,7 +269,9 @@ impl Overlay {
         // Several copies of one round may come through the same neighbour: the first
         // (fastest) gives the delay sample, the shortest gives the hops.
         if f.created_at > route.round || route.delays.mean_ns().is_none() {
-            route.delays.push(now.saturating_sub(f.created_at), timing.latency_window);
+            route
+                .delays
+                .push(now.saturating_sub(f.created_at), timing.latency_window);
             route.hops = hops;
             route.round = f.created_at;
         } else {
@@ -273,12 +304,22 @@ impl Overlay {
         let pending: Vec<VideoId> = self.pending.iter().copied().collect();
         for v in pending {
             if self.request(v, now, timing, out) {
-                out.push(Action::Note(format!("pending video {v} now from n{}", self.upstream[&v].parent.0)));
+                out.push(Action::Note(format!(
+                    "pending video {v} now from n{}",
+                    self.upstream[&v].parent.0
+                )));
             }
         }
     }
 
-    fn on_video(&mut self, now: SimTime, timing: &Timing, from: NodeId, packet: VideoPacket, out: &mut Actions) {
+    fn on_video(
+        &mut self,
+        now: SimTime,
+        timing: &Timing,
+        from: NodeId,
+        packet: VideoPacket,
+        out: &mut Actions,
+    ) {
         let video = packet.video;
         match self.upstream.get_mut(&video) {
             Some(up) if up.parent == from => {
@@ -327,7 +368,10 @@ impl Overlay {
             self.upstream.remove(&v);
             if self.request(v, now, timing, out) {
                 self.stats.parent_switches += 1;
-                out.push(Action::Note(format!("video {v} switched to n{}", self.upstream[&v].parent.0)));
+                out.push(Action::Note(format!(
+                    "video {v} switched to n{}",
+                    self.upstream[&v].parent.0
+                )));
             } else {
                 self.stats.catastrophic += 1;
                 out.push(Action::Note(format!("video {v} has no parent left")));
@@ -335,8 +379,15 @@ impl Overlay {
         }
         // Streams without a parent: ask the grandparents to adopt this node, again
         // every parent_timeout while the streams stay pending.
-        let waiting = self.pending.iter().any(|v| self.subscribers.contains_key(v));
-        if waiting && self.last_adoption.is_none_or(|t| now.saturating_sub(t) >= timing.parent_timeout) {
+        let waiting = self
+            .pending
+            .iter()
+            .any(|v| self.subscribers.contains_key(v));
+        if waiting
+            && self
+                .last_adoption
+                .is_none_or(|t| now.saturating_sub(t) >= timing.parent_timeout)
+        {
             self.adopt(now, out);
         }
         // Streams that stopped arriving.
@@ -386,7 +437,10 @@ impl Overlay {
         for g in grandparents {
             self.stats.new_neighbours_sent += 1;
             self.neighbours.insert(g);
-            out.push(Action::Note(format!("NewNeighbour to grandparent n{}", g.0)));
+            out.push(Action::Note(format!(
+                "NewNeighbour to grandparent n{}",
+                g.0
+            )));
             out.push(Action::Control {
                 to: g,
                 msg: Control::NewNeighbour,
@@ -407,7 +461,14 @@ impl Core for Overlay {
         });
     }
 
-    fn control(&mut self, now: SimTime, timing: &Timing, from: NodeId, msg: Control, out: &mut Actions) {
+    fn control(
+        &mut self,
+        now: SimTime,
+        timing: &Timing,
+        from: NodeId,
+        msg: Control,
+        out: &mut Actions,
+    ) {
         match msg {
             Control::Neighbours { neighbours, .. } => self.neighbours.extend(neighbours),
             Control::Flood(f) => self.on_flood(now, timing, from, f, out),
@@ -445,7 +506,14 @@ impl Core for Overlay {
         }
     }
 
-    fn video(&mut self, now: SimTime, timing: &Timing, from: NodeId, packet: VideoPacket, out: &mut Actions) {
+    fn video(
+        &mut self,
+        now: SimTime,
+        timing: &Timing,
+        from: NodeId,
+        packet: VideoPacket,
+        out: &mut Actions,
+    ) {
         self.on_video(now, timing, from, packet, out);
     }
 

@@ -40,13 +40,20 @@ pub(super) fn report(params: &OttParams, world: &World<'_, OttNode>, metrics: &m
         metrics.observe("recovery_time_ms", ms);
     }
     for (k, &(at, ms)) in outages.iter().enumerate() {
-        metrics.set(&format!("recovery_time_ms.{}_at_{:.0}s", k + 1, at.as_secs_f64()), ms);
+        metrics.set(
+            &format!("recovery_time_ms.{}_at_{:.0}s", k + 1, at.as_secs_f64()),
+            ms,
+        );
     }
     metrics.set("outages", outages.len() as f64);
     metrics.set("sessions_never_started", never_started as f64);
     metrics.set(
         "stall_ratio",
-        if watched > 0.0 { stalled / watched } else { 0.0 },
+        if watched > 0.0 {
+            stalled / watched
+        } else {
+            0.0
+        },
     );
     metrics.set(
         "video_loss_ratio",
@@ -75,7 +82,10 @@ pub(super) fn report(params: &OttParams, world: &World<'_, OttNode>, metrics: &m
     metrics.set("duplicate_stream_links", duplicates as f64);
 
     let secs = end.as_secs_f64().max(1e-9);
-    let control: u64 = world.nodes().map(|(_, _, n)| n.endpoint.stats().bytes_sent).sum();
+    let control: u64 = world
+        .nodes()
+        .map(|(_, _, n)| n.endpoint.stats().bytes_sent)
+        .sum();
     let video: u64 = world.nodes().map(|(_, _, n)| n.video_bytes_sent).sum();
     metrics.set("control_overhead_bps", control as f64 * 8.0 / secs);
     metrics.set("video_link_bps", video as f64 * 8.0 / secs);

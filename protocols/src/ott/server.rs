@@ -96,7 +96,14 @@ impl Core for Server {
         });
     }
 
-    fn control(&mut self, now: SimTime, timing: &Timing, from: NodeId, msg: Control, out: &mut Actions) {
+    fn control(
+        &mut self,
+        now: SimTime,
+        timing: &Timing,
+        from: NodeId,
+        msg: Control,
+        out: &mut Actions,
+    ) {
         match msg {
             Control::Neighbours { neighbours, .. } => {
                 let first = self.neighbours.is_empty();

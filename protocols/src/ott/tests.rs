@@ -124,7 +124,11 @@ fn toml_table_parses_the_report_example() {
     assert!(e.contains("line 2"), "{e}");
     let e = parse_toml_table("\"a\" = [ \"b\" ]\n\"a\" = [ \"c\" ]").unwrap_err();
     assert!(e.contains("twice"), "{e}");
-    assert!(parse_toml_table("a = [ \"b\" ]").unwrap_err().contains("line 1"));
+    assert!(
+        parse_toml_table("a = [ \"b\" ]")
+            .unwrap_err()
+            .contains("line 1")
+    );
 }
 
 // ----- simulations -----
@@ -278,16 +282,28 @@ fn report_failure_walkthrough() {
     assert_eq!(parent(&sim, "N4", 1).as_deref(), Some("N3"));
     assert_eq!(parent(&sim, "N3", 1).as_deref(), Some("N1"));
     assert_eq!(parent(&sim, "N1", 1).as_deref(), Some("S1"));
-    assert_eq!(parent(&sim, "N2", 1), None, "the slow branch carries nothing");
+    assert_eq!(
+        parent(&sim, "N2", 1),
+        None,
+        "the slow branch carries nothing"
+    );
 
     // Simple death: detected parent_timeout after N3's last flood (19.0x s), at the
     // next check.
     advance(&mut sim, ms(22_000));
-    assert_eq!(parent(&sim, "N4", 1).as_deref(), Some("N3"), "too early to tell");
+    assert_eq!(
+        parent(&sim, "N4", 1).as_deref(),
+        Some("N3"),
+        "too early to tell"
+    );
     advance(&mut sim, ms(22_300));
     assert_eq!(parent(&sim, "N4", 1).as_deref(), Some("N2"));
     assert_eq!(parent(&sim, "N2", 1).as_deref(), Some("N1"));
-    assert!(overlay(&sim, "N4").unresponsive.contains(&sim.lookup("N3").unwrap()));
+    assert!(
+        overlay(&sim, "N4")
+            .unresponsive
+            .contains(&sim.lookup("N3").unwrap())
+    );
 
     // Catastrophic death.
     advance(&mut sim, ms(42_300));
@@ -295,7 +311,10 @@ fn report_failure_walkthrough() {
     assert_eq!(n4.upstream.get(&1), None);
     assert!(n4.pending.contains(&1), "the stream waits for a flood");
     let n1 = overlay(&sim, "N1");
-    assert!(n1.neighbours.contains(&sim.lookup("N4").unwrap()), "N1 adopted N4");
+    assert!(
+        n1.neighbours.contains(&sim.lookup("N4").unwrap()),
+        "N1 adopted N4"
+    );
     advance(&mut sim, ms(43_200));
     assert_eq!(parent(&sim, "N4", 1).as_deref(), Some("N1"));
     assert!(overlay(&sim, "N4").pending.is_empty());
@@ -309,7 +328,11 @@ fn report_failure_walkthrough() {
     let out = sim.finish();
     assert_eq!(out.violation, None);
     let s = &client(&sim, "C1").sessions[0];
-    let gaps: Vec<f64> = s.outages.iter().map(|(a, b)| (*b - *a).as_secs_f64()).collect();
+    let gaps: Vec<f64> = s
+        .outages
+        .iter()
+        .map(|(a, b)| (*b - *a).as_secs_f64())
+        .collect();
     println!("outages: {gaps:?}");
     assert_eq!(gaps.len(), 2, "{gaps:?}");
     // Simple: between parent_timeout - flood_interval and parent_timeout + check +
@@ -349,7 +372,10 @@ fn steady_stream_has_no_loss_and_quick_startup() {
         .map(|b| client(&sim, "C1").timeline.get(&b).copied().unwrap_or(0))
         .sum();
     let expected = 1e9 / t.datagram_interval.0 as f64 * (16.0 + 7.0 * 188.0);
-    assert!((second as f64 - expected).abs() <= 1332.0, "{second} vs {expected}");
+    assert!(
+        (second as f64 - expected).abs() <= 1332.0,
+        "{second} vs {expected}"
+    );
 }
 
 /// A parent that restarts within a second loses its subscriptions but is never
@@ -358,7 +384,10 @@ fn steady_stream_has_no_loss_and_quick_startup() {
 #[test]
 fn watchdog_rerequests_after_a_quick_restart() {
     let (params, nodes, network) = figure3();
-    let faults = [(secs(10), Fault::Crash("N3")), (ms(10_300), Fault::Restart("N3"))];
+    let faults = [
+        (secs(10), Fault::Crash("N3")),
+        (ms(10_300), Fault::Restart("N3")),
+    ];
     let mut sim = build(&params, &nodes, &network, 3, &faults);
     let out = sim.run_until(secs(16));
     assert_eq!(out.violation, None);
@@ -437,8 +466,12 @@ fn client_moves_streams_to_another_pop_or_queues_them() {
         default: link(ms(2)),
         ..LinkTable::default()
     };
-    network.overrides.insert(("C".into(), "P2".into()), link(ms(10)));
-    network.overrides.insert(("P2".into(), "C".into()), link(ms(10)));
+    network
+        .overrides
+        .insert(("C".into(), "P2".into()), link(ms(10)));
+    network
+        .overrides
+        .insert(("P2".into(), "C".into()), link(ms(10)));
     let faults = [
         (secs(10), Fault::Crash("P1")),
         (secs(20), Fault::Crash("P2")),
@@ -500,10 +533,15 @@ fn invariants_catch_duplicates_and_loops() {
     let mut sim = build(&params, &nodes, &network, 7, &[]);
     advance(&mut sim, secs(5));
     let (n1, n3) = (sim.lookup("N1").unwrap(), sim.lookup("N3").unwrap());
-    let Role::Overlay(o) = &mut sim.node_mut(n1).role else { unreachable!() };
+    let Role::Overlay(o) = &mut sim.node_mut(n1).role else {
+        unreachable!()
+    };
     o.upstream.get_mut(&1).unwrap().parent = n3;
     sim.advance_to(ms(5_010));
-    assert_eq!(sim.violation().expect("a loop").invariant, "no_stream_loops");
+    assert_eq!(
+        sim.violation().expect("a loop").invariant,
+        "no_stream_loops"
+    );
 }
 
 /// Same seed, same run: the fingerprints of two runs of the failure walk-through agree,

@@ -224,7 +224,10 @@ impl Reader<'_> {
         let n = self.u64()?;
         // Every item takes 8 bytes: a longer list than the bytes left is corrupt.
         if n > ((self.bytes.len() - self.at) / 8) as u64 {
-            return Err(format!("list of {n} items in a {}-byte packet", self.bytes.len()));
+            return Err(format!(
+                "list of {n} items in a {}-byte packet",
+                self.bytes.len()
+            ));
         }
         Ok(n as usize)
     }
