@@ -347,6 +347,27 @@ fn report_failure_walkthrough() {
     assert_eq!(m.value("parent_switches"), 1.0);
 }
 
+/// Runtime neighbour addition: N3 starts late; its first floods make it a parent
+/// candidate at N4 without rerouting anything, and when N2 dies N4 switches to N3 (a
+/// simple death, not a catastrophic one).
+#[test]
+fn late_node_joins_and_serves_after_a_death() {
+    let (params, mut nodes, network) = figure3();
+    nodes.iter_mut().find(|d| d.name == "N3").unwrap().start = None;
+    let faults = [(secs(10), Fault::Join("N3")), (secs(20), Fault::Crash("N2"))];
+    let mut sim = build(&params, &nodes, &network, 8, &faults);
+    advance(&mut sim, secs(9));
+    assert_eq!(parent(&sim, "N4", 1).as_deref(), Some("N2"));
+    advance(&mut sim, secs(15));
+    let n3 = sim.lookup("N3").unwrap();
+    assert!(overlay(&sim, "N4").parents(sim.now(), &params.timing()).contains(&n3));
+    assert_eq!(parent(&sim, "N4", 1).as_deref(), Some("N2"), "nothing rerouted");
+    let out = sim.run_until(secs(26));
+    assert_eq!(out.violation, None);
+    assert_eq!(parent(&sim, "N4", 1).as_deref(), Some("N3"));
+    assert_eq!(overlay(&sim, "N4").stats.catastrophic, 0);
+}
+
 /// Without failures the client sees the whole stream after a startup of a few round
 /// trips, and loses nothing on lossless links; the link carries the bit rate.
 #[test]
