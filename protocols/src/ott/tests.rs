@@ -354,18 +354,51 @@ fn report_failure_walkthrough() {
 fn late_node_joins_and_serves_after_a_death() {
     let (params, mut nodes, network) = figure3();
     nodes.iter_mut().find(|d| d.name == "N3").unwrap().start = None;
-    let faults = [(secs(10), Fault::Join("N3")), (secs(20), Fault::Crash("N2"))];
+    let faults = [
+        (secs(10), Fault::Join("N3")),
+        (secs(20), Fault::Crash("N2")),
+    ];
     let mut sim = build(&params, &nodes, &network, 8, &faults);
     advance(&mut sim, secs(9));
     assert_eq!(parent(&sim, "N4", 1).as_deref(), Some("N2"));
     advance(&mut sim, secs(15));
     let n3 = sim.lookup("N3").unwrap();
-    assert!(overlay(&sim, "N4").parents(sim.now(), &params.timing()).contains(&n3));
-    assert_eq!(parent(&sim, "N4", 1).as_deref(), Some("N2"), "nothing rerouted");
+    assert!(
+        overlay(&sim, "N4")
+            .parents(sim.now(), &params.timing())
+            .contains(&n3)
+    );
+    assert_eq!(
+        parent(&sim, "N4", 1).as_deref(),
+        Some("N2"),
+        "nothing rerouted"
+    );
     let out = sim.run_until(secs(26));
     assert_eq!(out.violation, None);
     assert_eq!(parent(&sim, "N4", 1).as_deref(), Some("N3"));
     assert_eq!(overlay(&sim, "N4").stats.catastrophic, 0);
+}
+
+/// A cut IP link heals through the overlay: with S1 -> N1 cut, N1 and everything
+/// below it lose S1's floods; N3, with no parent left, asks its grandparent S1 (N1's
+/// parent) to adopt it, and the stream flows S1 -> N3 -> N4.
+#[test]
+fn cut_link_heals_by_adoption() {
+    let (params, nodes, network) = figure3();
+    let cut = Fault::CutLink {
+        a: "S1",
+        b: "N1",
+        one_way: true,
+    };
+    let mut sim = build(&params, &nodes, &network, 9, &[(secs(10), cut)]);
+    let out = sim.run_until(secs(20));
+    assert_eq!(out.violation, None);
+    assert_eq!(parent(&sim, "N3", 1).as_deref(), Some("S1"));
+    assert_eq!(parent(&sim, "N4", 1).as_deref(), Some("N3"));
+    let s = &client(&sim, "C1").sessions[0];
+    assert_eq!(s.outages.len(), 1);
+    let gap = (s.outages[0].1 - s.outages[0].0).as_secs_f64();
+    assert!(gap < 4.2, "{gap}");
 }
 
 /// Without failures the client sees the whole stream after a startup of a few round
@@ -562,6 +595,25 @@ fn invariants_catch_duplicates_and_loops() {
     assert_eq!(
         sim.violation().expect("a loop").invariant,
         "no_stream_loops"
+    );
+
+    // The bound assumes the IP network under the overlay works: with S1 isolated, the
+    // overlay still says S1 reaches C1's PoP, and the client starves. (A single cut
+    // link does not do it: the node below it adopts S1 as its neighbour.)
+    let mut sim = build(
+        &params,
+        &nodes,
+        &network,
+        7,
+        &[(secs(10), Fault::Isolate("S1"))],
+    );
+    let out = sim.run_until(secs(20));
+    let v = out.violation.expect("a starving client");
+    assert_eq!(v.invariant, "stream_within_bound", "{v:?}");
+    let bound = params.delivery_bound().as_secs_f64();
+    assert!(
+        (10.0 + bound..10.3 + bound).contains(&v.time.as_secs_f64()),
+        "{v:?}"
     );
 }
 
