@@ -192,7 +192,7 @@ impl OttParams {
             Some(_) if !self.neighbours.is_empty() => {
                 Err("give params.neighbours or params.neighbours_toml, not both".into())
             }
-            Some(text) => parse_toml_table(text),
+            Some(text) => parse_toml_table(text).map_err(|e| format!("params.{e}")),
             None => Ok(self.neighbours.clone()),
         }
     }
@@ -592,6 +592,31 @@ impl System for Ott {
         }
         if !(params.tolerance >= 0.0 && params.tolerance.is_finite()) {
             return Err("params.tolerance must be a non-negative number".into());
+        }
+        let video = VideoPacket {
+            video: 0,
+            seq: 0,
+            ts_packets: params.ts_per_datagram,
+        };
+        let size = OttMsg::Video(video).size_bytes();
+        let links = std::iter::once(("the default link".to_owned(), &setup.network.default)).chain(
+            setup
+                .network
+                .overrides
+                .iter()
+                .map(|((a, b), l)| (format!("the link {a} -> {b}"), l)),
+        );
+        for (name, link) in links {
+            if let Some(mtu) = link.mtu
+                && !link.fragmentation
+                && size > mtu
+            {
+                return Err(format!(
+                    "a video datagram of params.ts_per_datagram = {} TS packets is {size} bytes, \
+                     more than the MTU of {name} ({mtu} bytes), which does not fragment",
+                    params.ts_per_datagram
+                ));
+            }
         }
         params
             .transport

@@ -670,4 +670,20 @@ fn bad_params_are_named() {
     let mut p = params.clone();
     p.watches[0].client = "N1".into();
     check(p, "params.watches[0]");
+    let mut small = network.clone();
+    small.default.mtu = Some(1500);
+    let setup = Setup {
+        network: &small,
+        ..setup
+    };
+    assert_eq!(Ott::validate(&params, &setup), Ok(()), "1340 bytes fit");
+    let e = Ott::validate(
+        &OttParams {
+            ts_per_datagram: 8,
+            ..params.clone()
+        },
+        &setup,
+    )
+    .unwrap_err();
+    assert!(e.contains("1528 bytes") && e.contains("MTU"), "{e}");
 }
