@@ -1,4 +1,4 @@
-//! The OTT invariants: one parent per stream once the tree settled, no stream loops,
+//! The OTT invariants: one parent per stream and no stream loops once the tree settled,
 //! and every client gets a stream its PoP can reach within [`OttParams::delivery_bound`].
 //!
 //! The first two read the nodes' subscription state; they are evaluated at most once
@@ -17,10 +17,13 @@ pub(super) fn all(params: &OttParams) -> Vec<Box<dyn Invariant<OttNode>>> {
     vec![
         Box::new(OneParentPerStream {
             settle: params.settle,
+            fresh: params.video_timeout,
             since: BTreeMap::new(),
             next: SimTime::ZERO,
         }),
         Box::new(NoStreamLoops {
+            settle: params.settle,
+            since: BTreeMap::new(),
             next: SimTime::ZERO,
         }),
         Box::new(DeliveredWithinBound {
@@ -32,17 +35,30 @@ pub(super) fn all(params: &OttParams) -> Vec<Box<dyn Invariant<OttNode>>> {
     ]
 }
 
-/// For every (receiver, stream), the live nodes sending it that stream.
-pub(super) fn feeders(world: &World<'_, OttNode>) -> BTreeMap<(NodeId, VideoId), BTreeSet<NodeId>> {
+/// For every (receiver, stream), the live nodes sending it that stream: those that
+/// list it as a subscriber and have the stream themselves (a server streaming it, or a
+/// node that received it within `fresh`). A subscription at a node without the stream
+/// carries nothing; it is undone by the first datagram, which the receiver answers with
+/// a stop.
+pub(super) fn feeders(
+    world: &World<'_, OttNode>,
+    fresh: SimTime,
+) -> BTreeMap<(NodeId, VideoId), BTreeSet<NodeId>> {
+    let now = world.now();
     let up: BTreeSet<NodeId> = world.live_nodes().map(|(id, _)| id).collect();
     let mut out: BTreeMap<(NodeId, VideoId), BTreeSet<NodeId>> = BTreeMap::new();
     for (id, n) in world.live_nodes() {
-        let subs = match &n.role {
-            Role::Server(s) => &s.subscribers,
-            Role::Overlay(o) => &o.subscribers,
+        let (subs, has): (_, &dyn Fn(VideoId) -> bool) = match &n.role {
+            Role::Server(s) => (&s.subscribers, &|v| s.videos.contains(&v)),
+            Role::Overlay(o) => (&o.subscribers, &|v| {
+                o.upstream
+                    .get(&v)
+                    .and_then(|u| u.last_video)
+                    .is_some_and(|t| now.saturating_sub(t) <= fresh)
+            }),
             _ => continue,
         };
-        for (&v, set) in subs {
+        for (&v, set) in subs.iter().filter(|(v, _)| has(**v)) {
             for &x in set.iter().filter(|x| up.contains(x)) {
                 out.entry((x, v)).or_default().insert(id);
             }
@@ -82,9 +98,11 @@ pub(super) fn path_to_server(
 }
 
 /// No node (or client) receives one stream from two parents at once for longer than
-/// `settle` (a stop in flight may overlap a new parent briefly).
+/// `settle` (a stop in flight may overlap a new parent briefly). Parents are counted
+/// when they have the stream to send ([`feeders`]).
 struct OneParentPerStream {
     settle: SimTime,
+    fresh: SimTime,
     since: BTreeMap<(NodeId, VideoId), SimTime>,
     next: SimTime,
 }
@@ -99,7 +117,7 @@ impl Invariant<OttNode> for OneParentPerStream {
             return Ok(());
         }
         self.next = now + CHECK_EVERY;
-        let dups: BTreeMap<(NodeId, VideoId), BTreeSet<NodeId>> = feeders(world)
+        let dups: BTreeMap<(NodeId, VideoId), BTreeSet<NodeId>> = feeders(world, self.fresh)
             .into_iter()
             .filter(|(_, f)| f.len() > 1)
             .collect();
@@ -120,8 +138,13 @@ impl Invariant<OttNode> for OneParentPerStream {
     }
 }
 
-/// Following the parents asked for a stream never comes back to where it started.
+/// Following the parents asked for a stream never comes back to where it started, for
+/// longer than `settle`. Parents are chosen from flood routes that may be up to
+/// `parent_timeout` old, so a loop can form for a moment after a death; the path
+/// announcements (`Feeding`) break it within a few round trips.
 struct NoStreamLoops {
+    settle: SimTime,
+    since: BTreeMap<(NodeId, VideoId), SimTime>,
     next: SimTime,
 }
 
@@ -135,16 +158,25 @@ impl Invariant<OttNode> for NoStreamLoops {
             return Ok(());
         }
         self.next = now + CHECK_EVERY;
+        let mut looping = BTreeMap::new();
         for (id, n) in world.live_nodes() {
             let Role::Overlay(o) = &n.role else { continue };
             for &v in o.upstream.keys() {
                 if let Err(Some(again)) = path_to_server(world, id, v) {
-                    return Err(format!(
-                        "video {v} loops: from {} the parents come back to {}",
-                        world.name(id),
-                        world.name(again)
-                    ));
+                    looping.insert((id, v), again);
                 }
+            }
+        }
+        self.since.retain(|k, _| looping.contains_key(k));
+        for ((id, v), again) in looping {
+            let since = *self.since.entry((id, v)).or_insert(now);
+            if now.saturating_sub(since) > self.settle {
+                return Err(format!(
+                    "video {v} has looped since {:.3} s: from {} the parents come back to {}",
+                    since.as_secs_f64(),
+                    world.name(id),
+                    world.name(again)
+                ));
             }
         }
         Ok(())

@@ -38,6 +38,8 @@ pub struct Upstream {
     pub last_video: Option<SimTime>,
     /// The last time the request was sent.
     pub last_request: SimTime,
+    /// The stream's path from the server to this node, once the parent announced its own.
+    pub chain: Option<Vec<NodeId>>,
 }
 
 /// Counters of an overlay node (kept across crashes: the experiment's record).
@@ -61,6 +63,8 @@ pub struct OverlayStats {
     pub video_stray: u64,
     /// Clients dropped after missing pings.
     pub clients_dropped: u64,
+    /// Parents dropped because they announced no path, or one through this node.
+    pub parents_dropped: u64,
 }
 
 /// An overlay node's state.
@@ -84,6 +88,15 @@ pub struct Overlay {
     pub pending: BTreeSet<VideoId>,
     /// Clients and their last ping.
     pub clients: BTreeMap<NodeId, SimTime>,
+    /// Paths announced by neighbours (`Feeding`), by (neighbour, stream): the path and
+    /// until when it is believed (`parent_timeout` after it came). A neighbour with no
+    /// path, or one through this node, is no candidate for that stream meanwhile. A
+    /// parent that never announced a path is recorded as having none, for two
+    /// `video_timeout`s.
+    chains: BTreeMap<(NodeId, VideoId), (Vec<NodeId>, SimTime)>,
+    /// Per server, the creation time of the latest flood round forwarded (each round is
+    /// forwarded once, the first copy to arrive).
+    forwarded: BTreeMap<NodeId, SimTime>,
     /// Stops sent to non-parents sending video, by (sender, stream): when.
     stray_stops: BTreeMap<(NodeId, VideoId), SimTime>,
     /// The last NewNeighbour round (to repeat it while streams stay pending).
@@ -105,6 +118,8 @@ impl Overlay {
             upstream: BTreeMap::new(),
             pending: BTreeSet::new(),
             clients: BTreeMap::new(),
+            chains: BTreeMap::new(),
+            forwarded: BTreeMap::new(),
             stray_stops: BTreeMap::new(),
             last_adoption: None,
             stats: OverlayStats::default(),
@@ -148,7 +163,10 @@ impl Overlay {
                 .entry(via)
                 .or_default()
                 .extend(r.videos.iter().copied());
-            if !r.videos.contains(&video) || children.is_some_and(|c| c.contains(&via)) {
+            if !r.videos.contains(&video)
+                || children.is_some_and(|c| c.contains(&via))
+                || self.unusable(via, video, now)
+            {
                 continue;
             }
             let Some(mean) = r.delays.mean_ns() else {
@@ -170,6 +188,92 @@ impl Overlay {
             .collect()
     }
 
+    /// Whether `via` recently announced that it has no path for `video`, or one that
+    /// runs through this node.
+    fn unusable(&self, via: NodeId, video: VideoId, now: SimTime) -> bool {
+        self.chains
+            .get(&(via, video))
+            .is_some_and(|(chain, until)| {
+                (chain.is_empty() || chain.contains(&self.me)) && now <= *until
+            })
+    }
+
+    /// The stream's path from the server to this node, if known.
+    fn my_chain(&self, video: VideoId) -> Option<Vec<NodeId>> {
+        let mut chain = self.upstream.get(&video)?.chain.clone()?;
+        chain.push(self.me);
+        Some(chain)
+    }
+
+    /// Tell `to` (or every subscriber) the stream's path, if known; an empty path when
+    /// the stream is pending (this node has no parent for it).
+    fn announce(&self, video: VideoId, to: Option<NodeId>, out: &mut Actions) {
+        let chain = if self.pending.contains(&video) {
+            Vec::new()
+        } else {
+            let Some(chain) = self.my_chain(video) else {
+                return;
+            };
+            chain
+        };
+        let all = self.subscribers.get(&video).into_iter().flatten().copied();
+        for to in to.into_iter().chain(all.filter(|_| to.is_none())) {
+            out.push(Action::Control {
+                to,
+                msg: Control::Feeding {
+                    video,
+                    chain: chain.clone(),
+                },
+            });
+        }
+    }
+
+    /// A parent announced its path for `video`: adopt it, or, when it has none (its own
+    /// parent died and it waits for a flood) or runs through this node (a loop formed
+    /// from stale routes), drop that parent and choose again: a child must not wait on a
+    /// parent that may only find the stream through that child.
+    fn on_feeding(
+        &mut self,
+        now: SimTime,
+        timing: &Timing,
+        from: NodeId,
+        video: VideoId,
+        chain: Vec<NodeId>,
+        out: &mut Actions,
+    ) {
+        self.chains
+            .insert((from, video), (chain.clone(), now + timing.parent_timeout));
+        let Some(up) = self.upstream.get_mut(&video) else {
+            return;
+        };
+        if up.parent != from {
+            return;
+        }
+        if chain.is_empty() || chain.contains(&self.me) {
+            self.stats.parents_dropped += 1;
+            let why = if chain.is_empty() {
+                "has no path"
+            } else {
+                "runs through me"
+            };
+            out.push(Action::Note(format!(
+                "video {video}: n{} {why}, dropping it",
+                from.0
+            )));
+            self.upstream.remove(&video);
+            out.push(Action::Control {
+                to: from,
+                msg: Control::StopVideo { video },
+            });
+            self.request(video, now, timing, out);
+            return;
+        }
+        if up.chain.as_ref() != Some(&chain) {
+            up.chain = Some(chain);
+            self.announce(video, None, out);
+        }
+    }
+
     /// Ask the best parent for `video`; without one the stream waits (pending).
     fn request(
         &mut self,
@@ -179,7 +283,9 @@ impl Overlay {
         out: &mut Actions,
     ) -> bool {
         let Some(parent) = choose(&self.candidates(video, now, timing), timing.tolerance) else {
-            self.pending.insert(video);
+            if self.pending.insert(video) {
+                self.announce(video, None, out);
+            }
             return false;
         };
         self.pending.remove(&video);
@@ -190,6 +296,7 @@ impl Overlay {
                 since: now,
                 last_video: None,
                 last_request: now,
+                chain: None,
             },
         );
         out.push(Action::Control {
@@ -216,6 +323,7 @@ impl Overlay {
         if !self.upstream.contains_key(&video) && !self.pending.contains(&video) {
             self.request(video, now, timing, out);
         }
+        self.announce(video, Some(who), out);
     }
 
     fn unsubscribe(&mut self, who: NodeId, video: VideoId, out: &mut Actions) {
@@ -283,6 +391,18 @@ impl Overlay {
         if self.unresponsive.remove(&from) {
             out.push(Action::Note(format!("n{} responsive again", from.0)));
         }
+        self.request_pending(now, timing, out);
+        // Forward the first copy of each round only: later copies still taught the
+        // route through their sender, and forwarding every copy would cost one packet
+        // per simple path from the server.
+        if self
+            .forwarded
+            .get(&server)
+            .is_some_and(|&t| t >= f.created_at)
+        {
+            return;
+        }
+        self.forwarded.insert(server, f.created_at);
         let mut visited = f.visited.clone();
         visited.push(self.me);
         let forward = Flood {
@@ -301,6 +421,10 @@ impl Overlay {
                 });
             }
         }
+    }
+
+    /// A flood arrived: the pending streams may have a parent now.
+    fn request_pending(&mut self, now: SimTime, timing: &Timing, out: &mut Actions) {
         let pending: Vec<VideoId> = self.pending.iter().copied().collect();
         for v in pending {
             if self.request(v, now, timing, out) {
@@ -365,7 +489,14 @@ impl Overlay {
             );
         }
         for v in orphaned {
-            self.upstream.remove(&v);
+            // Tell the old parent too: it may only be cut off from the floods, and must
+            // not keep feeding this node once the stream flows again.
+            if let Some(old) = self.upstream.remove(&v) {
+                out.push(Action::Control {
+                    to: old.parent,
+                    msg: Control::StopVideo { video: v },
+                });
+            }
             if self.request(v, now, timing, out) {
                 self.stats.parent_switches += 1;
                 out.push(Action::Note(format!(
@@ -390,14 +521,42 @@ impl Overlay {
         {
             self.adopt(now, out);
         }
-        // Streams that stopped arriving.
-        for (&video, up) in &mut self.upstream {
-            let last = up.last_video.unwrap_or(up.since).max(up.last_request);
-            if now.saturating_sub(last) >= timing.video_timeout {
-                up.last_request = now;
-                self.stats.rerequests += 1;
+        // Streams that stopped arriving: ask again. A parent that never announced a
+        // path (it is itself still looking, the choice came from stale routes, or the
+        // parents form a loop with no source) is treated as one that announced none:
+        // dropped, and not chosen again for parent_timeout.
+        let silent: Vec<(VideoId, bool)> = self
+            .upstream
+            .iter()
+            .filter(|(_, up)| {
+                let last = up.last_video.unwrap_or(up.since).max(up.last_request);
+                now.saturating_sub(last) >= timing.video_timeout
+            })
+            .map(|(&v, up)| (v, up.chain.is_none()))
+            .collect();
+        for (video, unconfirmed) in silent {
+            self.stats.rerequests += 1;
+            let Some(up) = self.upstream.get_mut(&video) else {
+                continue;
+            };
+            let old = up.parent;
+            if unconfirmed {
+                out.push(Action::Note(format!(
+                    "video {video}: n{} never delivered, choosing again",
+                    old.0
+                )));
+                let until = now + timing.video_timeout + timing.video_timeout;
+                self.chains.insert((old, video), (Vec::new(), until));
+                self.upstream.remove(&video);
                 out.push(Action::Control {
-                    to: up.parent,
+                    to: old,
+                    msg: Control::StopVideo { video },
+                });
+                self.request(video, now, timing, out);
+            } else {
+                up.last_request = now;
+                out.push(Action::Control {
+                    to: old,
                     msg: Control::RequestVideo { video },
                 });
             }
@@ -417,6 +576,7 @@ impl Overlay {
         }
         self.stray_stops
             .retain(|_, t| now.saturating_sub(*t) < timing.video_timeout);
+        self.chains.retain(|_, (_, until)| now <= *until);
         out.push(Action::Timer {
             after: timing.check_interval,
             timer: OttTimer::Tick,
@@ -501,6 +661,9 @@ impl Core for Overlay {
                         created_at: now,
                     },
                 });
+            }
+            Control::Feeding { video, chain } => {
+                self.on_feeding(now, timing, from, video, chain, out)
             }
             Control::Hello | Control::VideoList { .. } => {}
         }

@@ -78,7 +78,10 @@ pub(super) fn report(params: &OttParams, world: &World<'_, OttNode>, metrics: &m
         }
     }
     metrics.set("tree_depth", depth as f64);
-    let duplicates: usize = feeders(world).values().map(|f| f.len() - 1).sum();
+    let duplicates: usize = feeders(world, params.video_timeout)
+        .values()
+        .map(|f| f.len() - 1)
+        .sum();
     metrics.set("duplicate_stream_links", duplicates as f64);
 
     let secs = end.as_secs_f64().max(1e-9);

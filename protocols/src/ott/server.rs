@@ -118,6 +118,13 @@ impl Core for Server {
             }
             Control::RequestVideo { video } if self.videos.contains(&video) => {
                 self.subscribers.entry(video).or_default().insert(from);
+                out.push(Action::Control {
+                    to: from,
+                    msg: Control::Feeding {
+                        video,
+                        chain: vec![self.me],
+                    },
+                });
                 if self.running.insert(video) {
                     // Datagrams leave on the stream's clock: at multiples of the interval.
                     let interval = timing.datagram_interval.0;

@@ -4,7 +4,8 @@
 use super::bootstrap::parse_toml_table;
 use super::client::Client;
 use super::flood::{Candidate, choose};
-use super::overlay::Overlay;
+use super::invariants;
+use super::overlay::{Overlay, Upstream};
 use super::wire::{Control, Flood};
 use super::*;
 use crate::system::{LinkTable, NodeDecl};
@@ -79,6 +80,7 @@ proptest! {
             Control::StopVideo { video: t },
             Control::ClientPing { seq: t, requested: videos.clone() },
             Control::VideoList { seq: t, videos, created_at: SimTime(t) },
+            Control::Feeding { video: t, chain: visited.iter().map(|&v| NodeId(v)).collect() },
         ];
         for p in packets {
             let bytes = p.encode();
@@ -380,8 +382,8 @@ fn late_node_joins_and_serves_after_a_death() {
 }
 
 /// A cut IP link heals through the overlay: with S1 -> N1 cut, N1 and everything
-/// below it lose S1's floods; N3, with no parent left, asks its grandparent S1 (N1's
-/// parent) to adopt it, and the stream flows S1 -> N3 -> N4.
+/// below it lose S1's floods; the nodes left without a parent ask their grandparents to
+/// adopt them, S1 adopts a node other than N1 and the stream reaches C1 around the cut.
 #[test]
 fn cut_link_heals_by_adoption() {
     let (params, nodes, network) = figure3();
@@ -393,8 +395,15 @@ fn cut_link_heals_by_adoption() {
     let mut sim = build(&params, &nodes, &network, 9, &[(secs(10), cut)]);
     let out = sim.run_until(secs(20));
     assert_eq!(out.violation, None);
-    assert_eq!(parent(&sim, "N3", 1).as_deref(), Some("S1"));
-    assert_eq!(parent(&sim, "N4", 1).as_deref(), Some("N3"));
+    let Role::Server(s1) = &sim.node(sim.lookup("S1").unwrap()).1.role else {
+        unreachable!()
+    };
+    let n1 = sim.lookup("N1").unwrap();
+    assert!(
+        s1.neighbours.iter().any(|&n| n != n1),
+        "S1 adopted a grandchild"
+    );
+    assert!(s1.subscribers[&1].iter().all(|&n| n != n1));
     let s = &client(&sim, "C1").sessions[0];
     assert_eq!(s.outages.len(), 1);
     let gap = (s.outages[0].1 - s.outages[0].0).as_secs_f64();
@@ -572,30 +581,56 @@ fn runtime_video_reaches_a_waiting_client() {
 #[test]
 fn invariants_catch_duplicates_and_loops() {
     let (params, nodes, network) = figure3();
+    // Both corruptions are undone by the protocol within a round trip (the stray video
+    // is stopped, the watchdog chooses again), so the checks are driven by hand: the
+    // same corruption seen at 5 s and again 1.5 s later is a violation.
     let mut sim = build(&params, &nodes, &network, 7, &[]);
     advance(&mut sim, secs(5));
-    let n4 = sim.lookup("N4").unwrap();
-    let Role::Overlay(n2) = &mut sim.node_mut(sim.lookup("N2").unwrap()).role else {
-        unreachable!()
+    let mut dups = invariants::all(&params).remove(0);
+    let (n1, n4) = (sim.lookup("N1").unwrap(), sim.lookup("N4").unwrap());
+    let feed_n4_too = |sim: &mut Simulation<OttNode>| {
+        let Role::Overlay(o) = &mut sim.node_mut(n1).role else {
+            unreachable!()
+        };
+        o.subscribers.entry(1).or_default().insert(n4);
     };
-    n2.subscribers.entry(1).or_default().insert(n4);
-    sim.advance_to(secs(8));
-    let v = sim.violation().expect("a duplicate feed");
-    assert_eq!(v.invariant, "one_parent_per_stream", "{v:?}");
-    assert!(v.time > secs(6), "only after settle: {v:?}");
+    feed_n4_too(&mut sim);
+    assert_eq!(dups.check(&sim.world()), Ok(()));
+    advance(&mut sim, ms(6_500));
+    feed_n4_too(&mut sim);
+    let e = dups.check(&sim.world()).unwrap_err();
+    assert!(
+        e.contains("N4 has received video 1") && e.contains("since 5.000 s"),
+        "{e}"
+    );
 
     let mut sim = build(&params, &nodes, &network, 7, &[]);
     advance(&mut sim, secs(5));
+    let mut loops = invariants::all(&params).remove(1);
     let (n1, n3) = (sim.lookup("N1").unwrap(), sim.lookup("N3").unwrap());
-    let Role::Overlay(o) = &mut sim.node_mut(n1).role else {
-        unreachable!()
+    let corrupt = |sim: &mut Simulation<OttNode>| {
+        for (node, parent) in [(n1, n3), (n3, n1)] {
+            let Role::Overlay(o) = &mut sim.node_mut(node).role else {
+                unreachable!()
+            };
+            o.upstream.insert(
+                1,
+                Upstream {
+                    parent,
+                    since: SimTime::ZERO,
+                    last_video: None,
+                    last_request: SimTime::ZERO,
+                    chain: None,
+                },
+            );
+        }
     };
-    o.upstream.get_mut(&1).unwrap().parent = n3;
-    sim.advance_to(ms(5_010));
-    assert_eq!(
-        sim.violation().expect("a loop").invariant,
-        "no_stream_loops"
-    );
+    corrupt(&mut sim);
+    assert_eq!(loops.check(&sim.world()), Ok(()));
+    advance(&mut sim, ms(6_500));
+    corrupt(&mut sim);
+    let e = loops.check(&sim.world()).unwrap_err();
+    assert!(e.contains("looped since 5.000 s"), "{e}");
 
     // The bound assumes the IP network under the overlay works: with S1 isolated, the
     // overlay still says S1 reaches C1's PoP, and the client starves. (A single cut
@@ -622,7 +657,7 @@ fn invariants_catch_duplicates_and_loops() {
 #[test]
 fn runs_are_deterministic() {
     let (params, nodes, mut network) = figure3();
-    network.default.loss = 0.01;
+    network.default.loss = 0.05;
     let faults = [(secs(8), Fault::Crash("N3"))];
     let run = |seed| {
         let mut sim = build(&params, &nodes, &network, seed, &faults);
@@ -686,4 +721,91 @@ fn bad_params_are_named() {
     )
     .unwrap_err();
     assert!(e.contains("1528 bytes") && e.contains("MTU"), "{e}");
+}
+
+/// The topology of `scenarios/ott.ron` (two servers, four relays, two PoPs, four
+/// clients), its table in the report's TOML format, at 250 kb/s.
+fn two_servers() -> (OttParams, Vec<NodeDecl>, LinkTable) {
+    let toml = r#"
+        "S1" = [ "N1", "N2" ]
+        "S2" = [ "N3" ]
+        "N1" = [ "S1", "N2", "P1" ]
+        "N2" = [ "S1", "N1", "N3", "P2" ]
+        "N3" = [ "S2", "N2", "N4" ]
+        "N4" = [ "N3", "P1", "P2" ]
+        "P1" = [ "N1", "N4" ]
+        "P2" = [ "N2", "N4" ]
+    "#;
+    let watch = |client: &str, video, start| WatchSpec {
+        client: client.into(),
+        video,
+        start: secs(start),
+        stop: None,
+    };
+    let params = OttParams {
+        neighbours_toml: Some(toml.into()),
+        videos: BTreeMap::from([("S1".into(), vec![1, 2]), ("S2".into(), vec![2, 3])]),
+        watches: vec![
+            watch("C1", 1, 1),
+            watch("C2", 2, 2),
+            watch("C3", 3, 3),
+            watch("C4", 1, 4),
+            watch("C4", 3, 5),
+        ],
+        bitrate_bps: 250_000,
+        ..OttParams::default()
+    };
+    let nodes = decls(&[
+        ("bootstrapper", "bootstrapper"),
+        ("S1", "server"),
+        ("S2", "server"),
+        ("N1", "node"),
+        ("N2", "node"),
+        ("N3", "node"),
+        ("N4", "node"),
+        ("P1", "pop"),
+        ("P2", "pop"),
+        ("C1", "client"),
+        ("C2", "client"),
+        ("C3", "client"),
+        ("C4", "client"),
+    ]);
+    let mut network = LinkTable {
+        default: link(ms(3)),
+        ..LinkTable::default()
+    };
+    network.default.latency = Latency::Normal {
+        mean: ms(3),
+        std_dev: SimTime::from_micros(500),
+    };
+    network.default.loss = 0.02;
+    (params, nodes, network)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(6))]
+
+    /// Random crashes and restarts of relays, PoPs and servers (each down 1 to 12 s),
+    /// on lossy jittery links: no duplicate feed outlives `settle`, no loop forms, and every
+    /// client gets every stream its PoPs can reach within the delivery bound.
+    #[test]
+    fn random_failures_keep_the_invariants(
+        seed in 0u64..1000,
+        failures in prop::collection::vec((0usize..8, 5u64..30, 1u64..12), 1..4),
+    ) {
+        let (params, nodes, network) = two_servers();
+        let relays = ["N1", "N2", "N3", "N4", "P1", "P2", "S1", "S2"];
+        let mut faults = Vec::new();
+        for &(who, at, down) in &failures {
+            faults.push((secs(at), Fault::Crash(relays[who])));
+            faults.push((secs(at + down), Fault::Restart(relays[who])));
+        }
+        faults.sort_by_key(|(t, _)| *t);
+        let mut sim = build(&params, &nodes, &network, seed, &faults);
+        let out = sim.run_until(secs(50));
+        prop_assert_eq!(out.violation, None, "{:?}", failures);
+        let mut m = Metrics::default();
+        Ott::report(&params, &sim, &mut m);
+        prop_assert_eq!(m.value("sessions_never_started"), 0.0);
+    }
 }

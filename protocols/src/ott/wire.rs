@@ -62,6 +62,15 @@ pub enum Control {
     /// Catastrophic death: a node with no parent left asks a grandparent to adopt it
     /// as a neighbour.
     NewNeighbour,
+    /// Parent to child: the stream's path from the server to the sender, sent when a
+    /// request is accepted and whenever the path changes (not in the report: it lets a
+    /// node that finds itself on its parent's path break the loop).
+    Feeding {
+        /// The stream.
+        video: VideoId,
+        /// Server first, the sender last.
+        chain: Vec<NodeId>,
+    },
     /// Client to PoP, once per ping interval (`ClientPing`).
     ClientPing {
         /// Matches the answer to the ping.
@@ -90,6 +99,7 @@ impl Control {
             Control::RequestVideo { .. } => "request_video",
             Control::StopVideo { .. } => "stop_video",
             Control::NewNeighbour => "new_neighbour",
+            Control::Feeding { .. } => "feeding",
             Control::ClientPing { .. } => "client_ping",
             Control::VideoList { .. } => "video_list",
         }
@@ -137,6 +147,11 @@ impl Control {
                 put_list(&mut w, videos);
                 put_u64(&mut w, created_at.0);
             }
+            Control::Feeding { video, chain } => {
+                w.push(8);
+                put_u64(&mut w, *video);
+                put_nodes(&mut w, chain);
+            }
         }
         w
     }
@@ -168,6 +183,10 @@ impl Control {
                 seq: r.u64()?,
                 videos: r.list()?,
                 created_at: SimTime(r.u64()?),
+            },
+            8 => Control::Feeding {
+                video: r.u64()?,
+                chain: r.nodes()?,
             },
             tag => return Err(format!("unknown packet tag {tag}")),
         };
