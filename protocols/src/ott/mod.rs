@@ -28,9 +28,19 @@
 //!   carries for this purpose. Clients use the ping RTT, as the report does.
 //! - Timeouts are checked every `check_interval` (100 ms), which adds at most that much
 //!   to every detection time.
-//! - Floods follow the report: every copy is forwarded to every neighbour not yet
-//!   visited, so a round costs one packet per simple path from the server; fine for the
-//!   report's topologies, exponential in dense meshes.
+//! - A node forwards the first copy of each flood round it receives (to every
+//!   neighbour that is not the sender and not in `visited`, as the report says); later
+//!   copies only update the route through their sender. Forwarding every copy costs one
+//!   packet per simple path from the server, which explodes once adoptions
+//!   (`NewNeighbour`) densify the overlay.
+//! - Additions the report does not have, needed to keep the trees loop-free and live
+//!   when parents are chosen from routes up to `parent_timeout` old: a parent tells its
+//!   children the stream's path from the server (`Feeding`, an empty path while it has
+//!   no parent itself); a child whose parent's path runs through itself, or is empty,
+//!   drops that parent and chooses again. A parent that has neither delivered nor
+//!   announced a path within `video_timeout` is dropped the same way (and not chosen
+//!   again for two `video_timeout`s); a parent that did announce one is simply asked
+//!   again (the report's watchdog). A node leaving a parent sends it a stop.
 //! - Overlay links are logical: the IP network under them is the scenario's topology
 //!   (a full mesh by default), which is what lets a node adopt its grandparent.
 
