@@ -216,8 +216,17 @@ impl Overlay {
             };
             chain
         };
-        let all = self.subscribers.get(&video).into_iter().flatten().copied();
-        for to in to.into_iter().chain(all.filter(|_| to.is_none())) {
+        let targets: Vec<NodeId> = match to {
+            Some(one) => vec![one],
+            None => self
+                .subscribers
+                .get(&video)
+                .into_iter()
+                .flatten()
+                .copied()
+                .collect(),
+        };
+        for to in targets {
             out.push(Action::Control {
                 to,
                 msg: Control::Feeding {

@@ -109,4 +109,5 @@ pub(super) fn report(params: &OttParams, world: &World<'_, OttNode>, metrics: &m
     stat("video_rerequests", &|s| s.rerequests);
     stat("clients_dropped", &|s| s.clients_dropped);
     stat("stray_video_datagrams", &|s| s.video_stray);
+    stat("parents_dropped", &|s| s.parents_dropped);
 }
