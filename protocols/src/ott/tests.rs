@@ -809,3 +809,56 @@ proptest! {
         prop_assert_eq!(m.value("sessions_never_started"), 0.0);
     }
 }
+
+/// The third criterion in the simulation: a PoP with two equivalent parents (same
+/// latency and hops) asks for its second video from the parent it requests less from,
+/// so the two streams take different branches.
+#[test]
+fn equivalent_parents_share_the_streams() {
+    let table = [
+        ("S1", vec!["A", "B"]),
+        ("A", vec!["S1", "P"]),
+        ("B", vec!["S1", "P"]),
+        ("P", vec!["A", "B"]),
+    ];
+    let watch = |video, start| WatchSpec {
+        client: "C".into(),
+        video,
+        start,
+        stop: None,
+    };
+    let params = OttParams {
+        neighbours: table
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
+            .collect(),
+        videos: BTreeMap::from([("S1".to_string(), vec![1, 2])]),
+        watches: vec![watch(1, secs(3)), watch(2, secs(4))],
+        bitrate_bps: 500_000,
+        ..OttParams::default()
+    };
+    let nodes = decls(&[
+        ("bootstrapper", "bootstrapper"),
+        ("S1", "server"),
+        ("A", "node"),
+        ("B", "node"),
+        ("P", "pop"),
+        ("C", "client"),
+    ]);
+    let network = LinkTable {
+        default: link(ms(2)),
+        ..LinkTable::default()
+    };
+    let mut sim = build(&params, &nodes, &network, 12, &[]);
+    assert_eq!(sim.run_until(secs(8)).violation, None);
+    assert_eq!(parent(&sim, "P", 1).as_deref(), Some("A"), "tie: lowest id");
+    assert_eq!(
+        parent(&sim, "P", 2).as_deref(),
+        Some("B"),
+        "fewer requested"
+    );
+    let mut m = Metrics::default();
+    Ott::report(&params, &sim, &mut m);
+    assert_eq!(m.value("sessions_never_started"), 0.0);
+    assert_eq!(m.value("video_loss_ratio"), 0.0);
+}
