@@ -7,6 +7,7 @@
 pub mod bully;
 pub mod cityos;
 pub mod image_cloud;
+pub mod ott;
 pub mod parking;
 pub mod phold;
 pub mod ping_pong;

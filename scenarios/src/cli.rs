@@ -72,6 +72,16 @@ enum PlotCommand {
         #[arg(long, default_value = "out/plots")]
         out: PathBuf,
     },
+    /// A client's received bit rate over the OTT failure scenario (ott-failures): the
+    /// dips at the simple and the catastrophic death and the recoveries.
+    Ott {
+        /// Directory for the PNG and SVG files.
+        #[arg(long, default_value = "out/plots")]
+        out: PathBuf,
+        /// The client to follow.
+        #[arg(long, default_value = "C1")]
+        client: String,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -180,6 +190,7 @@ pub fn main() -> ExitCode {
         Command::List => Ok(list()),
         Command::Plot(PlotCommand::Arq { out, losses }) => plot_arq(&out, &losses),
         Command::Plot(PlotCommand::ImageCloud { out }) => plot_image_cloud(&out),
+        Command::Plot(PlotCommand::Ott { out, client }) => plot_ott(&out, &client),
         Command::Bench(BenchCommand::Phold {
             lps,
             events_per_lp,
@@ -655,6 +666,14 @@ fn plot_image_cloud(out: &Path) -> Result<ExitCode, UsageError> {
         );
     }
     for file in crate::plots::image_cloud_chart(&points, out)? {
+        println!("wrote {}", file.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn plot_ott(out: &Path, client: &str) -> Result<ExitCode, UsageError> {
+    let trace = crate::plots::ott_bitrate(client)?;
+    for file in crate::plots::ott_bitrate_chart(&trace, out)? {
         println!("wrote {}", file.display());
     }
     Ok(ExitCode::SUCCESS)

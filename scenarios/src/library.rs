@@ -63,6 +63,8 @@ pub const LIBRARY: &[(&str, &str)] = &[
         "widest-path-belnet.ron",
         include_str!("../widest-path-belnet.ron"),
     ),
+    ("ott.ron", include_str!("../ott.ron")),
+    ("ott-failures.ron", include_str!("../ott-failures.ron")),
 ];
 
 /// The library scenario called `name` (with or without `.ron`).

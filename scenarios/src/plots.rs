@@ -5,6 +5,7 @@ use crate::overrides::apply_override;
 use crate::registry;
 use crate::runner::RunOptions;
 use crate::schema::Scenario;
+use protocols::ott::{Ott, Role};
 use protocols::transport::analytic::{ModelLink, stop_and_wait_goodput, stop_and_wait_round_trip};
 use protocols::transport_system::TransportParams;
 use reports::bar::{Bars, bar_chart};
@@ -237,6 +238,89 @@ pub fn image_cloud_chart(points: &[FailurePoint], dir: &Path) -> Result<Vec<Path
     Ok(written)
 }
 
+/// The library scenario `dsim plot ott` runs.
+pub const OTT_SCENARIO: &str = "ott-failures";
+
+/// A client's received bit rate over one run of an OTT scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BitrateTrace {
+    /// The client.
+    pub client: String,
+    /// (time in s at the bin's start, Mb/s received in the bin), every bin of the run.
+    pub points: Vec<(f64, f64)>,
+    /// Scheduled faults: (time in s, what).
+    pub faults: Vec<(f64, String)>,
+}
+
+/// Run the OTT failure scenario and return `client`'s received bit rate per
+/// `bitrate_bin`, empty bins included.
+pub fn ott_bitrate(client: &str) -> Result<BitrateTrace, String> {
+    let (file, text) = library::find(OTT_SCENARIO).expect("the OTT scenario is in the library");
+    let prepared = registry::load_system::<Ott>(file, text).map_err(|e| e.to_string())?;
+    let scenario = prepared.scenario();
+    let mut sim = prepared.simulation(scenario.seed);
+    let out = sim.run_until(scenario.duration);
+    if let Some(v) = out.violation {
+        return Err(format!("{file}: {} violated: {}", v.invariant, v.message));
+    }
+    let id = sim
+        .lookup(client)
+        .ok_or_else(|| format!("{file} has no node {client:?}"))?;
+    let Role::Client(c) = &sim.node(id).1.role else {
+        return Err(format!("{client:?} is not a client in {file}"));
+    };
+    let bin = scenario.params.bitrate_bin;
+    let bins = scenario.duration.0 / bin.0;
+    let points = (0..bins)
+        .map(|b| {
+            let bytes = c.timeline.get(&b).copied().unwrap_or(0);
+            (
+                (b * bin.0) as f64 / 1e9,
+                bytes as f64 * 8.0 / bin.as_secs_f64() / 1e6,
+            )
+        })
+        .collect();
+    let faults = scenario
+        .faults
+        .iter()
+        .map(|f| {
+            let what = format!("{:?}", f.fault);
+            (f.at.as_secs_f64(), what)
+        })
+        .collect();
+    Ok(BitrateTrace {
+        client: client.to_owned(),
+        points,
+        faults,
+    })
+}
+
+/// Draw the trace as `ott-bitrate.png` and `.svg` in `dir`; returns the files written.
+pub fn ott_bitrate_chart(trace: &BitrateTrace, dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let faults: Vec<String> = trace
+        .faults
+        .iter()
+        .map(|(t, f)| format!("{} at {t:.0} s", f.replace('"', "")))
+        .collect();
+    let labels = ChartLabels {
+        title: format!("{} received bit rate ({OTT_SCENARIO})", trace.client),
+        x: format!("time (s); {}", faults.join(", ")),
+        y: "received (Mb/s)".into(),
+    };
+    let series = [Series {
+        label: format!("{} video", trace.client),
+        points: trace.points.clone(),
+        reference: false,
+    }];
+    let mut written = Vec::new();
+    for ext in ["png", "svg"] {
+        let f = dir.join(format!("ott-bitrate.{ext}"));
+        line_chart(&f, &labels, &series)?;
+        written.push(f);
+    }
+    Ok(written)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,5 +385,37 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("dsim-image-cloud-{}", std::process::id()));
         let files = image_cloud_chart(&points, &dir).unwrap();
         assert_eq!(files.len(), 2);
+    }
+
+    /// C1's bit rate in the failure scenario: the full rate before N3 dies, a dip to
+    /// zero after each death, the full rate again within the delivery bound.
+    #[test]
+    fn ott_bitrate_dips_and_recovers() {
+        let trace = ott_bitrate("C1").unwrap();
+        let rate = |from: f64, to: f64| {
+            let p: Vec<f64> = trace
+                .points
+                .iter()
+                .filter(|(t, _)| (from..to).contains(t))
+                .map(|(_, r)| *r)
+                .collect();
+            p.iter().sum::<f64>() / p.len() as f64
+        };
+        let full = rate(5.0, 19.0);
+        // 8 Mb/s of TS payload plus the 16-byte datagram header.
+        assert!((full - 8.0 * 1332.0 / 1316.0).abs() < 0.1, "{full}");
+        assert!(rate(20.5, 21.5) < 0.01, "dip after the simple death");
+        assert!((rate(24.0, 39.0) - full).abs() < 0.1);
+        assert!(rate(40.5, 42.0) < 0.01, "dip after the catastrophic death");
+        assert!((rate(45.0, 80.0) - full).abs() < 0.1);
+        let dir = std::env::temp_dir().join(format!("dsim-ott-{}", std::process::id()));
+        for f in ott_bitrate_chart(&trace, &dir).unwrap() {
+            assert!(
+                std::fs::metadata(&f).unwrap().len() > 1000,
+                "{}",
+                f.display()
+            );
+        }
+        assert!(ott_bitrate("N1").is_err());
     }
 }

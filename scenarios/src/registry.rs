@@ -43,6 +43,7 @@ pub const SYSTEMS: &[SystemEntry] = &[
     entry::<protocols::bully::Bully>(),
     entry::<protocols::image_cloud::ImageCloud>(),
     entry::<protocols::widest_path::WidestPath>(),
+    entry::<protocols::ott::Ott>(),
 ];
 
 /// The RON dialect of scenario files: `Some(..)` may be left out around optional values.

@@ -557,3 +557,27 @@ fn transport_refuses_bad_parameters_at_load_time() {
     ])
     .expect_usage_error(&["params.transport.timeout must be positive"]);
 }
+
+/// OTT: a neighbour table naming an unknown node, or a TOML table line that is not a
+/// list, is refused with the name or the line; `plot ott` refuses a node that is not a
+/// client.
+#[test]
+fn ott_bad_tables_and_clients_are_named() {
+    dsim(&[
+        "run",
+        "ott-failures",
+        "--set",
+        r#"params.neighbours={"S1":["N9"],"N1":[],"N2":[],"N3":[],"N4":[]}"#,
+    ])
+    .expect_usage_error(&["\"N9\"", "not a server, node or pop"]);
+    dsim(&[
+        "run",
+        "ott",
+        "--set",
+        r#"params.neighbours_toml="\"S1\" = N1""#,
+    ])
+    .expect_usage_error(&["params.neighbours_toml line 1", "[ ... ] list"]);
+    let out = scratch("ott_bad_client");
+    dsim(&["plot", "ott", "--client", "N1", "--out", &arg(&out)])
+        .expect_usage_error(&["\"N1\" is not a client"]);
+}

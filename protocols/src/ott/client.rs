@@ -1,0 +1,403 @@
+//! A client: pings every point of presence it knows once per `ping_interval`, learns
+//! their video lists and round-trip times, asks the best PoP for each video it watches,
+//! re-requests a video missing for `video_timeout`, and moves the streams of a PoP that
+//! stopped answering (`missed_pings` pings) to the best other PoP, or queues them until
+//! one can serve them. It also records what a viewer would see: startup delay, stalls,
+//! lost datagrams and the received bit rate over time.
+
+use super::action::{Action, Actions, Core};
+use super::flood::{Candidate, LatencyWindow, choose};
+use super::wire::{Control, VideoId, VideoPacket};
+use super::{OttTimer, Timing};
+use sim_core::{NodeId, SimTime};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What the client knows of one point of presence.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PopView {
+    /// Ping round trips.
+    pub rtt: LatencyWindow,
+    /// The videos of its last list.
+    pub videos: BTreeSet<VideoId>,
+    /// When its last answer arrived.
+    pub last_reply: Option<SimTime>,
+    /// Whether it answers (false until the first answer).
+    pub responsive: bool,
+}
+
+/// One video the client watches from `start` (until `stop`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Watch {
+    /// The video.
+    pub video: VideoId,
+    /// When the viewer asks for it.
+    pub start: SimTime,
+    /// When the viewer stops (never when `None`).
+    pub stop: Option<SimTime>,
+}
+
+/// A stream being watched now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stream {
+    /// The PoP asked (`None`: queued, no PoP can serve it).
+    pub pop: Option<NodeId>,
+    /// When the viewer asked.
+    pub asked_at: SimTime,
+    /// When the request was last sent.
+    pub last_request: SimTime,
+    /// The last datagram.
+    pub last_video: Option<SimTime>,
+    /// Index of its record in `sessions`.
+    pub session: usize,
+}
+
+/// How far behind the highest sequence number a late (reordered) datagram still counts.
+pub const REORDER_WINDOW: u64 = 256;
+
+/// What the viewer saw of one watch.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Session {
+    /// The video.
+    pub video: VideoId,
+    /// When the viewer asked.
+    pub asked_at: SimTime,
+    /// When the viewer stopped.
+    pub ended_at: Option<SimTime>,
+    /// The first datagram.
+    pub first_video: Option<SimTime>,
+    /// The last datagram.
+    pub last_video: Option<SimTime>,
+    /// Sequence numbers of the first and the highest datagram.
+    pub seqs: (u64, u64),
+    /// Sequence numbers received within `REORDER_WINDOW` of the highest (to count a
+    /// late datagram once and drop a copy).
+    pub recent: BTreeSet<u64>,
+    /// Distinct datagrams received.
+    pub packets: u64,
+    /// Time frozen: every gap between datagrams longer than the player's buffer
+    /// (`stall_after`) counts for its excess.
+    pub stalled: SimTime,
+    /// Gaps longer than `stall_after`, recovered: (last datagram before, first after).
+    pub outages: Vec<(SimTime, SimTime)>,
+}
+
+/// A client's state.
+#[derive(Clone, Debug)]
+pub struct Client {
+    /// This client.
+    pub me: NodeId,
+    /// The PoPs it may use (the report passes them as arguments).
+    pub pops: Vec<NodeId>,
+    /// What it will watch.
+    pub watches: Vec<Watch>,
+    /// What it knows of each PoP.
+    pub views: BTreeMap<NodeId, PopView>,
+    /// Streams being watched.
+    pub streams: BTreeMap<VideoId, Stream>,
+    /// One record per watch started.
+    pub sessions: Vec<Session>,
+    /// Video payload bytes received per `bitrate_bin` of time.
+    pub timeline: BTreeMap<u64, u64>,
+    /// Streams moved to another PoP.
+    pub moves: u64,
+    next_seq: u64,
+    pings: BTreeMap<u64, (NodeId, SimTime)>,
+}
+
+impl Client {
+    /// A client using `pops` that will watch `watches`.
+    pub fn new(me: NodeId, pops: Vec<NodeId>, watches: Vec<Watch>) -> Self {
+        Client {
+            me,
+            pops,
+            watches,
+            views: BTreeMap::new(),
+            streams: BTreeMap::new(),
+            sessions: Vec::new(),
+            timeline: BTreeMap::new(),
+            moves: 0,
+            next_seq: 0,
+            pings: BTreeMap::new(),
+        }
+    }
+
+    fn ping(&mut self, now: SimTime, timing: &Timing, out: &mut Actions) {
+        self.pings
+            .retain(|_, (_, at)| now.saturating_sub(*at) <= timing.client_timeout());
+        for &pop in &self.pops {
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            self.pings.insert(seq, (pop, now));
+            let requested = self
+                .streams
+                .iter()
+                .filter(|(_, s)| s.pop == Some(pop))
+                .map(|(v, _)| *v)
+                .collect();
+            out.push(Action::Control {
+                to: pop,
+                msg: Control::ClientPing { seq, requested },
+            });
+        }
+    }
+
+    /// Ask the best responsive PoP listing `video`; leave it queued if there is none.
+    fn assign(&mut self, video: VideoId, now: SimTime, timing: &Timing, out: &mut Actions) {
+        let candidates: Vec<Candidate> = self
+            .views
+            .iter()
+            .filter(|(_, v)| v.responsive && v.videos.contains(&video))
+            .filter_map(|(&id, v)| {
+                Some(Candidate {
+                    id,
+                    mean_latency_ns: v.rtt.mean_ns()?,
+                    hops: 0,
+                    requested: self.streams.values().filter(|s| s.pop == Some(id)).count(),
+                    streams: v.videos.len(),
+                })
+            })
+            .collect();
+        let Some(pop) = choose(&candidates, timing.tolerance) else {
+            return;
+        };
+        let Some(stream) = self.streams.get_mut(&video) else {
+            return;
+        };
+        stream.pop = Some(pop);
+        stream.last_request = now;
+        out.push(Action::Control {
+            to: pop,
+            msg: Control::RequestVideo { video },
+        });
+    }
+
+    fn on_tick(&mut self, now: SimTime, timing: &Timing, out: &mut Actions) {
+        let silent: Vec<NodeId> = self
+            .views
+            .iter()
+            .filter(|(_, v)| {
+                v.responsive
+                    && v.last_reply
+                        .is_none_or(|t| now.saturating_sub(t) > timing.client_timeout())
+            })
+            .map(|(p, _)| *p)
+            .collect();
+        for pop in silent {
+            if let Some(v) = self.views.get_mut(&pop) {
+                v.responsive = false;
+            }
+            out.push(Action::Note(format!("PoP n{} unresponsive", pop.0)));
+            let moved: Vec<VideoId> = self
+                .streams
+                .iter()
+                .filter(|(_, s)| s.pop == Some(pop))
+                .map(|(v, _)| *v)
+                .collect();
+            for video in moved {
+                self.moves += 1;
+                if let Some(s) = self.streams.get_mut(&video) {
+                    s.pop = None;
+                }
+                self.assign(video, now, timing, out);
+            }
+        }
+        let mut queued = Vec::new();
+        for (&video, s) in &mut self.streams {
+            match s.pop {
+                None => queued.push(video),
+                Some(pop) => {
+                    let last = s.last_video.unwrap_or(s.asked_at).max(s.last_request);
+                    if now.saturating_sub(last) >= timing.video_timeout {
+                        s.last_request = now;
+                        out.push(Action::Control {
+                            to: pop,
+                            msg: Control::RequestVideo { video },
+                        });
+                    }
+                }
+            }
+        }
+        for video in queued {
+            self.assign(video, now, timing, out);
+        }
+        out.push(Action::Timer {
+            after: timing.check_interval,
+            timer: OttTimer::Tick,
+        });
+    }
+
+    fn start_watch(&mut self, index: usize, now: SimTime, timing: &Timing, out: &mut Actions) {
+        let video = self.watches[index].video;
+        if self.streams.contains_key(&video) {
+            return;
+        }
+        self.sessions.push(Session {
+            video,
+            asked_at: now,
+            ..Session::default()
+        });
+        self.streams.insert(
+            video,
+            Stream {
+                pop: None,
+                asked_at: now,
+                last_request: now,
+                last_video: None,
+                session: self.sessions.len() - 1,
+            },
+        );
+        self.assign(video, now, timing, out);
+    }
+
+    fn stop_watch(&mut self, index: usize, now: SimTime, out: &mut Actions) {
+        let video = self.watches[index].video;
+        let Some(s) = self.streams.remove(&video) else {
+            return;
+        };
+        self.sessions[s.session].ended_at = Some(now);
+        if let Some(pop) = s.pop {
+            out.push(Action::Control {
+                to: pop,
+                msg: Control::StopVideo { video },
+            });
+        }
+    }
+}
+
+impl Core for Client {
+    fn start(&mut self, now: SimTime, timing: &Timing, out: &mut Actions) {
+        for (index, w) in self.watches.iter().enumerate() {
+            if w.stop.is_some_and(|s| s <= now) {
+                continue;
+            }
+            out.push(Action::Timer {
+                after: w.start.saturating_sub(now),
+                timer: OttTimer::WatchStart { index },
+            });
+            if let Some(stop) = w.stop {
+                out.push(Action::Timer {
+                    after: stop - now,
+                    timer: OttTimer::WatchStop { index },
+                });
+            }
+        }
+        self.ping(now, timing, out);
+        out.push(Action::Timer {
+            after: timing.ping_interval,
+            timer: OttTimer::Ping,
+        });
+        out.push(Action::Timer {
+            after: timing.check_interval,
+            timer: OttTimer::Tick,
+        });
+    }
+
+    fn control(
+        &mut self,
+        now: SimTime,
+        timing: &Timing,
+        from: NodeId,
+        msg: Control,
+        out: &mut Actions,
+    ) {
+        let Control::VideoList { seq, videos, .. } = msg else {
+            return;
+        };
+        let Some((pop, sent)) = self.pings.remove(&seq) else {
+            return;
+        };
+        if pop != from {
+            return;
+        }
+        let view = self.views.entry(pop).or_default();
+        view.rtt
+            .push(now.saturating_sub(sent), timing.latency_window);
+        view.videos = videos.into_iter().collect();
+        view.last_reply = Some(now);
+        if !view.responsive {
+            view.responsive = true;
+            out.push(Action::Note(format!("PoP n{} responsive", pop.0)));
+        }
+        let queued: Vec<VideoId> = self
+            .streams
+            .iter()
+            .filter(|(_, s)| s.pop.is_none())
+            .map(|(v, _)| *v)
+            .collect();
+        for video in queued {
+            self.assign(video, now, timing, out);
+        }
+    }
+
+    fn video(
+        &mut self,
+        now: SimTime,
+        timing: &Timing,
+        _from: NodeId,
+        packet: VideoPacket,
+        _: &mut Actions,
+    ) {
+        let Some(stream) = self.streams.get_mut(&packet.video) else {
+            return;
+        };
+        let session = &mut self.sessions[stream.session];
+        match session.last_video {
+            None => {
+                session.first_video = Some(now);
+                session.seqs = (packet.seq, packet.seq);
+            }
+            Some(last) if packet.seq > session.seqs.1 => {
+                let gap = now.saturating_sub(last);
+                if gap > timing.stall_after {
+                    session.stalled += gap - timing.stall_after;
+                    session.outages.push((last, now));
+                }
+                session.seqs.1 = packet.seq;
+            }
+            // Late (overtaken on a jittery link): counts once; a copy does not.
+            Some(_) => {
+                if packet.seq + REORDER_WINDOW < session.seqs.1
+                    || session.recent.contains(&packet.seq)
+                {
+                    return;
+                }
+            }
+        }
+        session.recent.insert(packet.seq);
+        let floor = session.seqs.1.saturating_sub(REORDER_WINDOW);
+        while session.recent.first().is_some_and(|&s| s < floor) {
+            session.recent.pop_first();
+        }
+        session.packets += 1;
+        if packet.seq == session.seqs.1 {
+            session.last_video = Some(now);
+            stream.last_video = Some(now);
+        }
+        *self
+            .timeline
+            .entry(now.0 / timing.bitrate_bin.0)
+            .or_default() += u64::from(packet.payload_bytes());
+    }
+
+    fn timer(&mut self, now: SimTime, timing: &Timing, timer: OttTimer, out: &mut Actions) {
+        match timer {
+            OttTimer::Ping => {
+                self.ping(now, timing, out);
+                out.push(Action::Timer {
+                    after: timing.ping_interval,
+                    timer: OttTimer::Ping,
+                });
+            }
+            OttTimer::Tick => self.on_tick(now, timing, out),
+            OttTimer::WatchStart { index } => self.start_watch(index, now, timing, out),
+            OttTimer::WatchStop { index } => self.stop_watch(index, now, out),
+            _ => {}
+        }
+    }
+
+    fn crash(&mut self) {
+        self.views.clear();
+        self.streams.clear();
+        self.pings.clear();
+    }
+}

@@ -1,0 +1,275 @@
+//! The OTT invariants: one parent per stream and no stream loops once the tree settled,
+//! and every client gets a stream its PoP can reach within [`OttParams::delivery_bound`].
+//!
+//! The first two read the nodes' subscription state; they are evaluated at most once
+//! per millisecond of simulated time (video datagrams, the bulk of the events, never
+//! change that state) and whenever time has moved on.
+
+use super::wire::VideoId;
+use super::{OttNode, OttParams, Role};
+use sim_core::{Invariant, NodeId, SimTime, World};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+const CHECK_EVERY: SimTime = SimTime::from_millis(1);
+
+/// Every invariant of the system.
+pub(super) fn all(params: &OttParams) -> Vec<Box<dyn Invariant<OttNode>>> {
+    vec![
+        Box::new(OneParentPerStream {
+            settle: params.settle,
+            fresh: params.video_timeout,
+            since: BTreeMap::new(),
+            next: SimTime::ZERO,
+        }),
+        Box::new(NoStreamLoops {
+            settle: params.settle,
+            since: BTreeMap::new(),
+            next: SimTime::ZERO,
+        }),
+        Box::new(DeliveredWithinBound {
+            bound: params.delivery_bound(),
+            every: params.check_interval,
+            reachable_since: BTreeMap::new(),
+            next: SimTime::ZERO,
+        }),
+    ]
+}
+
+/// For every (receiver, stream), the live nodes sending it that stream: those that
+/// list it as a subscriber and have the stream themselves (a server streaming it, or a
+/// node that received it within `fresh`). A subscription at a node without the stream
+/// carries nothing; it is undone by the first datagram, which the receiver answers with
+/// a stop.
+pub(super) fn feeders(
+    world: &World<'_, OttNode>,
+    fresh: SimTime,
+) -> BTreeMap<(NodeId, VideoId), BTreeSet<NodeId>> {
+    let now = world.now();
+    let up: BTreeSet<NodeId> = world.live_nodes().map(|(id, _)| id).collect();
+    let mut out: BTreeMap<(NodeId, VideoId), BTreeSet<NodeId>> = BTreeMap::new();
+    for (id, n) in world.live_nodes() {
+        let (subs, has): (_, &dyn Fn(VideoId) -> bool) = match &n.role {
+            Role::Server(s) => (&s.subscribers, &|v| s.videos.contains(&v)),
+            Role::Overlay(o) => (&o.subscribers, &|v| {
+                o.upstream
+                    .get(&v)
+                    .and_then(|u| u.last_video)
+                    .is_some_and(|t| now.saturating_sub(t) <= fresh)
+            }),
+            _ => continue,
+        };
+        for (&v, set) in subs.iter().filter(|(v, _)| has(**v)) {
+            for &x in set.iter().filter(|x| up.contains(x)) {
+                out.entry((x, v)).or_default().insert(id);
+            }
+        }
+    }
+    out
+}
+
+/// The path a stream takes up from `node`: the parents asked, until a server (`Ok`
+/// with the links counted), a node without a parent (`Err(None)`), or a node seen twice
+/// (`Err(Some(node))`, a loop).
+pub(super) fn path_to_server(
+    world: &World<'_, OttNode>,
+    node: NodeId,
+    video: VideoId,
+) -> Result<usize, Option<NodeId>> {
+    let mut seen = BTreeSet::from([node]);
+    let mut cur = node;
+    loop {
+        let (status, n) = world.node(cur);
+        if status != sim_core::NodeStatus::Up {
+            return Err(None);
+        }
+        let parent = match &n.role {
+            Role::Server(_) => return Ok(seen.len() - 1),
+            Role::Overlay(o) => match o.upstream.get(&video) {
+                Some(u) => u.parent,
+                None => return Err(None),
+            },
+            _ => return Err(None),
+        };
+        if !seen.insert(parent) {
+            return Err(Some(parent));
+        }
+        cur = parent;
+    }
+}
+
+/// No node (or client) receives one stream from two parents at once for longer than
+/// `settle` (a stop in flight may overlap a new parent briefly). Parents are counted
+/// when they have the stream to send ([`feeders`]).
+struct OneParentPerStream {
+    settle: SimTime,
+    fresh: SimTime,
+    since: BTreeMap<(NodeId, VideoId), SimTime>,
+    next: SimTime,
+}
+
+impl Invariant<OttNode> for OneParentPerStream {
+    fn name(&self) -> &str {
+        "one_parent_per_stream"
+    }
+    fn check(&mut self, world: &World<'_, OttNode>) -> Result<(), String> {
+        let now = world.now();
+        if now < self.next {
+            return Ok(());
+        }
+        self.next = now + CHECK_EVERY;
+        let dups: BTreeMap<(NodeId, VideoId), BTreeSet<NodeId>> = feeders(world, self.fresh)
+            .into_iter()
+            .filter(|(_, f)| f.len() > 1)
+            .collect();
+        self.since.retain(|k, _| dups.contains_key(k));
+        for (key, parents) in dups {
+            let since = *self.since.entry(key).or_insert(now);
+            if now.saturating_sub(since) > self.settle {
+                let names: Vec<&str> = parents.iter().map(|p| world.name(*p)).collect();
+                return Err(format!(
+                    "{} has received video {} from {names:?} since {:.3} s",
+                    world.name(key.0),
+                    key.1,
+                    since.as_secs_f64()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Following the parents asked for a stream never comes back to where it started, for
+/// longer than `settle`. Parents are chosen from flood routes that may be up to
+/// `parent_timeout` old, so a loop can form for a moment after a death; the path
+/// announcements (`Feeding`) break it within a few round trips.
+struct NoStreamLoops {
+    settle: SimTime,
+    since: BTreeMap<(NodeId, VideoId), SimTime>,
+    next: SimTime,
+}
+
+impl Invariant<OttNode> for NoStreamLoops {
+    fn name(&self) -> &str {
+        "no_stream_loops"
+    }
+    fn check(&mut self, world: &World<'_, OttNode>) -> Result<(), String> {
+        let now = world.now();
+        if now < self.next {
+            return Ok(());
+        }
+        self.next = now + CHECK_EVERY;
+        let mut looping = BTreeMap::new();
+        for (id, n) in world.live_nodes() {
+            let Role::Overlay(o) = &n.role else { continue };
+            for &v in o.upstream.keys() {
+                if let Err(Some(again)) = path_to_server(world, id, v) {
+                    looping.insert((id, v), again);
+                }
+            }
+        }
+        self.since.retain(|k, _| looping.contains_key(k));
+        for ((id, v), again) in looping {
+            let since = *self.since.entry((id, v)).or_insert(now);
+            if now.saturating_sub(since) > self.settle {
+                return Err(format!(
+                    "video {v} has looped since {:.3} s: from {} the parents come back to {}",
+                    since.as_secs_f64(),
+                    world.name(id),
+                    world.name(again)
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A client waiting for a stream that some live server offering it can reach through
+/// live overlay links to one of the client's live PoPs gets it within `bound`.
+struct DeliveredWithinBound {
+    bound: SimTime,
+    every: SimTime,
+    reachable_since: BTreeMap<(NodeId, VideoId), SimTime>,
+    next: SimTime,
+}
+
+/// The live nodes reachable in the overlay (live neighbour links, both ends up) from a
+/// live server offering `video`.
+fn reachable(world: &World<'_, OttNode>, video: VideoId) -> BTreeSet<NodeId> {
+    let mut adj: BTreeMap<NodeId, BTreeSet<NodeId>> = BTreeMap::new();
+    let up: BTreeSet<NodeId> = world.live_nodes().map(|(id, _)| id).collect();
+    let mut queue = VecDeque::new();
+    for (id, n) in world.live_nodes() {
+        let neighbours = match &n.role {
+            Role::Server(s) => {
+                if s.videos.contains(&video) {
+                    queue.push_back(id);
+                }
+                &s.neighbours
+            }
+            Role::Overlay(o) => &o.neighbours,
+            _ => continue,
+        };
+        for &m in neighbours.iter().filter(|m| up.contains(m)) {
+            adj.entry(id).or_default().insert(m);
+            adj.entry(m).or_default().insert(id);
+        }
+    }
+    let mut seen: BTreeSet<NodeId> = queue.iter().copied().collect();
+    while let Some(n) = queue.pop_front() {
+        for &m in adj.get(&n).into_iter().flatten() {
+            if seen.insert(m) {
+                queue.push_back(m);
+            }
+        }
+    }
+    seen
+}
+
+impl DeliveredWithinBound {
+    fn verify(&mut self, world: &World<'_, OttNode>) -> Result<(), String> {
+        let now = world.now();
+        let mut cache: BTreeMap<VideoId, BTreeSet<NodeId>> = BTreeMap::new();
+        let mut waiting = BTreeSet::new();
+        for (id, n) in world.live_nodes() {
+            let Role::Client(c) = &n.role else { continue };
+            for (&v, s) in &c.streams {
+                let from = s.last_video.unwrap_or(s.asked_at);
+                let reach = cache.entry(v).or_insert_with(|| reachable(world, v));
+                if !c.pops.iter().any(|p| reach.contains(p)) {
+                    continue;
+                }
+                waiting.insert((id, v));
+                let since = *self.reachable_since.entry((id, v)).or_insert(now);
+                let start = from.max(since);
+                if now.saturating_sub(start) > self.bound {
+                    return Err(format!(
+                        "{} has waited for video {v} since {:.3} s (reachable since {:.3} s), \
+                         longer than the bound of {:.1} s",
+                        world.name(id),
+                        from.as_secs_f64(),
+                        since.as_secs_f64(),
+                        self.bound.as_secs_f64()
+                    ));
+                }
+            }
+        }
+        self.reachable_since.retain(|k, _| waiting.contains(k));
+        Ok(())
+    }
+}
+
+impl Invariant<OttNode> for DeliveredWithinBound {
+    fn name(&self) -> &str {
+        "stream_within_bound"
+    }
+    fn check(&mut self, world: &World<'_, OttNode>) -> Result<(), String> {
+        if world.now() < self.next {
+            return Ok(());
+        }
+        self.next = world.now() + self.every;
+        self.verify(world)
+    }
+    fn check_at_end(&mut self, world: &World<'_, OttNode>) -> Result<(), String> {
+        self.verify(world)
+    }
+}

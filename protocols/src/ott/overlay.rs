@@ -1,0 +1,717 @@
+//! An overlay node (a relay, or a point of presence: the same program, reachable by
+//! clients). It learns routes from floods and forwards them, asks its best parent for
+//! the streams its children and clients want, forwards video down the tree, and heals
+//! the tree when parents die.
+//!
+//! Failure handling, as the report describes it:
+//! - no flood from a neighbour for `parent_timeout` (3 s): the neighbour is
+//!   unresponsive; every stream it fed moves to the best other parent (simple death);
+//! - no parent left for a stream (catastrophic death): send `NewNeighbour` to the
+//!   grandparents known from the dead parents' `my_parents`, keep the stream pending,
+//!   and request it from the first parent a flood brings;
+//! - a control packet unacknowledged after `max_tries` (a child missing floods): the
+//!   child is unresponsive and gets no more video;
+//! - a flood from an unresponsive neighbour makes it responsive again; nothing is
+//!   rerouted until needed (revival, and a late-starting neighbour joining);
+//! - a stream missing for `video_timeout` (500 ms) is requested again from its parent;
+//! - a PoP drops a client that has not pinged for `missed_pings` ping intervals.
+//!
+//! Video arriving from a node that is not the stream's parent (an old parent that has
+//! not yet heard the stop, or one that lost track after a restart) is answered with a
+//! `StopVideo`, at most once per `video_timeout`, so a child is fed by one parent.
+
+use super::action::{Action, Actions, Core};
+use super::flood::{Candidate, Route, choose};
+use super::wire::{Control, Flood, VideoId, VideoPacket};
+use super::{OttTimer, Timing};
+use sim_core::{NodeId, SimTime};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Where a node gets one stream from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Upstream {
+    /// The parent asked for it.
+    pub parent: NodeId,
+    /// When it was asked.
+    pub since: SimTime,
+    /// The last datagram from the parent.
+    pub last_video: Option<SimTime>,
+    /// The last time the request was sent.
+    pub last_request: SimTime,
+    /// The stream's path from the server to this node, once the parent announced its own.
+    pub chain: Option<Vec<NodeId>>,
+}
+
+/// Counters of an overlay node (kept across crashes: the experiment's record).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OverlayStats {
+    /// Floods received.
+    pub floods_received: u64,
+    /// Floods forwarded.
+    pub floods_forwarded: u64,
+    /// Streams moved to another parent after a parent died.
+    pub parent_switches: u64,
+    /// Streams left without any parent.
+    pub catastrophic: u64,
+    /// NewNeighbour packets sent.
+    pub new_neighbours_sent: u64,
+    /// Requests sent again after `video_timeout` without video.
+    pub rerequests: u64,
+    /// Video datagrams forwarded.
+    pub video_forwarded: u64,
+    /// Video datagrams from a node that is not the stream's parent.
+    pub video_stray: u64,
+    /// Clients dropped after missing pings.
+    pub clients_dropped: u64,
+    /// Parents dropped because they announced no path, or one through this node.
+    pub parents_dropped: u64,
+}
+
+/// An overlay node's state.
+#[derive(Clone, Debug)]
+pub struct Overlay {
+    /// This node.
+    pub me: NodeId,
+    /// Where to ask for neighbours.
+    pub bootstrapper: NodeId,
+    /// Overlay neighbours (from the bootstrapper, plus adoptions).
+    pub neighbours: BTreeSet<NodeId>,
+    /// Routes by (neighbour, server).
+    pub routes: BTreeMap<(NodeId, NodeId), Route>,
+    /// Neighbours that sent floods but none for `parent_timeout`.
+    pub unresponsive: BTreeSet<NodeId>,
+    /// Children and clients each stream goes to.
+    pub subscribers: BTreeMap<VideoId, BTreeSet<NodeId>>,
+    /// Where each stream comes from.
+    pub upstream: BTreeMap<VideoId, Upstream>,
+    /// Streams wanted but without a parent (waiting for a flood).
+    pub pending: BTreeSet<VideoId>,
+    /// Clients and their last ping.
+    pub clients: BTreeMap<NodeId, SimTime>,
+    /// Paths announced by neighbours (`Feeding`), by (neighbour, stream): the path and
+    /// until when it is believed (`parent_timeout` after it came). A neighbour with no
+    /// path, or one through this node, is no candidate for that stream meanwhile. A
+    /// parent that never announced a path is recorded as having none, for two
+    /// `video_timeout`s.
+    chains: BTreeMap<(NodeId, VideoId), (Vec<NodeId>, SimTime)>,
+    /// Per server, the creation time of the latest flood round forwarded (each round is
+    /// forwarded once, the first copy to arrive).
+    forwarded: BTreeMap<NodeId, SimTime>,
+    /// Stops sent to non-parents sending video, by (sender, stream): when.
+    stray_stops: BTreeMap<(NodeId, VideoId), SimTime>,
+    /// The last NewNeighbour round (to repeat it while streams stay pending).
+    last_adoption: Option<SimTime>,
+    /// Counters.
+    pub stats: OverlayStats,
+}
+
+impl Overlay {
+    /// A node that will ask `bootstrapper` for its neighbours.
+    pub fn new(me: NodeId, bootstrapper: NodeId) -> Self {
+        Overlay {
+            me,
+            bootstrapper,
+            neighbours: BTreeSet::new(),
+            routes: BTreeMap::new(),
+            unresponsive: BTreeSet::new(),
+            subscribers: BTreeMap::new(),
+            upstream: BTreeMap::new(),
+            pending: BTreeSet::new(),
+            clients: BTreeMap::new(),
+            chains: BTreeMap::new(),
+            forwarded: BTreeMap::new(),
+            stray_stops: BTreeMap::new(),
+            last_adoption: None,
+            stats: OverlayStats::default(),
+        }
+    }
+
+    fn usable<'a>(
+        &'a self,
+        now: SimTime,
+        timing: &'a Timing,
+    ) -> impl Iterator<Item = (NodeId, &'a Route)> + 'a {
+        self.routes
+            .iter()
+            .filter(move |((via, _), r)| {
+                !self.unresponsive.contains(via)
+                    && now.saturating_sub(r.last_flood) <= timing.parent_timeout
+            })
+            .map(|((via, _), r)| (*via, r))
+    }
+
+    /// Videos this node can get (offered by a live route): what a PoP lists.
+    pub fn offered(&self, now: SimTime, timing: &Timing) -> BTreeSet<VideoId> {
+        self.usable(now, timing)
+            .flat_map(|(_, r)| r.videos.iter().copied())
+            .collect()
+    }
+
+    /// Neighbours this node currently receives floods from (its `my_parents`).
+    pub fn parents(&self, now: SimTime, timing: &Timing) -> BTreeSet<NodeId> {
+        self.usable(now, timing).map(|(via, _)| via).collect()
+    }
+
+    /// The candidates for providing `video`: live neighbours with a route offering it,
+    /// except those this node sends the stream to (which would close a loop).
+    pub fn candidates(&self, video: VideoId, now: SimTime, timing: &Timing) -> Vec<Candidate> {
+        let children = self.subscribers.get(&video);
+        let mut best: BTreeMap<NodeId, (u32, f64)> = BTreeMap::new();
+        let mut streams: BTreeMap<NodeId, BTreeSet<VideoId>> = BTreeMap::new();
+        for (via, r) in self.usable(now, timing) {
+            streams
+                .entry(via)
+                .or_default()
+                .extend(r.videos.iter().copied());
+            if !r.videos.contains(&video)
+                || children.is_some_and(|c| c.contains(&via))
+                || self.unusable(via, video, now)
+            {
+                continue;
+            }
+            let Some(mean) = r.delays.mean_ns() else {
+                continue;
+            };
+            let e = best.entry(via).or_insert((r.hops, mean));
+            if (r.hops, mean) < *e {
+                *e = (r.hops, mean);
+            }
+        }
+        best.into_iter()
+            .map(|(id, (hops, mean))| Candidate {
+                id,
+                mean_latency_ns: mean,
+                hops,
+                requested: self.upstream.values().filter(|u| u.parent == id).count(),
+                streams: streams.get(&id).map_or(0, BTreeSet::len),
+            })
+            .collect()
+    }
+
+    /// Whether `via` recently announced that it has no path for `video`, or one that
+    /// runs through this node.
+    fn unusable(&self, via: NodeId, video: VideoId, now: SimTime) -> bool {
+        self.chains
+            .get(&(via, video))
+            .is_some_and(|(chain, until)| {
+                (chain.is_empty() || chain.contains(&self.me)) && now <= *until
+            })
+    }
+
+    /// The stream's path from the server to this node, if known.
+    fn my_chain(&self, video: VideoId) -> Option<Vec<NodeId>> {
+        let mut chain = self.upstream.get(&video)?.chain.clone()?;
+        chain.push(self.me);
+        Some(chain)
+    }
+
+    /// Tell `to` (or every subscriber) the stream's path, if known; an empty path when
+    /// the stream is pending (this node has no parent for it).
+    fn announce(&self, video: VideoId, to: Option<NodeId>, out: &mut Actions) {
+        let chain = if self.pending.contains(&video) {
+            Vec::new()
+        } else {
+            let Some(chain) = self.my_chain(video) else {
+                return;
+            };
+            chain
+        };
+        let targets: Vec<NodeId> = match to {
+            Some(one) => vec![one],
+            None => self
+                .subscribers
+                .get(&video)
+                .into_iter()
+                .flatten()
+                .copied()
+                .collect(),
+        };
+        for to in targets {
+            out.push(Action::Control {
+                to,
+                msg: Control::Feeding {
+                    video,
+                    chain: chain.clone(),
+                },
+            });
+        }
+    }
+
+    /// A parent announced its path for `video`: adopt it, or, when it has none (its own
+    /// parent died and it waits for a flood) or runs through this node (a loop formed
+    /// from stale routes), drop that parent and choose again: a child must not wait on a
+    /// parent that may only find the stream through that child.
+    fn on_feeding(
+        &mut self,
+        now: SimTime,
+        timing: &Timing,
+        from: NodeId,
+        video: VideoId,
+        chain: Vec<NodeId>,
+        out: &mut Actions,
+    ) {
+        self.chains
+            .insert((from, video), (chain.clone(), now + timing.parent_timeout));
+        let Some(up) = self.upstream.get_mut(&video) else {
+            return;
+        };
+        if up.parent != from {
+            return;
+        }
+        if chain.is_empty() || chain.contains(&self.me) {
+            self.stats.parents_dropped += 1;
+            let why = if chain.is_empty() {
+                "has no path"
+            } else {
+                "runs through me"
+            };
+            out.push(Action::Note(format!(
+                "video {video}: n{} {why}, dropping it",
+                from.0
+            )));
+            self.upstream.remove(&video);
+            out.push(Action::Control {
+                to: from,
+                msg: Control::StopVideo { video },
+            });
+            self.request(video, now, timing, out);
+            return;
+        }
+        if up.chain.as_ref() != Some(&chain) {
+            up.chain = Some(chain);
+            self.announce(video, None, out);
+        }
+    }
+
+    /// Ask the best parent for `video`; without one the stream waits (pending).
+    fn request(
+        &mut self,
+        video: VideoId,
+        now: SimTime,
+        timing: &Timing,
+        out: &mut Actions,
+    ) -> bool {
+        let Some(parent) = choose(&self.candidates(video, now, timing), timing.tolerance) else {
+            if self.pending.insert(video) {
+                self.announce(video, None, out);
+            }
+            return false;
+        };
+        self.pending.remove(&video);
+        self.upstream.insert(
+            video,
+            Upstream {
+                parent,
+                since: now,
+                last_video: None,
+                last_request: now,
+                chain: None,
+            },
+        );
+        out.push(Action::Control {
+            to: parent,
+            msg: Control::RequestVideo { video },
+        });
+        true
+    }
+
+    fn subscribe(
+        &mut self,
+        who: NodeId,
+        video: VideoId,
+        now: SimTime,
+        timing: &Timing,
+        out: &mut Actions,
+    ) {
+        self.subscribers.entry(video).or_default().insert(who);
+        if self.upstream.get(&video).is_some_and(|u| u.parent == who) {
+            // My parent now wants the stream from me: it lost its own way. Never feed
+            // a stream back where it comes from; find another parent.
+            self.upstream.remove(&video);
+        }
+        if !self.upstream.contains_key(&video) && !self.pending.contains(&video) {
+            self.request(video, now, timing, out);
+        }
+        self.announce(video, Some(who), out);
+    }
+
+    fn unsubscribe(&mut self, who: NodeId, video: VideoId, out: &mut Actions) {
+        let Some(s) = self.subscribers.get_mut(&video) else {
+            return;
+        };
+        if !s.remove(&who) || !s.is_empty() {
+            return;
+        }
+        self.subscribers.remove(&video);
+        self.pending.remove(&video);
+        if let Some(up) = self.upstream.remove(&video) {
+            out.push(Action::Control {
+                to: up.parent,
+                msg: Control::StopVideo { video },
+            });
+        }
+    }
+
+    fn unsubscribe_everywhere(&mut self, who: NodeId, out: &mut Actions) {
+        let videos: Vec<VideoId> = self.subscribers.keys().copied().collect();
+        for v in videos {
+            self.unsubscribe(who, v, out);
+        }
+    }
+
+    fn on_flood(
+        &mut self,
+        now: SimTime,
+        timing: &Timing,
+        from: NodeId,
+        f: Flood,
+        out: &mut Actions,
+    ) {
+        self.stats.floods_received += 1;
+        let Some(&server) = f.visited.first() else {
+            return;
+        };
+        if f.visited.contains(&self.me) {
+            return;
+        }
+        let hops = f.hops + 1;
+        let route = self.routes.entry((from, server)).or_insert_with(|| Route {
+            delays: Default::default(),
+            hops,
+            videos: Vec::new(),
+            parents: Vec::new(),
+            last_flood: SimTime::ZERO,
+            round: SimTime::ZERO,
+        });
+        // Several copies of one round may come through the same neighbour: the first
+        // (fastest) gives the delay sample, the shortest gives the hops.
+        if f.created_at > route.round || route.delays.mean_ns().is_none() {
+            route
+                .delays
+                .push(now.saturating_sub(f.created_at), timing.latency_window);
+            route.hops = hops;
+            route.round = f.created_at;
+        } else {
+            route.hops = route.hops.min(hops);
+        }
+        route.videos = f.videos.clone();
+        route.parents = f.my_parents.clone();
+        route.last_flood = now;
+        if self.unresponsive.remove(&from) {
+            out.push(Action::Note(format!("n{} responsive again", from.0)));
+        }
+        self.request_pending(now, timing, out);
+        // Forward the first copy of each round only: later copies still taught the
+        // route through their sender, and forwarding every copy would cost one packet
+        // per simple path from the server.
+        if self
+            .forwarded
+            .get(&server)
+            .is_some_and(|&t| t >= f.created_at)
+        {
+            return;
+        }
+        self.forwarded.insert(server, f.created_at);
+        let mut visited = f.visited.clone();
+        visited.push(self.me);
+        let forward = Flood {
+            created_at: f.created_at,
+            videos: f.videos,
+            visited,
+            my_parents: self.parents(now, timing).into_iter().collect(),
+            hops,
+        };
+        for &n in &self.neighbours {
+            if n != from && !f.visited.contains(&n) {
+                self.stats.floods_forwarded += 1;
+                out.push(Action::Control {
+                    to: n,
+                    msg: Control::Flood(forward.clone()),
+                });
+            }
+        }
+    }
+
+    /// A flood arrived: the pending streams may have a parent now.
+    fn request_pending(&mut self, now: SimTime, timing: &Timing, out: &mut Actions) {
+        let pending: Vec<VideoId> = self.pending.iter().copied().collect();
+        for v in pending {
+            if self.request(v, now, timing, out) {
+                out.push(Action::Note(format!(
+                    "pending video {v} now from n{}",
+                    self.upstream[&v].parent.0
+                )));
+            }
+        }
+    }
+
+    fn on_video(
+        &mut self,
+        now: SimTime,
+        timing: &Timing,
+        from: NodeId,
+        packet: VideoPacket,
+        out: &mut Actions,
+    ) {
+        let video = packet.video;
+        match self.upstream.get_mut(&video) {
+            Some(up) if up.parent == from => {
+                up.last_video = Some(now);
+                for &to in self.subscribers.get(&video).into_iter().flatten() {
+                    self.stats.video_forwarded += 1;
+                    out.push(Action::Video {
+                        to,
+                        packet: packet.clone(),
+                    });
+                }
+            }
+            _ => {
+                self.stats.video_stray += 1;
+                let last = self.stray_stops.get(&(from, video));
+                if last.is_none_or(|&t| now.saturating_sub(t) >= timing.video_timeout) {
+                    self.stray_stops.insert((from, video), now);
+                    out.push(Action::Control {
+                        to: from,
+                        msg: Control::StopVideo { video },
+                    });
+                }
+            }
+        }
+    }
+
+    fn on_tick(&mut self, now: SimTime, timing: &Timing, out: &mut Actions) {
+        // Parents: no flood for parent_timeout.
+        let vias: BTreeSet<NodeId> = self.routes.keys().map(|(via, _)| *via).collect();
+        let live = self.parents(now, timing);
+        let mut orphaned = Vec::new();
+        for via in vias {
+            if live.contains(&via) || self.unresponsive.contains(&via) {
+                continue;
+            }
+            self.unresponsive.insert(via);
+            out.push(Action::Note(format!("parent n{} unresponsive", via.0)));
+            orphaned.extend(
+                self.upstream
+                    .iter()
+                    .filter(|(_, u)| u.parent == via)
+                    .map(|(v, _)| *v),
+            );
+        }
+        for v in orphaned {
+            // Tell the old parent too: it may only be cut off from the floods, and must
+            // not keep feeding this node once the stream flows again.
+            if let Some(old) = self.upstream.remove(&v) {
+                out.push(Action::Control {
+                    to: old.parent,
+                    msg: Control::StopVideo { video: v },
+                });
+            }
+            if self.request(v, now, timing, out) {
+                self.stats.parent_switches += 1;
+                out.push(Action::Note(format!(
+                    "video {v} switched to n{}",
+                    self.upstream[&v].parent.0
+                )));
+            } else {
+                self.stats.catastrophic += 1;
+                out.push(Action::Note(format!("video {v} has no parent left")));
+            }
+        }
+        // Streams without a parent: ask the grandparents to adopt this node, again
+        // every parent_timeout while the streams stay pending.
+        let waiting = self
+            .pending
+            .iter()
+            .any(|v| self.subscribers.contains_key(v));
+        if waiting
+            && self
+                .last_adoption
+                .is_none_or(|t| now.saturating_sub(t) >= timing.parent_timeout)
+        {
+            self.adopt(now, out);
+        }
+        // Streams that stopped arriving: ask again. A parent that never announced a
+        // path (it is itself still looking, the choice came from stale routes, or the
+        // parents form a loop with no source) is treated as one that announced none:
+        // dropped, and not chosen again for parent_timeout.
+        let silent: Vec<(VideoId, bool)> = self
+            .upstream
+            .iter()
+            .filter(|(_, up)| {
+                let last = up.last_video.unwrap_or(up.since).max(up.last_request);
+                now.saturating_sub(last) >= timing.video_timeout
+            })
+            .map(|(&v, up)| (v, up.chain.is_none()))
+            .collect();
+        for (video, unconfirmed) in silent {
+            self.stats.rerequests += 1;
+            let Some(up) = self.upstream.get_mut(&video) else {
+                continue;
+            };
+            let old = up.parent;
+            if unconfirmed {
+                out.push(Action::Note(format!(
+                    "video {video}: n{} never delivered, choosing again",
+                    old.0
+                )));
+                let until = now + timing.video_timeout + timing.video_timeout;
+                self.chains.insert((old, video), (Vec::new(), until));
+                self.upstream.remove(&video);
+                out.push(Action::Control {
+                    to: old,
+                    msg: Control::StopVideo { video },
+                });
+                self.request(video, now, timing, out);
+            } else {
+                up.last_request = now;
+                out.push(Action::Control {
+                    to: old,
+                    msg: Control::RequestVideo { video },
+                });
+            }
+        }
+        // Clients that stopped pinging.
+        let silent: Vec<NodeId> = self
+            .clients
+            .iter()
+            .filter(|(_, t)| now.saturating_sub(**t) > timing.client_timeout())
+            .map(|(c, _)| *c)
+            .collect();
+        for c in silent {
+            self.clients.remove(&c);
+            self.stats.clients_dropped += 1;
+            out.push(Action::Note(format!("client n{} dropped", c.0)));
+            self.unsubscribe_everywhere(c, out);
+        }
+        self.stray_stops
+            .retain(|_, t| now.saturating_sub(*t) < timing.video_timeout);
+        self.chains.retain(|_, (_, until)| now <= *until);
+        out.push(Action::Timer {
+            after: timing.check_interval,
+            timer: OttTimer::Tick,
+        });
+    }
+
+    /// Catastrophic death: send NewNeighbour to the parents of the unresponsive
+    /// parents (never to this node or to an unresponsive one).
+    fn adopt(&mut self, now: SimTime, out: &mut Actions) {
+        self.last_adoption = Some(now);
+        let grandparents: BTreeSet<NodeId> = self
+            .routes
+            .iter()
+            .filter(|((via, _), _)| self.unresponsive.contains(via))
+            .flat_map(|(_, r)| r.parents.iter().copied())
+            .filter(|g| *g != self.me && !self.unresponsive.contains(g))
+            .collect();
+        for g in grandparents {
+            self.stats.new_neighbours_sent += 1;
+            self.neighbours.insert(g);
+            out.push(Action::Note(format!(
+                "NewNeighbour to grandparent n{}",
+                g.0
+            )));
+            out.push(Action::Control {
+                to: g,
+                msg: Control::NewNeighbour,
+            });
+        }
+    }
+}
+
+impl Core for Overlay {
+    fn start(&mut self, _: SimTime, timing: &Timing, out: &mut Actions) {
+        out.push(Action::Control {
+            to: self.bootstrapper,
+            msg: Control::Hello,
+        });
+        out.push(Action::Timer {
+            after: timing.check_interval,
+            timer: OttTimer::Tick,
+        });
+    }
+
+    fn control(
+        &mut self,
+        now: SimTime,
+        timing: &Timing,
+        from: NodeId,
+        msg: Control,
+        out: &mut Actions,
+    ) {
+        match msg {
+            Control::Neighbours { neighbours, .. } => self.neighbours.extend(neighbours),
+            Control::Flood(f) => self.on_flood(now, timing, from, f, out),
+            Control::RequestVideo { video } => self.subscribe(from, video, now, timing, out),
+            Control::StopVideo { video } => self.unsubscribe(from, video, out),
+            Control::NewNeighbour => {
+                self.neighbours.insert(from);
+                out.push(Action::Note(format!("adopted n{} as neighbour", from.0)));
+            }
+            Control::ClientPing { seq, requested } => {
+                self.clients.insert(from, now);
+                let wanted: BTreeSet<VideoId> = requested.into_iter().collect();
+                let held: Vec<VideoId> = self
+                    .subscribers
+                    .iter()
+                    .filter(|(_, s)| s.contains(&from))
+                    .map(|(v, _)| *v)
+                    .collect();
+                for v in held.iter().filter(|v| !wanted.contains(v)) {
+                    self.unsubscribe(from, *v, out);
+                }
+                for v in wanted.iter().filter(|v| !held.contains(v)) {
+                    self.subscribe(from, *v, now, timing, out);
+                }
+                out.push(Action::Control {
+                    to: from,
+                    msg: Control::VideoList {
+                        seq,
+                        videos: self.offered(now, timing).into_iter().collect(),
+                        created_at: now,
+                    },
+                });
+            }
+            Control::Feeding { video, chain } => {
+                self.on_feeding(now, timing, from, video, chain, out)
+            }
+            Control::Hello | Control::VideoList { .. } => {}
+        }
+    }
+
+    fn video(
+        &mut self,
+        now: SimTime,
+        timing: &Timing,
+        from: NodeId,
+        packet: VideoPacket,
+        out: &mut Actions,
+    ) {
+        self.on_video(now, timing, from, packet, out);
+    }
+
+    fn timer(&mut self, now: SimTime, timing: &Timing, timer: OttTimer, out: &mut Actions) {
+        if timer == OttTimer::Tick {
+            self.on_tick(now, timing, out);
+        }
+    }
+
+    fn lost(&mut self, _: SimTime, to: NodeId, out: &mut Actions) {
+        if to == self.bootstrapper && self.neighbours.is_empty() {
+            out.push(Action::Control {
+                to,
+                msg: Control::Hello,
+            });
+            return;
+        }
+        // An unacknowledged packet: the peer is unresponsive as a child or client.
+        self.clients.remove(&to);
+        self.unsubscribe_everywhere(to, out);
+    }
+
+    fn crash(&mut self) {
+        *self = Overlay {
+            stats: std::mem::take(&mut self.stats),
+            ..Overlay::new(self.me, self.bootstrapper)
+        };
+    }
+}
