@@ -205,11 +205,12 @@ impl Explorer<'_> {
                     ),
                     (e.at > self.budget.from + SimTime::from_millis(1), earlier),
                 ] {
-                    if worth && runs < MAX_RUNS {
-                        if let Some(v) = attempt(&candidate, &mut runs)? {
-                            (plan, violation, changed) = (candidate, v, true);
-                            break;
-                        }
+                    if worth
+                        && runs < MAX_RUNS
+                        && let Some(v) = attempt(&candidate, &mut runs)?
+                    {
+                        (plan, violation, changed) = (candidate, v, true);
+                        break;
                     }
                 }
             }

@@ -9,7 +9,7 @@
 //! turns into [`ScheduledFault`]s with [`Episode::faults`]. Explorers shrink plans
 //! episode by episode: drop one, shorten it, weaken it.
 //!
-//! The same episodes are available as a proptest strategy ([`episodes`], behind the
+//! The same episodes are available as a proptest strategy (`episodes`, behind the
 //! `proptest` feature), so protocol tests can draw and shrink fault plans the same way
 //! `dsim explore` does.
 
