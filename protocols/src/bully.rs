@@ -389,7 +389,7 @@ mod tests {
     use crate::system::{LinkTable, NodeDecl};
     use proptest::prelude::*;
     use sim_core::fault_plan::{FaultBudget, FaultKind, episodes, plan_faults};
-    use sim_core::{Latency, LinkParams, SimConfig};
+    use sim_core::{Latency, LinkParams};
 
     /// Five nodes over 5-15 ms links with the given answer timeout, every invariant on.
     fn simulation(seed: u64, answer_timeout: SimTime) -> Simulation<BullyNode> {
@@ -400,11 +400,6 @@ mod tests {
             },
             ..LinkParams::default()
         };
-        let mut sim = Simulation::new(SimConfig {
-            seed,
-            default_link: link.clone(),
-            keep_trace: false,
-        });
         let nodes: Vec<NodeDecl> = (0..5)
             .map(|i| NodeDecl {
                 name: format!("node-{i}"),
@@ -426,11 +421,7 @@ mod tests {
             links: &[],
             network: &network,
         };
-        Bully::build(&params, &setup, &mut sim);
-        for inv in Bully::invariants(&params) {
-            sim.add_invariant(inv);
-        }
-        sim
+        crate::system::simulation::<Bully>(&params, &setup).expect("valid parameters")
     }
 
     fn budget() -> FaultBudget {

@@ -7,7 +7,10 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sim_core::{Invariant, LinkParams, Metrics, Node, NodeId, SimTime, Simulation};
+use sim_core::{
+    Fault, Invariant, LinkParams, Metrics, Node, NodeId, ScheduledFault, SimConfig, SimTime,
+    Simulation, Violation,
+};
 use std::collections::BTreeMap;
 
 /// What the scenario file says about a node, independent of the system.
@@ -136,4 +139,82 @@ pub fn round_robin_pairs<'a>(
         .enumerate()
         .map(|(k, n)| (n, targets[k % targets.len()]))
         .collect()
+}
+
+/// System `S` built without a scenario file, as the scenario runner builds it: the
+/// parameters validated against `setup`, the nodes added, the topology and link table
+/// installed, every invariant on. For tests and programs that embed a system.
+pub fn simulation<S: System>(
+    params: &S::Params,
+    setup: &Setup<'_>,
+) -> Result<Simulation<S::Node>, String> {
+    S::validate(params, setup)?;
+    let mut sim = Simulation::new(SimConfig {
+        seed: setup.seed,
+        default_link: setup.network.default.clone(),
+        keep_trace: false,
+    });
+    S::build(params, setup, &mut sim);
+    if !setup.links.is_empty() {
+        let mut pairs = Vec::new();
+        for (a, b) in setup.links {
+            let id = |n: &String| sim.lookup(n).ok_or_else(|| format!("unknown node {n:?}"));
+            let (a, b) = (id(a)?, id(b)?);
+            pairs.extend([(a, b), (b, a)]);
+        }
+        sim.network_mut().set_topology(pairs);
+    }
+    setup
+        .network
+        .install(&mut sim)
+        .map_err(|n| format!("the link table names unknown node {n:?}"))?;
+    for invariant in S::invariants(params) {
+        sim.add_invariant(invariant);
+    }
+    Ok(sim)
+}
+
+/// Schedule `faults`, whose nodes are named, on `sim`; an unknown name is the error.
+pub fn schedule_named<N: Node>(
+    sim: &mut Simulation<N>,
+    faults: &[(SimTime, Fault<String>)],
+) -> Result<(), String> {
+    for (at, fault) in faults {
+        let fault = fault
+            .clone()
+            .map_nodes(&mut |n: String| sim.lookup(&n).ok_or(n))
+            .map_err(|n| format!("a fault names unknown node {n:?}"))?;
+        sim.schedule_fault(ScheduledFault { at: *at, fault });
+    }
+    Ok(())
+}
+
+/// A finished run: the simulation, its metrics with the system's report, and the
+/// violation that stopped it, if any.
+pub struct Finished<N: Node> {
+    /// The simulation at the end.
+    pub sim: Simulation<N>,
+    /// Kernel and node metrics plus [`System::report`].
+    pub metrics: Metrics,
+    /// The violation, if one stopped the run.
+    pub violation: Option<Violation>,
+}
+
+/// Build `S` as [`simulation`] does, schedule `faults` and run to `until`.
+pub fn run_to<S: System>(
+    params: &S::Params,
+    setup: &Setup<'_>,
+    until: SimTime,
+    faults: &[(SimTime, Fault<String>)],
+) -> Result<Finished<S::Node>, String> {
+    let mut sim = simulation::<S>(params, setup)?;
+    schedule_named(&mut sim, faults)?;
+    let violation = sim.run_until(until).violation;
+    let mut metrics = sim.metrics();
+    S::report(params, &sim, &mut metrics);
+    Ok(Finished {
+        sim,
+        metrics,
+        violation,
+    })
 }

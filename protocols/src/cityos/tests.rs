@@ -5,7 +5,7 @@ use super::invariants::agreement;
 use super::*;
 use crate::system::{LinkTable, NodeDecl};
 use proptest::prelude::*;
-use sim_core::{Fault, NodeStatus, ScheduledFault, SimConfig};
+use sim_core::{Fault, NodeStatus, ScheduledFault};
 
 /// What can happen to an edge node.
 #[derive(Clone, Copy, Debug)]
@@ -48,11 +48,6 @@ fn simulation(seed: u64, params: &CityParams) -> Simulation<CityNode> {
         default: hardware_models::link_preset("ethernet-lan").expect("preset"),
         ..LinkTable::default()
     };
-    let mut sim = Simulation::new(SimConfig {
-        seed,
-        default_link: network.default.clone(),
-        keep_trace: false,
-    });
     let nodes = decls();
     let setup = Setup {
         seed,
@@ -60,11 +55,7 @@ fn simulation(seed: u64, params: &CityParams) -> Simulation<CityNode> {
         links: &[],
         network: &network,
     };
-    CityOs::build(params, &setup, &mut sim);
-    for invariant in CityOs::invariants(params) {
-        sim.add_invariant(invariant);
-    }
-    sim
+    crate::system::simulation::<CityOs>(params, &setup).expect("valid parameters")
 }
 
 fn params() -> CityParams {

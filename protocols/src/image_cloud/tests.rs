@@ -5,7 +5,7 @@
 use super::*;
 use crate::system::{LinkTable, NodeDecl};
 use crate::transport::TransportConfig;
-use sim_core::{Fault, Latency, LinkParams, ScheduledFault, SimConfig};
+use sim_core::{Fault, Latency, LinkParams};
 
 fn decls(servers: usize, clients: usize) -> Vec<NodeDecl> {
     let node = |name: String, role: &str| NodeDecl {
@@ -85,33 +85,13 @@ fn run_on(
         links: &[],
         network,
     };
-    ImageCloud::validate(params, &setup).expect("valid parameters");
-    let mut sim = Simulation::new(SimConfig {
-        seed,
-        default_link: network.default.clone(),
-        keep_trace: false,
-    });
-    ImageCloud::build(params, &setup, &mut sim);
-    network.install(&mut sim).expect("known nodes");
-    for inv in ImageCloud::invariants(params) {
-        sim.add_invariant(inv);
-    }
-    for (at, f) in faults {
-        let fault = f
-            .clone()
-            .map_nodes(&mut |n: String| sim.lookup(&n).ok_or(n))
-            .expect("node");
-        sim.schedule_fault(ScheduledFault { at: *at, fault });
-    }
-    let out = sim.run_until(until);
-    let mut metrics = sim.metrics();
-    ImageCloud::report(params, &sim, &mut metrics);
-    let violation = out
+    let done = crate::system::run_to::<ImageCloud>(params, &setup, until, faults).expect("valid");
+    let violation = done
         .violation
         .map(|v| format!("{}: {}", v.invariant, v.message));
     Run {
-        sim,
-        metrics,
+        sim: done.sim,
+        metrics: done.metrics,
         violation,
     }
 }

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::system::{LinkTable, NodeDecl};
-use sim_core::{Fault, LinkParams, ScheduledFault, SimConfig};
+use sim_core::Fault;
 
 fn decls(roles: &[(&str, &str)]) -> Vec<NodeDecl> {
     roles
@@ -44,30 +44,11 @@ fn run(
         links: &[],
         network: &LinkTable::default(),
     };
-    Parking::validate(params, &setup).expect("valid");
-    let mut sim = Simulation::new(SimConfig {
-        seed,
-        default_link: LinkParams::default(),
-        keep_trace: false,
-    });
-    Parking::build(params, &setup, &mut sim);
-    for inv in Parking::invariants(params) {
-        sim.add_invariant(inv);
-    }
-    for (at, f) in faults {
-        let fault = f
-            .clone()
-            .map_nodes(&mut |n: String| sim.lookup(&n).ok_or(n))
-            .expect("node");
-        sim.schedule_fault(ScheduledFault { at: *at, fault });
-    }
-    let out = sim.run_until(until);
-    let mut m = sim.metrics();
-    Parking::report(params, &sim, &mut m);
-    let violation = out
+    let done = crate::system::run_to::<Parking>(params, &setup, until, faults).expect("valid");
+    let violation = done
         .violation
         .map(|v| format!("{}: {}", v.invariant, v.message));
-    (sim, m, violation)
+    (done.sim, done.metrics, violation)
 }
 
 fn summary_mean(m: &Metrics, name: &str) -> f64 {

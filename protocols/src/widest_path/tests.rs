@@ -233,9 +233,7 @@ fn tree_paths_are_widest_paths() {
 
 use super::{GraphSource, Joiner, Op, OpKind, PeerNode, TreeKind, WidestPath, WidestPathParams};
 use crate::system::{LinkTable, Setup, System};
-use sim_core::{
-    Fault, Invariant, LinkParams, Metrics, ScheduledFault, SimConfig, SimTime, Simulation, World,
-};
+use sim_core::{Fault, Invariant, LinkParams, Metrics, SimTime, Simulation, World};
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -279,23 +277,11 @@ fn run_checked(
             ..LinkTable::default()
         },
     };
-    WidestPath::validate(params, &setup).expect("valid");
-    let mut sim = Simulation::new(SimConfig {
-        seed,
-        default_link: link,
-        keep_trace: false,
-    });
-    WidestPath::build(params, &setup, &mut sim);
-    for inv in WidestPath::invariants(params).into_iter().chain(extra) {
+    let mut sim = crate::system::simulation::<WidestPath>(params, &setup).expect("valid");
+    for inv in extra {
         sim.add_invariant(inv);
     }
-    for (at, f) in faults {
-        let fault = f
-            .clone()
-            .map_nodes(&mut |n: String| sim.lookup(&n).ok_or(n))
-            .expect("node");
-        sim.schedule_fault(ScheduledFault { at: *at, fault });
-    }
+    crate::system::schedule_named(&mut sim, faults).expect("known nodes");
     let out = sim.run_until(until);
     let mut m = sim.metrics();
     WidestPath::report(params, &sim, &mut m);
