@@ -79,6 +79,34 @@ fn the_correct_bully_survives_its_budget() {
 }
 
 #[test]
+fn the_replicated_parking_server_survives_an_extra_replica_crash() {
+    let run = dsim(&[
+        "explore",
+        "parking-server-crash",
+        "--runs",
+        "24",
+        "--jobs",
+        "2",
+    ]);
+    run.expect_code(0);
+}
+
+/// Counterexamples explore found, once fixed, stay fixed.
+#[test]
+fn found_counterexamples_run_clean() {
+    let dir = format!("{}/found", env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    for file in files {
+        dsim(&["run", &arg(&file)]).expect_code(0);
+    }
+}
+
+#[test]
 fn cityos_survives_crash_and_restart_plans() {
     let run = dsim(&[
         "explore",
@@ -121,7 +149,11 @@ fn bad_flags_exit_2() {
 #[test]
 #[ignore = "nightly: minutes of runs"]
 fn nightly_ten_thousand_runs_each() {
-    for name in ["bully", "cityos-offline-coordinator"] {
+    for name in [
+        "bully",
+        "cityos-offline-coordinator",
+        "parking-server-crash",
+    ] {
         let (file, text) = library::find(name).unwrap();
         let scenario = registry::load(file, text).unwrap();
         let config = ExploreConfig {

@@ -15,7 +15,11 @@
 //!   that got an ANSWER but no COORDINATOR within twice that starts again.
 //! - A restarted replica does not take over (it would do so with stale state): it comes
 //!   back as a backup and learns the state from the next heartbeat. This departs from
-//!   textbook Bully, where the restarted highest rank bullies its way back.
+//!   textbook Bully, where the restarted highest rank bullies its way back. Until that
+//!   heartbeat it is *stale*: it neither answers ELECTIONs nor runs, so a fresh replica
+//!   wins even against a higher rank; only after ten heartbeats of silence (every fresh
+//!   replica gone) may a stale one lead. `dsim explore parking-server-crash` found the
+//!   stale primary this prevents (`scenarios/found/` kept the counterexample).
 //! - A gate that hears COORDINATOR answers with RECOVER: the car it holds the lock for,
 //!   the cars waiting, and its last release. The new primary grants nothing until every
 //!   gate has answered, then rebuilds the lock (holder, queue) and applies any release it
@@ -50,6 +54,9 @@ pub struct Replica {
     got_answer: bool,
     election_timer: Option<TimerId>,
     started: bool,
+    /// Back from a crash and not yet refreshed by a primary's state: its counter and
+    /// applied releases may be old, so it must not lead while a fresh replica can.
+    stale: bool,
 }
 
 impl Replica {
@@ -72,7 +79,20 @@ impl Replica {
             got_answer: false,
             election_timer: None,
             started: false,
+            stale: false,
         }
+    }
+
+    /// Silence after which a stale replica may lead after all: every fresh replica is
+    /// gone too, and a lot with a stale count beats a lot that never opens.
+    fn stale_wait(&self) -> SimTime {
+        self.heartbeat * 10
+    }
+
+    /// Whether this replica may answer ELECTIONs and run: a fresh one may; a stale one
+    /// only after `stale_wait` of silence.
+    fn may_lead(&self, now: SimTime) -> bool {
+        !self.stale || now.saturating_sub(self.last_heard) > self.stale_wait()
     }
 
     fn state_msg(&self) -> ParkMsg {
@@ -114,6 +134,7 @@ impl Replica {
         self.electing = false;
         self.got_answer = false;
         self.election_timer = None;
+        self.stale = true;
     }
 
     fn set_election_timer(&mut self, ctx: &mut Context<'_, ParkingNode>, after: SimTime) {
@@ -127,8 +148,8 @@ impl Replica {
         if self.primary {
             self.broadcast_state(ctx);
         } else if !self.electing
-            && ctx.sim_time().saturating_sub(self.last_heard)
-                > SimTime::from_nanos(self.heartbeat.as_nanos() * 3)
+            && ctx.sim_time().saturating_sub(self.last_heard) > self.heartbeat * 3
+            && self.may_lead(ctx.sim_time())
         {
             self.start_election(ctx);
         }
@@ -214,11 +235,14 @@ impl Replica {
         match msg {
             ParkMsg::State { occupied, applied } => {
                 self.last_heard = ctx.sim_time();
+                self.stale = false;
                 if !self.primary {
                     self.server.occupied = occupied;
                     self.applied = applied.into_iter().map(|(g, s)| (NodeId(g), s)).collect();
                 }
             }
+            // A stale replica stays out of the election (no ANSWER) so a fresh one wins.
+            ParkMsg::Election if !self.may_lead(ctx.sim_time()) => {}
             ParkMsg::Election => {
                 ctx.metrics().add("election_messages", 1.0);
                 send(ctx, from, ParkMsg::Answer);
