@@ -349,6 +349,26 @@ const CASES: &[Case] = &[
         expect: &[r#"unknown node "rob""#],
     },
     Case {
+        name: "unknown-node-in-the-explore-budget",
+        base: CITY,
+        edit: replace(&[(
+            "        keepalive_timeout: \"1s\",\n    ),",
+            "        keepalive_timeout: \"1s\",\n    ),\n    explore: (nodes: [\"edge-9\"]),",
+        )]),
+        at: (r#""edge-9""#, 0, 0),
+        expect: &[r#"explore.nodes names unknown node "edge-9""#],
+    },
+    Case {
+        name: "explore-window-backwards",
+        base: CITY,
+        edit: replace(&[(
+            "        keepalive_timeout: \"1s\",\n    ),",
+            "        keepalive_timeout: \"1s\",\n    ),\n    explore: (from: \"20s\", until: \"10s\"),",
+        )]),
+        at: ("explore:", 0, 0),
+        expect: &["explore.from 20s is after explore.until 10s"],
+    },
+    Case {
         name: "unknown-hub-in-topology",
         base: PP,
         edit: replace(&[(r#"Star("echo")"#, r#"Star("hub")"#)]),

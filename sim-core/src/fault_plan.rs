@@ -430,3 +430,95 @@ pub fn episodes<N: Clone + std::fmt::Debug + 'static>(
         });
     prop::collection::vec(episode, 0..=budget.max_faults as usize)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::component_rng;
+
+    fn nodes() -> Vec<String> {
+        (0..4).map(|i| format!("n{i}")).collect()
+    }
+
+    #[test]
+    fn plans_are_a_function_of_the_stream() {
+        let budget = FaultBudget::default();
+        let draw = |seed| {
+            draw_plan(
+                &budget,
+                SimTime::from_secs(60),
+                &nodes(),
+                &mut component_rng(seed, "plan"),
+            )
+        };
+        assert_eq!(draw(1), draw(1));
+        assert_ne!(draw(1), draw(2));
+    }
+
+    #[test]
+    fn every_kind_gives_valid_faults_within_the_budget() {
+        let budget = FaultBudget {
+            max_faults: 8,
+            ..FaultBudget::default()
+        };
+        let base = LinkParams::default();
+        let mut kinds_seen = std::collections::BTreeSet::new();
+        for seed in 0..300 {
+            let plan = draw_plan(
+                &budget,
+                SimTime::from_secs(60),
+                &nodes(),
+                &mut component_rng(seed, "plan"),
+            );
+            assert!((1..=8).contains(&plan.len()));
+            let faults = plan_faults(&plan, &budget, &nodes(), &base);
+            assert!(faults.windows(2).all(|w| w[0].at <= w[1].at), "sorted");
+            for e in &plan {
+                kinds_seen.insert(e.kind);
+                assert!(e.at <= SimTime::from_secs(60) && e.length <= budget.max_length);
+                assert!(e.strength.abs() <= 1.0 && e.strength != 0.0);
+            }
+            for f in &faults {
+                f.fault
+                    .validate()
+                    .unwrap_or_else(|m| panic!("{:?}: {m}", f.fault));
+                if let Fault::Partition(groups) = &f.fault {
+                    assert!(groups.iter().all(|g| !g.is_empty()), "{groups:?}");
+                }
+                if let Fault::SetDefaultLink(p) = &f.fault {
+                    assert!(p.loss.is_none_or(|l| l <= budget.max_loss));
+                }
+            }
+        }
+        assert_eq!(
+            kinds_seen.len(),
+            FaultKind::ALL.len(),
+            "swarm draws reach every kind"
+        );
+    }
+
+    #[test]
+    fn network_episodes_restore_the_scenarios_link() {
+        let base = LinkParams {
+            loss: 0.01,
+            ..LinkParams::default()
+        };
+        let e = Episode::<String> {
+            kind: FaultKind::Loss,
+            at: SimTime::from_secs(1),
+            length: SimTime::from_secs(2),
+            nodes: Vec::new(),
+            strength: -0.5,
+        };
+        let faults = e.faults(&FaultBudget::default(), &nodes(), &base);
+        assert_eq!(faults.len(), 2);
+        assert_eq!(faults[1].at, SimTime::from_secs(3));
+        let Fault::SetDefaultLink(on) = &faults[0].fault else {
+            panic!()
+        };
+        let Fault::SetDefaultLink(off) = &faults[1].fault else {
+            panic!()
+        };
+        assert_eq!((on.loss, off.loss), (Some(0.25), Some(0.01)));
+    }
+}
