@@ -760,7 +760,7 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode, UsageError> {
     }
     let sweep = Sweep::new(&file, &text, parameters, seeds).map_err(UsageError)?;
     let bar = std::io::stderr().is_terminal().then(|| {
-        let b = ProgressBar::new(0);
+        let b = ProgressBar::new(sweep.shard_runs(shard).len() as u64);
         b.set_style(
             ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} runs, {per_sec}, eta {eta}")
                 .expect("static template")
@@ -770,9 +770,8 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode, UsageError> {
         b
     });
     let (path, violated) = sweep
-        .write(shard, jobs, &args.out, &mut |done, total| {
+        .write(shard, jobs, &args.out, &mut |done, _| {
             if let Some(b) = &bar {
-                b.set_length(total);
                 b.set_position(done);
             }
         })

@@ -166,6 +166,11 @@ impl Sweep {
         &self.manifest
     }
 
+    /// The indices of `shard`'s runs, in run order.
+    pub fn shard_runs(&self, shard: Shard) -> Vec<u64> {
+        (0..self.manifest.runs).filter(|&r| shard.owns(r)).collect()
+    }
+
     /// Make run `run`.
     fn execute(&self, run: u64) -> Result<RunLine, String> {
         let (point, seed) = self.manifest.run_point_and_seed(run);
@@ -193,7 +198,7 @@ impl Sweep {
         jobs: usize,
         done: &mut dyn FnMut(RunLine) -> Result<(), String>,
     ) -> Result<(), String> {
-        let runs: Vec<u64> = (0..self.manifest.runs).filter(|&r| shard.owns(r)).collect();
+        let runs = self.shard_runs(shard);
         let next = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
         std::thread::scope(|scope| {
@@ -249,7 +254,7 @@ impl Sweep {
         let io_error =
             |e: std::io::Error| format!("error: cannot write {}: {e}", partial.display());
         let mut out = std::io::BufWriter::new(std::fs::File::create(&partial).map_err(io_error)?);
-        let total = (0..self.manifest.runs).filter(|&r| shard.owns(r)).count() as u64;
+        let total = self.shard_runs(shard).len() as u64;
         let (mut written, mut violated) = (0, 0);
         self.run(shard, jobs, &mut |line| {
             let json = serde_json::to_string(&line).expect("run lines serialize");
