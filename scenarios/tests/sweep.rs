@@ -181,6 +181,25 @@ fn three_shards_merge_to_the_single_machine_sweep() {
 }
 
 #[test]
+fn the_library_merge_gives_points_to_plot() {
+    let dir = scratch("sweep-library-merge");
+    sweep(&dir, &["--shard", "0/1"]);
+    let summary = scenarios::sweep::merge(&[dir]).expect("a whole sweep");
+    assert_eq!(summary.runs.len(), 12);
+    assert_eq!(summary.points.len(), 4);
+    let losses: Vec<Option<f64>> = summary
+        .points
+        .iter()
+        .map(|p| p.numeric("network.default.loss"))
+        .collect();
+    assert_eq!(losses, [Some(0.0), Some(0.0), Some(0.2), Some(0.2)]);
+    assert_eq!(summary.points[0].numeric("params.transport.timeout"), None);
+    // Goodput falls with loss at either timeout.
+    let goodput = |i: usize| summary.points[i].metrics["goodput_bps"].mean;
+    assert!(goodput(2) < goodput(0) && goodput(3) < goodput(1));
+}
+
+#[test]
 fn the_output_does_not_depend_on_jobs() {
     let one = scratch("sweep-jobs-1");
     let four = scratch("sweep-jobs-4");

@@ -36,6 +36,14 @@ pub struct PointSummary {
     pub metrics: BTreeMap<String, MetricStats>,
 }
 
+impl PointSummary {
+    /// The value of parameter `path` at this point as a number, when it is one (to plot
+    /// a metric against it); `None` for an unknown path or a non-numeric value.
+    pub fn numeric(&self, path: &str) -> Option<f64> {
+        self.params.iter().find(|(p, _)| p == path)?.1.parse().ok()
+    }
+}
+
 /// Read the sweep output in `dirs` (each written by `dsim sweep --out`, holding
 /// `sweep.json` and any number of `runs-I-of-N.jsonl` files) and summarise it.
 ///
