@@ -178,7 +178,12 @@ impl Sweep {
             seed: Some(seed),
             ..Default::default()
         };
-        let report = self.points[point].run(&options, &mut |_, _| {})?;
+        let report = self.points[point]
+            .run(&options, &mut |_, _| {})
+            .map_err(|e| {
+                let at = show_point(&self.grid[point]);
+                format!("error: run {run} ({at}, seed {seed}) could not run: {e}")
+            })?;
         let params = self.grid[point].iter().cloned().collect();
         Ok(RunLine {
             run,
