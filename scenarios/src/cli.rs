@@ -781,7 +781,9 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode, UsageError> {
     }
     println!("wrote {}", path.display());
     if shard == Shard::ALL {
-        let summary = crate::sweep::merge(std::slice::from_ref(&args.out)).map_err(UsageError)?;
+        // The file just written alone: a stale shard of the same sweep may share the directory.
+        let summary =
+            crate::sweep::merge_files(sweep.manifest().clone(), &[path]).map_err(UsageError)?;
         print_sweep_summary(&summary, &[]);
     }
     if violated > 0 {

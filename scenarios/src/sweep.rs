@@ -21,7 +21,7 @@ mod merge;
 pub mod stats;
 
 pub use grid::{Parameter, SeedRange, Shard};
-pub use merge::{PointSummary, SweepSummary, merge};
+pub use merge::{PointSummary, SweepSummary, merge, merge_files};
 
 use crate::overrides::apply_override;
 use crate::registry;

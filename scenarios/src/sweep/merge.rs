@@ -64,11 +64,17 @@ pub fn merge(dirs: &[PathBuf]) -> Result<SweepSummary, String> {
             ));
         }
     }
+    merge_files(manifest, &runs_files(dirs)?)
+}
+
+/// Summarise the runs in `files`, runs files of the sweep `manifest`, checked as
+/// [`merge`] checks them (lines match the grid, no run twice, none missing).
+pub fn merge_files(manifest: SweepManifest, files: &[PathBuf]) -> Result<SweepSummary, String> {
     let grid = manifest.points();
     // run -> (line, where it was read)
     let mut found: BTreeMap<u64, (RunLine, String)> = BTreeMap::new();
-    for file in runs_files(dirs)? {
-        let text = std::fs::read_to_string(&file)
+    for file in files {
+        let text = std::fs::read_to_string(file)
             .map_err(|e| format!("error: cannot read {}: {e}", file.display()))?;
         for (i, json) in text.lines().enumerate() {
             let place = format!("{}:{}", file.display(), i + 1);
