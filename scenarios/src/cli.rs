@@ -39,6 +39,13 @@ enum Command {
     /// first violation to a small plan and write it as a scenario that `dsim run`
     /// reproduces. Exit 1 when a violation was found (the file's path is the last line).
     Explore(ExploreArgs),
+    /// Run a scenario over the product of parameter values and seeds, in parallel, or
+    /// one shard of it; write the runs and a manifest to --out (see docs/sweep.md).
+    /// Exit 1 when a run violated an invariant.
+    Sweep(SweepArgs),
+    /// Merge the output directories of a sweep's shards: check no run is missing or
+    /// duplicated, and print every metric's mean and 95% interval per point.
+    SweepMerge(SweepMergeArgs),
     /// List the built-in scenario library and the hosted systems.
     List,
     /// Engine benchmarks.
@@ -108,6 +115,40 @@ struct ExploreArgs {
     /// Override a field by dotted path, as with `dsim run`.
     #[arg(long)]
     set: Vec<String>,
+}
+
+#[derive(clap::Args, Debug)]
+struct SweepArgs {
+    /// Scenario file, or the name of a library scenario.
+    file: String,
+    /// Seeds to run every point with: A..B, both included (1..5 is five seeds), or A.
+    #[arg(long)]
+    seeds: String,
+    /// A swept field and its values (RON, comma separated): --set network.default.loss=0,0.1
+    #[arg(long = "set", value_name = "PATH=V1,V2,...")]
+    set: Vec<String>,
+    /// Worker threads (default: the machine's cores). The output does not depend on it.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Run only shard I of N (0 <= I < N): the runs whose index is I modulo N.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Output directory (sweep.json and runs-I-of-N.jsonl).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
+struct SweepMergeArgs {
+    /// Directories written by `dsim sweep --out` (the shards of one sweep).
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// Show only these metrics in the table (repeatable; default all).
+    #[arg(long)]
+    metric: Vec<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -187,6 +228,8 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run_one(&args),
         Command::Verify { trace } => verify(&trace),
         Command::Explore(args) => explore(&args),
+        Command::Sweep(args) => sweep(&args),
+        Command::SweepMerge(args) => sweep_merge(&args),
         Command::List => Ok(list()),
         Command::Plot(PlotCommand::Arq { out, losses }) => plot_arq(&out, &losses),
         Command::Plot(PlotCommand::ImageCloud { out }) => plot_image_cloud(&out),
@@ -697,4 +740,100 @@ fn plot_arq(out: &Path, losses: &[f64]) -> Result<ExitCode, UsageError> {
         println!("wrote {}", file.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn sweep(args: &SweepArgs) -> Result<ExitCode, UsageError> {
+    use crate::sweep::{Parameter, SeedRange, Shard, Sweep};
+    let (file, text) = read_scenario(&args.file)?;
+    let seeds = SeedRange::parse(&args.seeds)?;
+    let shard = args.shard.as_deref().map_or(Ok(Shard::ALL), Shard::parse)?;
+    let parameters = args
+        .set
+        .iter()
+        .map(|s| Parameter::parse(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    if jobs == 0 {
+        return Err("--jobs must be at least 1".to_owned().into());
+    }
+    let sweep = Sweep::new(&file, &text, parameters, seeds).map_err(UsageError)?;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = ProgressBar::new(sweep.shard_runs(shard).len() as u64);
+        b.set_style(
+            ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} runs, {per_sec}, eta {eta}")
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+        b.set_message(format!("{} shard {shard}", sweep.manifest().scenario));
+        b
+    });
+    let (path, violated) = sweep
+        .write(shard, jobs, &args.out, &mut |done, _| {
+            if let Some(b) = &bar {
+                b.set_position(done);
+            }
+        })
+        .map_err(UsageError)?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    println!("wrote {}", path.display());
+    if shard == Shard::ALL {
+        // The file just written alone: a stale shard of the same sweep may share the directory.
+        let summary =
+            crate::sweep::merge_files(sweep.manifest().clone(), &[path]).map_err(UsageError)?;
+        print_sweep_summary(&summary, &[]);
+    }
+    if violated > 0 {
+        println!("{violated} runs violated an invariant");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sweep_merge(args: &SweepMergeArgs) -> Result<ExitCode, UsageError> {
+    let summary = crate::sweep::merge(&args.dirs).map_err(UsageError)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&summary).expect("summaries serialize")
+        );
+    } else {
+        print_sweep_summary(&summary, &args.metric);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Per point: its parameters, then one line per metric (all, or those in `only`).
+fn print_sweep_summary(summary: &crate::sweep::SweepSummary, only: &[String]) {
+    let m = &summary.manifest;
+    println!(
+        "{}: {} points x {} seeds ({}) = {} runs; mean and 95% CI over seeds",
+        m.scenario,
+        summary.points.len(),
+        m.seeds.count(),
+        m.seeds,
+        m.runs
+    );
+    for p in &summary.points {
+        println!(
+            "point {} {}  ({} runs, {} violated)",
+            p.point,
+            crate::sweep::show_point(&p.params),
+            p.runs,
+            p.violations
+        );
+        for (name, s) in &p.metrics {
+            if !only.is_empty() && !only.contains(name) {
+                continue;
+            }
+            let ci = s.ci95.map_or("-".to_owned(), |h| format!("{h:.6}"));
+            println!(
+                "  {name:<40} {:>16.6} ± {ci:<14} [{:.6}, {:.6}] n={}",
+                s.mean, s.min, s.max, s.n
+            );
+        }
+    }
 }

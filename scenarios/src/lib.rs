@@ -10,4 +10,5 @@ pub mod plots;
 pub mod registry;
 pub mod runner;
 pub mod schema;
+pub mod sweep;
 pub mod trace_file;
