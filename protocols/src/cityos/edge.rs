@@ -14,7 +14,10 @@
 //!   coordinator is never replaced by a suspicious node.
 //! - A node that is `Active` under a coordinator answers a lower candidate but does not
 //!   run itself until its own keep-alive fails; that is why a node that joined under a
-//!   coordinator (even with a higher id) never takes over while it lives.
+//!   coordinator (even with a higher id) never takes over while it lives. It also tells
+//!   the candidate who its coordinator is (LEADER), so a candidate that never heard of
+//!   that coordinator adopts it instead of electing for ever (`dsim explore` found that
+//!   livelock).
 //! - Two coordinators that meet (after a partition, or a joiner that arrived during an
 //!   election and found none) settle by Bully: the higher id re-asserts, the lower
 //!   steps down.
@@ -445,7 +448,9 @@ impl EdgeNode {
             Datagram::SensorKeepAlive if self.in_network() => {
                 self.send(ctx, from, Datagram::KeepAliveReply);
             }
-            Datagram::Hello(info) if self.in_network() => {
+            // A node still registering answers too: a joiner that registered just after
+            // it must not take it for offline (nor be missed by it).
+            Datagram::Hello(info) if self.in_network() || self.phase == Phase::Registering => {
                 self.learn(ctx, info);
                 let reply = if self.phase == Phase::Coordinator {
                     Datagram::HelloCoordinator(self.me)
@@ -489,8 +494,10 @@ impl EdgeNode {
                     self.stage = Some((Stage::Coordinator, t));
                 }
             }
-            Datagram::Coordinator(info) if self.in_network() => {
-                self.on_coordinator(ctx, from, info)
+            Datagram::Coordinator(info) if self.in_network() => self.on_coordinator(ctx, info),
+            Datagram::Leader(info) if self.phase == Phase::Electing => {
+                self.learn(ctx, info);
+                self.adopt(ctx, info);
             }
             Datagram::LocalAverages(averages) if self.phase == Phase::Coordinator => {
                 self.receive_averages(ctx, from, averages)
@@ -595,19 +602,27 @@ impl EdgeNode {
         match self.phase {
             // The coordinator in charge keeps its authority.
             Phase::Coordinator => self.send(ctx, from, Datagram::Coordinator(self.me)),
-            // Bully: a higher node answers. A node under a live coordinator does not run.
-            Phase::Active | Phase::Electing if self.me.id > candidate.id => {
+            // Bully: a higher node answers. A node under a live coordinator does not run;
+            // it tells the candidate who leads instead, or a candidate that never heard of
+            // that coordinator would keep getting answers and never a COORDINATOR.
+            Phase::Active if self.me.id > candidate.id => {
+                self.send(ctx, from, Datagram::ElectionReply(self.me));
+                if let Some(c) = self.coordinator {
+                    self.send(ctx, from, Datagram::Leader(c));
+                }
+            }
+            Phase::Electing if self.me.id > candidate.id => {
                 self.send(ctx, from, Datagram::ElectionReply(self.me));
             }
             _ => {}
         }
     }
 
-    fn on_coordinator(&mut self, ctx: &mut Context<'_, CityNode>, from: NodeId, info: EdgeInfo) {
+    fn on_coordinator(&mut self, ctx: &mut Context<'_, CityNode>, info: EdgeInfo) {
         self.learn(ctx, info);
         if self.phase == Phase::Coordinator {
             if self.me.id > info.id {
-                self.send(ctx, from, Datagram::Coordinator(self.me));
+                self.send(ctx, info.addr, Datagram::Coordinator(self.me));
                 return;
             }
             ctx.annotate(&format!(

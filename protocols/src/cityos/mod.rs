@@ -260,6 +260,9 @@ pub enum Datagram {
     ElectionReply(EdgeInfo),
     /// Bully COORDINATOR: the sender is (or stays) the coordinator.
     Coordinator(EdgeInfo),
+    /// To a candidate, from a node that works under a live coordinator: this is the
+    /// coordinator (so a candidate that never heard of it stops electing).
+    Leader(EdgeInfo),
     /// Node to coordinator: local averages (new, or re-sent from the stack).
     LocalAverages(Vec<Average>),
     /// Coordinator to node, at once: the latest global average and the id of the
@@ -325,6 +328,7 @@ impl Message for CityMsg {
                 Datagram::Election(_) => "election",
                 Datagram::ElectionReply(_) => "election_reply",
                 Datagram::Coordinator(_) => "coordinator",
+                Datagram::Leader(_) => "leader",
                 Datagram::LocalAverages(_) => "local_averages",
                 Datagram::AverageReply { .. } => "average_reply",
                 Datagram::AverageAck(_) => "average_ack",
