@@ -53,7 +53,8 @@ pub struct Page {
     pub sequence: Option<Sequence>,
 }
 
-const STYLE: &str = include_str!("report.css");
+/// The page's style sheet (the `#seq` rules style the sequence chart).
+pub const STYLE: &str = include_str!("report.css");
 
 /// The SVG text of a plotters file, made fit to inline: no XML prolog and no namespace
 /// attribute (HTML gives inline SVG its namespace), so the page names no URL at all.
