@@ -89,6 +89,7 @@
     svg.dataset.view = +v0.toFixed(2) + ".." + +(v0 + span).toFixed(2);
     svg.dataset.hidden = [...hidden].sort().join(",");
     svg.dataset.visibleArrows = arrows;
+    svg.dataset.script = "ran";
     if (label && times.length) {
       label.textContent =
         "records " + Math.floor(v0) + "–" + (last + 1) + " of " + rows +

@@ -361,8 +361,10 @@ pub fn svg(chart: &Chart, names: &[String]) -> String {
     for a in &chart.arrows {
         let (x1, x2) = (lane_x(a.from), lane_x(a.to));
         let (y1, y2) = (y(a.sent), y(a.ended));
-        // A drop ends two thirds of the way, crossed out.
+        // A drop ends two thirds of the way, crossed out; a message to oneself leans
+        // right.
         let end_x = match a.fate {
+            _ if a.from == a.to => x1 + LANE * 0.3,
             Fate::Dropped(_) => x1 + (x2 - x1) * 0.66,
             _ => x2,
         };

@@ -26,8 +26,10 @@ pub const RUN_FILE: &str = "run.json";
 pub const PAGE_FILE: &str = "report.html";
 /// The format tag of `run.json`, bumped when its layout changes.
 pub const FORMAT: &str = "dsim-report/1";
-/// Counters shown in the bar chart: the largest this many.
-const BARS: usize = 8;
+/// The system's counters and gauges shown in its bar chart: the largest this many.
+const BARS: usize = 5;
+/// A sample metric needs this many values to be preferred for the CDF plot.
+const CDF_MIN_SAMPLES: usize = 10;
 /// Points of a CDF plot at most.
 const CDF_POINTS: usize = 400;
 
@@ -212,15 +214,15 @@ pub fn report_dir(dir: &Path, window: Option<Window>) -> Result<Vec<PathBuf>, St
     for trace in traces {
         let stem = trace.file_stem().unwrap_or_default().to_string_lossy();
         let run_dir = dir.join(format!("{stem}.report"));
-        let report = rerun(&trace)?;
-        files.extend(write_run_dir(&run_dir, &trace.display().to_string(), &report, window)?);
+        let (scenario_file, report) = rerun(&trace)?;
+        files.extend(write_run_dir(&run_dir, &scenario_file, &report, window)?);
     }
     Ok(files)
 }
 
 /// Re-run the scenario a trace file carries (its seed and end time) and check that the
-/// run reproduces the trace's fingerprint.
-fn rerun(trace: &Path) -> Result<RunReport, String> {
+/// run reproduces the trace's fingerprint: the scenario's file name and the run.
+fn rerun(trace: &Path) -> Result<(String, RunReport), String> {
     let (header, _) = trace_file::read(trace)?;
     let scenario = registry::load(&header.scenario_file, &header.scenario_text)
         .map_err(|e| e.to_string())?;
@@ -239,7 +241,7 @@ fn rerun(trace: &Path) -> Result<RunReport, String> {
             header.trace_hash
         ));
     }
-    Ok(report)
+    Ok((header.scenario_file, report))
 }
 
 /// Draw the plots and the page of `run` into `dir`; the files written.
@@ -276,26 +278,18 @@ fn draw(dir: &Path, run: &RunRecord) -> Result<Vec<PathBuf>, String> {
         }];
         plot("cdf", caption, &|p| line_chart(p, &labels, &series))?;
     }
-    let mut counters: Vec<(&String, &f64)> = run.metrics.counters.iter().collect();
-    counters.sort_by(|a, b| b.1.total_cmp(a.1).then(a.0.cmp(b.0)));
-    counters.truncate(BARS);
-    if !counters.is_empty() {
-        let names: Vec<String> = counters.iter().map(|(n, _)| (*n).clone()).collect();
-        let bars = [Bars {
+    for (name, title, bars) in bar_groups(&run.metrics) {
+        let categories: Vec<String> = bars.iter().map(|(n, _)| n.clone()).collect();
+        let series = [Bars {
             label: "value".into(),
-            values: counters.iter().map(|(_, v)| **v).collect(),
+            values: bars.iter().map(|(_, v)| *v).collect(),
         }];
         let labels = ChartLabels {
-            title: format!("The {} largest counters", names.len()),
-            x: "counter".into(),
-            y: "value".into(),
+            title: title.clone(),
+            x: String::new(),
+            y: "value at the end of the run".into(),
         };
-        let caption = format!(
-            "Counters at the end of the run (the largest {} of {})",
-            names.len(),
-            run.metrics.counters.len()
-        );
-        plot("counters", caption, &|p| bar_chart(p, &labels, &names, &bars))?;
+        plot(name, title, &|p| bar_chart(p, &labels, &categories, &series))?;
     }
     let seq_file = dir.join("sequence.svg");
     std::fs::write(&seq_file, standalone_sequence(&chart, &run.node_names))
@@ -320,19 +314,21 @@ fn draw(dir: &Path, run: &RunRecord) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-/// What the CDF plot shows: the sample metric whose name says latency (else the one with
-/// most samples); without sample metrics, the delays of the messages delivered in the
-/// charted window, in ms.
+/// What the CDF plot shows: among sample metrics with at least [`CDF_MIN_SAMPLES`]
+/// values, one whose name says latency, else the largest; failing that, the delays of the
+/// messages delivered in the charted window (ms); failing that, the largest sample set.
 fn cdf_source(run: &RunRecord, chart: &Chart) -> Option<(String, Vec<f64>)> {
     let samples = &run.metrics.samples;
-    let by_name = samples
+    let largest = |min: usize| {
+        samples
+            .iter()
+            .filter(|(_, s)| s.len() >= min.max(1))
+            .max_by_key(|(name, s)| (s.len(), std::cmp::Reverse(name.as_str())))
+    };
+    let latency = samples
         .iter()
-        .find(|(name, s)| name.contains("latency") && !s.is_empty());
-    let most = samples
-        .iter()
-        .filter(|(_, s)| !s.is_empty())
-        .max_by_key(|(name, s)| (s.len(), std::cmp::Reverse(name.as_str())));
-    if let Some((name, values)) = by_name.or(most) {
+        .find(|(name, s)| name.contains("latency") && s.len() >= CDF_MIN_SAMPLES);
+    if let Some((name, values)) = latency.or(largest(CDF_MIN_SAMPLES)) {
         return Some((name.clone(), values.clone()));
     }
     let delays: Vec<f64> = chart
@@ -341,7 +337,38 @@ fn cdf_source(run: &RunRecord, chart: &Chart) -> Option<(String, Vec<f64>)> {
         .filter(|a| a.fate == Fate::Delivered)
         .map(|a| (chart.times[a.ended as usize] - chart.times[a.sent as usize]) as f64 / 1e6)
         .collect();
-    (!delays.is_empty()).then(|| ("message delay in the charted window (ms)".to_owned(), delays))
+    if !delays.is_empty() {
+        return Some(("message delay in the charted window (ms)".to_owned(), delays));
+    }
+    largest(1).map(|(name, values)| (name.clone(), values.clone()))
+}
+
+/// The bar charts of a run: the network's message counts (sent, delivered, duplicated,
+/// dropped by reason), and the system's largest counters and gauges; each as (file
+/// name, title, bars), charts without bars left out.
+fn bar_groups(m: &MetricSets) -> Vec<(&'static str, String, Vec<(String, f64)>)> {
+    let numbers = m.counters.iter().chain(&m.gauges);
+    let network: Vec<(String, f64)> = numbers
+        .clone()
+        .filter_map(|(k, v)| {
+            let short = k.strip_prefix("net.")?;
+            (!short.contains("bytes")).then(|| (short.replace("messages_", ""), *v))
+        })
+        .collect();
+    let mut system: Vec<(String, f64)> = numbers
+        .filter(|(k, _)| !k.starts_with("net."))
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
+    system.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    system.truncate(BARS);
+    let title = format!("The system's {} largest counters and gauges", system.len());
+    [
+        ("network", "Messages in the network".to_owned(), network),
+        ("counters", title, system),
+    ]
+    .into_iter()
+    .filter(|(_, _, bars)| !bars.is_empty())
+    .collect()
 }
 
 fn summary(run: &RunRecord) -> Vec<(String, String)> {
