@@ -108,7 +108,11 @@ pub fn render(page: &Page) -> String {
     }
     s.push_str("<section id=\"metrics\"><h2>Metrics</h2>");
     for t in &page.tables {
-        let _ = write!(s, "<table class=\"metrics\"><caption>{}</caption><tr>", escape(&t.caption));
+        let _ = write!(
+            s,
+            "<table class=\"metrics\"><caption>{}</caption><tr>",
+            escape(&t.caption)
+        );
         for h in &t.header {
             let _ = write!(s, "<th>{}</th>", escape(h));
         }

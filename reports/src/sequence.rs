@@ -456,7 +456,13 @@ pub const SCRIPT: &str = include_str!("sequence.js");
 mod tests {
     use super::*;
 
-    fn rec(time_ns: u64, kind: RecordKind, node: u32, peer: Option<u32>, value: u64) -> TraceRecord {
+    fn rec(
+        time_ns: u64,
+        kind: RecordKind,
+        node: u32,
+        peer: Option<u32>,
+        value: u64,
+    ) -> TraceRecord {
         let label = match kind {
             RecordKind::Drop => "loss".to_owned(),
             _ => "Ping".to_owned(),
@@ -486,13 +492,19 @@ mod tests {
         let chart = Chart::of(&records);
         assert_eq!(chart.lanes, vec![0, 1, 2]);
         let a = &chart.arrows;
-        assert_eq!((a[0].sent, a[0].ended, &a[0].fate), (0, 3, &Fate::Delivered));
+        assert_eq!(
+            (a[0].sent, a[0].ended, &a[0].fate),
+            (0, 3, &Fate::Delivered)
+        );
         assert_eq!(
             (a[1].sent, a[1].ended, &a[1].fate),
             (1, 2, &Fate::Dropped("loss".into()))
         );
         assert_eq!((a[2].sent, a[2].ended, &a[2].fate), (4, 7, &Fate::InFlight));
-        assert_eq!((a[3].from, a[3].sent, &a[3].fate), (1, -1, &Fate::SentBefore));
+        assert_eq!(
+            (a[3].from, a[3].sent, &a[3].fate),
+            (1, -1, &Fate::SentBefore)
+        );
         assert_eq!(chart.marks.len(), 1);
         assert_eq!(chart.kinds(), vec!["Ping".to_owned(), "timer".to_owned()]);
         let svg = svg(&chart, &["a".into(), "b<".into()]);

@@ -224,8 +224,8 @@ pub fn report_dir(dir: &Path, window: Option<Window>) -> Result<Vec<PathBuf>, St
 /// run reproduces the trace's fingerprint: the scenario's file name and the run.
 fn rerun(trace: &Path) -> Result<(String, RunReport), String> {
     let (header, _) = trace_file::read(trace)?;
-    let scenario = registry::load(&header.scenario_file, &header.scenario_text)
-        .map_err(|e| e.to_string())?;
+    let scenario =
+        registry::load(&header.scenario_file, &header.scenario_text).map_err(|e| e.to_string())?;
     let options = RunOptions {
         seed: Some(header.seed),
         until: Some(SimTime(header.until_ns)),
@@ -289,7 +289,9 @@ fn draw(dir: &Path, run: &RunRecord) -> Result<Vec<PathBuf>, String> {
             x: String::new(),
             y: "value at the end of the run".into(),
         };
-        plot(name, title, &|p| bar_chart(p, &labels, &categories, &series))?;
+        plot(name, title, &|p| {
+            bar_chart(p, &labels, &categories, &series)
+        })?;
     }
     let seq_file = dir.join("sequence.svg");
     std::fs::write(&seq_file, standalone_sequence(&chart, &run.node_names))
@@ -338,7 +340,10 @@ fn cdf_source(run: &RunRecord, chart: &Chart) -> Option<(String, Vec<f64>)> {
         .map(|a| (chart.times[a.ended as usize] - chart.times[a.sent as usize]) as f64 / 1e6)
         .collect();
     if !delays.is_empty() {
-        return Some(("message delay in the charted window (ms)".to_owned(), delays));
+        return Some((
+            "message delay in the charted window (ms)".to_owned(),
+            delays,
+        ));
     }
     largest(1).map(|(name, values)| (name.clone(), values.clone()))
 }
@@ -376,7 +381,10 @@ fn summary(run: &RunRecord) -> Vec<(String, String)> {
         ("scenario".into(), run.scenario.clone()),
         ("file".into(), run.scenario_file.clone()),
         ("seed".into(), run.seed.to_string()),
-        ("simulated time".into(), SimTime(run.sim_time_ns).to_string()),
+        (
+            "simulated time".into(),
+            SimTime(run.sim_time_ns).to_string(),
+        ),
         ("events".into(), run.events.to_string()),
         ("fingerprint".into(), run.trace_hash.clone()),
         ("violations".into(), run.violations.len().to_string()),
@@ -443,7 +451,10 @@ fn tables(m: &MetricSets) -> Vec<Table> {
     let tallies = m
         .tallies
         .iter()
-        .flat_map(|(k, t)| t.iter().map(move |(l, v)| vec![k.clone(), l.clone(), number(*v)]))
+        .flat_map(|(k, t)| {
+            t.iter()
+                .map(move |(l, v)| vec![k.clone(), l.clone(), number(*v)])
+        })
         .collect();
     table("Tallies", &["metric", "label", "value"], tallies);
     let rows = m

@@ -274,7 +274,10 @@ impl<S: System> LoadedScenario for Prepared<S> {
             raw_metrics: metrics,
             node_names: {
                 let world = sim.world();
-                world.nodes().map(|(id, _, _)| world.name(id).to_owned()).collect()
+                world
+                    .nodes()
+                    .map(|(id, _, _)| world.name(id).to_owned())
+                    .collect()
             },
         })
     }

@@ -31,7 +31,7 @@ fn the_page_is_self_contained_and_the_same_for_the_same_run() {
     let root = scratch("report-determinism");
     let (a, b) = (root.join("a"), root.join("b"));
     for dir in [&a, &b] {
-        dsim(&["run", "ping-pong", "--report", &arg(dir), "--until", "5s"]).expect_code(0);
+        dsim(&["run", "ping-pong", "--report", &arg(dir)]).expect_code(0);
     }
     let names: Vec<String> = files(&a).into_iter().map(|(n, _)| n).collect();
     for want in [
@@ -47,12 +47,17 @@ fn the_page_is_self_contained_and_the_same_for_the_same_run() {
     }
     assert_eq!(files(&a), files(&b), "same run, same bytes in every file");
     let html = read(&a.join("report.html"));
-    for url in ["http://", "https://", "src=", "href=", "@import", "url(http"] {
-        assert!(!html.contains(url), "the page must fetch nothing: found {url}");
+    for url in [
+        "http://", "https://", "src=", "href=", "@import", "url(http",
+    ] {
+        assert!(
+            !html.contains(url),
+            "the page must fetch nothing: found {url}"
+        );
     }
     assert!(html.contains("<script>") && html.contains("<style>"));
     // The summary names the run's fingerprint as `dsim run` prints it.
-    let json = dsim(&["run", "ping-pong", "--until", "5s", "--json"]).json();
+    let json = dsim(&["run", "ping-pong", "--json"]).json();
     let hash = json["trace_hash"].as_str().unwrap();
     assert!(html.contains(&format!("<td>{hash}</td>")));
     // Plots are inline SVG, one figure each, and the chart names every node.
@@ -66,10 +71,18 @@ fn the_page_is_self_contained_and_the_same_for_the_same_run() {
 fn report_redraws_the_same_page_and_narrows_the_window() {
     let root = scratch("report-redraw");
     let dir = root.join("run");
-    dsim(&["run", "ping-pong", "--report", &arg(&dir), "--window", "0s..2s"]).expect_code(0);
+    dsim(&[
+        "run",
+        "ping-pong",
+        "--report",
+        &arg(&dir),
+        "--window",
+        "0s..2s",
+    ])
+    .expect_code(0);
     let first = read(&dir.join("report.html"));
     let kept = first.matches("<g class=\"msg ").count();
-    assert!(kept > 100, "the first 2 s hold many messages ({kept})");
+    assert!(kept > 50, "the first 2 s hold many messages ({kept})");
     let out = dsim(&["report", &arg(&dir)]);
     out.expect_code(0);
     assert!(out.stdout.contains("report.html"));
@@ -85,9 +98,9 @@ fn report_redraws_the_same_page_and_narrows_the_window() {
 fn report_of_a_directory_of_trace_files_reruns_each() {
     let root = scratch("report-traces");
     let traces = root.join("traces");
-    for (name, until) in [("bully", "30s"), ("ping-pong", "3s")] {
+    for name in ["bully", "ping-pong"] {
         let file = traces.join(format!("{name}.jsonl"));
-        dsim(&["run", name, "--until", until, "--trace", &arg(&file)]).expect_code(0);
+        dsim(&["run", name, "--trace", &arg(&file)]).expect_code(0);
     }
     let out = dsim(&["report", &arg(&traces)]);
     out.expect_code(0);
@@ -97,7 +110,7 @@ fn report_of_a_directory_of_trace_files_reruns_each() {
     }
     // The same run reported through --report gives the same page.
     let direct = root.join("direct");
-    dsim(&["run", "bully", "--until", "30s", "--report", &arg(&direct)]).expect_code(0);
+    dsim(&["run", "bully", "--report", &arg(&direct)]).expect_code(0);
     assert_eq!(
         read(&traces.join("bully.report/report.html")),
         read(&direct.join("report.html"))
@@ -120,8 +133,7 @@ fn bad_windows_and_directories_exit_2() {
     assert!(!root.join("run").exists(), "nothing written on bad input");
     let out = dsim(&["run", "bully", "--window", "0s..1s"]);
     assert_eq!(out.code, 2, "--window needs --report: {}", out.stderr);
-    dsim(&["run", "--all", "--report", &dir])
-        .expect_usage_error(&["--report", "single scenario"]);
+    dsim(&["run", "--all", "--report", &dir]).expect_usage_error(&["--report", "single scenario"]);
     let empty = root.join("empty");
     std::fs::create_dir_all(&empty).unwrap();
     dsim(&["report", &arg(&empty)]).expect_usage_error(&["no run.json", "trace files"]);

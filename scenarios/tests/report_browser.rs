@@ -50,7 +50,12 @@ fn browser() -> PathBuf {
 /// Run the browser on `url` with `args`; its stdout.
 fn chromium(profile: &Path, args: &[&str], url: &str) -> String {
     let out = Command::new(browser())
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+        ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
         .arg(url)
@@ -181,7 +186,11 @@ fn check_scenario(name: &str, root: &Path, worker: usize) -> String {
     assert!((z1 - rows / 4.0).abs() < 0.01, "{name}: view {z0}..{z1}");
     for a in &zoomed {
         let in_view = a.last >= z0 - 0.5 && a.first < z1 - 0.5;
-        assert_eq!(a.shown, in_view, "{name}: zoomed arrow {}..{}", a.first, a.last);
+        assert_eq!(
+            a.shown, in_view,
+            "{name}: zoomed arrow {}..{}",
+            a.first, a.last
+        );
     }
     assert_eq!(zoomed_visible, zoomed.iter().filter(|a| a.shown).count());
     assert!(
@@ -195,16 +204,26 @@ fn check_scenario(name: &str, root: &Path, worker: usize) -> String {
         .iter()
         .filter(|a| a.from != node && a.to != node)
         .collect();
-    let kind = others.first().map_or("none", |a| a.kind.as_str()).to_owned();
+    let kind = others
+        .first()
+        .map_or("none", |a| a.kind.as_str())
+        .to_owned();
     let dom = dump(&format!("#hide=node-{node},kind-{kind}"));
     let lane = tags(&dom, &format!("<g class=\"lane\" data-node=\"{node}\""));
     assert!(!shown(lane[0]), "{name}: the hidden node's lane is hidden");
     let (_, _, filtered, filtered_visible) = chart_state(&dom);
     for a in &filtered {
         let expect = a.from != node && a.to != node && a.kind != kind;
-        assert_eq!(a.shown, expect, "{name}: filtered arrow {}->{} {}", a.from, a.to, a.kind);
+        assert_eq!(
+            a.shown, expect,
+            "{name}: filtered arrow {}->{} {}",
+            a.from, a.to, a.kind
+        );
     }
-    assert!(filtered_visible < visible, "{name}: the node filter hides arrows");
+    assert!(
+        filtered_visible < visible,
+        "{name}: the node filter hides arrows"
+    );
     if !others.is_empty() {
         assert!(
             filtered_visible < others.len(),
@@ -216,23 +235,27 @@ fn check_scenario(name: &str, root: &Path, worker: usize) -> String {
     let shot = root.join(format!("{name}.png"));
     chromium(
         &profile,
-        &[&format!("--screenshot={}", shot.display()), "--window-size=1280,2300"],
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1280,2300",
+        ],
         &url,
     );
     let image = image::open(&shot).expect("a PNG").to_rgb8();
-    let count = |f: &dyn Fn(i32, i32, i32) -> bool| {
-        image
-            .pixels()
-            .filter(|p| f(p.0[0].into(), p.0[1].into(), p.0[2].into()))
-            .count()
-    };
     // The plots' first colour is crimson (230, 25, 75), the arrows are blue (42, 110,
     // 187); antialiased edges only lean that way.
-    let plot_red = count(&|r, g, b| r > g + 100 && r > b + 60);
-    let arrow_blue = count(&|r, g, b| b > r + 60 && b > g + 30);
-    let white = count(&|r, g, b| r + g + b == 765);
+    let (mut plot_red, mut arrow_blue, mut white) = (0, 0, 0);
+    for p in image.pixels() {
+        let [r, g, b] = p.0.map(i32::from);
+        plot_red += usize::from(r > g + 100 && r > b + 60);
+        arrow_blue += usize::from(b > r + 60 && b > g + 30);
+        white += usize::from(r + g + b == 765);
+    }
     let total = (image.width() * image.height()) as usize;
-    assert!(plot_red > 2_000, "{name}: plot colour painted ({plot_red} px)");
+    assert!(
+        plot_red > 2_000,
+        "{name}: plot colour painted ({plot_red} px)"
+    );
     assert!(arrow_blue > 200, "{name}: arrows painted ({arrow_blue} px)");
     assert!(white < total, "{name}: not one colour");
     format!(
