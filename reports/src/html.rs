@@ -98,9 +98,9 @@ pub fn render(page: &Page) -> String {
     }
     s.push_str("</section>\n");
     if let Some(seq) = &page.sequence {
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<section id=\"sequence\"><h2>Message sequence</h2><p>{}. Wheel: zoom; drag: pan; checkboxes: filter. Hover an arrow or mark for its contents.</p>{}<div class=\"chart\">{}</div></section>\n",
+            "<section id=\"sequence\"><h2>Message sequence</h2><p>{}. Wheel: zoom; drag: pan; checkboxes: filter. Hover an arrow or mark for its contents.</p>{}<div class=\"chart\">{}</div></section>",
             escape(&seq.note),
             sequence::controls(&seq.chart, &seq.names),
             sequence::svg(&seq.chart, &seq.names)

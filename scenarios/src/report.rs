@@ -348,19 +348,22 @@ fn cdf_source(run: &RunRecord, chart: &Chart) -> Option<(String, Vec<f64>)> {
     largest(1).map(|(name, values)| (name.clone(), values.clone()))
 }
 
+/// One bar: a category name and its value.
+type Bar = (String, f64);
+
 /// The bar charts of a run: the network's message counts (sent, delivered, duplicated,
 /// dropped by reason), and the system's largest counters and gauges; each as (file
 /// name, title, bars), charts without bars left out.
-fn bar_groups(m: &MetricSets) -> Vec<(&'static str, String, Vec<(String, f64)>)> {
+fn bar_groups(m: &MetricSets) -> Vec<(&'static str, String, Vec<Bar>)> {
     let numbers = m.counters.iter().chain(&m.gauges);
-    let network: Vec<(String, f64)> = numbers
+    let network: Vec<Bar> = numbers
         .clone()
         .filter_map(|(k, v)| {
             let short = k.strip_prefix("net.")?;
             (!short.contains("bytes")).then(|| (short.replace("messages_", ""), *v))
         })
         .collect();
-    let mut system: Vec<(String, f64)> = numbers
+    let mut system: Vec<Bar> = numbers
         .filter(|(k, _)| !k.starts_with("net."))
         .map(|(k, v)| (k.clone(), *v))
         .collect();
