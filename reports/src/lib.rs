@@ -1,5 +1,7 @@
-//! reports: what people look at after a run: plots now; metric aggregation, sequence
-//! charts and the HTML report as later issues add them.
+//! reports: what people look at after a run: line and bar charts, message sequence
+//! charts of a trace window, and the self-contained HTML report page.
 
 pub mod bar;
+pub mod html;
 pub mod plot;
+pub mod sequence;

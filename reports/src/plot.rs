@@ -52,6 +52,30 @@ pub fn line_chart(path: &Path, labels: &ChartLabels, series: &[Series]) -> Resul
     )
 }
 
+/// The empirical CDF of `samples` as (value, fraction at or below it) points: every
+/// sample when there are at most `max_points`, else `max_points` evenly spaced ranks
+/// (the smallest and largest always included), so a plot of a million samples stays small.
+pub fn empirical_cdf(samples: &[f64], max_points: usize) -> Vec<(f64, f64)> {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let points = n.min(max_points.max(2));
+    (0..points)
+        .map(|i| {
+            // Rank (1-based) of the i-th point, from 1 to n.
+            let rank = if points == n {
+                i + 1
+            } else {
+                1 + i * (n - 1) / (points - 1)
+            };
+            (sorted[rank - 1], rank as f64 / n as f64)
+        })
+        .collect()
+}
+
 /// Chart size in pixels.
 const SIZE: (u32, u32) = (900, 560);
 
@@ -178,6 +202,19 @@ mod tests {
             },
         ];
         (labels, series)
+    }
+
+    #[test]
+    fn cdf_is_monotone_ends_at_one_and_is_thinned() {
+        let xs: Vec<f64> = (0..1000).rev().map(f64::from).collect();
+        let all = empirical_cdf(&xs[..10], 100);
+        assert_eq!(all.len(), 10);
+        assert_eq!((all[0], all[9]), ((990.0, 0.1), (999.0, 1.0)));
+        let thin = empirical_cdf(&xs, 11);
+        assert_eq!(thin.len(), 11);
+        assert_eq!((thin[0], thin[10]), ((0.0, 0.001), (999.0, 1.0)));
+        assert!(thin.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 < w[1].1));
+        assert!(empirical_cdf(&[], 10).is_empty());
     }
 
     #[test]

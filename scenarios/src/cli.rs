@@ -8,10 +8,12 @@ use crate::library;
 use crate::load_error::LoadError;
 use crate::overrides::apply_override;
 use crate::registry;
+use crate::report;
 use crate::runner::{LoadedScenario, RunOptions, RunReport};
 use crate::trace_file::{self, TraceHeader};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use reports::sequence::Window;
 use sim_core::SimTime;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -51,6 +53,9 @@ enum Command {
     /// Engine benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Draw the HTML report of a run directory written by `dsim run --report` (or of
+    /// every trace file in a directory of `dsim run --trace` files).
+    Report(ReportArgs),
     /// Plots that compare a system with theory.
     #[command(subcommand)]
     Plot(PlotCommand),
@@ -89,6 +94,15 @@ enum PlotCommand {
         #[arg(long, default_value = "C1")]
         client: String,
     },
+}
+
+#[derive(clap::Args, Debug)]
+struct ReportArgs {
+    /// A run directory (holding run.json), or a directory of trace files (*.jsonl).
+    dir: PathBuf,
+    /// Chart only the records of FROM..TO (e.g. 1s..1.5s) of those the directory kept.
+    #[arg(long, value_parser = parse_window)]
+    window: Option<Window>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -174,6 +188,14 @@ struct RunArgs {
     /// Print exactly one JSON object (one per line with --all).
     #[arg(long)]
     json: bool,
+    /// Write a report directory: run.json, a self-contained report.html (summary,
+    /// metrics, plots, message sequence chart) and the plots as PNG and SVG.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+    /// The stretch of the run the sequence chart shows, FROM..TO (e.g. 1s..1.5s);
+    /// default: the first 200 records.
+    #[arg(long, value_parser = parse_window, requires = "report")]
+    window: Option<Window>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -205,6 +227,10 @@ fn parse_time(s: &str) -> Result<SimTime, String> {
     s.parse()
 }
 
+fn parse_window(s: &str) -> Result<Window, String> {
+    s.parse()
+}
+
 /// A failure that ends the command with exit status 2.
 struct UsageError(String);
 
@@ -230,6 +256,7 @@ pub fn main() -> ExitCode {
         Command::Explore(args) => explore(&args),
         Command::Sweep(args) => sweep(&args),
         Command::SweepMerge(args) => sweep_merge(&args),
+        Command::Report(args) => report_dir(&args),
         Command::List => Ok(list()),
         Command::Plot(PlotCommand::Arq { out, losses }) => plot_arq(&out, &losses),
         Command::Plot(PlotCommand::ImageCloud { out }) => plot_image_cloud(&out),
@@ -349,7 +376,7 @@ fn run_one(args: &RunArgs) -> Result<ExitCode, UsageError> {
     let options = RunOptions {
         seed: args.seed,
         until: args.until,
-        keep_trace: args.trace.is_some(),
+        keep_trace: args.trace.is_some() || args.report.is_some(),
         extra_faults: Vec::new(),
     };
     let (scenario, report) =
@@ -366,6 +393,10 @@ fn run_one(args: &RunArgs) -> Result<ExitCode, UsageError> {
         };
         trace_file::write(path, &header, &report.records)?;
     }
+    if let Some(dir) = &args.report {
+        let files = report::write_run_dir(dir, &file, &report, args.window)?;
+        eprintln!("wrote {}", files.last().expect("a page").display());
+    }
     if args.json {
         println!(
             "{}",
@@ -378,9 +409,9 @@ fn run_one(args: &RunArgs) -> Result<ExitCode, UsageError> {
 }
 
 fn run_library(args: &RunArgs) -> Result<ExitCode, UsageError> {
-    if args.trace.is_some() {
+    if args.trace.is_some() || args.report.is_some() {
         return Err(
-            "--trace writes one file; use it with a single scenario, not --all"
+            "--trace and --report write one run's files; use them with a single scenario, not --all"
                 .to_owned()
                 .into(),
         );
@@ -470,6 +501,13 @@ fn print_human(report: &RunReport) {
     for (name, value) in &report.metrics {
         println!("  {name:<40} {value}");
     }
+}
+
+fn report_dir(args: &ReportArgs) -> Result<ExitCode, UsageError> {
+    for file in report::report_dir(&args.dir, args.window)? {
+        println!("wrote {}", file.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn verify(path: &Path) -> Result<ExitCode, UsageError> {

@@ -8,6 +8,7 @@ pub mod load_error;
 pub mod overrides;
 pub mod plots;
 pub mod registry;
+pub mod report;
 pub mod runner;
 pub mod schema;
 pub mod sweep;

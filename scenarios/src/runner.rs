@@ -59,6 +59,12 @@ pub struct RunReport {
     /// Trace records, when kept (not part of the JSON).
     #[serde(skip)]
     pub records: Vec<TraceRecord>,
+    /// The metrics as recorded, sample sets whole (for reports; not part of the JSON).
+    #[serde(skip)]
+    pub raw_metrics: Metrics,
+    /// Node names by node id (for reports; not part of the JSON).
+    #[serde(skip)]
+    pub node_names: Vec<String>,
 }
 
 /// A scenario parsed, checked and ready to run any number of times.
@@ -265,6 +271,14 @@ impl<S: System> LoadedScenario for Prepared<S> {
                 .collect(),
             metrics: metrics_json(&metrics),
             records,
+            raw_metrics: metrics,
+            node_names: {
+                let world = sim.world();
+                world
+                    .nodes()
+                    .map(|(id, _, _)| world.name(id).to_owned())
+                    .collect()
+            },
         })
     }
 }

@@ -1,0 +1,141 @@
+//! `dsim run --report` and `dsim report` without a browser: the page is self-contained
+//! and deterministic, `dsim report` redraws it and narrows its window, reports a
+//! directory of trace files, and refuses bad windows and empty directories.
+
+mod common;
+
+use common::{arg, dsim, scratch};
+use std::path::Path;
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Every file a run directory holds, by name, with its bytes.
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn the_page_is_self_contained_and_the_same_for_the_same_run() {
+    let root = scratch("report-determinism");
+    let (a, b) = (root.join("a"), root.join("b"));
+    for dir in [&a, &b] {
+        dsim(&["run", "ping-pong", "--report", &arg(dir)]).expect_code(0);
+    }
+    let names: Vec<String> = files(&a).into_iter().map(|(n, _)| n).collect();
+    for want in [
+        "report.html",
+        "run.json",
+        "sequence.svg",
+        "cdf.png",
+        "cdf.svg",
+        "network.png",
+        "counters.svg",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} written: {names:?}");
+    }
+    assert_eq!(files(&a), files(&b), "same run, same bytes in every file");
+    let html = read(&a.join("report.html"));
+    for url in [
+        "http://", "https://", "src=", "href=", "@import", "url(http",
+    ] {
+        assert!(
+            !html.contains(url),
+            "the page must fetch nothing: found {url}"
+        );
+    }
+    assert!(html.contains("<script>") && html.contains("<style>"));
+    // The summary names the run's fingerprint as `dsim run` prints it.
+    let json = dsim(&["run", "ping-pong", "--json"]).json();
+    let hash = json["trace_hash"].as_str().unwrap();
+    assert!(html.contains(&format!("<td>{hash}</td>")));
+    // Plots are inline SVG, one figure each, and the chart names every node.
+    assert!(html.matches("<figure class=\"plot\"><svg").count() >= 3);
+    for node in ["client-0", "client-1", "client-2", "echo"] {
+        assert!(html.contains(&format!("> {node}</label>")), "{node} filter");
+    }
+}
+
+#[test]
+fn report_redraws_the_same_page_and_narrows_the_window() {
+    let root = scratch("report-redraw");
+    let dir = root.join("run");
+    dsim(&[
+        "run",
+        "ping-pong",
+        "--report",
+        &arg(&dir),
+        "--window",
+        "0s..2s",
+    ])
+    .expect_code(0);
+    let first = read(&dir.join("report.html"));
+    let kept = first.matches("<g class=\"msg ").count();
+    assert!(kept > 50, "the first 2 s hold many messages ({kept})");
+    let out = dsim(&["report", &arg(&dir)]);
+    out.expect_code(0);
+    assert!(out.stdout.contains("report.html"));
+    assert_eq!(read(&dir.join("report.html")), first, "redrawn identically");
+    dsim(&["report", &arg(&dir), "--window", "0s..500ms"]).expect_code(0);
+    let narrow = read(&dir.join("report.html"));
+    let shown = narrow.matches("<g class=\"msg ").count();
+    assert!(0 < shown && shown < kept, "{shown} of {kept} messages");
+    assert!(narrow.contains("the records from 0ns..500ms"));
+}
+
+#[test]
+fn report_of_a_directory_of_trace_files_reruns_each() {
+    let root = scratch("report-traces");
+    let traces = root.join("traces");
+    for name in ["bully", "ping-pong"] {
+        let file = traces.join(format!("{name}.jsonl"));
+        dsim(&["run", name, "--trace", &arg(&file)]).expect_code(0);
+    }
+    let out = dsim(&["report", &arg(&traces)]);
+    out.expect_code(0);
+    for name in ["bully", "ping-pong"] {
+        let html = read(&traces.join(format!("{name}.report/report.html")));
+        assert!(html.contains(&format!("dsim report: {name}")));
+    }
+    // The same run reported through --report gives the same page.
+    let direct = root.join("direct");
+    dsim(&["run", "bully", "--report", &arg(&direct)]).expect_code(0);
+    assert_eq!(
+        read(&traces.join("bully.report/report.html")),
+        read(&direct.join("report.html"))
+    );
+}
+
+#[test]
+fn bad_windows_and_directories_exit_2() {
+    let root = scratch("report-bad");
+    let dir = arg(&root.join("run"));
+    for (window, phrase) in [
+        ("2s..1s", "must come before"),
+        ("1s", "expected FROM..TO"),
+        ("1s..soon", "bad end time"),
+    ] {
+        let out = dsim(&["run", "bully", "--report", &dir, "--window", window]);
+        assert_eq!(out.code, 2, "--window {window}: {}", out.stderr);
+        assert!(out.stderr.contains(phrase), "{window}: {}", out.stderr);
+    }
+    assert!(!root.join("run").exists(), "nothing written on bad input");
+    let out = dsim(&["run", "bully", "--window", "0s..1s"]);
+    assert_eq!(out.code, 2, "--window needs --report: {}", out.stderr);
+    dsim(&["run", "--all", "--report", &dir]).expect_usage_error(&["--report", "single scenario"]);
+    let empty = root.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    dsim(&["report", &arg(&empty)]).expect_usage_error(&["no run.json", "trace files"]);
+    dsim(&["report", &arg(&root.join("missing"))]).expect_usage_error(&["cannot read"]);
+}

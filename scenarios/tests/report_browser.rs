@@ -1,0 +1,292 @@
+//! The HTML report of every library scenario, opened in a real browser: headless Chromium
+//! loads each page, the test reads the DOM as the page's script left it (default view,
+//! zoomed through the URL fragment, filtered through it) and checks element by element
+//! that zoom and filters show exactly what they should, then takes a screenshot and
+//! checks that the plots and the sequence chart were painted.
+//!
+//! The browser is `$DSIM_CHROMIUM`, else the first of chromium-headless-shell, chromium,
+//! chromium-browser, google-chrome on the PATH (`.ci/run` installs Debian's
+//! chromium-headless-shell when none is there).
+
+mod common;
+
+use common::{arg, dsim, scratch};
+use scenarios::{library, registry};
+use sim_core::SimTime;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Browsers run at once (each scenario's pages are opened by one worker).
+const WORKERS: usize = 3;
+
+fn browser() -> PathBuf {
+    if let Some(path) = std::env::var_os("DSIM_CHROMIUM") {
+        return PathBuf::from(path);
+    }
+    let names = [
+        "chromium-headless-shell",
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+    ];
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for name in names {
+        for dir in std::env::split_paths(&path) {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return candidate;
+            }
+        }
+    }
+    panic!(
+        "no headless Chromium found: install Debian's chromium-headless-shell \
+         (apt-get install -y chromium-headless-shell, as .ci/run does) or chromium, \
+         or set DSIM_CHROMIUM to a Chromium or Chrome binary"
+    );
+}
+
+/// Run the browser on `url` with `args`; its stdout.
+fn chromium(profile: &Path, args: &[&str], url: &str) -> String {
+    let out = Command::new(browser())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(url)
+        .output()
+        .expect("the browser starts");
+    assert!(
+        out.status.success(),
+        "{args:?} {url} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("the DOM is UTF-8")
+}
+
+/// The opening tags in `dom` that start with `start`.
+fn tags<'a>(dom: &'a str, start: &str) -> Vec<&'a str> {
+    dom.match_indices(start)
+        .map(|(i, _)| &dom[i..i + dom[i..].find('>').expect("tags close")])
+        .collect()
+}
+
+/// The value of attribute `name` of `tag`.
+fn attr<'a>(tag: &'a str, name: &str) -> &'a str {
+    let key = format!(" {name}=\"");
+    let i = tag
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} in {tag}"))
+        + key.len();
+    &tag[i..i + tag[i..].find('"').expect("attribute closes")]
+}
+
+fn shown(tag: &str) -> bool {
+    !tag.contains("display: none")
+}
+
+/// A message arrow as the page holds it.
+struct Arrow {
+    from: String,
+    to: String,
+    kind: String,
+    first: f64,
+    last: f64,
+    shown: bool,
+}
+
+/// The chart's state after the script ran: (view from, view to, arrows, visible count).
+fn chart_state(dom: &str) -> (f64, f64, Vec<Arrow>, usize) {
+    let svg = tags(dom, "<svg id=\"seq\"");
+    assert_eq!(svg.len(), 1, "one sequence chart");
+    let svg = svg[0];
+    assert_eq!(attr(svg, "data-script"), "ran", "the chart's script ran");
+    let (a, b) = attr(svg, "data-view").split_once("..").expect("a view");
+    let arrows = tags(dom, "<g class=\"msg ")
+        .into_iter()
+        .map(|t| {
+            let (r0, r1): (f64, f64) = (
+                attr(t, "data-r0").parse().unwrap(),
+                attr(t, "data-r1").parse().unwrap(),
+            );
+            Arrow {
+                from: attr(t, "data-from").to_owned(),
+                to: attr(t, "data-to").to_owned(),
+                kind: attr(t, "data-kind").to_owned(),
+                first: r0.min(r1),
+                last: r0.max(r1),
+                shown: shown(t),
+            }
+        })
+        .collect();
+    (
+        a.parse().unwrap(),
+        b.parse().unwrap(),
+        arrows,
+        attr(svg, "data-visible-arrows").parse().unwrap(),
+    )
+}
+
+/// Open one scenario's report in the browser and check it; a line for the summary.
+fn check_scenario(name: &str, root: &Path, worker: usize) -> String {
+    let text = library::find(name).expect("a library scenario").1;
+    let scenario = registry::load(name, text).expect("library scenarios load");
+    // A twentieth of the run (at most some 50,000 events in the library): enough for a
+    // chart of the first records, and quick in a debug build.
+    let until = SimTime(scenario.duration().0 / 20);
+    let dir = root.join(name);
+    let run = dsim(&[
+        "run",
+        name,
+        "--report",
+        &arg(&dir),
+        "--until",
+        &format!("{}ns", until.0),
+        "--json",
+    ]);
+    assert!(run.code <= 1, "dsim run {name} --report: {}", run.stderr);
+    let page = dir.join("report.html");
+    let html = std::fs::read_to_string(&page).expect("the page was written");
+    assert!(!html.contains("http://") && !html.contains("https://"));
+    let url = format!("file://{}", page.display());
+    let profile = root.join(format!("profile-{worker}"));
+    let dump = |fragment: &str| chromium(&profile, &["--dump-dom"], &format!("{url}{fragment}"));
+
+    // The page as written: plots, and the chart at its default view (the whole window).
+    assert!(
+        tags(&html, "<figure class=\"plot\"><svg").len() >= 2,
+        "{name}: plots"
+    );
+    let svg = tags(&html, "<svg id=\"seq\"")[0];
+    let rows: f64 = attr(svg, "data-rows").parse().unwrap();
+    let visible: usize = attr(svg, "data-visible-arrows").parse().unwrap();
+    assert_eq!(attr(svg, "data-view"), format!("0..{rows}"));
+    assert!(visible > 0, "{name}: the chart has messages");
+    let arrows: Vec<Arrow> = tags(&html, "<g class=\"msg ")
+        .into_iter()
+        .map(|t| Arrow {
+            from: attr(t, "data-from").to_owned(),
+            to: attr(t, "data-to").to_owned(),
+            kind: attr(t, "data-kind").to_owned(),
+            first: 0.0,
+            last: 0.0,
+            shown: true,
+        })
+        .collect();
+    assert_eq!(visible, arrows.len());
+
+    // Zoomed in 4x: the first quarter of the rows, exactly the arrows that cross it.
+    let (z0, z1, zoomed, zoomed_visible) = chart_state(&dump("#zoom=4"));
+    assert_eq!(z0, 0.0);
+    assert!((z1 - rows / 4.0).abs() < 0.01, "{name}: view {z0}..{z1}");
+    for a in &zoomed {
+        let in_view = a.last >= z0 - 0.5 && a.first < z1 - 0.5;
+        assert_eq!(
+            a.shown, in_view,
+            "{name}: zoomed arrow {}..{}",
+            a.first, a.last
+        );
+    }
+    assert_eq!(zoomed_visible, zoomed.iter().filter(|a| a.shown).count());
+    assert!(
+        zoomed_visible < visible,
+        "{name}: zooming in hides arrows ({zoomed_visible} of {visible})"
+    );
+
+    // Filtered: one node and one message kind hidden.
+    let node = arrows[0].from.clone();
+    let others: Vec<&Arrow> = arrows
+        .iter()
+        .filter(|a| a.from != node && a.to != node)
+        .collect();
+    let kind = others
+        .first()
+        .map_or("none", |a| a.kind.as_str())
+        .to_owned();
+    let dom = dump(&format!("#hide=node-{node},kind-{kind}"));
+    let lane = tags(&dom, &format!("<g class=\"lane\" data-node=\"{node}\""));
+    assert!(!shown(lane[0]), "{name}: the hidden node's lane is hidden");
+    let (_, _, filtered, filtered_visible) = chart_state(&dom);
+    for a in &filtered {
+        let expect = a.from != node && a.to != node && a.kind != kind;
+        assert_eq!(
+            a.shown, expect,
+            "{name}: filtered arrow {}->{} {}",
+            a.from, a.to, a.kind
+        );
+    }
+    assert!(
+        filtered_visible < visible,
+        "{name}: the node filter hides arrows"
+    );
+    if !others.is_empty() {
+        assert!(
+            filtered_visible < others.len(),
+            "{name}: the kind filter hides arrows"
+        );
+    }
+
+    // A screenshot: the plots' bars and lines and the chart's arrows were painted.
+    let shot = root.join(format!("{name}.png"));
+    chromium(
+        &profile,
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1280,2300",
+        ],
+        &url,
+    );
+    let image = image::open(&shot).expect("a PNG").to_rgb8();
+    // The plots' first colour is crimson (230, 25, 75), the arrows are blue (42, 110,
+    // 187); antialiased edges only lean that way.
+    let (mut plot_red, mut arrow_blue, mut white) = (0, 0, 0);
+    for p in image.pixels() {
+        let [r, g, b] = p.0.map(i32::from);
+        plot_red += usize::from(r > g + 100 && r > b + 60);
+        arrow_blue += usize::from(b > r + 60 && b > g + 30);
+        white += usize::from(r + g + b == 765);
+    }
+    let total = (image.width() * image.height()) as usize;
+    assert!(
+        plot_red > 2_000,
+        "{name}: plot colour painted ({plot_red} px)"
+    );
+    assert!(arrow_blue > 200, "{name}: arrows painted ({arrow_blue} px)");
+    assert!(white < total, "{name}: not one colour");
+    format!(
+        "{name}: {} arrows, {zoomed_visible} after zoom 4x, {filtered_visible} with node-{node} and {kind} hidden; screenshot {} KB",
+        arrows.len(),
+        std::fs::metadata(&shot).unwrap().len() / 1024
+    )
+}
+
+#[test]
+fn every_library_report_renders_zooms_and_filters_in_chromium() {
+    let root = scratch("report-browser");
+    let names: Vec<&str> = library::LIBRARY
+        .iter()
+        .map(|(file, _)| file.trim_end_matches(".ron"))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let lines = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for worker in 0..WORKERS {
+            let (next, lines, names, root) = (&next, &lines, &names, &root);
+            s.spawn(move || {
+                while let Some(name) = names.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let line = check_scenario(name, root, worker);
+                    lines.lock().unwrap().push(line);
+                }
+            });
+        }
+    });
+    let mut lines = lines.into_inner().unwrap();
+    lines.sort();
+    assert_eq!(lines.len(), names.len());
+    println!("{}", lines.join("\n"));
+}
