@@ -5,6 +5,7 @@
 //! files or the command line.
 
 pub mod bully;
+pub mod forward;
 pub mod cityos;
 pub mod image_cloud;
 pub mod ott;
