@@ -5,8 +5,8 @@
 //! files or the command line.
 
 pub mod bully;
-pub mod forward;
 pub mod cityos;
+pub mod forward;
 pub mod image_cloud;
 pub mod ott;
 pub mod parking;
