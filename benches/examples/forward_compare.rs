@@ -99,7 +99,10 @@ impl Forwarder {
         if to >= self.me {
             to += 1;
         }
-        ctx.send(Message::new("hop".to_owned(), left.to_string()), self.peers[to].clone());
+        ctx.send(
+            Message::new("hop".to_owned(), left.to_string()),
+            self.peers[to].clone(),
+        );
     }
 }
 

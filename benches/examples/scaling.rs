@@ -50,7 +50,10 @@ fn main() -> ExitCode {
         }
         series.push(Series {
             label: format!("{name} (exponent {exponent})"),
-            points: points.iter().map(|&(n, w)| (n.log10(), w.log10())).collect(),
+            points: points
+                .iter()
+                .map(|&(n, w)| (n.log10(), w.log10()))
+                .collect(),
             reference: false,
         });
     }
