@@ -11,6 +11,7 @@
 
 pub mod dsim_phold;
 pub mod heap_floor;
+pub mod scaling;
 
 pub use protocols::phold::PholdParams;
 use sim_core::SimTime;

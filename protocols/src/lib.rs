@@ -6,6 +6,7 @@
 
 pub mod bully;
 pub mod cityos;
+pub mod forward;
 pub mod image_cloud;
 pub mod ott;
 pub mod parking;

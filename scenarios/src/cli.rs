@@ -221,6 +221,48 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Message forwarding through the network model (loss and jitter on, fingerprint
+    /// on): every node injects a message every 10 ms, forwarded 8 hops to random nodes.
+    /// Prints JSON.
+    Network {
+        /// Nodes.
+        #[arg(long, default_value_t = 10_000)]
+        nodes: u32,
+        /// Events to process after start-up.
+        #[arg(long, default_value_t = 10_000_000)]
+        events: u64,
+        /// Loss probability of every link.
+        #[arg(long, default_value_t = 0.01)]
+        loss: f64,
+        /// Jitter of every link (latency is 1 ms).
+        #[arg(long, default_value = "1ms", value_parser = parse_time)]
+        jitter: SimTime,
+        /// Master seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// A hosted system generated at a given size (phold, ping-pong, cityos,
+    /// widest-path), run for a simulated time. Prints JSON.
+    System {
+        /// The system.
+        name: String,
+        /// Its size: LPs (phold), pinger/ponger pairs (ping-pong), edge nodes
+        /// (cityos), peers (widest-path).
+        #[arg(long)]
+        size: u32,
+        /// CityOS only: sensors (default 20 per edge node).
+        #[arg(long)]
+        sensors: Option<u32>,
+        /// Simulated time to run.
+        #[arg(long, default_value = "10s", value_parser = parse_time)]
+        until: SimTime,
+        /// Check the system's invariants after every event, as `dsim run` does.
+        #[arg(long)]
+        invariants: bool,
+        /// Master seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 fn parse_time(s: &str) -> Result<SimTime, String> {
@@ -269,6 +311,23 @@ pub fn main() -> ExitCode {
             seed,
             json,
         }) => bench_phold(lps, events_per_lp, events, remote, seed, json),
+        Command::Bench(BenchCommand::Network {
+            nodes,
+            events,
+            loss,
+            jitter,
+            seed,
+        }) => print_json(crate::bench::network(nodes, events, loss, jitter, seed)),
+        Command::Bench(BenchCommand::System {
+            name,
+            size,
+            sensors,
+            until,
+            invariants,
+            seed,
+        }) => print_json(crate::bench::system(
+            &name, size, sensors, until, invariants, seed,
+        )),
     };
     match result {
         Ok(code) => code,
@@ -679,6 +738,12 @@ fn describe(text: &str, scenario: &dyn LoadedScenario) -> String {
         .map(|d| d.description)
         .filter(|d| !d.is_empty())
         .unwrap_or_else(|| scenario.name().to_owned())
+}
+
+/// Print a bench report, or turn its error into a usage error.
+fn print_json(report: Result<serde_json::Value, String>) -> Result<ExitCode, UsageError> {
+    println!("{}", report?);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn bench_phold(

@@ -1,6 +1,7 @@
 //! scenarios: the RON scenario schema, the loader with precise errors, the registry of
 //! hosted systems, the runner, trace files and the `dsim` command line.
 
+pub mod bench;
 pub mod cli;
 pub mod explore;
 pub mod library;

@@ -262,6 +262,83 @@ mod tests {
         }
     }
 
+    /// One step of the oracle comparison.
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// Schedule at `now + delay` (small delays make many ties).
+        Push(u64),
+        /// Pop the earliest live event.
+        Pop,
+        /// Cancel the `n % pending`-th still-pending key.
+        Cancel(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0u64..8).prop_map(Op::Push),
+            3 => Just(Op::Pop),
+            1 => any::<usize>().prop_map(Op::Cancel),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Under interleaved push, pop and cancel, the queue pops exactly what a
+        /// `BinaryHeap` ordered by `(time, seq)` pops, with cancelled events removed
+        /// from the oracle; times never go backwards, as in a simulation.
+        #[test]
+        fn matches_binary_heap_oracle(ops in prop::collection::vec(op(), 1..600)) {
+            use std::cmp::Reverse;
+            use std::collections::{BTreeSet, BinaryHeap};
+            let mut q = EventQueue::new();
+            let mut oracle: BinaryHeap<Reverse<(u64, u64)>> = BinaryHeap::new();
+            let mut cancelled: BTreeSet<u64> = BTreeSet::new();
+            let mut pending: Vec<(EventKey, u64)> = Vec::new();
+            let mut now = 0u64;
+            for op in ops {
+                match op {
+                    Op::Push(delay) => {
+                        let t = now + delay;
+                        let (key, seq) = q.push(SimTime(t), 0, seq_payload(t));
+                        oracle.push(Reverse((t, seq)));
+                        pending.push((key, seq));
+                    }
+                    Op::Pop => {
+                        let expected = loop {
+                            match oracle.pop() {
+                                Some(Reverse((_, s))) if cancelled.remove(&s) => {}
+                                other => break other.map(|Reverse(e)| e),
+                            }
+                        };
+                        let got = q.pop().map(|(t, s, p)| {
+                            assert_eq!(p, seq_payload(t.0), "payload travels with its key");
+                            (t.0, s)
+                        });
+                        prop_assert_eq!(got, expected);
+                        if let Some((t, s)) = got {
+                            now = t;
+                            pending.retain(|&(_, ps)| ps != s);
+                        }
+                    }
+                    Op::Cancel(n) => {
+                        if !pending.is_empty() {
+                            let (key, seq) = pending.swap_remove(n % pending.len());
+                            prop_assert!(q.cancel(key).is_some());
+                            prop_assert!(q.cancel(key).is_none());
+                            cancelled.insert(seq);
+                        }
+                    }
+                }
+                prop_assert_eq!(q.len(), oracle.len() - cancelled.len());
+            }
+        }
+    }
+
+    /// A payload derived from the time, so the test sees a payload mix-up.
+    fn seq_payload(t: u64) -> u64 {
+        t.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
     #[test]
     fn peek_skips_cancelled_heads() {
         let mut q = EventQueue::new();

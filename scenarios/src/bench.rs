@@ -1,0 +1,260 @@
+//! `dsim bench network` and `dsim bench system`: timed runs of generated workloads at a
+//! chosen size, reported as one JSON object with events per second, wall time, peak
+//! memory and memory per node.
+//!
+//! Memory comes from `/proc/self/status` (Linux): `VmHWM` is the process's peak
+//! resident set, and bytes per node is the growth of `VmRSS` from before the
+//! simulation was built to after every node has started, divided by the node count
+//! (each node's state, kernel bookkeeping, random stream and its first pending events).
+
+use protocols::cityos::{CityOs, CityParams};
+use protocols::forward::{self, ForwardParams};
+use protocols::phold::{Phold, PholdParams};
+use protocols::ping_pong::{PingPong, PingPongParams};
+use protocols::system::{LinkTable, NodeDecl, Setup, System};
+use protocols::widest_path::{GraphSource, WidestPath, WidestPathParams};
+use serde_json::{Value, json};
+use sim_core::{LinkParams, Node, SimConfig, SimTime, Simulation};
+use std::time::Instant;
+
+/// The systems `dsim bench system` can generate, and what their size means.
+pub const SYSTEMS: &[(&str, &str)] = &[
+    ("phold", "logical processes (1 event each)"),
+    ("ping-pong", "pingers, each with its own ponger"),
+    (
+        "cityos",
+        "edge nodes, with --sensors sensors (default 20 per edge node), one server, one analyst",
+    ),
+    (
+        "widest-path",
+        "peers of a random connected graph with about 4 extra links per peer",
+    ),
+];
+
+/// A value from `/proc/self/status` in bytes (`None` off Linux).
+fn proc_status_bytes(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kib: u64 = line[field.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+/// Current resident set, bytes.
+fn rss() -> Option<u64> {
+    proc_status_bytes("VmRSS:")
+}
+
+/// Build a simulation with `build`, start every node, run it with `run`, and measure;
+/// `extra` fields join the report.
+fn measure<N: Node>(
+    build: impl FnOnce() -> Result<Simulation<N>, String>,
+    run: impl FnOnce(&mut Simulation<N>),
+    mut extra: serde_json::Map<String, Value>,
+) -> Result<Value, String> {
+    let before = rss();
+    let built = Instant::now();
+    let mut sim = build()?;
+    // Start-ups (and everything else due at time zero) are set-up, not measured.
+    sim.advance_to(SimTime(0));
+    let setup_s = built.elapsed().as_secs_f64();
+    let after_build = rss();
+    let nodes = sim.world().nodes().count() as u64;
+    let first = sim.events();
+    let started = Instant::now();
+    run(&mut sim);
+    let wall = started.elapsed().as_secs_f64();
+    let events = sim.events() - first;
+    let per_node = match (before, after_build) {
+        (Some(b), Some(a)) => json!(a.saturating_sub(b) as f64 / nodes as f64),
+        _ => Value::Null,
+    };
+    extra.extend([
+        ("nodes".into(), json!(nodes)),
+        ("events".into(), json!(events)),
+        ("sim_time_s".into(), json!(sim.now().0 as f64 / 1e9)),
+        ("wall_s".into(), json!(wall)),
+        ("setup_s".into(), json!(setup_s)),
+        ("events_per_s".into(), json!(events as f64 / wall)),
+        ("peak_rss_bytes".into(), json!(proc_status_bytes("VmHWM:"))),
+        ("bytes_per_node".into(), per_node),
+        ("trace_hash".into(), json!(sim.fingerprint().to_string())),
+    ]);
+    Ok(Value::Object(extra))
+}
+
+/// `dsim bench network`: forwarding through links with `loss` and `jitter`, `events`
+/// events after start-up.
+pub fn network(
+    nodes: u32,
+    events: u64,
+    loss: f64,
+    jitter: SimTime,
+    seed: u64,
+) -> Result<Value, String> {
+    let defaults = ForwardParams::default();
+    let params = ForwardParams {
+        nodes,
+        link: LinkParams {
+            loss,
+            jitter,
+            ..defaults.link.clone()
+        },
+        ..defaults
+    };
+    let extra = serde_json::Map::from_iter([
+        ("bench".into(), json!("network")),
+        ("loss".into(), json!(loss)),
+        ("jitter".into(), json!(jitter.to_string())),
+        ("hops".into(), json!(params.hops)),
+        ("interval".into(), json!(params.interval.to_string())),
+    ]);
+    measure(
+        || forward::simulation(&params, seed),
+        |sim| {
+            sim.run_events(events);
+        },
+        extra,
+    )
+}
+
+/// `dsim bench system`: system `name` generated at `size` (see [`SYSTEMS`]), run to
+/// `until` with its invariants on or off.
+pub fn system(
+    name: &str,
+    size: u32,
+    sensors: Option<u32>,
+    until: SimTime,
+    invariants: bool,
+    seed: u64,
+) -> Result<Value, String> {
+    if size == 0 {
+        return Err("bench system: --size must be positive".into());
+    }
+    let extra = serde_json::Map::from_iter([
+        ("bench".into(), json!("system")),
+        ("system".into(), json!(name)),
+        ("size".into(), json!(size)),
+        ("invariants".into(), json!(invariants)),
+    ]);
+    let decl = |name: String, role: &str, start: SimTime| NodeDecl {
+        name,
+        role: role.to_owned(),
+        start: Some(start),
+    };
+    let lan = LinkTable::default();
+    match name {
+        "phold" => {
+            let params = PholdParams {
+                lps: size,
+                ..PholdParams::default()
+            };
+            run_system::<Phold>(&params, &[], &lan, until, invariants, seed, extra)
+        }
+        "ping-pong" => {
+            let params = PingPongParams {
+                count: u32::MAX,
+                ..PingPongParams::default()
+            };
+            let nodes: Vec<_> = (0..size)
+                .flat_map(|i| {
+                    [
+                        decl(format!("pinger-{i}"), "pinger", SimTime::ZERO),
+                        decl(format!("ponger-{i}"), "ponger", SimTime::ZERO),
+                    ]
+                })
+                .collect();
+            run_system::<PingPong>(&params, &nodes, &lan, until, invariants, seed, extra)
+        }
+        "cityos" => {
+            let sensors = sensors.unwrap_or(size.saturating_mul(20));
+            let mut nodes = vec![
+                decl("cloud".into(), "server", SimTime::ZERO),
+                decl("analyst".into(), "client", SimTime::ZERO),
+            ];
+            nodes.extend((0..size).map(|i| decl(format!("edge-{i}"), "edge", SimTime::ZERO)));
+            // Sensors start once the edge nodes have registered, as in the library's
+            // cityos scenario.
+            let start = SimTime::from_secs(3);
+            nodes.extend((0..sensors).map(|i| decl(format!("sensor-{i}"), "sensor", start)));
+            let mut extra = extra;
+            extra.insert("sensors".into(), json!(sensors));
+            run_system::<CityOs>(
+                &CityParams::default(),
+                &nodes,
+                &lan,
+                until,
+                invariants,
+                seed,
+                extra,
+            )
+        }
+        "widest-path" => {
+            let params = WidestPathParams {
+                graph: GraphSource::Random {
+                    peers: size,
+                    density: (4.0 / f64::from(size)).min(1.0),
+                    min_kbps: 1000,
+                    max_kbps: 10_000,
+                },
+                ..WidestPathParams::default()
+            };
+            // GHS needs FIFO links.
+            let fifo = LinkTable {
+                default: LinkParams {
+                    fifo: true,
+                    ..LinkParams::default()
+                },
+                ..LinkTable::default()
+            };
+            run_system::<WidestPath>(&params, &[], &fifo, until, invariants, seed, extra)
+        }
+        other => Err(format!(
+            "bench system: unknown system {other:?}; one of: {}",
+            SYSTEMS.iter().map(|s| s.0).collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
+/// Build `S` from generated nodes, as the scenario runner does (with every invariant
+/// when `invariants`), and time a run to `until`.
+fn run_system<S: System>(
+    params: &S::Params,
+    nodes: &[NodeDecl],
+    network: &LinkTable,
+    until: SimTime,
+    invariants: bool,
+    seed: u64,
+    extra: serde_json::Map<String, Value>,
+) -> Result<Value, String> {
+    let setup = Setup {
+        seed,
+        nodes,
+        links: &[],
+        network,
+    };
+    let build = || {
+        if invariants {
+            return protocols::system::simulation::<S>(params, &setup);
+        }
+        S::validate(params, &setup)?;
+        let mut sim = Simulation::new(SimConfig {
+            seed,
+            default_link: network.default.clone(),
+            keep_trace: false,
+        });
+        S::build(params, &setup, &mut sim);
+        Ok(sim)
+    };
+    measure(
+        build,
+        |sim| {
+            sim.run_until(until);
+        },
+        extra,
+    )
+}
