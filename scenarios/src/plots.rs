@@ -3,7 +3,7 @@
 use crate::library;
 use crate::overrides::apply_override;
 use crate::registry;
-use crate::runner::RunOptions;
+use crate::runner::{RunOptions, RunReport};
 use crate::schema::Scenario;
 use protocols::ott::{Ott, Role};
 use protocols::transport::analytic::{ModelLink, stop_and_wait_goodput, stop_and_wait_round_trip};
@@ -30,6 +30,30 @@ pub struct ArqPoint {
     pub goodput_bps: f64,
     /// The analytic model's goodput, bits per second.
     pub goodput_predicted_bps: f64,
+}
+
+/// Run library scenario `file` (text `text`) with `path` set to `value`; a violation is
+/// the error, since a plot of a broken run would mislead.
+fn run_with(file: &str, text: &str, path: &str, value: &str) -> Result<RunReport, String> {
+    let text = apply_override(text, path, value).map_err(|e| e.to_string())?;
+    let loaded = registry::load(file, &text).map_err(|e| e.to_string())?;
+    let report = loaded.run(&RunOptions::default(), &mut |_, _| {})?;
+    match report.violations.first() {
+        Some(v) => Err(format!(
+            "{file} with {path} = {value}: {} violated: {}",
+            v.invariant, v.message
+        )),
+        None => Ok(report),
+    }
+}
+
+/// A numeric metric of `report` (0 when absent or not a number).
+fn metric(report: &RunReport, name: &str) -> f64 {
+    report
+        .metrics
+        .get(name)
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0)
 }
 
 /// Run the ARQ scenario at each loss in `losses` (on both directions) and compare with
@@ -68,23 +92,8 @@ pub fn arq_sweep(losses: &[f64]) -> Result<Vec<ArqPoint>, String> {
             ack_loss: loss,
             ..clean
         };
-        let text = apply_override(text, "network.default.loss", &format!("{loss:?}"))
-            .map_err(|e| e.to_string())?;
-        let loaded = registry::load(file, &text).map_err(|e| e.to_string())?;
-        let report = loaded.run(&RunOptions::default(), &mut |_, _| {})?;
-        if let Some(v) = report.violations.first() {
-            return Err(format!(
-                "{file} at loss {loss}: {} violated: {}",
-                v.invariant, v.message
-            ));
-        }
-        let metric = |name: &str| {
-            report
-                .metrics
-                .get(name)
-                .and_then(|v| v.as_f64())
-                .unwrap_or(0.0)
-        };
+        let report = run_with(file, text, "network.default.loss", &format!("{loss:?}"))?;
+        let metric = |name: &str| metric(&report, name);
         points.push(ArqPoint {
             loss,
             transmissions: metric("transmissions_per_packet"),
@@ -178,23 +187,8 @@ pub fn image_cloud_sweep() -> Result<Vec<FailurePoint>, String> {
         library::find(IMAGE_CLOUD_SCENARIO).expect("the experiment is in the library");
     let mut points = Vec::new();
     for (balancing, name, reported) in IMAGE_CLOUD_CONFIGURATIONS {
-        let text =
-            apply_override(text, "params.balancing", balancing).map_err(|e| e.to_string())?;
-        let loaded = registry::load(file, &text).map_err(|e| e.to_string())?;
-        let report = loaded.run(&RunOptions::default(), &mut |_, _| {})?;
-        if let Some(v) = report.violations.first() {
-            return Err(format!(
-                "{file} with {balancing}: {} violated: {}",
-                v.invariant, v.message
-            ));
-        }
-        let metric = |name: &str| {
-            report
-                .metrics
-                .get(name)
-                .and_then(|v| v.as_f64())
-                .unwrap_or(0.0)
-        };
+        let report = run_with(file, text, "params.balancing", balancing)?;
+        let metric = |name: &str| metric(&report, name);
         points.push(FailurePoint {
             balancing,
             name,
