@@ -298,6 +298,9 @@ impl EdgeNode {
             return;
         }
         self.members.insert(info.id, info.addr);
+        // Heard from while greeting: alive, whether or not it answers our hello (it may
+        // have been down when we sent it and greet us itself).
+        self.hello_waiting.remove(&info.id);
         if let Some(coord) = &mut self.coord {
             coord.last_seen.insert(info.id, ctx.now());
         }
