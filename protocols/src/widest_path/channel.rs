@@ -413,18 +413,7 @@ impl Peer {
         } else {
             self.channels.chans.remove(&chan);
         }
-        if chan.from == self.me {
-            self.finish_request(out, chan, outcome, path);
-        } else if let Some(prev) = before(&path, self.me) {
-            out.send(
-                prev,
-                WpMsg::Reply {
-                    chan,
-                    path,
-                    outcome,
-                },
-            );
-        }
+        self.answer_back(out, chan, outcome, path);
         self.leave_if_free(out);
     }
 
@@ -445,6 +434,13 @@ impl Peer {
         let path = entry.path.clone();
         self.channels.chans.remove(&chan);
         let outcome = Outcome::Timeout { node: next };
+        self.answer_back(out, chan, outcome, path);
+    }
+
+    /// The requester learns the outcome of its request.
+    /// Send `outcome` of `chan` back toward its requester: finish it here if this peer
+    /// asked, else reply to the previous hop on `path`.
+    fn answer_back(&mut self, out: &mut Out, chan: ChanId, outcome: Outcome, path: Vec<u32>) {
         if chan.from == self.me {
             self.finish_request(out, chan, outcome, path);
         } else if let Some(prev) = before(&path, self.me) {
@@ -459,7 +455,6 @@ impl Peer {
         }
     }
 
-    /// The requester learns the outcome of its request.
     fn finish_request(&mut self, out: &mut Out, chan: ChanId, outcome: Outcome, path: Vec<u32>) {
         let Some(pending) = self.channels.in_flight.take() else {
             return;
@@ -729,19 +724,7 @@ impl Peer {
                 // A request in progress: if the failed link is downstream, answer it.
                 if entry.next == Some(peer) {
                     let outcome = Outcome::Timeout { node: peer };
-                    if chan.from == self.me {
-                        self.finish_request(out, chan, outcome, entry.path);
-                    } else if let Some(prev) = before(&entry.path, self.me) {
-                        let path = entry.path;
-                        out.send(
-                            prev,
-                            WpMsg::Reply {
-                                chan,
-                                path,
-                                outcome,
-                            },
-                        );
-                    }
+                    self.answer_back(out, chan, outcome, entry.path);
                 }
                 continue;
             }
