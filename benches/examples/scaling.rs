@@ -55,6 +55,7 @@ fn main() -> ExitCode {
                 .map(|&(n, w)| (n.log10(), w.log10()))
                 .collect(),
             reference: false,
+            ci: Vec::new(),
         });
     }
     let labels = ChartLabels {

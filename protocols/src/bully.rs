@@ -330,6 +330,7 @@ impl System for Bully {
         "textbook Bully election with heartbeats (the explore example)";
     const ROLES: &'static [&'static str] = &["node"];
     const TOPOLOGY: TopologyRule = TopologyRule::Any;
+    const KEY_METRICS: &'static [&'static str] = &["elections", "coordinator_changes"];
     type Params = BullyParams;
     type Node = BullyNode;
 

@@ -166,6 +166,7 @@ impl System for Phold {
         "PHOLD engine benchmark: logical processes exchanging timestamped events";
     const ROLES: &'static [&'static str] = &[];
     const TOPOLOGY: TopologyRule = TopologyRule::Any;
+    const KEY_METRICS: &'static [&'static str] = &["phold.events_processed"];
     type Params = PholdParams;
     type Node = Lp;
 

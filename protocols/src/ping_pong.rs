@@ -302,6 +302,7 @@ impl System for PingPong {
     const DESCRIPTION: &'static str = "pings over lossy links with timeout and retransmission";
     const ROLES: &'static [&'static str] = &["pinger", "ponger"];
     const TOPOLOGY: TopologyRule = TopologyRule::Any;
+    const KEY_METRICS: &'static [&'static str] = &["pingpong.rtt_ms", "pingpong.retransmissions"];
     type Params = PingPongParams;
     type Node = PingPongNode;
 

@@ -91,6 +91,11 @@ pub trait System: 'static {
     const ROLES: &'static [&'static str];
     /// Which topologies make sense for it.
     const TOPOLOGY: TopologyRule;
+    /// The metrics that say how the system is doing, most telling first: reports draw
+    /// those recorded during the run over time, and sweep reports chart each against
+    /// the swept parameters (with its `NAME.reference`, a theoretical or published
+    /// value, when the system writes one).
+    const KEY_METRICS: &'static [&'static str] = &[];
     /// The system's parameters (`params: (...)` in the scenario file).
     type Params: DeserializeOwned + Serialize + Default + Clone + Send + Sync;
     /// The system's node type.

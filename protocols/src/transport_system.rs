@@ -27,6 +27,10 @@
 //!   `datagrams_acked`, `datagrams_delivered`, `unreliable_delivered`; sample sets
 //!   `rtt_ms` and `rto_ms` (every valid RTT sample and the RTO after it),
 //!   `transfer_time_ms`, `transfer_transmissions_per_packet`.
+//! - `transmissions_per_packet.reference` and `goodput_bps.reference`: what the
+//!   analytic stop-and-wait model predicts for this run, when it applies (one sender in
+//!   stop-and-wait mode over a link of constant latency and rate, the timeout longer
+//!   than the round trip); reports draw them next to the measured values.
 //!
 //! # Invariants
 //! `payload_intact` (every delivered transfer and datagram matches what was sent),
@@ -44,12 +48,15 @@
 //! `transfers_complete` invariant reports why.
 
 use crate::system::{Setup, System, TopologyRule, add_declared, round_robin_pairs};
+use crate::transport::analytic::{ModelLink, stop_and_wait_goodput, stop_and_wait_round_trip};
 use crate::transport::{
-    Endpoint, Output, Payload, TimerToken, TransportConfig, TransportHost, fill_pseudo_random,
-    forward,
+    Endpoint, Mode, Output, Payload, TimerToken, TransportConfig, TransportHost,
+    fill_pseudo_random, forward,
 };
 use serde::{Deserialize, Serialize};
-use sim_core::{Context, Invariant, Metrics, Node, NodeId, SimTime, Simulation, TimerTag, World};
+use sim_core::{
+    Context, Invariant, Latency, Metrics, Node, NodeId, SimTime, Simulation, TimerTag, World,
+};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -533,6 +540,8 @@ impl System for Transport {
     const NAME: &'static str = "transport";
     const DESCRIPTION: &'static str = "reliable datagrams and chunked transfers (stop-and-wait or selective repeat) over lossy links";
     const ROLES: &'static [&'static str] = &["sender", "receiver"];
+    const KEY_METRICS: &'static [&'static str] =
+        &["goodput_bps", "transmissions_per_packet", "rtt_ms"];
     const TOPOLOGY: TopologyRule = TopologyRule::Any;
     type Params = TransportParams;
     type Node = TransportNode;
@@ -607,7 +616,7 @@ impl System for Transport {
         ]
     }
 
-    fn report(_params: &TransportParams, sim: &Simulation<TransportNode>, metrics: &mut Metrics) {
+    fn report(params: &TransportParams, sim: &Simulation<TransportNode>, metrics: &mut Metrics) {
         let (mut tx_acked, mut acked) = (0u64, 0u64);
         let (mut dg_tx_acked, mut dg_acked_packets) = (0u64, 0u64);
         let mut lost = 0u64;
@@ -666,7 +675,57 @@ impl System for Transport {
         metrics.set("datagrams_acked", dg_acked as f64);
         metrics.set("datagrams_delivered", dg_delivered as f64);
         metrics.set("unreliable_delivered", unreliable as f64);
+        if let Some((tries, goodput)) = stop_and_wait_prediction(params, sim) {
+            metrics.set("transmissions_per_packet.reference", tries);
+            metrics.set("goodput_bps.reference", goodput);
+        }
     }
+}
+
+/// What the analytic stop-and-wait model predicts for this run, (transmissions per
+/// packet, goodput in b/s): when there is one sender in stop-and-wait mode, both
+/// directions of its link have the same constant latency and rate, and the timeout
+/// outlasts the round trip (see [`crate::transport::analytic`]); `None` otherwise.
+fn stop_and_wait_prediction(
+    params: &TransportParams,
+    sim: &Simulation<TransportNode>,
+) -> Option<(f64, f64)> {
+    let config = &params.transport;
+    if config.mode != Mode::StopAndWait {
+        return None;
+    }
+    let world = sim.world();
+    let mut senders = world.nodes().filter_map(|(id, _, n)| match &n.role {
+        Role::Sender(s) => Some((id, s.target)),
+        Role::Receiver(_) => None,
+    });
+    let (Some((sender, Some(receiver))), None) = (senders.next(), senders.next()) else {
+        return None;
+    };
+    let (data, ack) = (
+        sim.network().params(sender, receiver),
+        sim.network().params(receiver, sender),
+    );
+    let (Latency::Constant(one_way), Some(bandwidth_bps)) = (&data.latency, data.bandwidth_bps)
+    else {
+        return None;
+    };
+    if (&ack.latency, ack.bandwidth_bps) != (&data.latency, data.bandwidth_bps) {
+        return None;
+    }
+    let model = ModelLink {
+        one_way: *one_way,
+        bandwidth_bps,
+        data_loss: data.loss,
+        ack_loss: ack.loss,
+    };
+    if stop_and_wait_round_trip(config, &model) >= config.timeout.as_secs_f64() {
+        return None;
+    }
+    Some((
+        model.expected_transmissions(),
+        stop_and_wait_goodput(config, params.payload_bytes, &model),
+    ))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! say), one bar per series in each group (simulated and published figures side by
 //! side), each bar labelled with its value.
 
-use crate::plot::{ChartLabels, DrawResult, render};
+use crate::plot::{ChartLabels, DrawResult, render, tick};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -14,6 +14,9 @@ pub struct Bars {
     pub label: String,
     /// One value per category.
     pub values: Vec<f64>,
+    /// Half-widths of the confidence interval per category (a whisker on each bar), or
+    /// empty for none.
+    pub ci: Vec<f64>,
 }
 
 /// Draw `series` as groups of bars over `categories` into `path` (PNG or SVG by its
@@ -24,11 +27,14 @@ pub fn bar_chart(
     categories: &[String],
     series: &[Bars],
 ) -> Result<(), String> {
-    if let Some(s) = series.iter().find(|s| s.values.len() != categories.len()) {
+    if let Some(s) = series.iter().find(|s| {
+        s.values.len() != categories.len() || !(s.ci.is_empty() || s.ci.len() == s.values.len())
+    }) {
         return Err(format!(
-            "series {:?} has {} values for {} categories",
+            "series {:?} has {} values and {} intervals for {} categories",
             s.label,
             s.values.len(),
+            s.ci.len(),
             categories.len()
         ));
     }
@@ -52,7 +58,10 @@ where
     let n = categories.len();
     let top = series
         .iter()
-        .flat_map(|s| s.values.iter().copied())
+        .flat_map(|s| {
+            let ci = s.ci.iter().chain(std::iter::repeat(&0.0));
+            s.values.iter().zip(ci).map(|(v, ci)| v + ci)
+        })
         .fold(0.0f64, f64::max);
     let y1 = if top > 0.0 { top * 1.15 } else { 1.0 };
     // Category i is centred on x = i.
@@ -77,6 +86,7 @@ where
         .x_label_formatter(&name_at)
         .x_desc(&labels.x)
         .y_desc(&labels.y)
+        .y_label_formatter(&|v| tick(*v))
         .label_style(("sans-serif", 14))
         .draw()?;
     let width = 0.8 / series.len().max(1) as f64;
@@ -89,10 +99,21 @@ where
             }))?
             .label(&s.label)
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
+        chart.draw_series(
+            s.values
+                .iter()
+                .zip(&s.ci)
+                .enumerate()
+                .map(|(i, (&v, &ci))| {
+                    let x = left(i) + width / 2.0;
+                    ErrorBar::new_vertical(x, v - ci, v, v + ci, BLACK.stroke_width(2), 8)
+                }),
+        )?;
         chart.draw_series(s.values.iter().enumerate().map(|(i, &v)| {
+            let above = v + s.ci.get(i).copied().unwrap_or(0.0);
             Text::new(
-                format!("{v:.1}"),
-                (left(i) + width * 0.15, v + y1 * 0.045),
+                tick(v),
+                (left(i) + width * 0.15, above + y1 * 0.045),
                 ("sans-serif", 13).into_font().color(&BLACK),
             )
         }))?;
@@ -125,10 +146,12 @@ mod tests {
             Bars {
                 label: "one".into(),
                 values: vec![1.0, 2.0],
+                ci: vec![0.1, 0.3],
             },
             Bars {
                 label: "two".into(),
                 values: vec![0.5, 3.0],
+                ci: Vec::new(),
             },
         ];
         for ext in ["png", "svg"] {
@@ -147,9 +170,13 @@ mod tests {
         let ragged = [Bars {
             label: "r".into(),
             values: vec![1.0],
+            ci: Vec::new(),
         }];
         let e = bar_chart(&dir.join("r.png"), &labels, &cats, &ragged).unwrap_err();
-        assert!(e.contains("1 values for 2 categories"), "{e}");
+        assert!(
+            e.contains("1 values and 0 intervals for 2 categories"),
+            "{e}"
+        );
         assert!(bar_chart(&dir.join("r.txt"), &labels, &cats, &series).is_err());
     }
 }

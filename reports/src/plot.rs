@@ -8,7 +8,8 @@ use std::path::Path;
 use std::sync::Once;
 
 /// One named series of (x, y) points: a measured series is drawn as a thick line with
-/// dots, a reference series (an analytic curve) as a thin line with crosses.
+/// dots, a reference series (an analytic curve) as a thin line with crosses; a series
+/// with confidence intervals gets a whisker of `y ± ci` at each point.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Series {
     /// Legend label.
@@ -17,6 +18,9 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
     /// Draw as a reference curve (thin, with markers) rather than a measured line.
     pub reference: bool,
+    /// Half-widths of the confidence interval at each point (one per point), or empty
+    /// for none; what a sweep's mean over seeds carries.
+    pub ci: Vec<f64>,
 }
 
 /// Titles and axis labels of a chart.
@@ -45,10 +49,22 @@ fn register_embedded_font() {
 /// Draw `series` as a line chart into `path`: PNG when it ends in `.png`, SVG when it
 /// ends in `.svg`.
 pub fn line_chart(path: &Path, labels: &ChartLabels, series: &[Series]) -> Result<(), String> {
+    time_chart(path, labels, series, &[])
+}
+
+/// Draw `series` as a line chart over time into `path` (PNG or SVG by its extension),
+/// with a dashed vertical line and a label at each of `marks` (x, what): the faults of
+/// a run over its key metric, say.
+pub fn time_chart(
+    path: &Path,
+    labels: &ChartLabels,
+    series: &[Series],
+    marks: &[(f64, String)],
+) -> Result<(), String> {
     render(
         path,
-        |root| draw(root, labels, series),
-        |root| draw(root, labels, series),
+        |root| draw(root, labels, series, marks),
+        |root| draw(root, labels, series, marks),
     )
 }
 
@@ -103,6 +119,24 @@ pub(crate) fn render(
     }
 }
 
+/// An axis tick: at most three decimals, thousands and millions shortened
+/// (`740k`, `8M`), so long numbers do not run into the axis title.
+pub(crate) fn tick(v: f64) -> String {
+    let (scaled, suffix) = match v.abs() {
+        a if a >= 1e9 => (v / 1e9, "G"),
+        a if a >= 1e6 => (v / 1e6, "M"),
+        a if a >= 1e4 => (v / 1e3, "k"),
+        _ => (v, ""),
+    };
+    let text = format!("{scaled:.3}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &text
+    };
+    format!("{text}{suffix}")
+}
+
 /// What a drawing function returns.
 pub(crate) type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -110,11 +144,12 @@ fn bounds(series: &[Series]) -> ((f64, f64), (f64, f64)) {
     let pts = series.iter().flat_map(|s| s.points.iter());
     let (mut x0, mut x1, mut y0, mut y1) =
         (f64::INFINITY, f64::NEG_INFINITY, 0.0f64, f64::NEG_INFINITY);
-    for &(x, y) in pts {
+    let whiskers = series.iter().flat_map(|s| s.points.iter().zip(&s.ci));
+    for (&(x, y), ci) in pts.map(|p| (p, &0.0)).chain(whiskers) {
         x0 = x0.min(x);
         x1 = x1.max(x);
-        y0 = y0.min(y);
-        y1 = y1.max(y);
+        y0 = y0.min(y - ci);
+        y1 = y1.max(y + ci);
     }
     if !x0.is_finite() || x1 <= x0 {
         (x0, x1) = (0.0, 1.0);
@@ -129,6 +164,7 @@ fn draw<DB: DrawingBackend>(
     root: DrawingArea<DB, Shift>,
     labels: &ChartLabels,
     series: &[Series],
+    marks: &[(f64, String)],
 ) -> DrawResult
 where
     DB::ErrorType: 'static,
@@ -145,8 +181,28 @@ where
         .configure_mesh()
         .x_desc(&labels.x)
         .y_desc(&labels.y)
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
         .label_style(("sans-serif", 14))
         .draw()?;
+    let mark_style = ShapeStyle::from(&RED.mix(0.7)).stroke_width(1);
+    let shown = marks.iter().filter(|(x, _)| (x0..=x1).contains(x));
+    for (k, (x, what)) in shown.enumerate() {
+        // Dashes: short segments down the whole height.
+        let dashes = 40;
+        let step = (y1 - y0) / f64::from(dashes);
+        chart.draw_series((0..dashes).step_by(2).map(|d| {
+            let from = y0 + step * f64::from(d);
+            PathElement::new(vec![(*x, from), (*x, from + step)], mark_style)
+        }))?;
+        // Labels stagger down so that close marks stay readable.
+        let at = y1 - (y1 - y0) * (0.04 + 0.05 * (k % 4) as f64);
+        chart.draw_series(std::iter::once(Text::new(
+            what.clone(),
+            (*x, at),
+            ("sans-serif", 13).into_font().color(&RED),
+        )))?;
+    }
     for (i, s) in series.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
         let width = if s.reference { 1 } else { 3 };
@@ -168,6 +224,9 @@ where
         } else {
             chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
         }
+        chart.draw_series(s.points.iter().zip(&s.ci).map(|(&(x, y), &ci)| {
+            ErrorBar::new_vertical(x, y - ci, y, y + ci, color.stroke_width(2), 10)
+        }))?;
     }
     chart
         .configure_series_labels()
@@ -194,14 +253,25 @@ mod tests {
                 label: "measured".into(),
                 points: vec![(0.0, 1.0), (1.0, 2.0)],
                 reference: false,
+                ci: vec![0.2, 0.5],
             },
             Series {
                 label: "analytic".into(),
                 points: vec![(0.0, 1.1), (1.0, 1.9)],
                 reference: true,
+                ci: Vec::new(),
             },
         ];
         (labels, series)
+    }
+
+    #[test]
+    fn ticks_are_short() {
+        let shown: Vec<String> = [0.0, 0.05, 2.5, 740_000.0, 8_000_000.0, 12_345.0, -2e9]
+            .iter()
+            .map(|&v| tick(v))
+            .collect();
+        assert_eq!(shown, ["0", "0.05", "2.5", "740k", "8M", "12.345k", "-2G"]);
     }
 
     #[test]
@@ -234,5 +304,13 @@ mod tests {
         let text = std::fs::read_to_string(&svg).unwrap();
         assert!(text.contains("<svg") && text.contains("measured") && text.contains("analytic"));
         assert!(line_chart(&dir.join("c.txt"), &labels, &series).is_err());
+        let marks = [
+            (0.5, "crash N3".to_owned()),
+            (7.0, "off the chart".to_owned()),
+        ];
+        let timed = dir.join("t.svg");
+        time_chart(&timed, &labels, &series, &marks).unwrap();
+        let text = std::fs::read_to_string(&timed).unwrap();
+        assert!(text.contains("crash N3") && !text.contains("off the chart"));
     }
 }

@@ -56,53 +56,22 @@ enum Command {
     /// Draw the HTML report of a run directory written by `dsim run --report` (or of
     /// every trace file in a directory of `dsim run --trace` files).
     Report(ReportArgs),
-    /// Plots that compare a system with theory.
-    #[command(subcommand)]
-    Plot(PlotCommand),
-}
-
-#[derive(Subcommand, Debug)]
-enum PlotCommand {
-    /// Stop-and-wait goodput and transmissions per packet over loss, simulated against
-    /// the analytic model (the library scenario arq-stop-and-wait).
-    Arq {
-        /// Directory for the PNG and SVG files.
-        #[arg(long, default_value = "out/plots")]
-        out: PathBuf,
-        /// Loss probabilities to run (applied to data and ACKs alike).
-        #[arg(
-            long,
-            value_delimiter = ',',
-            default_value = "0,0.05,0.1,0.15,0.2,0.25,0.3"
-        )]
-        losses: Vec<f64>,
-    },
-    /// The image-sharing report's failure-rate test in its four configurations, next
-    /// to the report's figures (the library scenario image-cloud-experiment).
-    ImageCloud {
-        /// Directory for the PNG and SVG files.
-        #[arg(long, default_value = "out/plots")]
-        out: PathBuf,
-    },
-    /// A client's received bit rate over the OTT failure scenario (ott-failures): the
-    /// dips at the simple and the catastrophic death and the recoveries.
-    Ott {
-        /// Directory for the PNG and SVG files.
-        #[arg(long, default_value = "out/plots")]
-        out: PathBuf,
-        /// The client to follow.
-        #[arg(long, default_value = "C1")]
-        client: String,
-    },
 }
 
 #[derive(clap::Args, Debug)]
 struct ReportArgs {
-    /// A run directory (holding run.json), or a directory of trace files (*.jsonl).
-    dir: PathBuf,
+    /// A run directory (holding run.json), a directory of trace files (*.jsonl), or the
+    /// directories of one sweep's shards (`dsim sweep --out`; the report is written
+    /// into the first).
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
     /// Chart only the records of FROM..TO (e.g. 1s..1.5s) of those the directory kept.
     #[arg(long, value_parser = parse_window)]
     window: Option<Window>,
+    /// A sweep's metric to chart against the parameters (repeatable); default: the
+    /// system's key metrics and the messages sent.
+    #[arg(long = "metric", value_name = "NAME")]
+    metrics: Vec<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -300,9 +269,6 @@ pub fn main() -> ExitCode {
         Command::SweepMerge(args) => sweep_merge(&args),
         Command::Report(args) => report_dir(&args),
         Command::List => Ok(list()),
-        Command::Plot(PlotCommand::Arq { out, losses }) => plot_arq(&out, &losses),
-        Command::Plot(PlotCommand::ImageCloud { out }) => plot_image_cloud(&out),
-        Command::Plot(PlotCommand::Ott { out, client }) => plot_ott(&out, &client),
         Command::Bench(BenchCommand::Phold {
             lps,
             events_per_lp,
@@ -437,6 +403,7 @@ fn run_one(args: &RunArgs) -> Result<ExitCode, UsageError> {
         until: args.until,
         keep_trace: args.trace.is_some() || args.report.is_some(),
         extra_faults: Vec::new(),
+        timeline: args.report.is_some(),
     };
     let (scenario, report) =
         load_and_run(&file, &text, &options).map_err(|e| changed_by_sets(e, &file, &args.set))?;
@@ -489,6 +456,7 @@ fn run_library(args: &RunArgs) -> Result<ExitCode, UsageError> {
         until: args.until,
         keep_trace: false,
         extra_faults: Vec::new(),
+        timeline: false,
     };
     let mut failed = false;
     for scenario in loaded {
@@ -563,7 +531,33 @@ fn print_human(report: &RunReport) {
 }
 
 fn report_dir(args: &ReportArgs) -> Result<ExitCode, UsageError> {
-    for file in report::report_dir(&args.dir, args.window)? {
+    use crate::sweep::report::{is_sweep_dir, report_sweep};
+    let files = match args.dirs.as_slice() {
+        [dir] if !is_sweep_dir(dir) => {
+            if !args.metrics.is_empty() {
+                return Err(UsageError(
+                    "error: --metric applies to sweep directories (written by dsim sweep --out)"
+                        .into(),
+                ));
+            }
+            report::report_dir(dir, args.window)?
+        }
+        dirs => {
+            if let Some(dir) = dirs.iter().find(|d| !is_sweep_dir(d)) {
+                return Err(UsageError(format!(
+                    "error: {} is not a sweep directory (no sweep.json); several directories must be the shards of one sweep",
+                    dir.display()
+                )));
+            }
+            if args.window.is_some() {
+                return Err(UsageError(
+                    "error: --window applies to a run directory, not to a sweep".into(),
+                ));
+            }
+            report_sweep(dirs, &args.metrics)?
+        }
+    };
+    for file in files {
         println!("wrote {}", file.display());
     }
     Ok(ExitCode::SUCCESS)
@@ -576,6 +570,7 @@ fn verify(path: &Path) -> Result<ExitCode, UsageError> {
         until: Some(SimTime(header.until_ns)),
         keep_trace: true,
         extra_faults: Vec::new(),
+        timeline: false,
     };
     let (_, report) = load_and_run(&header.scenario_file, &header.scenario_text, &options)?;
     if let Some((i, want, got)) = sim_core::trace::first_divergence(&expected, &report.records) {
@@ -789,58 +784,6 @@ fn bench_phold(
             ran as f64 / wall,
             sim.fingerprint()
         );
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn plot_image_cloud(out: &Path) -> Result<ExitCode, UsageError> {
-    let points = crate::plots::image_cloud_sweep()?;
-    println!(
-        "configuration             failure  report  duplicates  full  offline  unanswered  late"
-    );
-    for p in &points {
-        println!(
-            "{:24} {:7.1}% {:6.1}% {:11} {:5} {:8} {:11} {:5}",
-            p.name,
-            p.failure_rate * 100.0,
-            p.reported * 100.0,
-            p.duplicates,
-            p.dropped_full,
-            p.dropped_offline,
-            p.unanswered,
-            p.late
-        );
-    }
-    for file in crate::plots::image_cloud_chart(&points, out)? {
-        println!("wrote {}", file.display());
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn plot_ott(out: &Path, client: &str) -> Result<ExitCode, UsageError> {
-    let trace = crate::plots::ott_bitrate(client)?;
-    for file in crate::plots::ott_bitrate_chart(&trace, out)? {
-        println!("wrote {}", file.display());
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn plot_arq(out: &Path, losses: &[f64]) -> Result<ExitCode, UsageError> {
-    let points = crate::plots::arq_sweep(losses)?;
-    println!("  loss  tx/packet  predicted   goodput Mb/s  predicted   error");
-    for p in &points {
-        println!(
-            "{:6.3} {:10.4} {:10.4} {:14.4} {:10.4} {:+7.2}%",
-            p.loss,
-            p.transmissions,
-            p.transmissions_predicted,
-            p.goodput_bps / 1e6,
-            p.goodput_predicted_bps / 1e6,
-            (p.goodput_bps / p.goodput_predicted_bps - 1.0) * 100.0
-        );
-    }
-    for file in crate::plots::arq_charts(&points, out)? {
-        println!("wrote {}", file.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -128,6 +128,7 @@ impl Explorer<'_> {
             until: None,
             keep_trace,
             extra_faults: faults,
+            timeline: false,
         };
         self.scenario.run(&options, &mut |_, _| {})
     }
@@ -345,6 +346,7 @@ pub fn events_before(
         until: Some(example.duration),
         keep_trace: true,
         extra_faults: example.faults.clone(),
+        timeline: false,
     };
     let report = scenario.run(&options, &mut |_, _| {})?;
     let records = report.records;

@@ -10,10 +10,11 @@
 
 use crate::registry;
 use crate::runner::{RunOptions, RunReport};
+use crate::timeline::{SeriesKind, TimeSeries};
 use crate::trace_file;
 use reports::bar::{Bars, bar_chart};
 use reports::html::{self, Figure, Page, Sequence, Table};
-use reports::plot::{ChartLabels, Series, empirical_cdf, line_chart};
+use reports::plot::{ChartLabels, Series, empirical_cdf, line_chart, time_chart};
 use reports::sequence::{self, Chart, Fate, Window};
 use serde::{Deserialize, Serialize};
 use sim_core::{Metric, Metrics, SimTime, Summary, TraceRecord};
@@ -25,13 +26,15 @@ pub const RUN_FILE: &str = "run.json";
 /// The page of a run directory.
 pub const PAGE_FILE: &str = "report.html";
 /// The format tag of `run.json`, bumped when its layout changes.
-pub const FORMAT: &str = "dsim-report/1";
+pub const FORMAT: &str = "dsim-report/2";
 /// The system's counters and gauges shown in its bar chart: the largest this many.
 const BARS: usize = 5;
 /// A sample metric needs this many values to be preferred for the CDF plot.
 const CDF_MIN_SAMPLES: usize = 10;
 /// Points of a CDF plot at most.
 const CDF_POINTS: usize = 400;
+/// Labels of a tally drawn over time at most (the largest).
+const TIMELINE_LABELS: usize = 8;
 
 /// Every metric of a run by kind, sample sets whole: a serializable copy of [`Metrics`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -107,6 +110,10 @@ pub struct RunRecord {
     pub truncated: bool,
     /// The trace records of the window.
     pub records: Vec<TraceRecord>,
+    /// The system's key metrics over the run.
+    pub timeline: Vec<TimeSeries>,
+    /// The faults of the plan: (time in ns, what and whom).
+    pub faults: Vec<(u64, String)>,
 }
 
 impl RunRecord {
@@ -139,6 +146,12 @@ impl RunRecord {
             window,
             truncated,
             records,
+            timeline: report.timeline.clone(),
+            faults: report
+                .faults
+                .iter()
+                .map(|(t, f)| (t.0, f.clone()))
+                .collect(),
         }
     }
 
@@ -231,6 +244,7 @@ fn rerun(trace: &Path) -> Result<(String, RunReport), String> {
         until: Some(SimTime(header.until_ns)),
         keep_trace: true,
         extra_faults: Vec::new(),
+        timeline: true,
     };
     let report = scenario.run(&options, &mut |_, _| {})?;
     if report.trace_hash != header.trace_hash {
@@ -275,14 +289,27 @@ fn draw(dir: &Path, run: &RunRecord) -> Result<Vec<PathBuf>, String> {
             label: what,
             points: empirical_cdf(&values, CDF_POINTS),
             reference: false,
+            ci: Vec::new(),
         }];
         plot("cdf", caption, &|p| line_chart(p, &labels, &series))?;
+    }
+    let marks: Vec<(f64, String)> = run
+        .faults
+        .iter()
+        .map(|(t, what)| (SimTime(*t).as_secs_f64(), what.clone()))
+        .collect();
+    for (k, group) in timeline_groups(&run.timeline).into_iter().enumerate() {
+        let (labels, series, caption) = timeline_chart(&group);
+        plot(&format!("timeline-{}", k + 1), caption, &|p| {
+            time_chart(p, &labels, &series, &marks)
+        })?;
     }
     for (name, title, bars) in bar_groups(&run.metrics) {
         let categories: Vec<String> = bars.iter().map(|(n, _)| n.clone()).collect();
         let series = [Bars {
             label: "value".into(),
             values: bars.iter().map(|(_, v)| *v).collect(),
+            ci: Vec::new(),
         }];
         let labels = ChartLabels {
             title: title.clone(),
@@ -314,6 +341,53 @@ fn draw(dir: &Path, run: &RunRecord) -> Result<Vec<PathBuf>, String> {
         .map_err(|e| format!("cannot write {}: {e}", page_file.display()))?;
     files.push(page_file);
     Ok(files)
+}
+
+/// The series of `timeline` grouped by metric, in the timeline's order: one chart each.
+fn timeline_groups(timeline: &[TimeSeries]) -> Vec<Vec<&TimeSeries>> {
+    let mut groups: Vec<Vec<&TimeSeries>> = Vec::new();
+    for s in timeline {
+        match groups.last_mut() {
+            Some(g) if g[0].metric == s.metric => g.push(s),
+            _ => groups.push(vec![s]),
+        }
+    }
+    groups
+}
+
+/// The labels, series and caption of the time chart of one metric's series: at most
+/// [`TIMELINE_LABELS`] of a tally's labels, those with the largest totals.
+fn timeline_chart(group: &[&TimeSeries]) -> (ChartLabels, Vec<Series>, String) {
+    let metric = &group[0].metric;
+    let (y, how) = match group[0].kind {
+        SeriesKind::Rate => (format!("{metric} per second"), "rate per second"),
+        SeriesKind::Level => (metric.clone(), "value"),
+        SeriesKind::Mean => (format!("mean {metric}"), "mean of the values recorded"),
+    };
+    let total = |s: &TimeSeries| s.points.iter().map(|p| p.1).sum::<f64>();
+    let mut shown: Vec<&TimeSeries> = group.to_vec();
+    shown.sort_by(|a, b| total(b).total_cmp(&total(a)).then(a.label.cmp(&b.label)));
+    shown.truncate(TIMELINE_LABELS);
+    shown.sort_by(|a, b| a.label.cmp(&b.label));
+    let series = shown
+        .iter()
+        .map(|s| Series {
+            label: s.label.clone().unwrap_or_else(|| metric.clone()),
+            points: s.points.clone(),
+            reference: false,
+            ci: Vec::new(),
+        })
+        .collect();
+    let mut caption = format!("{metric} over the run: {how} in each slice of simulated time");
+    if group.len() > shown.len() {
+        caption += &format!(" ({} of {} labels, the largest)", shown.len(), group.len());
+    }
+    let labels = ChartLabels {
+        title: format!("{metric} over time"),
+        x: "simulated time (s); faults dashed".into(),
+        y,
+    };
+    (labels, series, caption)
 }
 
 /// What the CDF plot shows: among sample metrics with at least [`CDF_MIN_SAMPLES`]
@@ -409,7 +483,7 @@ fn window_note(run: &RunRecord) -> String {
 }
 
 /// A number as a table shows it: integers whole, others to four decimals.
-fn number(x: f64) -> String {
+pub(crate) fn number(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < 1e15 {
         format!("{x:.0}")
     } else {

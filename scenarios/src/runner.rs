@@ -2,6 +2,7 @@
 //! selected invariants, and gather the report that `dsim run --json` prints.
 
 use crate::schema::Scenario;
+use crate::timeline::{MESSAGES_SENT, TimeSeries, TimelineRecorder};
 use protocols::system::{LinkTable, NodeDecl, Setup, System};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -23,6 +24,8 @@ pub struct RunOptions {
     pub keep_trace: bool,
     /// Faults added to the scenario's own plan (what `dsim explore` draws).
     pub extra_faults: Vec<ScheduledFault<String>>,
+    /// Record the system's key metrics over time (for `--report`).
+    pub timeline: bool,
 }
 
 /// One invariant violation, as printed in JSON.
@@ -65,6 +68,13 @@ pub struct RunReport {
     /// Node names by node id (for reports; not part of the JSON).
     #[serde(skip)]
     pub node_names: Vec<String>,
+    /// The key metrics over time, when asked for (for reports; not part of the JSON).
+    #[serde(skip)]
+    pub timeline: Vec<TimeSeries>,
+    /// The faults of the plan, as (time, what and whom), in time order (for reports; not
+    /// part of the JSON).
+    #[serde(skip)]
+    pub faults: Vec<(SimTime, String)>,
 }
 
 /// A scenario parsed, checked and ready to run any number of times.
@@ -81,6 +91,8 @@ pub trait LoadedScenario: Sync {
     fn default_link(&self) -> LinkParams;
     /// The scenario's fault budget for `dsim explore`.
     fn budget(&self) -> FaultBudget;
+    /// The system's key metrics ([`System::KEY_METRICS`]), what reports chart.
+    fn key_metrics(&self) -> &'static [&'static str];
     /// When a run with `extra` faults ends: the duration, or, with a quiet period, at
     /// least that long after the last fault.
     fn end_time(&self, extra: &[ScheduledFault<String>]) -> SimTime;
@@ -208,6 +220,10 @@ impl<S: System> LoadedScenario for Prepared<S> {
         self.scenario.explore.clone().unwrap_or_default()
     }
 
+    fn key_metrics(&self) -> &'static [&'static str] {
+        S::KEY_METRICS
+    }
+
     fn end_time(&self, extra: &[ScheduledFault<String>]) -> SimTime {
         let s = &self.scenario;
         let last = s.faults.iter().chain(extra).map(|f| f.at).max();
@@ -238,10 +254,22 @@ impl<S: System> LoadedScenario for Prepared<S> {
             .build(seed, options.keep_trace, extra)
             .map_err(|(_, m)| m)?;
         let until = options.until.unwrap_or_else(|| self.end_time(extra));
-        const SLICES: u64 = 100;
-        for i in 1..=SLICES {
-            let t = SimTime((u128::from(until.0) * u128::from(i) / u128::from(SLICES)) as u64);
-            if !sim.advance_to(t) {
+        let mut timeline = options.timeline.then(|| {
+            let mut names = S::KEY_METRICS.to_vec();
+            names.push(MESSAGES_SENT);
+            TimelineRecorder::new(&names)
+        });
+        // Slices of simulated time: progress is reported, and the timeline sampled,
+        // between them.
+        let slices: u64 = if timeline.is_some() { 200 } else { 100 };
+        for i in 1..=slices {
+            let t = SimTime((u128::from(until.0) * u128::from(i) / u128::from(slices)) as u64);
+            let more = sim.advance_to(t);
+            if let Some(recorder) = &mut timeline {
+                let now = if more { t } else { sim.world().now() };
+                recorder.sample(now, &[sim.world().metrics(), &sim.network_counters()]);
+            }
+            if !more {
                 break;
             }
             progress(t, until);
@@ -279,8 +307,32 @@ impl<S: System> LoadedScenario for Prepared<S> {
                     .map(|(id, _, _)| world.name(id).to_owned())
                     .collect()
             },
+            timeline: timeline.map(TimelineRecorder::finish).unwrap_or_default(),
+            faults: fault_marks(&self.scenario.faults, extra),
         })
     }
+}
+
+/// The faults of a plan as (time, "crash N3" and the like), in time order.
+fn fault_marks(
+    plan: &[ScheduledFault<String>],
+    extra: &[ScheduledFault<String>],
+) -> Vec<(SimTime, String)> {
+    let mut marks: Vec<(SimTime, String)> = plan
+        .iter()
+        .chain(extra)
+        .map(|f| {
+            let mut nodes = Vec::new();
+            let _ = f.fault.clone().map_nodes(&mut |n: String| {
+                nodes.push(n);
+                Ok::<(), ()>(())
+            });
+            let what = std::iter::once(f.fault.name().to_owned()).chain(nodes);
+            (f.at, what.collect::<Vec<_>>().join(" "))
+        })
+        .collect();
+    marks.sort();
+    marks
 }
 
 /// The first few node names of `sim`, for error messages.

@@ -18,6 +18,7 @@
 
 pub mod grid;
 mod merge;
+pub mod report;
 pub mod stats;
 
 pub use grid::{Parameter, SeedRange, Shard};

@@ -559,8 +559,7 @@ fn transport_refuses_bad_parameters_at_load_time() {
 }
 
 /// OTT: a neighbour table naming an unknown node, or a TOML table line that is not a
-/// list, is refused with the name or the line; `plot ott` refuses a node that is not a
-/// client.
+/// list, is refused with the name or the line.
 #[test]
 fn ott_bad_tables_and_clients_are_named() {
     dsim(&[
@@ -577,7 +576,4 @@ fn ott_bad_tables_and_clients_are_named() {
         r#"params.neighbours_toml="\"S1\" = N1""#,
     ])
     .expect_usage_error(&["params.neighbours_toml line 1", "[ ... ] list"]);
-    let out = scratch("ott_bad_client");
-    dsim(&["plot", "ott", "--client", "N1", "--out", &arg(&out)])
-        .expect_usage_error(&["\"N1\" is not a client"]);
 }

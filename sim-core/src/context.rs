@@ -168,6 +168,15 @@ impl<N: Node> Context<'_, N> {
         &mut self.kernel.metrics
     }
 
+    /// Add `by` to this node's entry (labelled with its name) of the tally `name`: a
+    /// per-node count, such as the bits each viewer received, that reports can draw
+    /// node by node over time.
+    pub fn tally_own(&mut self, name: &str, by: f64) {
+        let kernel = &mut *self.kernel;
+        let me = &kernel.nodes[self.id.index()].name;
+        kernel.metrics.add_to(name, me, by);
+    }
+
     /// Write a note into the trace (it enters the fingerprint).
     pub fn annotate(&mut self, text: &str) {
         self.kernel.annotate(self.id, text);

@@ -241,14 +241,14 @@ impl<N: Node> Kernel<N> {
 
     /// Write the network counters into the metrics under `net.*`.
     pub(crate) fn export_net_metrics(&self, into: &mut Metrics) {
-        into.set("net.messages_sent", self.net.sent as f64);
-        into.set("net.bytes_sent", self.net.bytes_sent as f64);
-        into.set("net.messages_delivered", self.net.delivered as f64);
-        into.set("net.messages_duplicated", self.net.duplicated as f64);
+        into.add("net.messages_sent", self.net.sent as f64);
+        into.add("net.bytes_sent", self.net.bytes_sent as f64);
+        into.add("net.messages_delivered", self.net.delivered as f64);
+        into.add("net.messages_duplicated", self.net.duplicated as f64);
         for reason in DropReason::ALL {
             let n = self.net.dropped[reason as usize];
             if n > 0 {
-                into.set(&format!("net.dropped.{}", reason.name()), n as f64);
+                into.add(&format!("net.dropped.{}", reason.name()), n as f64);
             }
         }
     }

@@ -108,7 +108,12 @@ impl Metrics {
     /// Add `by` to the `label` entry of the tally `name` (both created at zero).
     pub fn add_to(&mut self, name: &str, label: &str, by: f64) {
         match self.values.get_mut(name) {
-            Some(Metric::Tally(t)) => *t.entry(label.to_owned()).or_insert(0.0) += by,
+            Some(Metric::Tally(t)) => match t.get_mut(label) {
+                Some(count) => *count += by,
+                None => {
+                    t.insert(label.to_owned(), by);
+                }
+            },
             _ => {
                 let tally = BTreeMap::from([(label.to_owned(), by)]);
                 self.values.insert(name.to_owned(), Metric::Tally(tally));

@@ -219,6 +219,11 @@ impl<N: Node> Simulation<N> {
         self.kernel.lookup(name)
     }
 
+    /// The network as it stands (its per-link parameters, for end-of-run reports).
+    pub fn network(&self) -> &Network {
+        &self.kernel.network
+    }
+
     /// The network, to set the topology and per-link parameters before (or between)
     /// steps.
     pub fn network_mut(&mut self) -> &mut Network {
@@ -261,6 +266,14 @@ impl<N: Node> Simulation<N> {
     /// The run's metrics, with the network counters under `net.*`.
     pub fn metrics(&self) -> Metrics {
         let mut m = self.kernel.metrics.clone();
+        self.kernel.export_net_metrics(&mut m);
+        m
+    }
+
+    /// The network counters alone (`net.*`), without copying the system's metrics:
+    /// what a report samples between slices of a run.
+    pub fn network_counters(&self) -> Metrics {
+        let mut m = Metrics::default();
         self.kernel.export_net_metrics(&mut m);
         m
     }

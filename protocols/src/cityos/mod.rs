@@ -501,6 +501,8 @@ impl System for CityOs {
         "CityOS edge network: PM-10 sensors, edge nodes with Bully election, REST cloud";
     const ROLES: &'static [&'static str] = &["edge", "sensor", "server", "client"];
     const TOPOLOGY: TopologyRule = TopologyRule::Any;
+    const KEY_METRICS: &'static [&'static str] =
+        &["measurements_received", "upload_delay_ms", "elections"];
     type Params = CityParams;
     type Node = CityNode;
 

@@ -61,7 +61,8 @@
 //! `views_granted`, `views_refused`, `previews_received`, `previews_before_image`,
 //! `shares_skipped` (shares and rights changes asked before the owner had an encrypted
 //! image), `shared_items_dropped_offline` (sent directly to a client that had logged
-//! out in the meantime).
+//! out in the meantime). `failure_rate.reference`: the published rate of the run's
+//! configuration, when `published_failure_rates` gives one.
 //!
 //! # Invariants
 //! `no_request_handled_twice` (round-robin mode only), `jobs_return_exact_bytes`,
@@ -95,7 +96,7 @@ use stego::StegoCost;
 use token::WorkingToken;
 
 /// How requests are spread over the servers: the report's four configurations.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Balancing {
     /// Every request to the first server (no election: the others idle).
     NoBalancing,
@@ -238,6 +239,10 @@ pub struct ImageCloudParams {
     pub actions: Vec<Action>,
     /// The endpoints' configuration (stop-and-wait, 60,508-byte chunks by default).
     pub transport: TransportConfig,
+    /// Failure rates published for this experiment, by configuration (the report's
+    /// section 7, say): the run reports the one of its `balancing` as
+    /// `failure_rate.reference`, which reports draw next to the measured rate.
+    pub published_failure_rates: BTreeMap<Balancing, f64>,
 }
 
 impl Default for ImageCloudParams {
@@ -260,6 +265,7 @@ impl Default for ImageCloudParams {
             offline_token: None,
             actions: Vec::new(),
             transport: TransportConfig::default(),
+            published_failure_rates: BTreeMap::new(),
         }
     }
 }
@@ -462,6 +468,8 @@ impl System for ImageCloud {
     const DESCRIPTION: &'static str = "cloud servers hide images by LSB steganography; load balancing by token or queues; P2P sharing with view rights";
     const ROLES: &'static [&'static str] = &["server", "client"];
     const TOPOLOGY: TopologyRule = TopologyRule::Any;
+    const KEY_METRICS: &'static [&'static str] =
+        &["failure_rate", "job_time_ms", "duplicate_handling"];
     type Params = ImageCloudParams;
     type Node = CloudNode;
 
@@ -475,6 +483,15 @@ impl System for ImageCloud {
                 "image-cloud needs at least one node with role \"server\" and one with role \"client\""
                     .into(),
             );
+        }
+        if let Some((config, rate)) = p
+            .published_failure_rates
+            .iter()
+            .find(|(_, r)| !(0.0..=1.0).contains(*r))
+        {
+            return Err(format!(
+                "params.published_failure_rates: {config:?} is {rate}, a failure rate is between 0 and 1"
+            ));
         }
         if p.image_bytes < 8 {
             return Err(format!(
@@ -617,7 +634,7 @@ impl System for ImageCloud {
         v
     }
 
-    fn report(_p: &ImageCloudParams, sim: &Simulation<CloudNode>, metrics: &mut Metrics) {
+    fn report(p: &ImageCloudParams, sim: &Simulation<CloudNode>, metrics: &mut Metrics) {
         let mut accepted_by: BTreeMap<RequestId, u32> = BTreeMap::new();
         let (mut retransmissions, mut cached, mut pending, mut encoded) = (0u64, 0u64, 0u64, 0u64);
         let (mut full, mut asleep) = (0u64, 0u64);
@@ -683,6 +700,9 @@ impl System for ImageCloud {
             ("shared_items_dropped_offline", lost_offline as f64),
         ] {
             metrics.set(name, v);
+        }
+        if let Some(&published) = p.published_failure_rates.get(&p.balancing) {
+            metrics.set("failure_rate.reference", published);
         }
     }
 }

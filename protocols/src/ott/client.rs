@@ -98,6 +98,8 @@ pub struct Client {
     pub sessions: Vec<Session>,
     /// Video payload bytes received per `bitrate_bin` of time.
     pub timeline: BTreeMap<u64, u64>,
+    /// Video payload bytes received in all (what the adapter reports as `video_bits`).
+    pub video_bytes: u64,
     /// Streams moved to another PoP.
     pub moves: u64,
     next_seq: u64,
@@ -115,6 +117,7 @@ impl Client {
             streams: BTreeMap::new(),
             sessions: Vec::new(),
             timeline: BTreeMap::new(),
+            video_bytes: 0,
             moves: 0,
             next_seq: 0,
             pings: BTreeMap::new(),
@@ -373,10 +376,12 @@ impl Core for Client {
             session.last_video = Some(now);
             stream.last_video = Some(now);
         }
+        let bytes = u64::from(packet.payload_bytes());
         *self
             .timeline
             .entry(now.0 / timing.bitrate_bin.0)
-            .or_default() += u64::from(packet.payload_bytes());
+            .or_default() += bytes;
+        self.video_bytes += bytes;
     }
 
     fn timer(&mut self, now: SimTime, timing: &Timing, timer: OttTimer, out: &mut Actions) {

@@ -383,6 +383,14 @@ impl TransportHost for OttNode {
 }
 
 impl OttNode {
+    /// Video payload bytes this node has received as a client (0 for other roles).
+    fn video_bytes(&self) -> u64 {
+        match &self.role {
+            Role::Client(c) => c.video_bytes,
+            _ => 0,
+        }
+    }
+
     fn perform(&mut self, ctx: &mut Context<'_, Self>, actions: Actions) {
         for action in actions {
             match action {
@@ -449,10 +457,15 @@ impl Node for OttNode {
                 self.transport_events(ctx);
             }
             OttMsg::Video(packet) => {
+                let before = self.video_bytes();
                 let mut actions = Vec::new();
                 self.role
                     .core()
                     .video(ctx.now(), &self.timing, from, packet, &mut actions);
+                let received = self.video_bytes() - before;
+                if received > 0 {
+                    ctx.tally_own("video_bits", (received * 8) as f64);
+                }
                 self.perform(ctx, actions);
             }
         }
@@ -500,6 +513,7 @@ impl System for Ott {
         "OTT live streaming: flooded overlay, self-healing distribution trees, PoPs and clients";
     const ROLES: &'static [&'static str] = ROLES;
     const TOPOLOGY: TopologyRule = TopologyRule::Any;
+    const KEY_METRICS: &'static [&'static str] = &["video_bits", "recovery_time_ms", "stall_ratio"];
     type Params = OttParams;
     type Node = OttNode;
 

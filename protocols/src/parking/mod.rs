@@ -465,6 +465,8 @@ impl System for Parking {
     const ROLES: &'static [&'static str] =
         &["entry", "exit", "server", "display", "admin", "camera"];
     const TOPOLOGY: TopologyRule = TopologyRule::Any;
+    const KEY_METRICS: &'static [&'static str] =
+        &["entries", "entry_latency_ms", "messages_per_entry"];
     type Params = ParkingParams;
     type Node = ParkingNode;
 

@@ -121,6 +121,7 @@ impl System for WidestPath {
         "P2P streaming: channels on widest paths of a distributed GHS maximum spanning tree";
     const ROLES: &'static [&'static str] = &[];
     const TOPOLOGY: TopologyRule = TopologyRule::Any;
+    const KEY_METRICS: &'static [&'static str] = &["ghs_messages", "session_messages"];
     type Params = WidestPathParams;
     type Node = PeerNode;
 
