@@ -164,7 +164,7 @@ mod tests {
             .split_whitespace()
             .collect();
         assert!(
-            svg.contains(">3.0<") && svg.contains(">a<"),
+            svg.contains(">3<") && svg.contains(">a<"),
             "values and names drawn"
         );
         let ragged = [Bars {

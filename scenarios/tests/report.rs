@@ -1,6 +1,7 @@
 //! `dsim run --report` and `dsim report` without a browser: the page is self-contained
 //! and deterministic, `dsim report` redraws it and narrows its window, reports a
-//! directory of trace files, and refuses bad windows and empty directories.
+//! directory of trace files, draws the system's key metric over time (the OTT bit rate
+//! across failures), and refuses bad windows and empty directories.
 
 mod common;
 
@@ -138,4 +139,54 @@ fn bad_windows_and_directories_exit_2() {
     std::fs::create_dir_all(&empty).unwrap();
     dsim(&["report", &arg(&empty)]).expect_usage_error(&["no run.json", "trace files"]);
     dsim(&["report", &arg(&root.join("missing"))]).expect_usage_error(&["cannot read"]);
+}
+
+/// The bit rate across failures, the plot issue 8 asked for, comes out of
+/// `dsim run --report`: C1's received video rate over `ott-failures` is the full rate
+/// before N3 dies, zero right after each death, and the full rate again within the
+/// delivery bound; the chart marks the faults, and the fingerprint is that of a run
+/// without a report (sampling the timeline changes nothing).
+#[test]
+fn the_ott_bit_rate_dips_at_each_death_and_recovers() {
+    let dir = scratch("report-ott-timeline");
+    let run = dsim(&["run", "ott-failures", "--report", &arg(&dir), "--json"]);
+    run.expect_code(0);
+    let plain = dsim(&["run", "ott-failures", "--json"]);
+    assert_eq!(run.json()["trace_hash"], plain.json()["trace_hash"]);
+    let record: serde_json::Value = serde_json::from_str(&read(&dir.join("run.json"))).unwrap();
+    let c1 = record["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["metric"] == "video_bits" && s["label"] == "C1")
+        .expect("C1's video_bits over time");
+    assert_eq!(c1["kind"], "rate");
+    let points: Vec<(f64, f64)> = c1["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap() / 1e6))
+        .collect();
+    let rate = |from: f64, to: f64| {
+        let shown: Vec<f64> = points
+            .iter()
+            .filter(|(t, _)| (from..to).contains(t))
+            .map(|p| p.1)
+            .collect();
+        assert!(!shown.is_empty(), "slices in {from}..{to}");
+        shown.iter().sum::<f64>() / shown.len() as f64
+    };
+    // 8 Mb/s of MPEG-TS payload plus the 16-byte datagram header.
+    let full = 8.0 * 1332.0 / 1316.0;
+    assert!((rate(5.0, 19.0) - full).abs() < 0.1, "{}", rate(5.0, 19.0));
+    assert!(rate(20.4, 21.6) < 0.01, "dip after the simple death");
+    assert!((rate(24.0, 39.0) - full).abs() < 0.1);
+    assert!(rate(40.4, 42.0) < 0.01, "dip after the catastrophic death");
+    assert!((rate(45.0, 79.0) - full).abs() < 0.1);
+    assert_eq!(
+        record["faults"][0],
+        serde_json::json!([20_000_000_000u64, "crash N3"])
+    );
+    let chart = read(&dir.join("timeline-1.svg"));
+    assert!(chart.contains("video_bits over time") && chart.contains("crash N2"));
 }
