@@ -577,3 +577,22 @@ fn ott_bad_tables_and_clients_are_named() {
     ])
     .expect_usage_error(&["params.neighbours_toml line 1", "[ ... ] list"]);
 }
+
+/// A reader that stops early (`dsim list | head -1`) ends dsim quietly with status 0,
+/// not with a panic on the broken pipe.
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dsim"))
+        .arg("list")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end before dsim has written anything.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
