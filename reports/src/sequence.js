@@ -10,6 +10,12 @@
   const ticks = document.getElementById("ticks");
   const label = document.getElementById("view-label");
   const hidden = new Set();
+  // Filters name nodes by their scenario name; messages and marks carry node ids.
+  const nameOf = {};
+  svg.querySelectorAll(".lane").forEach((g) => {
+    nameOf[g.dataset.node] = g.dataset.name;
+  });
+  const nodeHidden = (id) => hidden.has("node-" + nameOf[id]);
   let v0 = 0;
   let span = rows;
 
@@ -19,14 +25,19 @@
     if (zoom > 0) span = rows / zoom;
     const at = parseFloat(p.get("at"));
     if (!isNaN(at)) v0 = at;
-    (p.get("hide") || "").split(",").filter(Boolean).forEach((h) => hidden.add(h));
+    // Split before decoding, so a name may hold an encoded comma.
+    const raw = location.hash.slice(1).split("&").find((part) => part.startsWith("hide="));
+    (raw ? raw.slice(5) : "")
+      .split(",")
+      .filter(Boolean)
+      .forEach((h) => hidden.add(decodeURIComponent(h)));
   }
 
   function writeFragment() {
     const parts = [];
     if (span < rows) parts.push("zoom=" + +(rows / span).toFixed(3));
     if (v0 > 0) parts.push("at=" + +v0.toFixed(2));
-    if (hidden.size) parts.push("hide=" + [...hidden].sort().join(","));
+    if (hidden.size) parts.push("hide=" + [...hidden].sort().map(encodeURIComponent).join(","));
     history.replaceState(null, "", parts.length ? "#" + parts.join("&") : location.pathname);
   }
 
@@ -44,7 +55,7 @@
     span = Math.min(rows, Math.max(2, span));
     v0 = Math.min(Math.max(0, v0), rows - span);
     svg.querySelectorAll(".lane").forEach((g) => {
-      g.style.display = hidden.has("node-" + g.dataset.node) ? "none" : "";
+      g.style.display = hidden.has("node-" + g.dataset.name) ? "none" : "";
     });
     let arrows = 0;
     svg.querySelectorAll(".msg").forEach((g) => {
@@ -52,8 +63,8 @@
       const r0 = +d.r0;
       const r1 = +d.r1;
       const show =
-        !hidden.has("node-" + d.from) &&
-        !hidden.has("node-" + d.to) &&
+        !nodeHidden(d.from) &&
+        !nodeHidden(d.to) &&
         !hidden.has("kind-" + d.kind) &&
         inView(Math.min(r0, r1), Math.max(r0, r1));
       g.style.display = show ? "" : "none";
@@ -68,7 +79,7 @@
       const d = g.dataset;
       const r = +d.r0;
       const show =
-        !hidden.has("node-" + d.node) && !hidden.has("kind-" + d.kind) && inView(r, r);
+        !nodeHidden(d.node) && !hidden.has("kind-" + d.kind) && inView(r, r);
       g.style.display = show ? "" : "none";
       if (!show) return;
       g.querySelector("circle").setAttribute("cy", y(r));

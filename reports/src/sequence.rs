@@ -350,7 +350,7 @@ pub fn svg(chart: &Chart, names: &[String]) -> String {
         let x = lane_x(id);
         let _ = write!(
             s,
-            r#"<g class="lane" data-node="{id}"><text class="lane-name" x="{x}" y="{ty}">{name}</text><line x1="{x}" y1="{TOP}" x2="{x}" y2="{y2}"/></g>"#,
+            r#"<g class="lane" data-node="{id}" data-name="{name}"><text class="lane-name" x="{x}" y="{ty}">{name}</text><line x1="{x}" y1="{TOP}" x2="{x}" y2="{y2}"/></g>"#,
             ty = TOP - 14.0,
             name = escape(&lane_name(names, id)),
             y2 = TOP + height,
@@ -429,8 +429,8 @@ pub fn controls(chart: &Chart, names: &[String]) -> String {
     for &id in &chart.lanes {
         let _ = write!(
             s,
-            r#"<label><input type="checkbox" class="filter" data-filter="node-{id}" checked> {}</label> "#,
-            escape(&lane_name(names, id))
+            r#"<label><input type="checkbox" class="filter" data-filter="node-{name}" checked> {name}</label> "#,
+            name = escape(&lane_name(names, id))
         );
     }
     s.push_str("</fieldset><fieldset><legend>kinds</legend>");
@@ -447,7 +447,8 @@ pub fn controls(chart: &Chart, names: &[String]) -> String {
 
 /// The script that lays the chart out for the current view and filters: wheel zooms
 /// around the pointer, dragging pans, the buttons and checkboxes do the obvious, and the
-/// page's fragment (`#zoom=2&at=10&hide=node-1,kind-Ping`) sets the state on load.
+/// page's fragment (`#zoom=2&at=10&hide=node-pinger,kind-Ping`: nodes by name, each
+/// percent-encoded) sets the state on load.
 /// After every layout the SVG's `data-view`, `data-hidden` and `data-visible-arrows`
 /// attributes say what is shown.
 pub const SCRIPT: &str = include_str!("sequence.js");

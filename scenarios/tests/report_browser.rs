@@ -208,7 +208,17 @@ fn check_scenario(name: &str, root: &Path, worker: usize) -> String {
         .first()
         .map_or("none", |a| a.kind.as_str())
         .to_owned();
-    let dom = dump(&format!("#hide=node-{node},kind-{kind}"));
+    // Node filters name the node as the scenario does (the lane's data-name).
+    let lane = tags(&html, &format!("<g class=\"lane\" data-node=\"{node}\""));
+    let node_name = attr(lane[0], "data-name");
+    assert!(
+        !node_name.is_empty()
+            && node_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-'),
+        "{name}: lane name {node_name:?}"
+    );
+    let dom = dump(&format!("#hide=node-{node_name},kind-{kind}"));
     let lane = tags(&dom, &format!("<g class=\"lane\" data-node=\"{node}\""));
     assert!(!shown(lane[0]), "{name}: the hidden node's lane is hidden");
     let (_, _, filtered, filtered_visible) = chart_state(&dom);
