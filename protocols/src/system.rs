@@ -93,8 +93,8 @@ pub trait System: 'static {
     const TOPOLOGY: TopologyRule;
     /// The metrics that say how the system is doing, most telling first: reports draw
     /// those recorded during the run over time, and sweep reports chart each against
-    /// the swept parameters (with its `NAME.reference`, a theoretical or published
-    /// value, when the system writes one).
+    /// the swept parameters (with `NAME.reference`, a theoretical or published value,
+    /// and `NAME.bound`, a proven bound, when the system writes them).
     const KEY_METRICS: &'static [&'static str] = &[];
     /// The system's parameters (`params: (...)` in the scenario file).
     type Params: DeserializeOwned + Serialize + Default + Clone + Send + Sync;

@@ -478,3 +478,34 @@ fn bad_sweep_report_arguments_exit_2() {
     std::fs::create_dir_all(&plain).unwrap();
     dsim(&["report", &out, &arg(&plain)]).expect_usage_error(&["not a sweep directory"]);
 }
+
+/// Messages against N: a sweep over the size of the widest-path graph. The GHS
+/// messages stay within the bound 5 N log2 N + 2E the system reports beside them as
+/// `ghs_messages.bound`, grow with N, and the chart draws both against the size.
+#[test]
+fn ghs_messages_against_n_stay_within_the_bound() {
+    let dir = scratch("sweep-report-ghs");
+    let points = sweep_and_report(
+        &dir,
+        &[
+            "widest-path",
+            "--seeds",
+            "1..1",
+            "--set",
+            "params.graph.peers=16,24,32",
+        ],
+    );
+    let messages: Vec<f64> = points.iter().map(|p| mean(p, "ghs_messages")).collect();
+    for p in &points {
+        assert!(
+            mean(p, "ghs_messages") <= mean(p, "ghs_messages.bound"),
+            "{p}"
+        );
+    }
+    assert!(
+        messages[0] < messages[1] && messages[1] < messages[2],
+        "{messages:?}"
+    );
+    let chart = std::fs::read_to_string(dir.join("sweep-1.svg")).unwrap();
+    assert!(chart.contains("ghs_messages.bound") && chart.contains("params.graph.peers"));
+}

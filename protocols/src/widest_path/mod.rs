@@ -269,7 +269,10 @@ impl System for WidestPath {
         metrics.set("ghs_messages_residual", messages(TreeKind::Residual));
         let n = live.len() as f64;
         let edges = live.iter().map(|p| p.links.len()).sum::<usize>() as f64 / 2.0;
-        metrics.set("ghs_bound", 5.0 * n * n.log2().max(0.0) + 2.0 * edges);
+        metrics.set(
+            "ghs_messages.bound",
+            5.0 * n * n.log2().max(0.0) + 2.0 * edges,
+        );
         let waiting: usize = live
             .iter()
             .map(|p| p.channels.queue.len() + usize::from(p.channels.in_flight.is_some()))

@@ -5,7 +5,7 @@
 //! combination of the other swept parameters is a series of its own. A numeric axis
 //! (losses, sizes) gives a line chart, any other (configurations) grouped bars. A metric
 //! `NAME.reference` (a theoretical or published value the system reports next to
-//! `NAME`) is drawn beside it as the reference series.
+//! `NAME`) or `NAME.bound` (a proven bound) is drawn beside it as a reference series.
 
 use super::stats::MetricStats;
 use super::{SweepSummary, merge};
@@ -21,8 +21,9 @@ use std::path::{Path, PathBuf};
 pub const SUMMARY_FILE: &str = "summary.json";
 /// Violating runs listed on the page at most.
 const VIOLATIONS_LISTED: usize = 20;
-/// The suffix of a metric's reference value.
-pub const REFERENCE_SUFFIX: &str = ".reference";
+/// The suffixes of the values drawn beside a metric `NAME`: `NAME.reference`, a
+/// theoretical or published value, and `NAME.bound`, a proven bound.
+pub const REFERENCE_SUFFIXES: [&str; 2] = [".reference", ".bound"];
 
 /// Merge the sweep in `dirs` and write its report into the first: `summary.json`,
 /// `report.html` and a chart per metric (`sweep-K.png`, `.svg`). `metrics` are the
@@ -197,7 +198,6 @@ fn draw_metric(
     axes: &Axes,
     metric: &str,
 ) -> Result<Vec<PathBuf>, String> {
-    let reference = format!("{metric}{REFERENCE_SUFFIX}");
     let label = |series: &str, what: &str| match (series.is_empty(), what.is_empty()) {
         (true, true) => "mean over seeds".to_owned(),
         (true, false) => what.to_owned(),
@@ -214,9 +214,12 @@ fn draw_metric(
                 .collect()
         };
         columns.push((label(series, ""), false, stats(metric)));
-        let refs = stats(&reference);
-        if refs.iter().any(Option::is_some) {
-            columns.push((label(series, &reference), true, refs));
+        for suffix in REFERENCE_SUFFIXES {
+            let reference = format!("{metric}{suffix}");
+            let refs = stats(&reference);
+            if refs.iter().any(Option::is_some) {
+                columns.push((label(series, &reference), true, refs));
+            }
         }
     }
     let labels = ChartLabels {
