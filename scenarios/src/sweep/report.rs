@@ -190,6 +190,15 @@ impl Axes {
     }
 }
 
+/// One series of a sweep chart: a metric's (mean, CI half-width) at each axis position
+/// (`None` where the point lacks it), for one combination of the other parameters.
+struct Column {
+    label: String,
+    /// A reference or bound, drawn thin and without whiskers.
+    reference: bool,
+    values: Vec<Option<(f64, f64)>>,
+}
+
 /// Draw `metric` against the axis into `dir/NAME.png` and `.svg`; the files written.
 fn draw_metric(
     dir: &Path,
@@ -204,8 +213,7 @@ fn draw_metric(
         (false, true) => series.to_owned(),
         (false, false) => format!("{series} {what}"),
     };
-    // (label, is reference, per axis position: (mean, ci half-width)).
-    let mut columns: Vec<(String, bool, Vec<Option<(f64, f64)>>)> = Vec::new();
+    let mut columns: Vec<Column> = Vec::new();
     for series in &axes.series {
         let stats = |m: &str| -> Vec<Option<(f64, f64)>> {
             axes.column(summary, series, m)
@@ -213,12 +221,20 @@ fn draw_metric(
                 .map(|s| s.map(|s| (s.mean, s.ci95.unwrap_or(0.0))))
                 .collect()
         };
-        columns.push((label(series, ""), false, stats(metric)));
+        columns.push(Column {
+            label: label(series, ""),
+            reference: false,
+            values: stats(metric),
+        });
         for suffix in REFERENCE_SUFFIXES {
             let reference = format!("{metric}{suffix}");
             let refs = stats(&reference);
             if refs.iter().any(Option::is_some) {
-                columns.push((label(series, &reference), true, refs));
+                columns.push(Column {
+                    label: label(series, &reference),
+                    reference: true,
+                    values: refs,
+                });
             }
         }
     }
@@ -233,11 +249,11 @@ fn draw_metric(
         if axes.numeric {
             let series: Vec<Series> = columns
                 .iter()
-                .map(|(label, reference, values)| {
+                .map(|c| {
                     let (points, ci) = axes
                         .x_values
                         .iter()
-                        .zip(values)
+                        .zip(&c.values)
                         .filter_map(|(x, v)| {
                             let (mean, ci) = (*v)?;
                             let x: f64 = x.parse().ok()?;
@@ -245,10 +261,10 @@ fn draw_metric(
                         })
                         .unzip();
                     Series {
-                        label: label.clone(),
+                        label: c.label.clone(),
                         points,
-                        reference: *reference,
-                        ci: if *reference { Vec::new() } else { ci },
+                        reference: c.reference,
+                        ci: if c.reference { Vec::new() } else { ci },
                     }
                 })
                 .collect();
@@ -256,13 +272,13 @@ fn draw_metric(
         } else {
             let bars: Vec<Bars> = columns
                 .iter()
-                .map(|(label, reference, values)| {
+                .map(|c| {
                     let (values, ci): (Vec<f64>, Vec<f64>) =
-                        values.iter().map(|v| v.unwrap_or((0.0, 0.0))).unzip();
+                        c.values.iter().map(|v| v.unwrap_or((0.0, 0.0))).unzip();
                     Bars {
-                        label: label.clone(),
+                        label: c.label.clone(),
                         values,
-                        ci: if *reference { Vec::new() } else { ci },
+                        ci: if c.reference { Vec::new() } else { ci },
                     }
                 })
                 .collect();
