@@ -544,6 +544,15 @@ impl Network {
         None
     }
 
+    /// Prefetch `node`'s network stream: the event loop calls this for the node of the
+    /// next event, which may send.
+    #[inline(always)]
+    pub(crate) fn warm_sender(&self, node: NodeId) {
+        if let Some(rng) = self.senders.get(node.index()) {
+            crate::prefetch::prefetch(rng);
+        }
+    }
+
     /// Decide what happens to a message of `size` bytes sent at `now` on `from -> to`.
     /// `link_name` names the random stream of a link with a bandwidth or FIFO ordering;
     /// it is called only the first time such a link carries a message.

@@ -403,6 +403,7 @@ impl<N: Node> Simulation<N> {
         {
             prefetch(rng);
             prefetch(&self.nodes[next as usize]);
+            self.kernel.network.warm_sender(NodeId(next));
         }
     }
 
