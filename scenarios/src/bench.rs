@@ -9,6 +9,8 @@
 
 use protocols::cityos::{CityOs, CityParams};
 use protocols::forward::{self, ForwardParams};
+use protocols::image_cloud::{ImageCloud, ImageCloudParams};
+use protocols::parking::{Parking, ParkingParams};
 use protocols::phold::{Phold, PholdParams};
 use protocols::ping_pong::{PingPong, PingPongParams};
 use protocols::system::{LinkTable, NodeDecl, Setup, System};
@@ -28,6 +30,14 @@ pub const SYSTEMS: &[(&str, &str)] = &[
     (
         "widest-path",
         "peers of a random connected graph with about 4 extra links per peer",
+    ),
+    (
+        "parking",
+        "entry gates and as many exit gates, with the lock server and a display",
+    ),
+    (
+        "image-cloud",
+        "clients (5 requests each), one server per 10 clients (at least 3)",
     ),
 ];
 
@@ -212,6 +222,30 @@ pub fn system(
                 ..LinkTable::default()
             };
             run_system::<WidestPath>(&params, &[], &fifo, until, invariants, seed, extra)
+        }
+        "parking" => {
+            let mut nodes = vec![
+                decl("server".into(), "server", SimTime::ZERO),
+                decl("display".into(), "display", SimTime::ZERO),
+            ];
+            for i in 0..size {
+                nodes.push(decl(format!("gate-in-{i}"), "entry", SimTime::ZERO));
+                nodes.push(decl(format!("gate-out-{i}"), "exit", SimTime::ZERO));
+            }
+            let params = ParkingParams {
+                capacity: size.saturating_mul(20),
+                ..ParkingParams::default()
+            };
+            run_system::<Parking>(&params, &nodes, &lan, until, invariants, seed, extra)
+        }
+        "image-cloud" => {
+            let servers = (size / 10).max(3);
+            let mut nodes: Vec<_> = (0..servers)
+                .map(|i| decl(format!("server-{i}"), "server", SimTime::ZERO))
+                .collect();
+            nodes.extend((0..size).map(|i| decl(format!("client-{i}"), "client", SimTime::ZERO)));
+            let params = ImageCloudParams::default();
+            run_system::<ImageCloud>(&params, &nodes, &lan, until, invariants, seed, extra)
         }
         other => Err(format!(
             "bench system: unknown system {other:?}; one of: {}",
