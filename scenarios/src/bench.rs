@@ -25,7 +25,7 @@ pub const SYSTEMS: &[(&str, &str)] = &[
     ("ping-pong", "pingers, each with its own ponger"),
     (
         "cityos",
-        "edge nodes, with --sensors sensors (default 20 per edge node), one server, one analyst",
+        "edge nodes, with --sensors sensors (default 20 per edge node), one server, one analyst, on a grid of about 800 cells per edge node (at least the report's 100 x 100)",
     ),
     (
         "widest-path",
@@ -191,17 +191,20 @@ pub fn system(
             // cityos scenario.
             let start = SimTime::from_secs(3);
             nodes.extend((0..sensors).map(|i| decl(format!("sensor-{i}"), "sensor", start)));
+            // The report's 100 x 100 city holds a few dozen edge nodes at the minimum
+            // distance of 20 (one per 200 cells at the densest): give each edge node
+            // 800 cells, so that random cells are mostly accepted, and draw ids from a
+            // range that rarely collides.
+            let side = (f64::from(size) * 800.0).sqrt().ceil() as u32;
+            let params = CityParams {
+                grid_side: side.max(CityParams::default().grid_side),
+                id_range: i64::from(size).saturating_mul(100).max(1000),
+                ..CityParams::default()
+            };
             let mut extra = extra;
             extra.insert("sensors".into(), json!(sensors));
-            run_system::<CityOs>(
-                &CityParams::default(),
-                &nodes,
-                &lan,
-                until,
-                invariants,
-                seed,
-                extra,
-            )
+            extra.insert("grid_side".into(), json!(params.grid_side));
+            run_system::<CityOs>(&params, &nodes, &lan, until, invariants, seed, extra)
         }
         "widest-path" => {
             let params = WidestPathParams {
