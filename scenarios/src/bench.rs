@@ -181,28 +181,9 @@ pub fn system(
             run_system::<PingPong>(&params, &nodes, &lan, until, invariants, seed, extra)
         }
         "cityos" => {
-            let sensors = sensors.unwrap_or(size.saturating_mul(20));
-            let mut nodes = vec![
-                decl("cloud".into(), "server", SimTime::ZERO),
-                decl("analyst".into(), "client", SimTime::ZERO),
-            ];
-            nodes.extend((0..size).map(|i| decl(format!("edge-{i}"), "edge", SimTime::ZERO)));
-            // Sensors start once the edge nodes have registered, as in the library's
-            // cityos scenario.
-            let start = SimTime::from_secs(3);
-            nodes.extend((0..sensors).map(|i| decl(format!("sensor-{i}"), "sensor", start)));
-            // The report's 100 x 100 city holds a few dozen edge nodes at the minimum
-            // distance of 20 (one per 200 cells at the densest): give each edge node
-            // 800 cells, so that random cells are mostly accepted, and draw ids from a
-            // range that rarely collides.
-            let side = (f64::from(size) * 800.0).sqrt().ceil() as u32;
-            let params = CityParams {
-                grid_side: side.max(CityParams::default().grid_side),
-                id_range: i64::from(size).saturating_mul(100).max(1000),
-                ..CityParams::default()
-            };
+            let (params, nodes) = city(size, sensors.unwrap_or(size.saturating_mul(20)));
             let mut extra = extra;
-            extra.insert("sensors".into(), json!(sensors));
+            extra.insert("sensors".into(), json!(nodes.len() - 2 - size as usize));
             extra.insert("grid_side".into(), json!(params.grid_side));
             run_system::<CityOs>(&params, &nodes, &lan, until, invariants, seed, extra)
         }
@@ -257,6 +238,38 @@ pub fn system(
     }
 }
 
+/// A CityOS city of `edges` edge nodes and `sensors` sensors, with the cloud server and
+/// an analyst: its parameters and nodes.
+///
+/// The report's 100 x 100 city holds a few dozen edge nodes at the minimum distance of
+/// 20 (one per 200 cells at the densest), so the grid grows with the edge count: about
+/// 800 cells per edge node, so that random cells are mostly accepted, and ids from a
+/// range that rarely collides.
+fn city(edges: u32, sensors: u32) -> (CityParams, Vec<NodeDecl>) {
+    let decl = |name: String, role: &str, start: SimTime| NodeDecl {
+        name,
+        role: role.to_owned(),
+        start: Some(start),
+    };
+    let mut nodes = vec![
+        decl("cloud".into(), "server", SimTime::ZERO),
+        decl("analyst".into(), "client", SimTime::ZERO),
+    ];
+    nodes.extend((0..edges).map(|i| decl(format!("edge-{i}"), "edge", SimTime::ZERO)));
+    // Sensors start once the edge nodes have registered, as in the library's cityos
+    // scenario.
+    let start = SimTime::from_secs(3);
+    nodes.extend((0..sensors).map(|i| decl(format!("sensor-{i}"), "sensor", start)));
+    let side = (f64::from(edges) * 800.0).sqrt().ceil() as u32;
+    let defaults = CityParams::default();
+    let params = CityParams {
+        grid_side: side.max(defaults.grid_side),
+        id_range: i64::from(edges).saturating_mul(100).max(defaults.id_range),
+        ..defaults
+    };
+    (params, nodes)
+}
+
 /// Build `S` from generated nodes, as the scenario runner does (with every invariant
 /// when `invariants`), and time a run to `until`.
 fn run_system<S: System>(
@@ -294,4 +307,36 @@ fn run_system<S: System>(
         },
         extra,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A generated city of 100 edge nodes is a real network: nearly every edge node
+    /// finds a cell at the minimum distance and registers (on the report's 100 x 100
+    /// grid at most a few dozen could).
+    #[test]
+    fn a_large_city_registers_its_edge_nodes() {
+        let (params, nodes) = city(100, 0);
+        assert!(params.grid_side > 250, "{}", params.grid_side);
+        let setup = Setup {
+            seed: 1,
+            nodes: &nodes,
+            links: &[],
+            network: &LinkTable::default(),
+        };
+        let mut sim = protocols::system::simulation::<CityOs>(&params, &setup).unwrap();
+        sim.run_until(SimTime::from_secs(5));
+        let world = sim.world();
+        let cloud = world
+            .nodes()
+            .find_map(|(_, _, n)| n.as_cloud())
+            .expect("the city has its server");
+        assert!(
+            cloud.nodes.len() >= 95,
+            "{} of 100 registered",
+            cloud.nodes.len()
+        );
+    }
 }
