@@ -17,11 +17,12 @@
 //! event loop is timed (`--events` events: message deliveries and timer firings).
 //! Prints one JSON line per implementation and run, then the medians.
 
-use anysystem::{Context, Message, Process};
+#[path = "../benches/anysystem_forward/mod.rs"]
+mod anysystem_forward;
+
 use protocols::forward::{self, ForwardParams};
 use sim_core::LinkParams;
 use std::process::ExitCode;
-use std::rc::Rc;
 use std::time::Instant;
 
 struct Options {
@@ -82,75 +83,10 @@ fn run_dsim(o: &Options) -> Result<(u64, f64), String> {
     Ok((events, wall))
 }
 
-/// The anysystem process: the same forwarding node.
-#[derive(Clone)]
-struct Forwarder {
-    peers: Rc<Vec<String>>,
-    me: usize,
-}
-
-const INTERVAL_S: f64 = 0.010;
-const HOPS: u32 = 8;
-
-impl Forwarder {
-    fn forward(&self, ctx: &mut Context, left: u32) {
-        let n = self.peers.len();
-        let mut to = ((ctx.rand() * (n - 1) as f64) as usize).min(n - 2);
-        if to >= self.me {
-            to += 1;
-        }
-        ctx.send(
-            Message::new("hop".to_owned(), left.to_string()),
-            self.peers[to].clone(),
-        );
-    }
-}
-
-impl Process for Forwarder {
-    fn on_start(&mut self, ctx: &mut Context) -> Result<(), String> {
-        let phase = ctx.rand() * INTERVAL_S;
-        ctx.set_timer("inject", phase);
-        Ok(())
-    }
-
-    fn on_message(&mut self, msg: Message, _from: String, ctx: &mut Context) -> Result<(), String> {
-        let left: u32 = msg.data.parse().map_err(|e| format!("{e}"))?;
-        if left > 0 {
-            self.forward(ctx, left - 1);
-        }
-        Ok(())
-    }
-
-    fn on_local_message(&mut self, _msg: Message, _ctx: &mut Context) -> Result<(), String> {
-        Ok(())
-    }
-
-    fn on_timer(&mut self, _timer: String, ctx: &mut Context) -> Result<(), String> {
-        self.forward(ctx, HOPS - 1);
-        ctx.set_timer("inject", INTERVAL_S);
-        Ok(())
-    }
-}
-
 fn run_anysystem(o: &Options) -> Result<(u64, f64), String> {
-    let mut sys = anysystem::System::new(o.seed);
-    sys.network().set_delays(0.001, 0.002);
-    sys.network().set_drop_rate(o.loss);
-    let peers: Rc<Vec<String>> = Rc::new((0..o.nodes).map(|i| format!("p{i}")).collect());
-    for (i, name) in peers.iter().enumerate() {
-        let node = format!("n{i}");
-        sys.add_node(&node);
-        let proc = Forwarder {
-            peers: Rc::clone(&peers),
-            me: i,
-        };
-        sys.add_process(name, Box::new(proc), &node);
-    }
+    let mut sys = anysystem_forward::build(o.nodes, o.loss, o.seed);
     let started = Instant::now();
-    let mut events = 0;
-    while events < o.events && sys.step() {
-        events += 1;
-    }
+    let events = anysystem_forward::run(&mut sys, o.events);
     let wall = started.elapsed().as_secs_f64();
     Ok((events, wall))
 }

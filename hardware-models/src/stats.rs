@@ -6,7 +6,7 @@
 //! included exactly as a simulation would apply them.
 
 use sim_core::network::Transmission;
-use sim_core::{LinkParams, Network, NodeId, SimTime};
+use sim_core::{LinkParams, Network, SimTime};
 
 /// Round-trip times of `n` request/reply exchanges of `size` bytes each way over a link
 /// whose two directions both have `params` (the reply leaves the moment the request
@@ -26,8 +26,8 @@ pub fn sample_rtts_asymmetric(
     n: usize,
     seed: u64,
 ) -> Vec<SimTime> {
-    let (a, b) = (NodeId(0), NodeId(1));
     let mut net = Network::new(seed, there.clone());
+    let (a, b) = (net.add_node("a"), net.add_node("b"));
     net.set_link(b, a, back.clone());
     let gap = SimTime::from_secs(1000);
     let mut out = Vec::with_capacity(n);
@@ -51,11 +51,12 @@ pub fn sample_rtts_asymmetric(
 /// lost messages are left out.
 pub fn sample_one_way(params: &LinkParams, size: u32, n: usize, seed: u64) -> Vec<SimTime> {
     let mut net = Network::new(seed, params.clone());
+    let (a, b) = (net.add_node("a"), net.add_node("b"));
     let gap = SimTime::from_secs(1000);
     (0..n as u64)
         .filter_map(|i| {
             let sent = SimTime(gap.0 * i);
-            match net.transmit(sent, NodeId(0), NodeId(1), size, || "one-way".into()) {
+            match net.transmit(sent, a, b, size, || "one-way".into()) {
                 Transmission::Deliver { at, .. } => Some(at - sent),
                 Transmission::Drop(_) => None,
             }

@@ -9,6 +9,8 @@
 
 use protocols::cityos::{CityOs, CityParams};
 use protocols::forward::{self, ForwardParams};
+use protocols::image_cloud::{ImageCloud, ImageCloudParams};
+use protocols::parking::{Parking, ParkingParams};
 use protocols::phold::{Phold, PholdParams};
 use protocols::ping_pong::{PingPong, PingPongParams};
 use protocols::system::{LinkTable, NodeDecl, Setup, System};
@@ -23,11 +25,19 @@ pub const SYSTEMS: &[(&str, &str)] = &[
     ("ping-pong", "pingers, each with its own ponger"),
     (
         "cityos",
-        "edge nodes, with --sensors sensors (default 20 per edge node), one server, one analyst",
+        "edge nodes, with --sensors sensors (default 20 per edge node), one server, one analyst, on a grid of about 800 cells per edge node (at least the report's 100 x 100)",
     ),
     (
         "widest-path",
         "peers of a random connected graph with about 4 extra links per peer",
+    ),
+    (
+        "parking",
+        "entry gates and as many exit gates, with the lock server and a display",
+    ),
+    (
+        "image-cloud",
+        "clients (5 requests each), one server per 10 clients (at least 3)",
     ),
 ];
 
@@ -171,27 +181,11 @@ pub fn system(
             run_system::<PingPong>(&params, &nodes, &lan, until, invariants, seed, extra)
         }
         "cityos" => {
-            let sensors = sensors.unwrap_or(size.saturating_mul(20));
-            let mut nodes = vec![
-                decl("cloud".into(), "server", SimTime::ZERO),
-                decl("analyst".into(), "client", SimTime::ZERO),
-            ];
-            nodes.extend((0..size).map(|i| decl(format!("edge-{i}"), "edge", SimTime::ZERO)));
-            // Sensors start once the edge nodes have registered, as in the library's
-            // cityos scenario.
-            let start = SimTime::from_secs(3);
-            nodes.extend((0..sensors).map(|i| decl(format!("sensor-{i}"), "sensor", start)));
+            let (params, nodes) = city(size, sensors.unwrap_or(size.saturating_mul(20)));
             let mut extra = extra;
-            extra.insert("sensors".into(), json!(sensors));
-            run_system::<CityOs>(
-                &CityParams::default(),
-                &nodes,
-                &lan,
-                until,
-                invariants,
-                seed,
-                extra,
-            )
+            extra.insert("sensors".into(), json!(nodes.len() - 2 - size as usize));
+            extra.insert("grid_side".into(), json!(params.grid_side));
+            run_system::<CityOs>(&params, &nodes, &lan, until, invariants, seed, extra)
         }
         "widest-path" => {
             let params = WidestPathParams {
@@ -213,11 +207,67 @@ pub fn system(
             };
             run_system::<WidestPath>(&params, &[], &fifo, until, invariants, seed, extra)
         }
+        "parking" => {
+            let mut nodes = vec![
+                decl("server".into(), "server", SimTime::ZERO),
+                decl("display".into(), "display", SimTime::ZERO),
+            ];
+            for i in 0..size {
+                nodes.push(decl(format!("gate-in-{i}"), "entry", SimTime::ZERO));
+                nodes.push(decl(format!("gate-out-{i}"), "exit", SimTime::ZERO));
+            }
+            let params = ParkingParams {
+                capacity: size.saturating_mul(20),
+                ..ParkingParams::default()
+            };
+            run_system::<Parking>(&params, &nodes, &lan, until, invariants, seed, extra)
+        }
+        "image-cloud" => {
+            let servers = (size / 10).max(3);
+            let mut nodes: Vec<_> = (0..servers)
+                .map(|i| decl(format!("server-{i}"), "server", SimTime::ZERO))
+                .collect();
+            nodes.extend((0..size).map(|i| decl(format!("client-{i}"), "client", SimTime::ZERO)));
+            let params = ImageCloudParams::default();
+            run_system::<ImageCloud>(&params, &nodes, &lan, until, invariants, seed, extra)
+        }
         other => Err(format!(
             "bench system: unknown system {other:?}; one of: {}",
             SYSTEMS.iter().map(|s| s.0).collect::<Vec<_>>().join(", ")
         )),
     }
+}
+
+/// A CityOS city of `edges` edge nodes and `sensors` sensors, with the cloud server and
+/// an analyst: its parameters and nodes.
+///
+/// The report's 100 x 100 city holds a few dozen edge nodes at the minimum distance of
+/// 20 (one per 200 cells at the densest), so the grid grows with the edge count: about
+/// 800 cells per edge node, so that random cells are mostly accepted, and ids from a
+/// range that rarely collides.
+fn city(edges: u32, sensors: u32) -> (CityParams, Vec<NodeDecl>) {
+    let decl = |name: String, role: &str, start: SimTime| NodeDecl {
+        name,
+        role: role.to_owned(),
+        start: Some(start),
+    };
+    let mut nodes = vec![
+        decl("cloud".into(), "server", SimTime::ZERO),
+        decl("analyst".into(), "client", SimTime::ZERO),
+    ];
+    nodes.extend((0..edges).map(|i| decl(format!("edge-{i}"), "edge", SimTime::ZERO)));
+    // Sensors start once the edge nodes have registered, as in the library's cityos
+    // scenario.
+    let start = SimTime::from_secs(3);
+    nodes.extend((0..sensors).map(|i| decl(format!("sensor-{i}"), "sensor", start)));
+    let side = (f64::from(edges) * 800.0).sqrt().ceil() as u32;
+    let defaults = CityParams::default();
+    let params = CityParams {
+        grid_side: side.max(defaults.grid_side),
+        id_range: i64::from(edges).saturating_mul(100).max(defaults.id_range),
+        ..defaults
+    };
+    (params, nodes)
 }
 
 /// Build `S` from generated nodes, as the scenario runner does (with every invariant
@@ -257,4 +307,36 @@ fn run_system<S: System>(
         },
         extra,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A generated city of 100 edge nodes is a real network: nearly every edge node
+    /// finds a cell at the minimum distance and registers (on the report's 100 x 100
+    /// grid at most a few dozen could).
+    #[test]
+    fn a_large_city_registers_its_edge_nodes() {
+        let (params, nodes) = city(100, 0);
+        assert!(params.grid_side > 250, "{}", params.grid_side);
+        let setup = Setup {
+            seed: 1,
+            nodes: &nodes,
+            links: &[],
+            network: &LinkTable::default(),
+        };
+        let mut sim = protocols::system::simulation::<CityOs>(&params, &setup).unwrap();
+        sim.run_until(SimTime::from_secs(5));
+        let world = sim.world();
+        let cloud = world
+            .nodes()
+            .find_map(|(_, _, n)| n.as_cloud())
+            .expect("the city has its server");
+        assert!(
+            cloud.nodes.len() >= 95,
+            "{} of 100 registered",
+            cloud.nodes.len()
+        );
+    }
 }

@@ -193,16 +193,11 @@ impl LinkParams {
         Ok(())
     }
 
-    /// Whether a message on this link needs per-link state (a random stream, a queue or
-    /// the FIFO watermark); a perfect constant-delay link needs none.
-    fn is_stateless(&self) -> bool {
-        self.latency.is_constant()
-            && self.jitter == SimTime::ZERO
-            && self.bandwidth_bps.is_none()
-            && self.loss == 0.0
-            && self.duplicate == 0.0
-            && self.reorder == 0.0
-            && !self.fifo
+    /// Whether the link keeps state between messages: an interface queue (bandwidth)
+    /// or the FIFO watermark. Only such links get a [`LinkState`]; the random draws of
+    /// every other link come from its sender's network stream.
+    fn needs_link_state(&self) -> bool {
+        self.bandwidth_bps.is_some() || self.fifo
     }
 }
 
@@ -342,9 +337,18 @@ impl Partition {
     }
 }
 
-/// The dynamic state of one directed link, created the first time it carries a message.
+/// The dynamic state of one directed link with a bandwidth or FIFO ordering, created the
+/// first time it carries a message.
 struct LinkState {
+    /// The link's own random stream (`link:<from>-><to>`).
     rng: SimRng,
+    /// The interface queue and the FIFO watermark.
+    flow: LinkFlow,
+}
+
+/// What a stateful link remembers between messages.
+#[derive(Default)]
+struct LinkFlow {
     /// When the interface finishes sending what is queued.
     busy_until: SimTime,
     /// (time the message leaves the interface, its size) for messages still queued.
@@ -352,6 +356,39 @@ struct LinkState {
     queued_bytes: u64,
     /// Latest delivery time handed out, for FIFO links.
     last_delivery: SimTime,
+}
+
+impl LinkFlow {
+    /// Queue `bytes` sent at `now` behind what the interface is still sending, at `bps`
+    /// bits per second; the time the message leaves the interface, or `QueueFull` when
+    /// it does not fit in `cap` bytes.
+    fn enqueue(
+        &mut self,
+        now: SimTime,
+        bytes: u64,
+        bps: u64,
+        cap: Option<u64>,
+    ) -> Result<SimTime, DropReason> {
+        while let Some(&(done, queued)) = self.in_queue.front() {
+            if done > now {
+                break;
+            }
+            self.in_queue.pop_front();
+            self.queued_bytes -= queued;
+        }
+        if let Some(cap) = cap
+            && self.queued_bytes + bytes > cap
+        {
+            return Err(DropReason::QueueFull);
+        }
+        let serialization =
+            SimTime(((u128::from(bytes) * 8 * 1_000_000_000).div_ceil(u128::from(bps))) as u64);
+        let departure = self.busy_until.max(now) + serialization;
+        self.busy_until = departure;
+        self.in_queue.push_back((departure, bytes));
+        self.queued_bytes += bytes;
+        Ok(departure)
+    }
 }
 
 /// The network's answer for one message.
@@ -378,10 +415,16 @@ pub struct Network {
     topology: Option<BTreeSet<(NodeId, NodeId)>>,
     cut: BTreeSet<(NodeId, NodeId)>,
     partitions: Vec<Partition>,
-    /// Per-link state, created on a link's first message. Only ever looked up by key,
-    /// never iterated, so a hash map cannot change a run; its hasher has fixed keys so
-    /// that even the memory layout is the same from run to run. (A `BTreeMap` here cost
-    /// a fifth of a forwarding run's time at 100 nodes.)
+    /// Every node's network stream (`net:<name>`), by node index: the random draws
+    /// (latency, jitter, loss, duplication, reordering) of the links without
+    /// [`LinkState`] come from their sender's stream. A link then costs nothing to keep,
+    /// however many of the N² links a run touches, and the network's draws stay apart
+    /// from the nodes' own streams.
+    senders: Vec<SimRng>,
+    /// Per-link state of the links with a bandwidth or FIFO ordering, created on a
+    /// link's first message. Only ever looked up by key, never iterated, so a hash map
+    /// cannot change a run; its hasher has fixed keys so that even the memory layout is
+    /// the same from run to run.
     links: HashMap<(NodeId, NodeId), LinkState, BuildHasherDefault<DefaultHasher>>,
 }
 
@@ -395,8 +438,18 @@ impl Network {
             topology: None,
             cut: BTreeSet::new(),
             partitions: Vec::new(),
+            senders: Vec::new(),
             links: HashMap::default(),
         }
+    }
+
+    /// Register the next node (ids are given in order: the first call is node 0) under
+    /// its unique `name`, which keys its network stream. Every node that sends must be
+    /// registered; [`Simulation`](crate::Simulation) does it when a node is added.
+    pub fn add_node(&mut self, name: &str) -> NodeId {
+        self.senders
+            .push(crate::rng::component_rng(self.seed, &format!("net:{name}")));
+        NodeId((self.senders.len() - 1) as u32)
     }
 
     /// Restrict connectivity to the given directed links.
@@ -491,9 +544,22 @@ impl Network {
         None
     }
 
+    /// Prefetch `node`'s network stream: the event loop calls this for the node of the
+    /// next event, which may send.
+    #[inline(always)]
+    pub(crate) fn warm_sender(&self, node: NodeId) {
+        if let Some(rng) = self.senders.get(node.index()) {
+            crate::prefetch::prefetch(rng);
+        }
+    }
+
     /// Decide what happens to a message of `size` bytes sent at `now` on `from -> to`.
-    /// `link_name` names the link's random stream; it is called only the first time the
-    /// link carries a message.
+    /// `link_name` names the random stream of a link with a bandwidth or FIFO ordering;
+    /// it is called only the first time such a link carries a message.
+    ///
+    /// # Panics
+    /// If the link draws from its sender's stream and `from` was never registered with
+    /// [`Network::add_node`].
     pub fn transmit(
         &mut self,
         now: SimTime,
@@ -505,7 +571,11 @@ impl Network {
         if let Some(reason) = self.blocked(from, to) {
             return Transmission::Drop(reason);
         }
-        let params = self.overrides.get(&(from, to)).unwrap_or(&self.default);
+        let params = if self.overrides.is_empty() {
+            &self.default
+        } else {
+            self.overrides.get(&(from, to)).unwrap_or(&self.default)
+        };
         let fragments = match params.mtu {
             Some(mtu) if size > mtu => {
                 if !params.fragmentation {
@@ -515,45 +585,25 @@ impl Network {
             }
             _ => 1,
         };
-        if params.is_stateless() {
-            let Latency::Constant(d) = params.latency else {
-                unreachable!("stateless links have constant latency")
+        let (rng, mut flow) = if params.needs_link_state() {
+            let seed = self.seed;
+            let state = self.links.entry((from, to)).or_insert_with(|| LinkState {
+                rng: crate::rng::component_rng(seed, &link_name()),
+                flow: LinkFlow::default(),
+            });
+            (&mut state.rng, Some(&mut state.flow))
+        } else {
+            let Some(rng) = self.senders.get_mut(from.index()) else {
+                panic!("node {from:?} sends through a network it was never added to");
             };
-            return Transmission::Deliver {
-                at: now + d,
-                duplicate_at: None,
-            };
-        }
-        let seed = self.seed;
-        let state = self.links.entry((from, to)).or_insert_with(|| LinkState {
-            rng: crate::rng::component_rng(seed, &link_name()),
-            busy_until: SimTime::ZERO,
-            in_queue: VecDeque::new(),
-            queued_bytes: 0,
-            last_delivery: SimTime::ZERO,
-        });
-        let rng = &mut state.rng;
+            (rng, None)
+        };
         let mut departure = now;
-        if let Some(bps) = params.bandwidth_bps {
-            while let Some(&(done, bytes)) = state.in_queue.front() {
-                if done > now {
-                    break;
-                }
-                state.in_queue.pop_front();
-                state.queued_bytes -= bytes;
+        if let (Some(bps), Some(flow)) = (params.bandwidth_bps, flow.as_deref_mut()) {
+            match flow.enqueue(now, u64::from(size), bps, params.queue_bytes) {
+                Ok(leaves) => departure = leaves,
+                Err(reason) => return Transmission::Drop(reason),
             }
-            let bytes = u64::from(size);
-            if let Some(cap) = params.queue_bytes
-                && state.queued_bytes + bytes > cap
-            {
-                return Transmission::Drop(DropReason::QueueFull);
-            }
-            let serialization =
-                SimTime(((u128::from(bytes) * 8 * 1_000_000_000).div_ceil(u128::from(bps))) as u64);
-            departure = state.busy_until.max(now) + serialization;
-            state.busy_until = departure;
-            state.in_queue.push_back((departure, bytes));
-            state.queued_bytes += bytes;
         }
         // Loss happens on the wire, after the interface: a lost packet has used its
         // share of the link. Every fragment must survive (a per-packet model).
@@ -562,31 +612,24 @@ impl Network {
                 return Transmission::Drop(DropReason::Loss);
             }
         }
-        let flight = |rng: &mut SimRng| {
-            let mut d = params.latency.sample(rng);
+        let arrival = |rng: &mut SimRng, flow: Option<&mut LinkFlow>| {
+            let mut at = departure + params.latency.sample(rng);
             if params.jitter > SimTime::ZERO {
-                d += SimTime((unit_f64(rng) * params.jitter.0 as f64) as u64);
+                at += SimTime((unit_f64(rng) * params.jitter.0 as f64) as u64);
             }
             if chance(rng, params.reorder) {
-                d += SimTime((unit_f64(rng) * params.reorder_delay.0 as f64) as u64);
+                at += SimTime((unit_f64(rng) * params.reorder_delay.0 as f64) as u64);
             }
-            d
-        };
-        let mut at = departure + flight(rng);
-        if params.fifo {
-            at = at.max(state.last_delivery);
-            state.last_delivery = at;
-        }
-        let duplicate_at = if chance(rng, params.duplicate) {
-            let mut dup = departure + flight(rng);
-            if params.fifo {
-                dup = dup.max(state.last_delivery);
-                state.last_delivery = dup;
+            if params.fifo
+                && let Some(flow) = flow
+            {
+                at = at.max(flow.last_delivery);
+                flow.last_delivery = at;
             }
-            Some(dup)
-        } else {
-            None
+            at
         };
+        let at = arrival(rng, flow.as_deref_mut());
+        let duplicate_at = chance(rng, params.duplicate).then(|| arrival(rng, flow));
         Transmission::Deliver { at, duplicate_at }
     }
 }
@@ -595,8 +638,16 @@ impl Network {
 mod tests {
     use super::*;
 
+    /// A network of two registered nodes, 0 and 1.
+    fn two_nodes(seed: u64, params: LinkParams) -> Network {
+        let mut net = Network::new(seed, params);
+        net.add_node("a");
+        net.add_node("b");
+        net
+    }
+
     fn send_many(params: LinkParams, n: usize, gap: SimTime) -> Vec<Transmission> {
-        let mut net = Network::new(1, params);
+        let mut net = two_nodes(1, params);
         (0..n)
             .map(|i| {
                 net.transmit(
@@ -637,7 +688,7 @@ mod tests {
             loss: 1.0,
             ..LinkParams::default()
         };
-        let mut net = Network::new(1, lossy.clone());
+        let mut net = two_nodes(1, lossy.clone());
         let send = |net: &mut Network| {
             net.transmit(SimTime::ZERO, NodeId(0), NodeId(1), 1000, || "l".into())
         };
@@ -700,6 +751,50 @@ mod tests {
             assert!(at >= last);
             last = at;
         }
+    }
+
+    /// Lossy, jittery links without bandwidth or FIFO keep no state, however many of
+    /// them carry messages; their draws come from the sender's stream, so a sender's
+    /// outcomes depend on the order of its sends and not on which link each took.
+    #[test]
+    fn links_without_queue_or_fifo_keep_no_state() {
+        let lossy = LinkParams {
+            jitter: SimTime::from_millis(1),
+            loss: 0.3,
+            ..LinkParams::default()
+        };
+        let mut net = Network::new(3, lossy.clone());
+        for name in ["a", "b", "c", "d"] {
+            net.add_node(name);
+        }
+        let outcomes = |net: &mut Network, to: &dyn Fn(u32) -> u32| -> Vec<Transmission> {
+            (0..200)
+                .map(|i| net.transmit(SimTime::ZERO, NodeId(0), NodeId(to(i)), 10, || "l".into()))
+                .collect()
+        };
+        let round_robin = outcomes(&mut net, &|i| 1 + i % 3);
+        assert!(net.links.is_empty());
+        let mut again = Network::new(3, lossy.clone());
+        for name in ["a", "b", "c", "d"] {
+            again.add_node(name);
+        }
+        assert_eq!(outcomes(&mut again, &|_| 1), round_robin);
+        let lost = round_robin
+            .iter()
+            .filter(|t| **t == Transmission::Drop(DropReason::Loss))
+            .count();
+        assert!((30..90).contains(&lost), "{lost} of 200 lost");
+        // A link with a bandwidth keeps its queue (and its own stream).
+        net.set_link(
+            NodeId(1),
+            NodeId(2),
+            LinkParams {
+                bandwidth_bps: Some(1_000_000),
+                ..lossy
+            },
+        );
+        net.transmit(SimTime::ZERO, NodeId(1), NodeId(2), 10, || "l".into());
+        assert_eq!(net.links.len(), 1);
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Per-component random streams.
 //!
-//! Every node and every link draws from its own ChaCha8 stream, keyed by the master seed
-//! and the component's stable name. Adding a component therefore never shifts the numbers
-//! any other component sees, and two runs with the same seed draw the same numbers.
+//! Every component draws from its own ChaCha8 stream, keyed by the master seed and the
+//! component's stable name: each node (`node:NAME`), each node's network traffic
+//! (`net:NAME`) and each link that keeps state (`link:A->B`). Adding a component
+//! therefore never shifts the numbers any other component sees, and two runs with the
+//! same seed draw the same numbers.
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

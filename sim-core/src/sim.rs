@@ -205,6 +205,7 @@ impl<N: Node> Simulation<N> {
         self.kernel.status.push(NodeStatus::NotStarted);
         let rng = component_rng(self.kernel.seed, &format!("node:{name}"));
         self.kernel.rngs.push(rng);
+        self.kernel.network.add_node(name);
         self.kernel.by_name.insert(name.to_owned(), id);
         if let Some(at) = start {
             self.kernel
@@ -415,6 +416,7 @@ impl<N: Node> Simulation<N> {
         {
             prefetch(rng);
             prefetch(&self.nodes[next as usize]);
+            self.kernel.network.warm_sender(NodeId(next));
         }
     }
 

@@ -14,7 +14,7 @@
 //!   edge nodes re-send unacknowledged averages without ever double counting.
 //! - Lists are returned oldest first; "latest n" are the last n uploaded.
 
-use super::grid::{Cell, MIN_NODE_DISTANCE};
+use super::grid::{Cell, Grid, MIN_NODE_DISTANCE};
 use super::rest::{Aggregate, Average, AverageId, Body, EdgeInfo, Request, Response, Statistic};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -35,6 +35,8 @@ pub struct Cloud {
     pub stored: BTreeSet<AverageId>,
     /// Local averages uploaded again and not stored.
     pub duplicates: u64,
+    /// The city's grid, where registered cells must lie.
+    pub grid: Grid,
 }
 
 /// What a request did besides its response, for the node to record as metrics.
@@ -99,7 +101,7 @@ impl Cloud {
     }
 
     fn add_node(&mut self, info: EdgeInfo) -> Response {
-        if info.id < 0 || !info.cell.in_grid() {
+        if info.id < 0 || !self.grid.contains(info.cell) {
             return Response::status(400);
         }
         if self.nodes.contains_key(&info.id) {
@@ -121,7 +123,7 @@ impl Cloud {
     }
 
     fn nearest(&self, cell: Cell) -> Response {
-        if !cell.in_grid() {
+        if !self.grid.contains(cell) {
             return Response::status(400);
         }
         // Ties go to the lower id (the map is in id order and `min_by_key` keeps the first).

@@ -36,7 +36,7 @@
 //! them); a node restarted with a fixed id that finds its stale entry (409) deletes it
 //! and registers again.
 
-use super::grid::Cell;
+use super::grid::{Cell, Grid};
 use super::http::HttpClient;
 use super::rest::{Aggregate, Average, AverageId, Body, EdgeInfo, Request, Response, Ugm3};
 use super::{CityMsg, CityNode, CityParams, CityTimer, Datagram, EdgeConfig, Timing};
@@ -111,6 +111,7 @@ struct Settings {
     timing: Timing,
     id_range: i64,
     join_attempts: u32,
+    grid: Grid,
     server: NodeId,
 }
 
@@ -159,6 +160,7 @@ impl EdgeNode {
             timing: params.timing(),
             id_range: params.id_range,
             join_attempts: params.join_attempts,
+            grid: params.grid(),
             server,
         })
     }
@@ -254,7 +256,7 @@ impl EdgeNode {
         };
         let cell = match self.settings.config.cell {
             Some((u, v)) => Cell::new(u, v),
-            None => Cell::random(ctx.rng()),
+            None => self.settings.grid.random_cell(ctx.rng()),
         };
         self.me = EdgeInfo {
             id,
@@ -347,7 +349,7 @@ impl EdgeNode {
                     && self.attempts < self.settings.join_attempts =>
             {
                 self.attempts += 1;
-                self.me.cell = Cell::random(ctx.rng());
+                self.me.cell = self.settings.grid.random_cell(ctx.rng());
                 self.register(ctx);
             }
             (Call::Register, 409, _)

@@ -1,5 +1,5 @@
-//! The city: a 100 x 100 grid of cells `(u, v)`, and the Manhattan distance that the
-//! 20-unit rule between edge nodes is measured in.
+//! The city: a square grid of cells `(u, v)` (100 x 100 in the report), and the
+//! Manhattan distance that the 20-unit rule between edge nodes is measured in.
 
 use hardware_models::pm10::GRID;
 use serde::{Deserialize, Serialize};
@@ -10,12 +10,12 @@ pub const MIN_NODE_DISTANCE: u64 = 20;
 
 /// A grid cell. Coordinates are signed so that a malformed request (a negative or
 /// out-of-grid position) can be represented and refused with 400, as the REST service
-/// does; [`Cell::in_grid`] says whether it is a real cell.
+/// does; [`Grid::contains`] says whether it is a real cell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Cell {
-    /// Horizontal coordinate, 0..100.
+    /// Horizontal coordinate, `0..side`.
     pub u: i64,
-    /// Vertical coordinate, 0..100.
+    /// Vertical coordinate, `0..side`.
     pub v: i64,
 }
 
@@ -25,27 +25,54 @@ impl Cell {
         Cell { u, v }
     }
 
-    /// Whether both coordinates are inside the grid.
-    pub fn in_grid(self) -> bool {
-        let side = i64::from(GRID);
-        (0..side).contains(&self.u) && (0..side).contains(&self.v)
-    }
-
     /// Manhattan distance to `other`.
     pub fn distance(self, other: Cell) -> u64 {
         self.u.abs_diff(other.u) + self.v.abs_diff(other.v)
     }
+}
 
-    /// A uniformly random cell of the grid.
-    pub fn random(rng: &mut sim_core::SimRng) -> Cell {
-        use rand::RngExt;
-        let side = i64::from(GRID);
-        Cell::new(rng.random_range(0..side), rng.random_range(0..side))
+/// The city's grid: `side` x `side` cells. The report's city is 100 x 100, which holds
+/// only a few dozen edge nodes at [`MIN_NODE_DISTANCE`]; a larger city is a larger
+/// grid, over which the PM-10 field (defined on 100 x 100 cells) is stretched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grid {
+    side: i64,
+}
+
+impl Default for Grid {
+    /// The report's 100 x 100 city.
+    fn default() -> Grid {
+        Grid::new(GRID)
+    }
+}
+
+impl Grid {
+    /// A grid of `side` x `side` cells (`side` at least 1).
+    pub fn new(side: u32) -> Grid {
+        Grid {
+            side: i64::from(side.max(1)),
+        }
     }
 
-    /// The cell as unsigned grid coordinates (for the PM-10 field); `None` outside.
-    pub fn as_grid(self) -> Option<(u32, u32)> {
-        self.in_grid().then_some((self.u as u32, self.v as u32))
+    /// Whether both coordinates of `cell` are inside the grid.
+    pub fn contains(self, cell: Cell) -> bool {
+        (0..self.side).contains(&cell.u) && (0..self.side).contains(&cell.v)
+    }
+
+    /// A uniformly random cell of the grid.
+    pub fn random_cell(self, rng: &mut sim_core::SimRng) -> Cell {
+        use rand::RngExt;
+        Cell::new(
+            rng.random_range(0..self.side),
+            rng.random_range(0..self.side),
+        )
+    }
+
+    /// The cell of the PM-10 field under `cell` (the field's 100 x 100 cells stretched
+    /// over the grid); `None` outside the grid.
+    pub fn field_cell(self, cell: Cell) -> Option<(u32, u32)> {
+        let scale = |x: i64| (x * i64::from(GRID) / self.side) as u32;
+        self.contains(cell).then(|| (scale(cell.u), scale(cell.v)))
     }
 }
 
@@ -63,8 +90,24 @@ mod tests {
     fn manhattan_distance_and_bounds() {
         assert_eq!(Cell::new(0, 0).distance(Cell::new(10, 10)), 20);
         assert_eq!(Cell::new(5, 90).distance(Cell::new(2, 99)), 12);
-        assert!(Cell::new(99, 0).in_grid());
-        assert!(!Cell::new(100, 0).in_grid());
-        assert!(!Cell::new(0, -1).in_grid());
+        let city = Grid::default();
+        assert!(city.contains(Cell::new(99, 0)));
+        assert!(!city.contains(Cell::new(100, 0)));
+        assert!(!city.contains(Cell::new(0, -1)));
+        assert!(Grid::new(400).contains(Cell::new(399, 0)));
+    }
+
+    /// The field covers a larger grid stretched: the report's grid maps one to one,
+    /// a grid four times as wide maps four cells to one field cell.
+    #[test]
+    fn field_cells_stretch_over_the_grid() {
+        assert_eq!(
+            Grid::default().field_cell(Cell::new(37, 99)),
+            Some((37, 99))
+        );
+        let big = Grid::new(400);
+        assert_eq!(big.field_cell(Cell::new(0, 3)), Some((0, 0)));
+        assert_eq!(big.field_cell(Cell::new(399, 4)), Some((99, 1)));
+        assert_eq!(big.field_cell(Cell::new(400, 0)), None);
     }
 }

@@ -36,7 +36,7 @@ mod tests;
 pub use analyst::Analyst;
 pub use cloud::Cloud;
 pub use edge::{EdgeNode, Phase};
-pub use grid::Cell;
+pub use grid::{Cell, Grid};
 pub use sensor::Sensor;
 
 use crate::system::{Setup, System, TopologyRule};
@@ -68,6 +68,9 @@ pub struct CityParams {
     pub edges: BTreeMap<String, EdgeConfig>,
     /// Random ids are drawn from `1..=id_range`.
     pub id_range: i64,
+    /// The city is a `grid_side` x `grid_side` grid (100 in the report, which holds a
+    /// few dozen edge nodes at the minimum distance of 20).
+    pub grid_side: u32,
     /// Attempts to register with random ids or cells before a node gives up.
     pub join_attempts: u32,
     /// Keep-alive period, sensor to node and node to coordinator (2 s in the report).
@@ -109,6 +112,7 @@ impl Default for CityParams {
         CityParams {
             edges: BTreeMap::new(),
             id_range: 1000,
+            grid_side: hardware_models::pm10::GRID,
             join_attempts: 20,
             keepalive_period: SimTime::from_secs(2),
             keepalive_timeout: SimTime::from_secs(1),
@@ -130,6 +134,11 @@ impl Default for CityParams {
 }
 
 impl CityParams {
+    /// The city's grid.
+    pub fn grid(&self) -> Grid {
+        Grid::new(self.grid_side)
+    }
+
     /// The timers every node runs with.
     pub fn timing(&self) -> Timing {
         Timing {
@@ -526,6 +535,9 @@ impl System for CityOs {
         if params.id_range < 1 {
             return Err("params.id_range: must be at least 1".into());
         }
+        if params.grid_side < 1 {
+            return Err("params.grid_side: must be at least 1".into());
+        }
         if params.query_n < 1 {
             return Err("params.query_n: must be at least 1".into());
         }
@@ -565,9 +577,13 @@ impl System for CityOs {
             if let Some(id) = cfg.id.filter(|id| *id < 0) {
                 return Err(format!("params.edges.{name}.id: {id} is negative"));
             }
-            if let Some((u, v)) = cfg.cell.filter(|(u, v)| !Cell::new(*u, *v).in_grid()) {
+            if let Some((u, v)) = cfg
+                .cell
+                .filter(|(u, v)| !params.grid().contains(Cell::new(*u, *v)))
+            {
+                let side = params.grid_side;
                 return Err(format!(
-                    "params.edges.{name}.cell: ({u}, {v}) is outside the 100 x 100 grid"
+                    "params.edges.{name}.cell: ({u}, {v}) is outside the {side} x {side} grid"
                 ));
             }
         }
@@ -585,7 +601,10 @@ impl System for CityOs {
         let server = sim.add_node_at(
             &server_decl.name,
             CityNode::Server(Box::new(CloudServer {
-                cloud: Cloud::default(),
+                cloud: Cloud {
+                    grid: params.grid(),
+                    ..Cloud::default()
+                },
             })),
             server_decl.start,
         );
@@ -599,7 +618,12 @@ impl System for CityOs {
                     let cfg = params.edges.get(&decl.name).cloned().unwrap_or_default();
                     CityNode::Edge(Box::new(EdgeNode::new(cfg, params, server)))
                 }
-                "sensor" => CityNode::Sensor(Box::new(Sensor::new(server, timing, city.clone()))),
+                "sensor" => CityNode::Sensor(Box::new(Sensor::new(
+                    server,
+                    timing,
+                    city.clone(),
+                    params.grid(),
+                ))),
                 _ => CityNode::Analyst(Box::new(Analyst::new(server, params))),
             };
             sim.add_node_at(&decl.name, node, decl.start);

@@ -3,7 +3,7 @@
 //! when its node has gone, and it then asks the server again. Readings taken while it
 //! has no node are lost, as the report allows.
 
-use super::grid::Cell;
+use super::grid::{Cell, Grid};
 use super::http::HttpClient;
 use super::rest::{Body, EdgeInfo, Request, Ugm3};
 use super::{CityMsg, CityNode, CityTimer, Datagram, Timing};
@@ -24,6 +24,7 @@ pub struct Sensor {
     server: NodeId,
     timing: Timing,
     city: Arc<Pm10Process>,
+    grid: Grid,
     /// Where the sensor stands (drawn from its stream when it first starts).
     cell: Option<Cell>,
     token: Option<u64>,
@@ -39,12 +40,13 @@ pub struct Sensor {
 }
 
 impl Sensor {
-    /// A sensor of the `city` field that asks `server` for its node.
-    pub fn new(server: NodeId, timing: Timing, city: Arc<Pm10Process>) -> Sensor {
+    /// A sensor of the `city` field, standing on `grid`, that asks `server` for its node.
+    pub fn new(server: NodeId, timing: Timing, city: Arc<Pm10Process>, grid: Grid) -> Sensor {
         Sensor {
             server,
             timing,
             city,
+            grid,
             cell: None,
             token: None,
             node: None,
@@ -68,7 +70,7 @@ impl Sensor {
 
     pub(super) fn on_start(&mut self, ctx: &mut Context<'_, CityNode>) {
         if self.cell.is_none() {
-            self.cell = Some(Cell::random(ctx.rng()));
+            self.cell = Some(self.grid.random_cell(ctx.rng()));
         }
         self.ask(ctx, Request::Init, Call::Token);
         ctx.set_timer(self.city.sensor.period, CityTimer::Sample);
@@ -129,7 +131,7 @@ impl Sensor {
                 ctx.set_timer(self.city.sensor.period, CityTimer::Sample);
                 let (u, v) = self
                     .cell
-                    .and_then(Cell::as_grid)
+                    .and_then(|cell| self.grid.field_cell(cell))
                     .expect("cells are in the grid");
                 let reading = self.city.measure(u, v, ctx.now(), ctx.rng());
                 ctx.metrics().add("measurements_produced", 1.0);
