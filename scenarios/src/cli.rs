@@ -211,12 +211,13 @@ enum BenchCommand {
         seed: u64,
     },
     /// A hosted system generated at a given size (phold, ping-pong, cityos,
-    /// widest-path), run for a simulated time. Prints JSON.
+    /// widest-path, parking, image-cloud), run for a simulated time. Prints JSON.
     System {
         /// The system.
         name: String,
         /// Its size: LPs (phold), pinger/ponger pairs (ping-pong), edge nodes
-        /// (cityos), peers (widest-path).
+        /// (cityos), peers (widest-path), entry/exit gate pairs (parking), clients
+        /// (image-cloud).
         #[arg(long)]
         size: u32,
         /// CityOS only: sensors (default 20 per edge node).
