@@ -239,7 +239,8 @@ impl<N: Node> Kernel<N> {
         });
     }
 
-    /// Write the network counters into the metrics under `net.*`.
+    /// Add the network counters to `into` (which holds none of them yet) as counters
+    /// under `net.*`, so reports read them as running totals.
     pub(crate) fn export_net_metrics(&self, into: &mut Metrics) {
         into.add("net.messages_sent", self.net.sent as f64);
         into.add("net.bytes_sent", self.net.bytes_sent as f64);
