@@ -10,6 +10,7 @@
 use protocols::cityos::{CityOs, CityParams};
 use protocols::forward::{self, ForwardParams};
 use protocols::image_cloud::{ImageCloud, ImageCloudParams};
+use protocols::ott::{Ott, OttParams, WatchSpec};
 use protocols::parking::{Parking, ParkingParams};
 use protocols::phold::{Phold, PholdParams};
 use protocols::ping_pong::{PingPong, PingPongParams};
@@ -17,6 +18,7 @@ use protocols::system::{LinkTable, NodeDecl, Setup, System};
 use protocols::widest_path::{GraphSource, WidestPath, WidestPathParams};
 use serde_json::{Value, json};
 use sim_core::{LinkParams, Node, SimConfig, SimTime, Simulation};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 /// The systems `dsim bench system` can generate, and what their size means.
@@ -38,6 +40,10 @@ pub const SYSTEMS: &[(&str, &str)] = &[
     (
         "image-cloud",
         "clients (5 requests each), one server per 10 clients (at least 3)",
+    ),
+    (
+        "ott",
+        "relays in a binary tree under one server, a PoP per 4 relays, a client per 2 relays watching the server's video",
     ),
 ];
 
@@ -231,6 +237,10 @@ pub fn system(
             let params = ImageCloudParams::default();
             run_system::<ImageCloud>(&params, &nodes, &lan, until, invariants, seed, extra)
         }
+        "ott" => {
+            let (params, nodes) = ott_overlay(size);
+            run_system::<Ott>(&params, &nodes, &lan, until, invariants, seed, extra)
+        }
         other => Err(format!(
             "bench system: unknown system {other:?}; one of: {}",
             SYSTEMS.iter().map(|s| s.0).collect::<Vec<_>>().join(", ")
@@ -266,6 +276,62 @@ fn city(edges: u32, sensors: u32) -> (CityParams, Vec<NodeDecl>) {
         grid_side: side.max(defaults.grid_side),
         id_range: i64::from(edges).saturating_mul(100).max(defaults.id_range),
         ..defaults
+    };
+    (params, nodes)
+}
+
+/// An OTT overlay of `relays` relays: the server `S1` (video 1) feeds relay `N0`, relay
+/// `Ni`'s children are `N(2i+1)` and `N(2i+2)`; PoP `Pj` hangs off relays `N(4j)` and
+/// `N(4j+1)`; client `Ck` watches video 1 from 1 s through PoPs `P(k)` and `P(k+1)`
+/// (modulo their number).
+fn ott_overlay(relays: u32) -> (OttParams, Vec<NodeDecl>) {
+    let decl = |name: String, role: &str| NodeDecl {
+        name,
+        role: role.to_owned(),
+        start: Some(SimTime::ZERO),
+    };
+    let pops = relays.div_ceil(4);
+    let clients = relays.div_ceil(2);
+    let relay = |i: u32| format!("N{i}");
+    let pop = |j: u32| format!("P{}", j % pops);
+    let mut links: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut link = |a: String, b: String| {
+        links.entry(a.clone()).or_default().insert(b.clone());
+        links.entry(b).or_default().insert(a);
+    };
+    link("S1".into(), relay(0));
+    for i in 1..relays {
+        link(relay((i - 1) / 2), relay(i));
+    }
+    for j in 0..pops {
+        link(pop(j), relay(4 * j));
+        link(pop(j), relay((4 * j + 1).min(relays - 1)));
+    }
+    let mut nodes = vec![
+        decl("bootstrapper".into(), "bootstrapper"),
+        decl("S1".into(), "server"),
+    ];
+    nodes.extend((0..relays).map(|i| decl(relay(i), "node")));
+    nodes.extend((0..pops).map(|j| decl(pop(j), "pop")));
+    nodes.extend((0..clients).map(|k| decl(format!("C{k}"), "client")));
+    let params = OttParams {
+        neighbours: links
+            .into_iter()
+            .map(|(n, set)| (n, set.into_iter().collect()))
+            .collect(),
+        videos: BTreeMap::from([("S1".to_owned(), vec![1])]),
+        watches: (0..clients)
+            .map(|k| WatchSpec {
+                client: format!("C{k}"),
+                video: 1,
+                start: SimTime::from_secs(1),
+                stop: None,
+            })
+            .collect(),
+        client_pops: (0..clients)
+            .map(|k| (format!("C{k}"), vec![pop(k), pop(k + 1)]))
+            .collect(),
+        ..OttParams::default()
     };
     (params, nodes)
 }
@@ -338,5 +404,30 @@ mod tests {
             "{} of 100 registered",
             cloud.nodes.len()
         );
+    }
+
+    /// The generated OTT overlay is one the system accepts and streams over: with
+    /// every invariant on, each client receives the server's video within 10 s.
+    #[test]
+    fn a_generated_ott_overlay_streams_to_every_client() {
+        let (params, nodes) = ott_overlay(16);
+        let setup = Setup {
+            seed: 1,
+            nodes: &nodes,
+            links: &[],
+            network: &LinkTable::default(),
+        };
+        let mut sim = protocols::system::simulation::<Ott>(&params, &setup).unwrap();
+        for inv in Ott::invariants(&params) {
+            sim.add_invariant(inv);
+        }
+        let outcome = sim.run_until(SimTime::from_secs(10));
+        assert!(outcome.violation.is_none(), "{:?}", outcome.violation);
+        let received = match sim.metrics().get("video_bits") {
+            Some(sim_core::Metric::Tally(t)) => t.clone(),
+            other => panic!("video_bits: {other:?}"),
+        };
+        assert_eq!(received.len(), 8, "clients with video: {received:?}");
+        assert!(received.values().all(|&bits| bits > 8e6), "{received:?}");
     }
 }

@@ -211,13 +211,13 @@ enum BenchCommand {
         seed: u64,
     },
     /// A hosted system generated at a given size (phold, ping-pong, cityos,
-    /// widest-path, parking, image-cloud), run for a simulated time. Prints JSON.
+    /// widest-path, parking, image-cloud, ott), run for a simulated time. Prints JSON.
     System {
         /// The system.
         name: String,
         /// Its size: LPs (phold), pinger/ponger pairs (ping-pong), edge nodes
         /// (cityos), peers (widest-path), entry/exit gate pairs (parking), clients
-        /// (image-cloud).
+        /// (image-cloud), relays (ott).
         #[arg(long)]
         size: u32,
         /// CityOS only: sensors (default 20 per edge node).
