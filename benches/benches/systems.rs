@@ -17,6 +17,7 @@ const CASES: &[(&str, [u32; 2], SimTime)] = &[
     ("widest-path", [50, 200], SimTime::from_secs(5)),
     ("parking", [2, 20], SimTime::from_secs(600)),
     ("image-cloud", [20, 200], SimTime::from_secs(5)),
+    ("ott", [16, 64], SimTime::from_secs(2)),
 ];
 
 fn systems(c: &mut Criterion) {
