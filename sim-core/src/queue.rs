@@ -1,11 +1,19 @@
-//! The event queue: a 4-ary min-heap of compact `(time, sequence, slot)` keys over a
-//! slab of payloads.
+//! The event queue: a monotone radix heap of compact `(time, sequence, slot)` keys over
+//! a slab of payloads.
 //!
 //! Order is exactly `(time, sequence)`: the sequence number is taken when an event is
 //! scheduled, so simultaneous events run in the order they were scheduled. Payloads stay
-//! in the slab while their key moves through the heap, so heap moves copy 24 bytes
-//! whatever the payload; freed slots are reused, so a steady run allocates nothing per
-//! event. Cancelling takes the payload out at once; the key is skipped when it surfaces.
+//! in the slab while their key moves between buckets, so a move copies 24 bytes
+//! whatever the payload; freed slots and bucket capacity are reused, so a steady run
+//! allocates nothing per event. Cancelling takes the payload out at once; the key is
+//! skipped when it surfaces.
+//!
+//! Why a radix heap: a comparison heap pays `log n` unpredictable comparisons per pop,
+//! a cost that grows with the number of pending events. The radix heap files a key by
+//! the highest digit in which its time differs from the time being served, so a push is
+//! one append, a key moves only towards the front a bounded number of times, and finding
+//! the next bucket is two bit scans. Buckets keep their capacity, so the queue holds on
+//! to memory for its largest backlog.
 
 use crate::prefetch::prefetch;
 use crate::time::SimTime;
@@ -90,6 +98,162 @@ impl QuaternaryHeap {
     }
 }
 
+/// Bits of time per radix digit: each level of buckets splits on one digit.
+const DIGIT_BITS: u32 = 4;
+/// Buckets per level.
+const DIGITS: usize = 1 << DIGIT_BITS;
+/// Levels of buckets, enough digits for a 64-bit time.
+const LEVELS: usize = 64usize.div_ceil(DIGIT_BITS as usize);
+/// Buckets besides bucket 0, level-major, so a lower index holds earlier times.
+const BUCKETS: usize = LEVELS * DIGITS;
+/// Words of the occupancy bitmap.
+const WORDS: usize = BUCKETS.div_ceil(64);
+
+/// A monotone radix heap over event times (Ahuja, Mehlhorn, Orlin and Tarjan 1990) in
+/// `DIGITS`-way levels, with ties in `(time, sequence)` order and a side heap for the
+/// rare key below its floor.
+///
+/// `floor` is the time of the entries being served. Bucket 0 holds the entries at
+/// exactly `floor`, in sequence order, served from `served`. Every other entry sits in
+/// the bucket of the highest digit in which its time differs from `floor` (its level)
+/// and of its value of that digit, so every entry of a lower bucket is earlier than every
+/// entry of a higher one. When bucket 0 is used up, the lowest occupied bucket is
+/// settled: its earliest time becomes the floor and its entries move to lower levels,
+/// the earliest ones to bucket 0. An entry 1 ms ahead (20 bits of nanoseconds) moves at
+/// most 5 times, in sequential passes over arrays instead of a heap's scattered sifts.
+///
+/// A radix heap needs every key at or above its floor. The simulation only schedules at
+/// or after its clock, and the floor only passes the clock when looking ahead for the
+/// next live event discards cancelled entries beyond it; an event then scheduled before
+/// the floor waits in `early`, which is always served first (its entries are all
+/// earlier than any bucket's).
+struct RadixHeap {
+    floor: u64,
+    /// Entries at exactly `floor`, by sequence; `bucket0[..served]` are gone.
+    bucket0: Vec<HeapEntry>,
+    served: usize,
+    buckets: Box<[Vec<HeapEntry>]>,
+    /// One bit per occupied bucket.
+    occupied: [u64; WORDS],
+    /// One bit per non-zero word of `occupied`.
+    summary: u64,
+    early: QuaternaryHeap,
+}
+
+impl RadixHeap {
+    fn new() -> Self {
+        RadixHeap {
+            floor: 0,
+            bucket0: Vec::new(),
+            served: 0,
+            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
+            occupied: [0; WORDS],
+            summary: 0,
+            early: QuaternaryHeap { items: Vec::new() },
+        }
+    }
+
+    /// File `entry` by the highest digit in which its time differs from the floor.
+    #[inline(always)]
+    fn file(&mut self, entry: HeapEntry) {
+        let differing = entry.time ^ self.floor;
+        if differing == 0 {
+            self.bucket0.push(entry);
+            return;
+        }
+        let level = (63 - differing.leading_zeros()) / DIGIT_BITS;
+        let digit = (entry.time >> (level * DIGIT_BITS)) as usize & (DIGITS - 1);
+        let bucket = level as usize * DIGITS + digit;
+        self.buckets[bucket].push(entry);
+        self.occupied[bucket / 64] |= 1 << (bucket % 64);
+        self.summary |= 1 << (bucket / 64);
+    }
+
+    /// The lowest occupied bucket, if any.
+    #[inline(always)]
+    fn lowest(&self) -> Option<usize> {
+        if self.summary == 0 {
+            return None;
+        }
+        let word = self.summary.trailing_zeros() as usize;
+        Some(word * 64 + self.occupied[word].trailing_zeros() as usize)
+    }
+
+    #[inline]
+    fn push(&mut self, entry: HeapEntry) {
+        if entry.time < self.floor {
+            self.early.push(entry);
+        } else {
+            self.file(entry);
+        }
+    }
+
+    /// Make bucket 0 hold the earliest entries, if any remain; false when empty.
+    #[inline]
+    fn settle(&mut self) -> bool {
+        if self.served < self.bucket0.len() {
+            return true;
+        }
+        self.bucket0.clear();
+        self.served = 0;
+        let Some(lowest) = self.lowest() else {
+            return false;
+        };
+        self.occupied[lowest / 64] &= !(1 << (lowest % 64));
+        if self.occupied[lowest / 64] == 0 {
+            self.summary &= !(1 << (lowest / 64));
+        }
+        let mut moving = std::mem::take(&mut self.buckets[lowest]);
+        self.floor = moving.iter().map(|e| e.time).min().unwrap_or(self.floor);
+        // Every entry shares the new floor's digits above its level, and its digit
+        // there, so it lands lower.
+        for entry in moving.drain(..) {
+            self.file(entry);
+        }
+        self.buckets[lowest] = moving;
+        // Ties stay in schedule order with no sorting: entries of equal time always
+        // share a bucket, join it in the order they were scheduled, and every move
+        // keeps that order.
+        debug_assert!(self.bucket0.is_sorted_by_key(|e| e.seq));
+        true
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<HeapEntry> {
+        if !self.early.items.is_empty() {
+            return self.early.pop();
+        }
+        if !self.settle() {
+            return None;
+        }
+        let entry = self.bucket0[self.served];
+        self.served += 1;
+        Some(entry)
+    }
+
+    fn peek(&mut self) -> Option<&HeapEntry> {
+        if !self.early.items.is_empty() {
+            return self.early.peek();
+        }
+        if !self.settle() {
+            return None;
+        }
+        self.bucket0.get(self.served)
+    }
+
+    /// A likely next entry without settling anything: a hint for prefetching.
+    #[inline(always)]
+    fn likely_next(&self) -> Option<&HeapEntry> {
+        if let Some(e) = self.early.peek() {
+            return Some(e);
+        }
+        if let Some(e) = self.bucket0.get(self.served) {
+            return Some(e);
+        }
+        self.lowest().and_then(|b| self.buckets[b].first())
+    }
+}
+
 struct Slot<T> {
     generation: u32,
     payload: Option<T>,
@@ -97,7 +261,7 @@ struct Slot<T> {
 
 /// A deterministic priority queue of events ordered by `(time, sequence)`.
 pub struct EventQueue<T> {
-    heap: QuaternaryHeap,
+    heap: RadixHeap,
     slots: Vec<Slot<T>>,
     free: Vec<u32>,
     next_seq: u64,
@@ -114,7 +278,7 @@ impl<T> EventQueue<T> {
     /// An empty queue.
     pub fn new() -> Self {
         EventQueue {
-            heap: QuaternaryHeap { items: Vec::new() },
+            heap: RadixHeap::new(),
             slots: Vec::new(),
             free: Vec::new(),
             next_seq: 0,
@@ -163,7 +327,7 @@ impl<T> EventQueue<T> {
             if let Some(p) = payload {
                 self.live -= 1;
                 // The next event's payload is read soon: start loading it now.
-                if let Some(next) = self.heap.peek() {
+                if let Some(next) = self.heap.likely_next() {
                     prefetch(&self.slots[next.slot as usize]);
                 }
                 return Some((SimTime(entry.time), entry.seq, p));
@@ -175,7 +339,7 @@ impl<T> EventQueue<T> {
     /// The time of the earliest live event (cancelled entries at the head are
     /// discarded on the way, so a run never mistakes one for work due).
     pub fn peek_time(&mut self) -> Option<SimTime> {
-        while let Some(entry) = self.heap.peek() {
+        while let Some(&entry) = self.heap.peek() {
             let slot = &mut self.slots[entry.slot as usize];
             if slot.payload.is_some() {
                 return Some(SimTime(entry.time));
@@ -187,11 +351,11 @@ impl<T> EventQueue<T> {
         None
     }
 
-    /// The subject of the earliest entry (possibly a cancelled one): a hint for
-    /// prefetching, never for deciding anything.
+    /// The subject of a likely next entry (possibly a cancelled one, possibly not the
+    /// earliest): a hint for prefetching, never for deciding anything.
     #[inline]
     pub fn peek_subject(&self) -> Option<u32> {
-        self.heap.peek().map(|e| e.subject)
+        self.heap.likely_next().map(|e| e.subject)
     }
 
     /// Look at a scheduled event's payload, if it is still pending.
@@ -271,13 +435,17 @@ mod tests {
         Pop,
         /// Cancel the `n % pending`-th still-pending key.
         Cancel(usize),
+        /// Look at the next live time without popping (this discards cancelled entries
+        /// that may lie beyond the clock, which later pushes can then precede).
+        Peek,
     }
 
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
-            4 => (0u64..8).prop_map(Op::Push),
+            4 => prop_oneof![0u64..8, 0u64..1 << 40].prop_map(Op::Push),
             3 => Just(Op::Pop),
             1 => any::<usize>().prop_map(Op::Cancel),
+            1 => Just(Op::Peek),
         ]
     }
 
@@ -328,6 +496,14 @@ mod tests {
                             cancelled.insert(seq);
                         }
                     }
+                    Op::Peek => {
+                        let expected = oracle
+                            .iter()
+                            .filter(|Reverse((_, s))| !cancelled.contains(s))
+                            .map(|Reverse((t, _))| *t)
+                            .min();
+                        prop_assert_eq!(q.peek_time().map(|t| t.0), expected);
+                    }
                 }
                 prop_assert_eq!(q.len(), oracle.len() - cancelled.len());
             }
@@ -348,6 +524,34 @@ mod tests {
         assert_eq!(q.peek_time(), Some(SimTime(9)));
         assert_eq!(q.pop().map(|e| e.2), Some("live"));
         assert_eq!(q.peek_time(), None);
+    }
+
+    #[test]
+    fn events_scheduled_before_a_peeked_floor_run_first() {
+        let mut q = EventQueue::new();
+        let (cancelled, _) = q.push(SimTime(10), 0, "cancelled");
+        q.push(SimTime(20), 0, "later");
+        q.cancel(cancelled);
+        // Looking ahead discards the cancelled event and settles on time 20, while the
+        // clock is still at 0: an event at 15 is legal and must come first.
+        assert_eq!(q.peek_time(), Some(SimTime(20)));
+        q.push(SimTime(15), 0, "earlier");
+        assert_eq!(q.peek_time(), Some(SimTime(15)));
+        let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|e| (e.0.0, e.2))).collect();
+        assert_eq!(order, [(15, "earlier"), (20, "later")]);
+    }
+
+    #[test]
+    fn extreme_times_and_ties_pop_in_order() {
+        let mut q = EventQueue::new();
+        let times = [u64::MAX, 0, 1 << 63, u64::MAX, 7, 0, (1 << 63) - 1, 7];
+        for (i, t) in times.iter().enumerate() {
+            q.push(SimTime(*t), 0, i);
+        }
+        let mut expected: Vec<(u64, usize)> = times.iter().copied().zip(0..).collect();
+        expected.sort();
+        let got: Vec<_> = std::iter::from_fn(|| q.pop().map(|e| (e.0.0, e.2))).collect();
+        assert_eq!(got, expected);
     }
 
     #[test]
