@@ -52,13 +52,16 @@ impl PeerGraph {
         max_kbps: u64,
     ) -> Self {
         let mut links = Vec::new();
+        // `tree_parent[i]` is the earlier peer `i` hangs from in the spanning tree.
+        let mut tree_parent = vec![u32::MAX; peers as usize];
         for i in 1..peers {
             let j = rng.random_range(0..i);
+            tree_parent[i as usize] = j;
             links.push((j, i, rng.random_range(min_kbps..=max_kbps)));
         }
         for a in 0..peers {
             for b in a + 1..peers {
-                let in_tree = links.iter().any(|&(x, y, _)| x == a && y == b);
+                let in_tree = tree_parent[b as usize] == a;
                 if !in_tree && rng.random_bool(density) {
                     links.push((a, b, rng.random_range(min_kbps..=max_kbps)));
                 }
