@@ -17,7 +17,7 @@ use protocols::ping_pong::{PingPong, PingPongParams};
 use protocols::system::{LinkTable, NodeDecl, Setup, System};
 use protocols::widest_path::{GraphSource, WidestPath, WidestPathParams};
 use serde_json::{Value, json};
-use sim_core::{LinkParams, Node, SimConfig, SimTime, Simulation};
+use sim_core::{LinkParams, Metrics, Node, SimConfig, SimTime, Simulation};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
@@ -70,6 +70,7 @@ fn rss() -> Option<u64> {
 fn measure<N: Node>(
     build: impl FnOnce() -> Result<Simulation<N>, String>,
     run: impl FnOnce(&mut Simulation<N>),
+    after: impl FnOnce(&mut Simulation<N>, &mut serde_json::Map<String, Value>),
     mut extra: serde_json::Map<String, Value>,
 ) -> Result<Value, String> {
     let before = rss();
@@ -100,6 +101,7 @@ fn measure<N: Node>(
         ("bytes_per_node".into(), per_node),
         ("trace_hash".into(), json!(sim.fingerprint().to_string())),
     ]);
+    after(&mut sim, &mut extra);
     Ok(Value::Object(extra))
 }
 
@@ -134,6 +136,7 @@ pub fn network(
         |sim| {
             sim.run_events(events);
         },
+        |_, _| {},
         extra,
     )
 }
@@ -369,10 +372,39 @@ fn run_system<S: System>(
     measure(
         build,
         |sim| {
-            sim.run_until(until);
+            sim.advance_to(until);
+        },
+        |sim, out| {
+            let outcome = sim.finish();
+            let mut metrics = sim.metrics();
+            S::report(params, sim, &mut metrics);
+            out.insert("metrics".into(), key_metrics::<S>(&metrics));
+            let violation = outcome
+                .violation
+                .map(|v| format!("{}: {}", v.invariant, v.message));
+            out.insert("violation".into(), json!(violation));
         },
         extra,
     )
+}
+
+/// The system's key metrics after the run, with the reference values and bounds the
+/// system reports beside them (`NAME.reference`, `NAME.bound`), so a benchmark shows
+/// the run did its work, not only how fast it went.
+fn key_metrics<S: System>(metrics: &Metrics) -> Value {
+    let mut out = serde_json::Map::new();
+    for name in S::KEY_METRICS {
+        for full in [
+            name.to_string(),
+            format!("{name}.reference"),
+            format!("{name}.bound"),
+        ] {
+            if metrics.get(&full).is_some() {
+                out.insert(full.clone(), json!(metrics.value(&full)));
+            }
+        }
+    }
+    Value::Object(out)
 }
 
 #[cfg(test)]

@@ -434,6 +434,31 @@ fn bench_phold_prints_the_contract_fields() {
     assert_eq!(report["trace_hash"], again["trace_hash"]);
 }
 
+/// `bench system` reports what the run achieved beside how fast it went: widest-path's
+/// GHS message count with its proven bound, and no invariant violated.
+#[test]
+fn bench_system_reports_key_metrics_with_their_bounds() {
+    let args = [
+        "bench",
+        "system",
+        "widest-path",
+        "--size",
+        "40",
+        "--until",
+        "20s",
+        "--invariants",
+    ];
+    let run = dsim(&args);
+    run.expect_code(0);
+    let report = run.json();
+    assert_eq!(report["violation"], Value::Null, "{report}");
+    let metrics = &report["metrics"];
+    let sent = metrics["ghs_messages"].as_f64().expect("ghs_messages");
+    let bound = metrics["ghs_messages.bound"].as_f64().expect("bound");
+    assert!(sent > 0.0 && sent <= bound, "{metrics}");
+    assert_eq!(report["trace_hash"], dsim(&args).json()["trace_hash"]);
+}
+
 #[test]
 fn bench_phold_rejects_bad_arguments() {
     dsim(&["bench", "phold", "--lps", "0", "--json"]).expect_usage_error(&["--lps"]);
