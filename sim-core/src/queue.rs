@@ -190,34 +190,40 @@ impl RadixHeap {
         }
     }
 
-    /// Make bucket 0 hold the earliest entries, if any remain; false when empty.
+    /// Settle the lowest occupied bucket once bucket 0 is used up: its earliest time
+    /// becomes the floor, its entries move to lower buckets, and the first of them at
+    /// the new floor is returned instead of filed, the others at that time going to
+    /// bucket 0 behind it. Returning the head spares `pop` a load from memory just
+    /// written, which waits for the whole store buffer to drain (a fifth of PHOLD's
+    /// loop time before this). `None` when the heap is empty.
     #[inline]
-    fn settle(&mut self) -> bool {
-        if self.served < self.bucket0.len() {
-            return true;
-        }
+    fn settle_taking_head(&mut self) -> Option<HeapEntry> {
+        debug_assert_eq!(self.served, self.bucket0.len());
         self.bucket0.clear();
         self.served = 0;
-        let Some(lowest) = self.lowest() else {
-            return false;
-        };
+        let lowest = self.lowest()?;
         self.occupied[lowest / 64] &= !(1 << (lowest % 64));
         if self.occupied[lowest / 64] == 0 {
             self.summary &= !(1 << (lowest / 64));
         }
         let mut moving = std::mem::take(&mut self.buckets[lowest]);
-        self.floor = moving.iter().map(|e| e.time).min().unwrap_or(self.floor);
+        self.floor = moving.iter().map(|e| e.time).min()?;
         // Every entry shares the new floor's digits above its level, and its digit
-        // there, so it lands lower.
+        // there, so it lands lower. Ties stay in schedule order with no sorting:
+        // entries of equal time always share a bucket, join it in the order they were
+        // scheduled, and every move keeps that order, so the head is the first entry
+        // at the floor.
+        let mut head = None;
         for entry in moving.drain(..) {
-            self.file(entry);
+            if head.is_none() && entry.time == self.floor {
+                head = Some(entry);
+            } else {
+                self.file(entry);
+            }
         }
         self.buckets[lowest] = moving;
-        // Ties stay in schedule order with no sorting: entries of equal time always
-        // share a bucket, join it in the order they were scheduled, and every move
-        // keeps that order.
         debug_assert!(self.bucket0.is_sorted_by_key(|e| e.seq));
-        true
+        head
     }
 
     #[inline]
@@ -225,20 +231,21 @@ impl RadixHeap {
         if !self.early.items.is_empty() {
             return self.early.pop();
         }
-        if !self.settle() {
-            return None;
+        if let Some(&entry) = self.bucket0.get(self.served) {
+            self.served += 1;
+            return Some(entry);
         }
-        let entry = self.bucket0[self.served];
-        self.served += 1;
-        Some(entry)
+        self.settle_taking_head()
     }
 
     fn peek(&mut self) -> Option<&HeapEntry> {
         if !self.early.items.is_empty() {
             return self.early.peek();
         }
-        if !self.settle() {
-            return None;
+        if self.served == self.bucket0.len() {
+            // Put the head back in front of its ties (rare: once per distinct time).
+            let head = self.settle_taking_head()?;
+            self.bucket0.insert(0, head);
         }
         self.bucket0.get(self.served)
     }
