@@ -108,6 +108,13 @@ const DIGITS: usize = 1 << DIGIT_BITS;
 const LEVELS: usize = 64usize.div_ceil(DIGIT_BITS as usize);
 /// Buckets besides bucket 0, level-major, so a lower index holds earlier times.
 const BUCKETS: usize = LEVELS * DIGITS;
+/// Buckets from this index on (levels 3 and up: windows of 2^18 ns and wider) hand their
+/// storage on when settled instead of keeping it. Such a bucket fills once per turn of
+/// the digit above it, so keeping every one's capacity held on to a share of the largest
+/// backlog per bucket ever used (peak RSS of `dsim bench system phold --size 1000000
+/// --until 10ms`: 755 MiB kept, 624 MiB handed on; 8% less CPU from fewer page faults).
+/// Lower buckets are refilled constantly and keep theirs.
+const HANDED_ON_FROM: usize = 3 * DIGITS;
 /// Words of the occupancy bitmap.
 const WORDS: usize = BUCKETS.div_ceil(64);
 
@@ -140,6 +147,9 @@ struct RadixHeap {
     /// One bit per non-zero word of `occupied`.
     summary: u64,
     early: QuaternaryHeap,
+    /// Storage of a settled high-level bucket, for the next bucket that fills from
+    /// empty (see `HANDED_ON_FROM`).
+    spare: Vec<HeapEntry>,
 }
 
 impl RadixHeap {
@@ -152,6 +162,7 @@ impl RadixHeap {
             occupied: [0; WORDS],
             summary: 0,
             early: QuaternaryHeap { items: Vec::new() },
+            spare: Vec::new(),
         }
     }
 
@@ -166,7 +177,11 @@ impl RadixHeap {
         let level = (63 - differing.leading_zeros()) / DIGIT_BITS;
         let digit = (entry.time >> (level * DIGIT_BITS)) as usize & (DIGITS - 1);
         let bucket = level as usize * DIGITS + digit;
-        self.buckets[bucket].push(entry);
+        let storage = &mut self.buckets[bucket];
+        if storage.capacity() == 0 {
+            *storage = std::mem::take(&mut self.spare);
+        }
+        storage.push(entry);
         self.occupied[bucket / 64] |= 1 << (bucket % 64);
         self.summary |= 1 << (bucket / 64);
     }
@@ -221,7 +236,11 @@ impl RadixHeap {
                 self.file(entry);
             }
         }
-        self.buckets[lowest] = moving;
+        if lowest < HANDED_ON_FROM {
+            self.buckets[lowest] = moving;
+        } else if moving.capacity() > self.spare.capacity() {
+            self.spare = moving;
+        }
         debug_assert!(self.bucket0.is_sorted_by_key(|e| e.seq));
         head
     }
