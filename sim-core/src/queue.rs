@@ -582,6 +582,25 @@ mod tests {
         assert_eq!(got, expected);
     }
 
+    /// A steady backlog of 1,000 events, each rescheduled 1 ms ahead, over 200 ms: the
+    /// storage the buckets hold stays near the backlog instead of growing with every
+    /// 2^18 ns window the run passes through.
+    #[test]
+    fn settled_high_buckets_do_not_keep_their_storage() {
+        let mut q = EventQueue::new();
+        for i in 0..1000 {
+            q.push(SimTime(i * 1000), 0, ());
+        }
+        for _ in 0..200_000 {
+            let (t, _, ()) = q.pop().expect("the backlog never empties");
+            q.push(SimTime(t.0 + 1_000_000), 0, ());
+        }
+        let held: usize = q.heap.buckets.iter().map(Vec::capacity).sum::<usize>()
+            + q.heap.spare.capacity()
+            + q.heap.bucket0.capacity();
+        assert!(held <= 8 * 1000, "buckets hold {held} entries of storage");
+    }
+
     #[test]
     fn stale_keys_do_not_cancel_reused_slots() {
         let mut q = EventQueue::new();
