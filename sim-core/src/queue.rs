@@ -1,19 +1,18 @@
-//! The event queue: a monotone radix heap of compact `(time, sequence, slot)` keys over
-//! a slab of payloads.
+//! The event queue: a monotone radix heap of compact 16-byte `(time, slot, node)` keys
+//! over a slab of payloads.
 //!
 //! Order is exactly `(time, sequence)`: the sequence number is taken when an event is
-//! scheduled, so simultaneous events run in the order they were scheduled. Payloads stay
-//! in the slab while their key moves between buckets, so a move copies 24 bytes
-//! whatever the payload; freed slots and bucket capacity are reused, so a steady run
-//! allocates nothing per event. Cancelling takes the payload out at once; the key is
+//! scheduled (and kept in its slot), so simultaneous events run in the order they were
+//! scheduled. Payloads stay in the slab while their key moves between buckets, so a move
+//! copies 16 bytes whatever the payload; freed slots and bucket storage are reused, so a
+//! steady run allocates nothing per event. Cancelling takes the payload out at once; the key is
 //! skipped when it surfaces.
 //!
 //! Why a radix heap: a comparison heap pays `log n` unpredictable comparisons per pop,
 //! a cost that grows with the number of pending events. The radix heap files a key by
 //! the highest digit in which its time differs from the time being served, so a push is
 //! one append, a key moves only towards the front a bounded number of times, and finding
-//! the next bucket is two bit scans. Buckets keep their capacity, so the queue holds on
-//! to memory for its largest backlog.
+//! the next bucket is two bit scans.
 
 use crate::prefetch::prefetch;
 use crate::time::SimTime;
@@ -25,32 +24,41 @@ pub struct EventKey {
     generation: u32,
 }
 
+/// A queued key: 16 bytes, so a bucket move is one vector load and store. The sequence
+/// number lives in the slot: the buckets keep ties in schedule order without it.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct HeapEntry {
     time: u64,
-    seq: u64,
     slot: u32,
     /// The node the event is for (fills what would be padding), so the loop can warm
     /// that node's state before its event runs.
     subject: u32,
 }
 
-impl HeapEntry {
+/// An entry of the side heap, which has no buckets to keep ties in order and so
+/// carries the sequence number.
+#[derive(Clone, Copy)]
+struct EarlyEntry {
+    seq: u64,
+    entry: HeapEntry,
+}
+
+impl EarlyEntry {
     /// The queue's order: earlier time first, then earlier scheduling.
     #[inline(always)]
-    fn before(&self, other: &HeapEntry) -> bool {
-        (self.time, self.seq) < (other.time, other.seq)
+    fn before(&self, other: &EarlyEntry) -> bool {
+        (self.entry.time, self.seq) < (other.entry.time, other.seq)
     }
 }
 
 /// A 4-ary min-heap: half the depth of a binary heap, and the four children of a node
 /// are adjacent, so each level of a sift touches about one cache line.
 struct QuaternaryHeap {
-    items: Vec<HeapEntry>,
+    items: Vec<EarlyEntry>,
 }
 
 impl QuaternaryHeap {
-    fn push(&mut self, entry: HeapEntry) {
+    fn push(&mut self, entry: EarlyEntry) {
         let mut i = self.items.len();
         self.items.push(entry);
         while i > 0 {
@@ -65,13 +73,13 @@ impl QuaternaryHeap {
     }
 
     fn peek(&self) -> Option<&HeapEntry> {
-        self.items.first()
+        self.items.first().map(|e| &e.entry)
     }
 
     fn pop(&mut self) -> Option<HeapEntry> {
         let last = self.items.pop()?;
         let Some(&top) = self.items.first() else {
-            return Some(last);
+            return Some(last.entry);
         };
         // Sift the last entry down from the root, moving the smallest child up.
         let n = self.items.len();
@@ -94,7 +102,7 @@ impl QuaternaryHeap {
             i = best;
         }
         self.items[i] = last;
-        Some(top)
+        Some(top.entry)
     }
 }
 
@@ -196,10 +204,11 @@ impl RadixHeap {
         Some(word * 64 + self.occupied[word].trailing_zeros() as usize)
     }
 
+    /// Queue `entry`, scheduled `seq`-th.
     #[inline]
-    fn push(&mut self, entry: HeapEntry) {
+    fn push(&mut self, entry: HeapEntry, seq: u64) {
         if entry.time < self.floor {
-            self.early.push(entry);
+            self.early.push(EarlyEntry { seq, entry });
         } else {
             self.file(entry);
         }
@@ -241,7 +250,6 @@ impl RadixHeap {
         } else if moving.capacity() > self.spare.capacity() {
             self.spare = moving;
         }
-        debug_assert!(self.bucket0.is_sorted_by_key(|e| e.seq));
         head
     }
 
@@ -284,6 +292,8 @@ impl RadixHeap {
 
 struct Slot<T> {
     generation: u32,
+    /// When the event was scheduled: its place among events of equal time.
+    seq: u64,
     payload: Option<T>,
 }
 
@@ -318,27 +328,32 @@ impl<T> EventQueue<T> {
     /// returns its key and sequence number.
     #[inline]
     pub fn push(&mut self, time: SimTime, subject: u32, payload: T) -> (EventKey, u64) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
         let slot = match self.free.pop() {
             Some(s) => {
-                self.slots[s as usize].payload = Some(payload);
+                let slot = &mut self.slots[s as usize];
+                slot.seq = seq;
+                slot.payload = Some(payload);
                 s
             }
             None => {
                 self.slots.push(Slot {
                     generation: 0,
+                    seq,
                     payload: Some(payload),
                 });
                 (self.slots.len() - 1) as u32
             }
         };
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.heap.push(HeapEntry {
-            time: time.0,
+        self.heap.push(
+            HeapEntry {
+                time: time.0,
+                slot,
+                subject,
+            },
             seq,
-            slot,
-            subject,
-        });
+        );
         self.live += 1;
         let generation = self.slots[slot as usize].generation;
         (EventKey { slot, generation }, seq)
@@ -350,6 +365,7 @@ impl<T> EventQueue<T> {
         while let Some(entry) = self.heap.pop() {
             let slot = &mut self.slots[entry.slot as usize];
             let payload = slot.payload.take();
+            let seq = slot.seq;
             slot.generation = slot.generation.wrapping_add(1);
             self.free.push(entry.slot);
             if let Some(p) = payload {
@@ -358,7 +374,7 @@ impl<T> EventQueue<T> {
                 if let Some(next) = self.heap.likely_next() {
                     prefetch(&self.slots[next.slot as usize]);
                 }
-                return Some((SimTime(entry.time), entry.seq, p));
+                return Some((SimTime(entry.time), seq, p));
             }
         }
         None
