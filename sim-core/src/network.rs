@@ -426,6 +426,10 @@ pub struct Network {
     /// cannot change a run; its hasher has fixed keys so that even the memory layout is
     /// the same from run to run.
     links: HashMap<(NodeId, NodeId), LinkState, BuildHasherDefault<DefaultHasher>>,
+    /// Whether any message has gone through [`Network::transmit`]. Until one has, the
+    /// event loop's prefetch of the next sender's stream is skipped: in a model that
+    /// never sends through the network (PHOLD) it only pushed node streams out of cache.
+    carried: bool,
 }
 
 impl Network {
@@ -440,6 +444,7 @@ impl Network {
             partitions: Vec::new(),
             senders: Vec::new(),
             links: HashMap::default(),
+            carried: false,
         }
     }
 
@@ -548,7 +553,9 @@ impl Network {
     /// next event, which may send.
     #[inline(always)]
     pub(crate) fn warm_sender(&self, node: NodeId) {
-        if let Some(rng) = self.senders.get(node.index()) {
+        if self.carried
+            && let Some(rng) = self.senders.get(node.index())
+        {
             crate::prefetch::prefetch(rng);
         }
     }
@@ -568,6 +575,7 @@ impl Network {
         size: u32,
         link_name: impl FnOnce() -> String,
     ) -> Transmission {
+        self.carried = true;
         if let Some(reason) = self.blocked(from, to) {
             return Transmission::Drop(reason);
         }
