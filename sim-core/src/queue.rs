@@ -24,8 +24,8 @@ pub struct EventKey {
     generation: u32,
 }
 
-/// A queued key: 16 bytes, so a bucket move is one vector load and store. The sequence
-/// number lives in the slot: the buckets keep ties in schedule order without it.
+/// A queued key: 16 bytes, four to a cache line. The sequence number lives in the slot:
+/// the buckets keep ties in schedule order without it.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct HeapEntry {
     time: u64,
