@@ -5,8 +5,8 @@
 //! scheduled (and kept in its slot), so simultaneous events run in the order they were
 //! scheduled. Payloads stay in the slab while their key moves between buckets, so a move
 //! copies 16 bytes whatever the payload; freed slots and bucket storage are reused, so a
-//! steady run allocates nothing per event. Cancelling takes the payload out at once; the key is
-//! skipped when it surfaces.
+//! steady run allocates nothing per event. Cancelling takes the payload out at once;
+//! the key is skipped when it surfaces.
 //!
 //! Why a radix heap: a comparison heap pays `log n` unpredictable comparisons per pop,
 //! a cost that grows with the number of pending events. The radix heap files a key by
@@ -120,7 +120,7 @@ const BUCKETS: usize = LEVELS * DIGITS;
 /// storage on when settled instead of keeping it. Such a bucket fills once per turn of
 /// the digit above it, so keeping every one's capacity held on to a share of the largest
 /// backlog per bucket ever used (peak RSS of `dsim bench system phold --size 1000000
-/// --until 10ms`: 755 MiB kept, 624 MiB handed on; 8% less CPU from fewer page faults).
+/// --until 10ms`: 755 MiB kept, 624 MiB handed on; 6% less CPU from fewer page faults).
 /// Lower buckets are refilled constantly and keep theirs.
 const HANDED_ON_FROM: usize = 3 * DIGITS;
 /// Words of the occupancy bitmap.
