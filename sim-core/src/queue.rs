@@ -290,6 +290,12 @@ impl RadixHeap {
     }
 }
 
+/// A payload's place in the slab. Aligned to 32 bytes so that no slot straddles more
+/// cache lines than its size needs: the allocator only promises 16, and PHOLD's 32-byte
+/// slots then split across two lines or not depending on where the slab happened to
+/// land, which moved PHOLD at 10,000 LPs between 12.2 and 13.9 M events/s with the
+/// length of the program's path.
+#[repr(align(32))]
 struct Slot<T> {
     generation: u32,
     /// When the event was scheduled: its place among events of equal time.
@@ -615,6 +621,24 @@ mod tests {
             + q.heap.spare.capacity()
             + q.heap.bucket0.capacity();
         assert!(held <= 8 * 1000, "buckets hold {held} entries of storage");
+    }
+
+    /// Slots start on 32-byte boundaries and fill whole multiples of 32 bytes, so a
+    /// slot of up to 32 bytes sits in one cache line and a larger one in as few as its
+    /// size allows, wherever the slab lands.
+    #[test]
+    fn slots_never_straddle_more_lines_than_needed() {
+        fn check<T>(payload: T) {
+            let size = std::mem::size_of::<Slot<T>>();
+            assert_eq!(size % 32, 0, "slot of {size} bytes");
+            let mut q = EventQueue::new();
+            q.push(SimTime(1), 0, payload);
+            assert_eq!(q.slots.as_ptr() as usize % 32, 0);
+        }
+        check(0u8);
+        check([0u8; 20]);
+        check([0u64; 5]);
+        check([0u64; 11]);
     }
 
     #[test]
