@@ -298,18 +298,27 @@ impl RadixHeap {
 #[repr(align(32))]
 struct Slot<T> {
     generation: u32,
+    /// While the slot is free: the next free slot (`NO_SLOT` ends the list).
+    next_free: u32,
     /// When the event was scheduled: its place among events of equal time.
     seq: u64,
     payload: Option<T>,
 }
 
+/// The end of the free-slot list.
+const NO_SLOT: u32 = u32::MAX;
+
 /// A deterministic priority queue of events ordered by `(time, sequence)`.
 pub struct EventQueue<T> {
     heap: RadixHeap,
     slots: Vec<Slot<T>>,
-    free: Vec<u32>,
+    /// The most recently freed slot, heading a list threaded through the free slots
+    /// (reused first: it is the one most likely still in cache).
+    free_head: u32,
     next_seq: u64,
     live: usize,
+    /// The subject of the entry that looked next when the last event was popped.
+    next_subject: Option<u32>,
 }
 
 impl<T> Default for EventQueue<T> {
@@ -324,9 +333,10 @@ impl<T> EventQueue<T> {
         EventQueue {
             heap: RadixHeap::new(),
             slots: Vec::new(),
-            free: Vec::new(),
+            free_head: NO_SLOT,
             next_seq: 0,
             live: 0,
+            next_subject: None,
         }
     }
 
@@ -336,21 +346,21 @@ impl<T> EventQueue<T> {
     pub fn push(&mut self, time: SimTime, subject: u32, payload: T) -> (EventKey, u64) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let slot = match self.free.pop() {
-            Some(s) => {
-                let slot = &mut self.slots[s as usize];
-                slot.seq = seq;
-                slot.payload = Some(payload);
-                s
-            }
-            None => {
-                self.slots.push(Slot {
-                    generation: 0,
-                    seq,
-                    payload: Some(payload),
-                });
-                (self.slots.len() - 1) as u32
-            }
+        let slot = if self.free_head != NO_SLOT {
+            let s = self.free_head;
+            let slot = &mut self.slots[s as usize];
+            self.free_head = slot.next_free;
+            slot.seq = seq;
+            slot.payload = Some(payload);
+            s
+        } else {
+            self.slots.push(Slot {
+                generation: 0,
+                next_free: NO_SLOT,
+                seq,
+                payload: Some(payload),
+            });
+            (self.slots.len() - 1) as u32
         };
         self.heap.push(
             HeapEntry {
@@ -365,6 +375,15 @@ impl<T> EventQueue<T> {
         (EventKey { slot, generation }, seq)
     }
 
+    /// Put an emptied slot on the free list; the new generation invalidates its keys.
+    #[inline(always)]
+    fn release(&mut self, s: u32) {
+        let slot = &mut self.slots[s as usize];
+        slot.generation = slot.generation.wrapping_add(1);
+        slot.next_free = self.free_head;
+        self.free_head = s;
+    }
+
     /// Remove and return the earliest live event with its time and sequence number.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, u64, T)> {
@@ -372,14 +391,14 @@ impl<T> EventQueue<T> {
             let slot = &mut self.slots[entry.slot as usize];
             let payload = slot.payload.take();
             let seq = slot.seq;
-            slot.generation = slot.generation.wrapping_add(1);
-            self.free.push(entry.slot);
+            self.release(entry.slot);
             if let Some(p) = payload {
                 self.live -= 1;
                 // The next event's payload is read soon: start loading it now.
-                if let Some(next) = self.heap.likely_next() {
+                self.next_subject = self.heap.likely_next().map(|next| {
                     prefetch(&self.slots[next.slot as usize]);
-                }
+                    next.subject
+                });
                 return Some((SimTime(entry.time), seq, p));
             }
         }
@@ -390,12 +409,10 @@ impl<T> EventQueue<T> {
     /// discarded on the way, so a run never mistakes one for work due).
     pub fn peek_time(&mut self) -> Option<SimTime> {
         while let Some(&entry) = self.heap.peek() {
-            let slot = &mut self.slots[entry.slot as usize];
-            if slot.payload.is_some() {
+            if self.slots[entry.slot as usize].payload.is_some() {
                 return Some(SimTime(entry.time));
             }
-            slot.generation = slot.generation.wrapping_add(1);
-            self.free.push(entry.slot);
+            self.release(entry.slot);
             self.heap.pop();
         }
         None
@@ -405,7 +422,7 @@ impl<T> EventQueue<T> {
     /// earliest): a hint for prefetching, never for deciding anything.
     #[inline]
     pub fn peek_subject(&self) -> Option<u32> {
-        self.heap.likely_next().map(|e| e.subject)
+        self.next_subject
     }
 
     /// Look at a scheduled event's payload, if it is still pending.

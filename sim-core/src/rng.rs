@@ -155,18 +155,21 @@ pub fn component_rng(master_seed: u64, name: &str) -> SimRng {
 }
 
 /// A uniform draw in [0, 1) with 53 bits of precision, identical on every platform.
+#[inline]
 pub fn unit_f64(rng: &mut SimRng) -> f64 {
     use rand::Rng;
     (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
 /// True with probability `p` (exactly never for 0, always for 1).
+#[inline]
 pub fn chance(rng: &mut SimRng, p: f64) -> bool {
     p > 0.0 && (p >= 1.0 || unit_f64(rng) < p)
 }
 
 /// An exponential draw with the given mean (ziggurat, `rand_distr::Exp1`: no logarithm on
 /// the common path; finite).
+#[inline]
 pub fn exponential(rng: &mut SimRng, mean: f64) -> f64 {
     use rand::RngExt;
     mean * rng.sample::<f64, _>(rand_distr::Exp1)
