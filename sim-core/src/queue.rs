@@ -265,19 +265,16 @@ impl RadixHeap {
         self.settle_taking_head()
     }
 
-    /// Undo the `pop` that returned `entry` (scheduled `seq`-th), so that it comes
-    /// out first again. Where it came from follows from the state `pop` left: a side
-    /// heap entry is below the floor; one taken from bucket 0 sits just before `served`;
-    /// a settled head is at the floor with nothing of bucket 0 served yet.
-    fn put_back(&mut self, entry: HeapEntry, seq: u64) {
-        if entry.time < self.floor {
-            self.early.push(EarlyEntry { seq, entry });
-        } else if self.served > 0 {
-            debug_assert!(self.bucket0[self.served - 1] == entry);
-            self.served -= 1;
-        } else {
-            self.bucket0.insert(0, entry);
+    fn peek(&mut self) -> Option<&HeapEntry> {
+        if !self.early.items.is_empty() {
+            return self.early.peek();
         }
+        if self.served == self.bucket0.len() {
+            // Put the head back in front of its ties (rare: once per distinct time).
+            let head = self.settle_taking_head()?;
+            self.bucket0.insert(0, head);
+        }
+        self.bucket0.get(self.served)
     }
 
     /// A likely next entry without settling anything: a hint for prefetching.
@@ -390,25 +387,10 @@ impl<T> EventQueue<T> {
     /// Remove and return the earliest live event with its time and sequence number.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, u64, T)> {
-        self.pop_due(SimTime::MAX)
-    }
-
-    /// Remove and return the earliest live event if it is due by `until` (at or before
-    /// it); `None` when the queue holds no live event or the next one is later.
-    /// Cancelled entries at the head are discarded either way. A run that stops at a
-    /// time calls this instead of peeking and then popping: a peek settles the next
-    /// bucket and puts its head back, so each event would be handled twice.
-    #[inline]
-    pub fn pop_due(&mut self, until: SimTime) -> Option<(SimTime, u64, T)> {
         while let Some(entry) = self.heap.pop() {
             let slot = &mut self.slots[entry.slot as usize];
-            let seq = slot.seq;
-            // (From `pop`, `until` is the end of time and this test compiles away.)
-            if entry.time > until.0 && slot.payload.is_some() {
-                self.heap.put_back(entry, seq);
-                return None;
-            }
             let payload = slot.payload.take();
+            let seq = slot.seq;
             self.release(entry.slot);
             if let Some(p) = payload {
                 self.live -= 1;
@@ -426,21 +408,12 @@ impl<T> EventQueue<T> {
     /// The time of the earliest live event (cancelled entries at the head are
     /// discarded on the way, so a run never mistakes one for work due).
     pub fn peek_time(&mut self) -> Option<SimTime> {
-        let entry = self.take_live()?;
-        let seq = self.slots[entry.slot as usize].seq;
-        self.heap.put_back(entry, seq);
-        Some(SimTime(entry.time))
-    }
-
-    /// Take the earliest entry whose event is still pending off the heap, releasing
-    /// the slots of cancelled ones on the way.
-    #[inline(always)]
-    fn take_live(&mut self) -> Option<HeapEntry> {
-        while let Some(entry) = self.heap.pop() {
+        while let Some(&entry) = self.heap.peek() {
             if self.slots[entry.slot as usize].payload.is_some() {
-                return Some(entry);
+                return Some(SimTime(entry.time));
             }
             self.release(entry.slot);
+            self.heap.pop();
         }
         None
     }
@@ -527,8 +500,6 @@ mod tests {
         Push(u64),
         /// Pop the earliest live event.
         Pop,
-        /// Pop the earliest live event if it is due by `now + horizon`.
-        PopDue(u64),
         /// Cancel the `n % pending`-th still-pending key.
         Cancel(usize),
         /// Look at the next live time without popping (this discards cancelled entries
@@ -539,8 +510,7 @@ mod tests {
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
             4 => prop_oneof![0u64..8, 0u64..1 << 40].prop_map(Op::Push),
-            2 => Just(Op::Pop),
-            1 => prop_oneof![0u64..8, 0u64..1 << 40].prop_map(Op::PopDue),
+            3 => Just(Op::Pop),
             1 => any::<usize>().prop_map(Op::Cancel),
             1 => Just(Op::Peek),
         ]
@@ -548,10 +518,9 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
-        /// Under interleaved push, pop (up to a horizon or not), peek and cancel, the
-        /// queue pops exactly what a `BinaryHeap` ordered by `(time, seq)` pops, with
-        /// cancelled events removed from the oracle, and an event beyond the horizon
-        /// stays queued; times never go backwards, as in a simulation.
+        /// Under interleaved push, pop and cancel, the queue pops exactly what a
+        /// `BinaryHeap` ordered by `(time, seq)` pops, with cancelled events removed
+        /// from the oracle; times never go backwards, as in a simulation.
         #[test]
         fn matches_binary_heap_oracle(ops in prop::collection::vec(op(), 1..600)) {
             use std::cmp::Reverse;
@@ -569,25 +538,14 @@ mod tests {
                         oracle.push(Reverse((t, seq)));
                         pending.push((key, seq));
                     }
-                    Op::Pop | Op::PopDue(_) => {
-                        let until = match op {
-                            Op::PopDue(horizon) => now + horizon,
-                            _ => u64::MAX,
-                        };
+                    Op::Pop => {
                         let expected = loop {
-                            match oracle.peek() {
-                                Some(Reverse((_, s))) if cancelled.remove(s) => {
-                                    oracle.pop();
-                                }
-                                Some(&Reverse((t, _))) if t > until => break None,
-                                _ => break oracle.pop().map(|Reverse(e)| e),
+                            match oracle.pop() {
+                                Some(Reverse((_, s))) if cancelled.remove(&s) => {}
+                                other => break other.map(|Reverse(e)| e),
                             }
                         };
-                        let popped = match op {
-                            Op::Pop => q.pop(),
-                            _ => q.pop_due(SimTime(until)),
-                        };
-                        let got = popped.map(|(t, s, p)| {
+                        let got = q.pop().map(|(t, s, p)| {
                             assert_eq!(p, seq_payload(t.0), "payload travels with its key");
                             (t.0, s)
                         });
@@ -698,35 +656,6 @@ mod tests {
         check([0u8; 20]);
         check([0u64; 5]);
         check([0u64; 11]);
-    }
-
-    /// An event beyond the horizon goes back where it came from and comes out first
-    /// again: a settled bucket's head, a tie waiting in bucket 0, or an entry of the
-    /// side heap.
-    #[test]
-    fn pop_due_leaves_later_events_in_order() {
-        let mut q = EventQueue::new();
-        q.push(SimTime(10), 0, "a");
-        q.push(SimTime(10), 0, "b");
-        let (c, _) = q.push(SimTime(20), 0, "c");
-        q.push(SimTime(40), 0, "d");
-        fn due(q: &mut EventQueue<&'static str>, until: u64) -> Option<&'static str> {
-            q.pop_due(SimTime(until)).map(|e| e.2)
-        }
-        assert_eq!(due(&mut q, 9), None, "a settled head");
-        assert_eq!(due(&mut q, 10), Some("a"));
-        assert_eq!(due(&mut q, 9), None, "a tie in bucket 0");
-        assert_eq!(due(&mut q, 10), Some("b"));
-        // Cancelling c lets a peek settle d's bucket, raising the floor to 40; e is then
-        // below the floor and waits in the side heap.
-        q.cancel(c);
-        assert_eq!(q.peek_time(), Some(SimTime(40)));
-        q.push(SimTime(25), 0, "e");
-        assert_eq!(due(&mut q, 24), None, "a side heap entry");
-        assert_eq!(due(&mut q, 25), Some("e"));
-        assert_eq!(due(&mut q, 39), None);
-        assert_eq!(q.len(), 1);
-        assert_eq!(q.pop().map(|e| e.2), Some("d"));
     }
 
     #[test]

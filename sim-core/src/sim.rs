@@ -319,25 +319,16 @@ impl<N: Node> Simulation<N> {
 
     /// Time of the next live event.
     pub fn next_event_time(&mut self) -> Option<SimTime> {
-        if self.has_waiting() {
+        let nodes = &self.kernel.nodes;
+        if self
+            .resumed
+            .iter()
+            .any(|n| !nodes[n.index()].backlog.is_empty())
+        {
             Some(self.kernel.now)
         } else {
             self.kernel.queue.peek_time()
         }
-    }
-
-    /// Whether events that waited for a node that has since resumed are still to run.
-    /// Resumed nodes whose backlog is done are dropped on the way, as
-    /// [`Simulation::next_waiting`] drops them: one left behind could be paused again
-    /// and refill its backlog, which must then wait for the next resume.
-    fn has_waiting(&mut self) -> bool {
-        while let Some(&n) = self.resumed.front() {
-            if !self.kernel.nodes[n.index()].backlog.is_empty() {
-                return true;
-            }
-            self.resumed.pop_front();
-        }
-        false
     }
 
     /// Run events up to and including time `until` (or until the queue empties or an
@@ -353,22 +344,17 @@ impl<N: Node> Simulation<N> {
     /// the run.
     pub fn advance_to(&mut self, until: SimTime) -> bool {
         while self.violation.is_none() {
-            if self.has_waiting() {
-                // Events that waited for a resumed node run now, before the queue.
-                if self.kernel.now > until {
+            match self.next_event_time() {
+                Some(t) if t <= until => {
+                    self.step();
+                }
+                // Events remain beyond `until`: the clock stops there.
+                Some(_) => {
+                    self.kernel.now = self.kernel.now.max(until);
                     break;
                 }
-                self.step();
-            } else if let Some((time, seq, payload)) = self.kernel.queue.pop_due(until) {
-                self.move_clock_to(time);
-                self.run_event(seq, payload, false);
-            } else {
-                // Events remaining beyond `until` stop the clock there; with nothing
-                // left, it rests at the last event.
-                if !self.kernel.queue.is_empty() {
-                    self.kernel.now = self.kernel.now.max(until);
-                }
-                break;
+                // Nothing left: the clock rests at the last event.
+                None => break,
             }
         }
         self.violation.is_none()
@@ -414,31 +400,18 @@ impl<N: Node> Simulation<N> {
                 let Some((time, seq, payload)) = self.kernel.queue.pop() else {
                     return false;
                 };
-                self.move_clock_to(time);
+                debug_assert!(time >= self.kernel.now, "time went backwards");
+                self.kernel.now = time;
+                self.warm_next_subject();
                 (seq, payload, false)
             }
         };
-        self.run_event(seq, payload, arrived);
-        true
-    }
-
-    /// Set the clock to the time of an event just taken off the queue, and warm the
-    /// state of the node the next one is for.
-    #[inline(always)]
-    fn move_clock_to(&mut self, time: SimTime) {
-        debug_assert!(time >= self.kernel.now, "time went backwards");
-        self.kernel.now = time;
-        self.warm_next_subject();
-    }
-
-    /// Count, dispatch and check one event (`arrived`: it waited for its node).
-    #[inline(always)]
-    fn run_event(&mut self, seq: u64, payload: Payload<N>, arrived: bool) {
         self.events += 1;
         let what = self.dispatch(payload, seq, arrived);
         if !self.invariants.is_empty() {
             self.check_invariants(what);
         }
+        true
     }
 
     /// Prefetch the state of the node the next queued event is for, while the current
