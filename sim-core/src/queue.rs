@@ -293,8 +293,8 @@ impl RadixHeap {
 /// A payload's place in the slab. Aligned to 32 bytes so that no slot straddles more
 /// cache lines than its size needs: the allocator only promises 16, and PHOLD's 32-byte
 /// slots then split across two lines or not depending on where the slab happened to
-/// land, which moved PHOLD at 10,000 LPs between 12.2 and 13.9 M events/s with the
-/// length of the program's path.
+/// land, which moved PHOLD at 10,000 LPs between 11.9 and 13.8 M events/s with the
+/// length of the program's path (`benches/scripts/path_scan.sh`).
 #[repr(align(32))]
 struct Slot<T> {
     generation: u32,
