@@ -17,7 +17,7 @@
 //! `scenarios/teaching/bully-short-timeout.ron` sets it to the *mean* round trip,
 //! and `dsim explore` finds two coordinators.
 
-use crate::system::{Setup, System, TopologyRule, add_declared};
+use dsim_system::{Setup, System, TopologyRule, add_declared};
 use serde::{Deserialize, Serialize};
 use sim_core::{
     Context, Invariant, Message, Metrics, Node, NodeId, NodeStatus, SimTime, Simulation, TimerId,
@@ -387,7 +387,7 @@ impl System for Bully {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::system::{LinkTable, NodeDecl};
+    use dsim_system::{LinkTable, NodeDecl};
     use proptest::prelude::*;
     use sim_core::fault_plan::{FaultBudget, FaultKind, episodes, plan_faults};
     use sim_core::{Latency, LinkParams};
@@ -421,8 +421,9 @@ mod tests {
             nodes: &nodes,
             links: &[],
             network: &network,
+            files: dsim_system::ScenarioFiles::none(),
         };
-        crate::system::simulation::<Bully>(&params, &setup).expect("valid parameters")
+        dsim_system::simulation::<Bully>(&params, &setup).expect("valid parameters")
     }
 
     fn budget() -> FaultBudget {

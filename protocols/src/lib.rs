@@ -1,6 +1,6 @@
 //! Sans-IO protocol cores and the systems dsim hosts.
 //!
-//! Each system module implements [`system::System`]: its parameters, node roles, node
+//! Each system module implements [`dsim_system::System`]: its parameters, node roles, node
 //! state machines, invariants and end-of-run metrics. Nothing here knows about RON
 //! files or the command line.
 
@@ -12,7 +12,6 @@ pub mod ott;
 pub mod parking;
 pub mod phold;
 pub mod ping_pong;
-pub mod system;
 pub mod transport;
 pub mod transport_system;
 pub mod widest_path;

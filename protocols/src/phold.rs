@@ -7,7 +7,7 @@
 //! Events are direct deliveries ([`Context::deliver_after`]): PHOLD's delay is part of
 //! the model, not a network.
 
-use crate::system::{LinkTable, Setup, System, TopologyRule};
+use dsim_system::{LinkTable, Setup, System, TopologyRule};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use sim_core::rng::{chance, exponential};
@@ -153,6 +153,7 @@ impl Phold {
                 nodes: &[],
                 links: &[],
                 network: &LinkTable::default(),
+                files: dsim_system::ScenarioFiles::none(),
             },
             &mut sim,
         );

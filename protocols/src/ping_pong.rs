@@ -6,7 +6,7 @@
 //! up to `max_tries` transmissions, then counted lost. After an answer or a loss the
 //! pinger waits `interval` and sends the next ping.
 
-use crate::system::{Setup, System, TopologyRule, add_declared, round_robin_pairs};
+use dsim_system::{Setup, System, TopologyRule, add_declared, round_robin_pairs};
 use serde::{Deserialize, Serialize};
 use sim_core::{
     Context, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation, TimerId, TimerTag,
@@ -367,7 +367,7 @@ impl System for PingPong {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::system::{LinkTable, NodeDecl};
+    use dsim_system::{LinkTable, NodeDecl};
     use sim_core::{LinkParams, SimConfig};
 
     /// Pinger "a" and ponger "b", both starting at time zero.
@@ -394,6 +394,7 @@ mod tests {
             nodes: &nodes,
             links: &[],
             network: &LinkTable::default(),
+            files: dsim_system::ScenarioFiles::none(),
         };
         let mut sim = Simulation::new(SimConfig {
             seed,
@@ -450,6 +451,7 @@ mod tests {
                     nodes: &nodes,
                     links: &[],
                     network: &LinkTable::default(),
+                    files: dsim_system::ScenarioFiles::none(),
                 },
                 &mut sim,
             );

@@ -40,14 +40,14 @@
 //!
 //! # Link parameters and MTU
 //! The links come from the scenario's `network` section. `validate` reads them from
-//! the setup's [`LinkTable`](crate::system::LinkTable) and refuses, at load time, a
+//! the setup's [`LinkTable`](dsim_system::LinkTable) and refuses, at load time, a
 //! chunk (or end marker, or datagram) that does not fit the MTU of a sender's link to
 //! its receiver when that link does not fragment, and an ACK that does not fit the way
 //! back. A `SetLink` fault can still shrink an MTU during a run: a sender checks its
 //! link again when it starts a transfer, starts none if the chunks cannot pass, and the
 //! `transfers_complete` invariant reports why.
 
-use crate::system::{Setup, System, TopologyRule, add_declared, round_robin_pairs};
+use dsim_system::{Setup, System, TopologyRule, add_declared, round_robin_pairs};
 use crate::transport::analytic::{ModelLink, stop_and_wait_goodput, stop_and_wait_round_trip};
 use crate::transport::{
     Endpoint, Mode, Output, Payload, TimerToken, TransportConfig, TransportHost,
@@ -731,7 +731,7 @@ fn stop_and_wait_prediction(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::system::{LinkTable, NodeDecl};
+    use dsim_system::{LinkTable, NodeDecl};
     use crate::transport::Mode;
     use crate::transport::analytic::{ModelLink, stop_and_wait_goodput, stop_and_wait_round_trip};
     use sim_core::{Latency, LinkParams, SimConfig};
@@ -771,6 +771,7 @@ mod tests {
             nodes: &nodes,
             links: &[],
             network: &network,
+            files: dsim_system::ScenarioFiles::none(),
         };
         Transport::validate(params, &setup).expect("valid parameters");
         let mut sim = Simulation::new(SimConfig {
@@ -999,6 +1000,7 @@ mod tests {
             nodes: &nodes,
             links: &[],
             network: &network,
+            files: dsim_system::ScenarioFiles::none(),
         };
         let params = TransportParams {
             payload_bytes: 2_000_000,
@@ -1054,6 +1056,7 @@ mod tests {
             nodes: &nodes,
             links: &[],
             network,
+            files: dsim_system::ScenarioFiles::none(),
         };
         Transport::validate(&params, &setup).expect_err("must be refused")
     }
@@ -1110,6 +1113,7 @@ mod tests {
             nodes: &nodes,
             links: &[],
             network: &network,
+            files: dsim_system::ScenarioFiles::none(),
         };
         Transport::validate(&TransportParams::default(), &setup).unwrap();
         let e = refused(TransportParams {
@@ -1125,6 +1129,7 @@ mod tests {
                 nodes: &only_senders,
                 links: &[],
                 network: &LinkTable::default(),
+                files: dsim_system::ScenarioFiles::none(),
             },
         )
         .unwrap_err();
@@ -1142,6 +1147,7 @@ mod tests {
             nodes: &nodes,
             links: &[],
             network: &LinkTable::default(),
+            files: dsim_system::ScenarioFiles::none(),
         };
         let params = TransportParams::default();
         Transport::validate(&params, &setup).unwrap();

@@ -1,12 +1,10 @@
-//! `dsim bench network` and `dsim bench system`: timed runs of generated workloads at a
-//! chosen size, reported as one JSON object with events per second, wall time, peak
-//! memory and memory per node.
-//!
-//! Memory comes from `/proc/self/status` (Linux): `VmHWM` is the process's peak
-//! resident set, and bytes per node is the growth of `VmRSS` from before the
-//! simulation was built to after every node has started, divided by the node count
-//! (each node's state, kernel bookkeeping, random stream and its first pending events).
+//! dsim's benchmarks: the generators of `dsim bench system` for the built-in systems,
+//! and the engine benchmarks `dsim bench phold` (PHOLD with the fingerprint on) and
+//! `dsim bench network` (forwarding through the network model).
 
+use clap::Parser;
+use dsim::harness::bench::{BenchOptions, BenchRequest, Generated, measure};
+use dsim::{LinkParams, LinkTable, NodeDecl, SimTime};
 use protocols::cityos::{CityOs, CityParams};
 use protocols::forward::{self, ForwardParams};
 use protocols::image_cloud::{ImageCloud, ImageCloudParams};
@@ -14,241 +12,115 @@ use protocols::ott::{Ott, OttParams, WatchSpec};
 use protocols::parking::{Parking, ParkingParams};
 use protocols::phold::{Phold, PholdParams};
 use protocols::ping_pong::{PingPong, PingPongParams};
-use protocols::system::{LinkTable, NodeDecl, Setup, System};
 use protocols::widest_path::{GraphSource, WidestPath, WidestPathParams};
 use serde_json::{Value, json};
-use sim_core::{LinkParams, Metrics, Node, SimConfig, SimTime, Simulation};
 use std::collections::{BTreeMap, BTreeSet};
+use std::process::ExitCode;
 use std::time::Instant;
 
-/// The systems `dsim bench system` can generate, and what their size means.
-pub const SYSTEMS: &[(&str, &str)] = &[
-    ("phold", "logical processes (1 event each)"),
-    ("ping-pong", "pingers, each with its own ponger"),
-    (
-        "cityos",
-        "edge nodes, with --sensors sensors (default 20 per edge node), one server, one analyst, on a grid of about 800 cells per edge node (at least the report's 100 x 100)",
-    ),
-    (
-        "widest-path",
-        "peers of a random connected graph with about 4 extra links per peer",
-    ),
-    (
-        "parking",
-        "entry gates and as many exit gates, with the lock server and a display",
-    ),
-    (
-        "image-cloud",
-        "clients (5 requests each), one server per 10 clients (at least 3)",
-    ),
-    (
-        "ott",
-        "relays in a binary tree under one server, a PoP per 4 relays, a client per 2 relays watching the server's video",
-    ),
-];
-
-/// A value from `/proc/self/status` in bytes (`None` off Linux).
-fn proc_status_bytes(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    let kib: u64 = line[field.len()..]
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kib * 1024)
-}
-
-/// Current resident set, bytes.
-fn rss() -> Option<u64> {
-    proc_status_bytes("VmRSS:")
-}
-
-/// Build a simulation with `build`, start every node, run it with `run`, and measure;
-/// `extra` fields join the report.
-fn measure<N: Node>(
-    build: impl FnOnce() -> Result<Simulation<N>, String>,
-    run: impl FnOnce(&mut Simulation<N>),
-    after: impl FnOnce(&mut Simulation<N>, &mut serde_json::Map<String, Value>),
-    mut extra: serde_json::Map<String, Value>,
-) -> Result<Value, String> {
-    let before = rss();
-    let built = Instant::now();
-    let mut sim = build()?;
-    // Start-ups (and everything else due at time zero) are set-up, not measured.
-    sim.advance_to(SimTime(0));
-    let setup_s = built.elapsed().as_secs_f64();
-    let after_build = rss();
-    let nodes = sim.world().nodes().count() as u64;
-    let first = sim.events();
-    let started = Instant::now();
-    run(&mut sim);
-    let wall = started.elapsed().as_secs_f64();
-    let events = sim.events() - first;
-    let per_node = match (before, after_build) {
-        (Some(b), Some(a)) => json!(a.saturating_sub(b) as f64 / nodes as f64),
-        _ => Value::Null,
-    };
-    extra.extend([
-        ("nodes".into(), json!(nodes)),
-        ("events".into(), json!(events)),
-        ("sim_time_s".into(), json!(sim.now().0 as f64 / 1e9)),
-        ("wall_s".into(), json!(wall)),
-        ("setup_s".into(), json!(setup_s)),
-        ("events_per_s".into(), json!(events as f64 / wall)),
-        ("peak_rss_bytes".into(), json!(proc_status_bytes("VmHWM:"))),
-        ("bytes_per_node".into(), per_node),
-        ("trace_hash".into(), json!(sim.fingerprint().to_string())),
-    ]);
-    after(&mut sim, &mut extra);
-    Ok(Value::Object(extra))
-}
-
-/// `dsim bench network`: forwarding through links with `loss` and `jitter`, `events`
-/// events after start-up.
-pub fn network(
-    nodes: u32,
-    events: u64,
-    loss: f64,
-    jitter: SimTime,
-    seed: u64,
-) -> Result<Value, String> {
-    let defaults = ForwardParams::default();
-    let params = ForwardParams {
-        nodes,
-        link: LinkParams {
-            loss,
-            jitter,
-            ..defaults.link.clone()
-        },
-        ..defaults
-    };
-    let extra = serde_json::Map::from_iter([
-        ("bench".into(), json!("network")),
-        ("loss".into(), json!(loss)),
-        ("jitter".into(), json!(jitter.to_string())),
-        ("hops".into(), json!(params.hops)),
-        ("interval".into(), json!(params.interval.to_string())),
-    ]);
-    measure(
-        || forward::simulation(&params, seed),
-        |sim| {
-            sim.run_events(events);
-        },
-        |_, _| {},
-        extra,
-    )
-}
-
-/// `dsim bench system`: system `name` generated at `size` (see [`SYSTEMS`]), run to
-/// `until` with its invariants on or off.
-pub fn system(
-    name: &str,
-    size: u32,
-    sensors: Option<u32>,
-    until: SimTime,
-    invariants: bool,
-    seed: u64,
-) -> Result<Value, String> {
-    if size == 0 {
-        return Err("bench system: --size must be positive".into());
-    }
-    let extra = serde_json::Map::from_iter([
-        ("bench".into(), json!("system")),
-        ("system".into(), json!(name)),
-        ("size".into(), json!(size)),
-        ("invariants".into(), json!(invariants)),
-    ]);
-    let decl = |name: String, role: &str, start: SimTime| NodeDecl {
+/// A node declared to start at `start`.
+fn decl(name: String, role: &str, start: SimTime) -> NodeDecl {
+    NodeDecl {
         name,
         role: role.to_owned(),
         start: Some(start),
-    };
-    let lan = LinkTable::default();
-    match name {
-        "phold" => {
-            let params = PholdParams {
-                lps: size,
-                ..PholdParams::default()
-            };
-            run_system::<Phold>(&params, &[], &lan, until, invariants, seed, extra)
-        }
-        "ping-pong" => {
-            let params = PingPongParams {
-                count: u32::MAX,
-                ..PingPongParams::default()
-            };
-            let nodes: Vec<_> = (0..size)
-                .flat_map(|i| {
-                    [
-                        decl(format!("pinger-{i}"), "pinger", SimTime::ZERO),
-                        decl(format!("ponger-{i}"), "ponger", SimTime::ZERO),
-                    ]
-                })
-                .collect();
-            run_system::<PingPong>(&params, &nodes, &lan, until, invariants, seed, extra)
-        }
-        "cityos" => {
-            let (params, nodes) = city(size, sensors.unwrap_or(size.saturating_mul(20)));
-            let mut extra = extra;
-            extra.insert("sensors".into(), json!(nodes.len() - 2 - size as usize));
-            extra.insert("grid_side".into(), json!(params.grid_side));
-            run_system::<CityOs>(&params, &nodes, &lan, until, invariants, seed, extra)
-        }
-        "widest-path" => {
-            let params = WidestPathParams {
-                graph: GraphSource::Random {
-                    peers: size,
-                    density: (4.0 / f64::from(size)).min(1.0),
-                    min_kbps: 1000,
-                    max_kbps: 10_000,
-                },
-                ..WidestPathParams::default()
-            };
-            // GHS needs FIFO links.
-            let fifo = LinkTable {
-                default: LinkParams {
-                    fifo: true,
-                    ..LinkParams::default()
-                },
-                ..LinkTable::default()
-            };
-            run_system::<WidestPath>(&params, &[], &fifo, until, invariants, seed, extra)
-        }
-        "parking" => {
-            let mut nodes = vec![
-                decl("server".into(), "server", SimTime::ZERO),
-                decl("display".into(), "display", SimTime::ZERO),
-            ];
-            for i in 0..size {
-                nodes.push(decl(format!("gate-in-{i}"), "entry", SimTime::ZERO));
-                nodes.push(decl(format!("gate-out-{i}"), "exit", SimTime::ZERO));
-            }
-            let params = ParkingParams {
-                capacity: size.saturating_mul(20),
-                ..ParkingParams::default()
-            };
-            run_system::<Parking>(&params, &nodes, &lan, until, invariants, seed, extra)
-        }
-        "image-cloud" => {
-            let servers = (size / 10).max(3);
-            let mut nodes: Vec<_> = (0..servers)
-                .map(|i| decl(format!("server-{i}"), "server", SimTime::ZERO))
-                .collect();
-            nodes.extend((0..size).map(|i| decl(format!("client-{i}"), "client", SimTime::ZERO)));
-            let params = ImageCloudParams::default();
-            run_system::<ImageCloud>(&params, &nodes, &lan, until, invariants, seed, extra)
-        }
-        "ott" => {
-            let (params, nodes) = ott_overlay(size);
-            run_system::<Ott>(&params, &nodes, &lan, until, invariants, seed, extra)
-        }
-        other => Err(format!(
-            "bench system: unknown system {other:?}; one of: {}",
-            SYSTEMS.iter().map(|s| s.0).collect::<Vec<_>>().join(", ")
-        )),
     }
+}
+
+/// PHOLD: `size` logical processes, one event each.
+pub(crate) fn phold(size: u32, _: &BenchOptions) -> Result<Generated<Phold>, String> {
+    let params = PholdParams {
+        lps: size,
+        ..PholdParams::default()
+    };
+    Ok(Generated::new(params, Vec::new()))
+}
+
+/// Ping-pong: `size` pingers, each with its own ponger, pinging for ever.
+pub(crate) fn ping_pong(size: u32, _: &BenchOptions) -> Result<Generated<PingPong>, String> {
+    let params = PingPongParams {
+        count: u32::MAX,
+        ..PingPongParams::default()
+    };
+    let nodes = (0..size)
+        .flat_map(|i| {
+            [
+                decl(format!("pinger-{i}"), "pinger", SimTime::ZERO),
+                decl(format!("ponger-{i}"), "ponger", SimTime::ZERO),
+            ]
+        })
+        .collect();
+    Ok(Generated::new(params, nodes))
+}
+
+/// CityOS: `size` edge nodes and `--with sensors=N` sensors (default 20 per edge node).
+pub(crate) fn cityos(size: u32, options: &BenchOptions) -> Result<Generated<CityOs>, String> {
+    let sensors = match options.get("sensors") {
+        Some(n) => u32::try_from(n).map_err(|_| format!("--with sensors={n}: too many"))?,
+        None => size.saturating_mul(20),
+    };
+    let (params, nodes) = city(size, sensors);
+    let grid_side = params.grid_side;
+    let mut generated = Generated::<CityOs>::new(params, nodes);
+    generated.notes.insert("sensors".into(), json!(sensors));
+    generated.notes.insert("grid_side".into(), json!(grid_side));
+    Ok(generated)
+}
+
+/// Widest-path: a random connected graph of `size` peers with about 4 extra links per
+/// peer, over FIFO links (GHS needs them).
+pub(crate) fn widest_path(size: u32, _: &BenchOptions) -> Result<Generated<WidestPath>, String> {
+    let params = WidestPathParams {
+        graph: GraphSource::Random {
+            peers: size,
+            density: (4.0 / f64::from(size)).min(1.0),
+            min_kbps: 1000,
+            max_kbps: 10_000,
+        },
+        ..WidestPathParams::default()
+    };
+    let mut generated = Generated::new(params, Vec::new());
+    generated.network = LinkTable {
+        default: LinkParams {
+            fifo: true,
+            ..LinkParams::default()
+        },
+        ..LinkTable::default()
+    };
+    Ok(generated)
+}
+
+/// Parking: `size` entry gates and as many exit gates, the lock server and a display.
+pub(crate) fn parking(size: u32, _: &BenchOptions) -> Result<Generated<Parking>, String> {
+    let mut nodes = vec![
+        decl("server".into(), "server", SimTime::ZERO),
+        decl("display".into(), "display", SimTime::ZERO),
+    ];
+    for i in 0..size {
+        nodes.push(decl(format!("gate-in-{i}"), "entry", SimTime::ZERO));
+        nodes.push(decl(format!("gate-out-{i}"), "exit", SimTime::ZERO));
+    }
+    let params = ParkingParams {
+        capacity: size.saturating_mul(20),
+        ..ParkingParams::default()
+    };
+    Ok(Generated::new(params, nodes))
+}
+
+/// Image cloud: `size` clients (5 requests each), one server per 10 clients (at least 3).
+pub(crate) fn image_cloud(size: u32, _: &BenchOptions) -> Result<Generated<ImageCloud>, String> {
+    let servers = (size / 10).max(3);
+    let mut nodes: Vec<_> = (0..servers)
+        .map(|i| decl(format!("server-{i}"), "server", SimTime::ZERO))
+        .collect();
+    nodes.extend((0..size).map(|i| decl(format!("client-{i}"), "client", SimTime::ZERO)));
+    Ok(Generated::new(ImageCloudParams::default(), nodes))
+}
+
+/// OTT: `size` relays in a binary tree (see [`ott_overlay`]).
+pub(crate) fn ott(size: u32, _: &BenchOptions) -> Result<Generated<Ott>, String> {
+    let (params, nodes) = ott_overlay(size);
+    Ok(Generated::new(params, nodes))
 }
 
 /// A CityOS city of `edges` edge nodes and `sensors` sensors, with the cloud server and
@@ -288,11 +160,7 @@ fn city(edges: u32, sensors: u32) -> (CityParams, Vec<NodeDecl>) {
 /// `N(4j+1)`; client `Ck` watches video 1 from 1 s through PoPs `P(k)` and `P(k+1)`
 /// (modulo their number).
 fn ott_overlay(relays: u32) -> (OttParams, Vec<NodeDecl>) {
-    let decl = |name: String, role: &str| NodeDecl {
-        name,
-        role: role.to_owned(),
-        start: Some(SimTime::ZERO),
-    };
+    let decl = |name: String, role: &str| decl(name, role, SimTime::ZERO);
     let pops = relays.div_ceil(4);
     let clients = relays.div_ceil(2);
     let relay = |i: u32| format!("N{i}");
@@ -339,72 +207,165 @@ fn ott_overlay(relays: u32) -> (OttParams, Vec<NodeDecl>) {
     (params, nodes)
 }
 
-/// Build `S` from generated nodes, as the scenario runner does (with every invariant
-/// when `invariants`), and time a run to `until`.
-fn run_system<S: System>(
-    params: &S::Params,
-    nodes: &[NodeDecl],
-    network: &LinkTable,
-    until: SimTime,
-    invariants: bool,
+/// `dsim bench phold`: PHOLD with the fingerprint on.
+#[derive(Parser, Debug)]
+#[command(name = "bench phold")]
+struct PholdArgs {
+    /// Logical processes.
+    #[arg(long, default_value_t = 10_000)]
+    lps: u32,
+    /// Initial events per logical process.
+    #[arg(long, default_value_t = 1)]
+    events_per_lp: u32,
+    /// Events to process.
+    #[arg(long, default_value_t = 10_000_000)]
+    events: u64,
+    /// Probability that an event goes to a random LP.
+    #[arg(long, default_value_t = 0.9)]
+    remote: f64,
+    /// Master seed.
+    #[arg(long, default_value_t = 1)]
     seed: u64,
-    extra: serde_json::Map<String, Value>,
-) -> Result<Value, String> {
-    let setup = Setup {
-        seed,
-        nodes,
-        links: &[],
-        network,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Parse an engine benchmark's arguments as `P`; on an error or `--help`, clap's exit.
+fn parse<P: Parser>(args: &[String]) -> P {
+    let argv = std::iter::once("bench".to_owned()).chain(args.iter().cloned());
+    P::try_parse_from(argv).unwrap_or_else(|e| e.exit())
+}
+
+/// A usage error of an engine benchmark: printed, exit 2.
+fn usage(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+/// `dsim bench phold ARGS...`.
+pub(crate) fn bench_phold(args: &[String]) -> ExitCode {
+    let a: PholdArgs = parse(args);
+    if a.lps == 0 || a.events_per_lp == 0 || !(0.0..=1.0).contains(&a.remote) {
+        return usage(
+            "bench phold: --lps and --events-per-lp must be positive and --remote in [0, 1]",
+        );
+    }
+    let params = PholdParams {
+        lps: a.lps,
+        events_per_lp: a.events_per_lp,
+        remote: a.remote,
+        ..PholdParams::default()
     };
-    let build = || {
-        if invariants {
-            return protocols::system::simulation::<S>(params, &setup);
+    let mut sim = Phold::simulation(&params, a.seed);
+    // Start-up (one start event per LP) is not part of the measured events.
+    sim.run_events(u64::from(a.lps));
+    let started = Instant::now();
+    let ran = sim.run_events(a.events);
+    let wall = started.elapsed().as_secs_f64();
+    let report = json!({
+        "lps": a.lps,
+        "events": ran,
+        "wall_s": wall,
+        "events_per_s": ran as f64 / wall,
+        "trace_hash": sim.fingerprint().to_string(),
+    });
+    if a.json {
+        println!("{report}");
+    } else {
+        println!(
+            "phold: {} LPs, {ran} events in {wall:.3} s = {:.0} events/s (fingerprint {})",
+            a.lps,
+            ran as f64 / wall,
+            sim.fingerprint()
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// `dsim bench network`: message forwarding through the network model.
+#[derive(Parser, Debug)]
+#[command(name = "bench network")]
+struct NetworkArgs {
+    /// Nodes.
+    #[arg(long, default_value_t = 10_000)]
+    nodes: u32,
+    /// Events to process after start-up.
+    #[arg(long, default_value_t = 10_000_000)]
+    events: u64,
+    /// Loss probability of every link.
+    #[arg(long, default_value_t = 0.01)]
+    loss: f64,
+    /// Jitter of every link (latency is 1 ms).
+    #[arg(long, default_value = "1ms", value_parser = |s: &str| s.parse::<SimTime>())]
+    jitter: SimTime,
+    /// Master seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+/// `dsim bench network ARGS...`: prints JSON.
+pub(crate) fn bench_network(args: &[String]) -> ExitCode {
+    let a: NetworkArgs = parse(args);
+    match network(a.nodes, a.events, a.loss, a.jitter, a.seed) {
+        Ok(report) => {
+            println!("{report}");
+            ExitCode::SUCCESS
         }
-        S::validate(params, &setup)?;
-        let mut sim = Simulation::new(SimConfig {
-            seed,
-            default_link: network.default.clone(),
-            keep_trace: false,
-        });
-        S::build(params, &setup, &mut sim);
-        Ok(sim)
+        Err(e) => usage(&e),
+    }
+}
+
+/// Forwarding through links with `loss` and `jitter`, `events` events after start-up.
+fn network(
+    nodes: u32,
+    events: u64,
+    loss: f64,
+    jitter: SimTime,
+    seed: u64,
+) -> Result<Value, String> {
+    let defaults = ForwardParams::default();
+    let params = ForwardParams {
+        nodes,
+        link: LinkParams {
+            loss,
+            jitter,
+            ..defaults.link.clone()
+        },
+        ..defaults
     };
+    let extra = serde_json::Map::from_iter([
+        ("bench".into(), json!("network")),
+        ("loss".into(), json!(loss)),
+        ("jitter".into(), json!(jitter.to_string())),
+        ("hops".into(), json!(params.hops)),
+        ("interval".into(), json!(params.interval.to_string())),
+    ]);
     measure(
-        build,
+        || forward::simulation(&params, seed),
         |sim| {
-            sim.advance_to(until);
+            sim.run_events(events);
         },
-        |sim, out| {
-            let outcome = sim.finish();
-            let mut metrics = sim.metrics();
-            S::report(params, sim, &mut metrics);
-            out.insert("metrics".into(), key_metrics::<S>(&metrics));
-            let violation = outcome
-                .violation
-                .map(|v| format!("{}: {}", v.invariant, v.message));
-            out.insert("violation".into(), json!(violation));
-        },
+        |_, _| {},
         extra,
     )
 }
 
-/// The system's key metrics after the run, with the reference values and bounds the
-/// system reports beside them (`NAME.reference`, `NAME.bound`), so a benchmark shows
-/// the run did its work, not only how fast it went.
-fn key_metrics<S: System>(metrics: &Metrics) -> Value {
-    let mut out = serde_json::Map::new();
-    for name in S::KEY_METRICS {
-        for full in [
-            name.to_string(),
-            format!("{name}.reference"),
-            format!("{name}.bound"),
-        ] {
-            if metrics.get(&full).is_some() {
-                out.insert(full.clone(), json!(metrics.value(&full)));
-            }
-        }
-    }
-    Value::Object(out)
+/// `dsim bench system NAME --size SIZE` for a built-in system, for criterion: the JSON
+/// report, as the command prints it.
+pub fn system(name: &str, size: u32, until: SimTime, invariants: bool, seed: u64) -> Result<Value, String> {
+    let request = BenchRequest {
+        size,
+        until,
+        invariants,
+        seed,
+    };
+    dsim::harness::bench::system(
+        crate::registry().benches(),
+        name,
+        &request,
+        &BenchOptions::default(),
+    )
 }
 
 #[cfg(test)]
@@ -423,8 +384,9 @@ mod tests {
             nodes: &nodes,
             links: &[],
             network: &LinkTable::default(),
+            files: dsim::ScenarioFiles::none(),
         };
-        let mut sim = protocols::system::simulation::<CityOs>(&params, &setup).unwrap();
+        let mut sim = dsim::simulation::<CityOs>(&params, &setup).unwrap();
         sim.run_until(SimTime::from_secs(5));
         let world = sim.world();
         let cloud = world
@@ -448,8 +410,9 @@ mod tests {
             nodes: &nodes,
             links: &[],
             network: &LinkTable::default(),
+            files: dsim::ScenarioFiles::none(),
         };
-        let mut sim = protocols::system::simulation::<Ott>(&params, &setup).unwrap();
+        let mut sim = dsim::simulation::<Ott>(&params, &setup).unwrap();
         for inv in Ott::invariants(&params) {
             sim.add_invariant(inv);
         }

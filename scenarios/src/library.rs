@@ -2,7 +2,7 @@
 //! into the binary so `dsim list` and `dsim run NAME` work from anywhere.
 
 /// (file name, file text) of every library scenario, in `dsim list` order.
-pub const LIBRARY: &[(&str, &str)] = &[
+pub(crate) const LIBRARY: &[(&str, &str)] = &[
     ("ping-pong.ron", include_str!("../ping-pong.ron")),
     ("phold.ron", include_str!("../phold.ron")),
     ("transport.ron", include_str!("../transport.ron")),
@@ -66,15 +66,6 @@ pub const LIBRARY: &[(&str, &str)] = &[
     ("ott.ron", include_str!("../ott.ron")),
     ("ott-failures.ron", include_str!("../ott-failures.ron")),
 ];
-
-/// The library scenario called `name` (with or without `.ron`).
-pub fn find(name: &str) -> Option<(&'static str, &'static str)> {
-    let file = name.strip_suffix(".ron").unwrap_or(name);
-    LIBRARY
-        .iter()
-        .find(|(f, _)| f.strip_suffix(".ron") == Some(file))
-        .copied()
-}
 
 #[cfg(test)]
 mod tests {

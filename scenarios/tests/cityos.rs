@@ -23,7 +23,7 @@ fn run_clean(name: &str) -> (Simulation<CityNode>, Metrics) {
     let outcome = sim.run_until(duration);
     assert_eq!(outcome.violation, None, "{name}");
     let mut metrics = sim.metrics();
-    <CityOs as protocols::system::System>::report(&Default::default(), &sim, &mut metrics);
+    <CityOs as dsim_system::System>::report(&Default::default(), &sim, &mut metrics);
     (sim, metrics)
 }
 

@@ -393,7 +393,7 @@ pub fn episodes<N: Clone + std::fmt::Debug + 'static>(
     budget: &FaultBudget,
     until: SimTime,
     targets: Vec<N>,
-) -> impl proptest::strategy::Strategy<Value = Vec<Episode<N>>> {
+) -> impl proptest::strategy::Strategy<Value = Vec<Episode<N>>> + use<N> {
     use proptest::prelude::*;
     let kinds = budget.kinds.clone();
     let from = budget.from.as_nanos();

@@ -39,11 +39,27 @@ impl<'a, N: Node> World<'a, N> {
             .enumerate()
             .map(move |(i, n)| (NodeId(i as u32), statuses[i], &n.0))
     }
-    /// Nodes that are up (or paused: alive but stopped).
+    /// Nodes that are alive: up, or paused. A paused node (a stalled process, a VM
+    /// being migrated) keeps its state and its beliefs, such as "I hold the lease",
+    /// while it handles nothing; a safety invariant must count it, because it acts on
+    /// those beliefs the moment it resumes. For liveness ("someone is serving"), use
+    /// [`World::up_nodes`].
     pub fn live_nodes(&self) -> impl Iterator<Item = (NodeId, &'a N)> + 'a {
         self.nodes()
             .filter(|(_, s, _)| matches!(s, NodeStatus::Up | NodeStatus::Paused))
             .map(|(id, _, n)| (id, n))
+    }
+    /// Nodes that are up and handling events right now (not paused, down or gone).
+    pub fn up_nodes(&self) -> impl Iterator<Item = (NodeId, &'a N)> + 'a {
+        self.nodes()
+            .filter(|(_, s, _)| *s == NodeStatus::Up)
+            .map(|(id, _, n)| (id, n))
+    }
+    /// Node `id`'s local clock now: true time seen through its drift and jumps, what
+    /// [`Context::now`] returns in its handlers. Invariants about timeouts and leases
+    /// compare it with the deadlines the node set in its own time.
+    pub fn local_time(&self, id: NodeId) -> SimTime {
+        self.kernel.nodes[id.index()].clock.now(self.kernel.now)
     }
     /// One node and its status.
     pub fn node(&self, id: NodeId) -> (NodeStatus, &'a N) {

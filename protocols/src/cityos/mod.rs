@@ -39,7 +39,7 @@ pub use edge::{EdgeNode, Phase};
 pub use grid::{Cell, Grid};
 pub use sensor::Sensor;
 
-use crate::system::{Setup, System, TopologyRule};
+use dsim_system::{Setup, System, TopologyRule};
 use hardware_models::pm10::{FieldConfig, Pm10Field, Pm10Process, Sds011};
 use invariants::{AveragesReachTheCloud, JoinerNeverDisplaces, MinimumDistance, OneCoordinator};
 use rest::{Average, AverageId, EdgeInfo, Request, Response, Ugm3};

@@ -3,7 +3,7 @@
 
 use super::invariants::agreement;
 use super::*;
-use crate::system::{LinkTable, NodeDecl};
+use dsim_system::{LinkTable, NodeDecl};
 use proptest::prelude::*;
 use sim_core::{Fault, NodeStatus, ScheduledFault};
 
@@ -54,8 +54,9 @@ fn simulation(seed: u64, params: &CityParams) -> Simulation<CityNode> {
         nodes: &nodes,
         links: &[],
         network: &network,
+        files: dsim_system::ScenarioFiles::none(),
     };
-    crate::system::simulation::<CityOs>(params, &setup).expect("valid parameters")
+    dsim_system::simulation::<CityOs>(params, &setup).expect("valid parameters")
 }
 
 fn params() -> CityParams {

@@ -86,7 +86,7 @@ pub mod token;
 pub use client::Client;
 pub use server::Server;
 
-use crate::system::{Setup, System, TopologyRule, add_declared};
+use dsim_system::{Setup, System, TopologyRule, add_declared};
 use crate::transport::{Segment, TimerToken, TransportConfig, TransportHost};
 use serde::{Deserialize, Serialize};
 use sim_core::{Context, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation, TimerTag};

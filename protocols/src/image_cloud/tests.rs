@@ -3,7 +3,7 @@
 //! determinism, and the report's experiment.
 
 use super::*;
-use crate::system::{LinkTable, NodeDecl};
+use dsim_system::{LinkTable, NodeDecl};
 use crate::transport::TransportConfig;
 use sim_core::{Fault, Latency, LinkParams};
 
@@ -84,8 +84,9 @@ fn run_on(
         nodes,
         links: &[],
         network,
+        files: dsim_system::ScenarioFiles::none(),
     };
-    let done = crate::system::run_to::<ImageCloud>(params, &setup, until, faults).expect("valid");
+    let done = dsim_system::run_to::<ImageCloud>(params, &setup, until, faults).expect("valid");
     let violation = done
         .violation
         .map(|v| format!("{}: {}", v.invariant, v.message));
@@ -407,6 +408,7 @@ fn bad_parameters_are_refused_naming_the_field() {
             nodes,
             links: &[],
             network: &LinkTable::default(),
+            files: dsim_system::ScenarioFiles::none(),
         };
         ImageCloud::validate(&p, &setup).unwrap_err()
     };
@@ -456,6 +458,7 @@ fn bad_parameters_are_refused_naming_the_field() {
         nodes: &nodes,
         links: &[],
         network: &mtu,
+        files: dsim_system::ScenarioFiles::none(),
     };
     let e = ImageCloud::validate(&d(), &setup).unwrap_err();
     assert!(e.starts_with("the link server-0 -> client-0"), "{e}");

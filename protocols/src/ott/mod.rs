@@ -56,7 +56,7 @@ pub mod server;
 mod tests;
 pub mod wire;
 
-use crate::system::{Setup, System, TopologyRule, add_declared};
+use dsim_system::{Setup, System, TopologyRule, add_declared};
 use crate::transport::{
     Endpoint, Output, Payload, Segment, TimerToken, TransportConfig, TransportHost, forward,
 };

@@ -8,7 +8,7 @@ use super::invariants;
 use super::overlay::{Overlay, Upstream};
 use super::wire::{Control, Flood};
 use super::*;
-use crate::system::{LinkTable, NodeDecl};
+use dsim_system::{LinkTable, NodeDecl};
 use proptest::prelude::*;
 use sim_core::{Fault, Latency, LinkParams, ScheduledFault, SimConfig};
 
@@ -220,6 +220,7 @@ fn build(
         nodes,
         links: &[],
         network,
+        files: dsim_system::ScenarioFiles::none(),
     };
     Ott::validate(params, &setup).expect("valid");
     let mut sim = Simulation::new(SimConfig {
@@ -677,6 +678,7 @@ fn bad_params_are_named() {
         nodes: &nodes,
         links: &[],
         network: &network,
+        files: dsim_system::ScenarioFiles::none(),
     };
     let check = |p: OttParams, needle: &str| {
         let e = Ott::validate(&p, &setup).unwrap_err();
@@ -710,6 +712,7 @@ fn bad_params_are_named() {
     let setup = Setup {
         network: &small,
         ..setup
+        files: dsim_system::ScenarioFiles::none(),
     };
     assert_eq!(Ott::validate(&params, &setup), Ok(()), "1340 bytes fit");
     let e = Ott::validate(

@@ -59,7 +59,7 @@ pub use replicated::Replica;
 pub use ricart_agrawala::RicartAgrawala;
 pub use server::Server;
 
-use crate::system::{Setup, System, TopologyRule, add_declared};
+use dsim_system::{Setup, System, TopologyRule, add_declared};
 use hardware_models::lcd::Lcd1602;
 use hardware_models::photo_interrupter::{
     Beam, Car, DEFAULT_DEBOUNCE, Debouncer, PhotoInterrupter,

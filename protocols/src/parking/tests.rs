@@ -1,7 +1,7 @@
 //! Tests of the parking lot against the report's figures and queueing theory.
 
 use super::*;
-use crate::system::{LinkTable, NodeDecl};
+use dsim_system::{LinkTable, NodeDecl};
 use sim_core::Fault;
 
 fn decls(roles: &[(&str, &str)]) -> Vec<NodeDecl> {
@@ -43,8 +43,9 @@ fn run(
         nodes,
         links: &[],
         network: &LinkTable::default(),
+        files: dsim_system::ScenarioFiles::none(),
     };
-    let done = crate::system::run_to::<Parking>(params, &setup, until, faults).expect("valid");
+    let done = dsim_system::run_to::<Parking>(params, &setup, until, faults).expect("valid");
     let violation = done
         .violation
         .map(|v| format!("{}: {}", v.invariant, v.message));

@@ -47,7 +47,7 @@ pub use messages::{WpMsg, WpTimer};
 pub use params::{GraphSource, Joiner, Op, OpKind, WidestPathParams};
 pub use peer::{Action, Life, Out, Peer, PeerNode, PeerOp, Timing};
 
-use crate::system::{Setup, System, TopologyRule};
+use dsim_system::{Setup, System, TopologyRule};
 use channel::Channels;
 use graph::PeerGraph;
 use session::{Sessions, TreeKind};
@@ -62,8 +62,8 @@ struct Plan {
 }
 
 impl Plan {
-    fn new(params: &WidestPathParams, seed: u64) -> Result<Plan, String> {
-        let graph = params.graph.load(seed)?;
+    fn new(params: &WidestPathParams, setup: &Setup<'_>) -> Result<Plan, String> {
+        let graph = params.graph.load(setup.seed, setup.files)?;
         let mut names: Vec<String> = graph.names.clone();
         let mut joiners = Vec::new();
         for (i, j) in params.joiners.iter().enumerate() {
@@ -125,8 +125,12 @@ impl System for WidestPath {
     type Params = WidestPathParams;
     type Node = PeerNode;
 
+    fn files(params: &WidestPathParams) -> Vec<String> {
+        params.graph.file().map(str::to_owned).into_iter().collect()
+    }
+
     fn validate(params: &WidestPathParams, setup: &Setup<'_>) -> Result<(), String> {
-        let plan = Plan::new(params, setup.seed)?;
+        let plan = Plan::new(params, setup)?;
         let names = plan.names();
         for (i, op) in params.ops.iter().enumerate() {
             for n in op.op.names() {
@@ -173,7 +177,7 @@ impl System for WidestPath {
     }
 
     fn build(params: &WidestPathParams, setup: &Setup<'_>, sim: &mut Simulation<PeerNode>) {
-        let plan = Plan::new(params, setup.seed).expect("validated");
+        let plan = Plan::new(params, setup).expect("validated");
         let names = plan.names();
         let config = plan.config();
         let timing = Timing {

@@ -3,7 +3,7 @@
 
 use super::ghs::Objective;
 use super::graph::PeerGraph;
-use super::topologies;
+use dsim_system::ScenarioFiles;
 use serde::{Deserialize, Serialize};
 use sim_core::SimTime;
 
@@ -22,8 +22,8 @@ pub enum GraphSource {
         /// Largest link bandwidth, kbit/s.
         max_kbps: u64,
     },
-    /// A GML file shipped with dsim (see [`topologies::SHIPPED`]), named by its path
-    /// relative to the scenario files, e.g. `"topologies/Eenet.gml"`.
+    /// A GML file, named by its path relative to the scenario file, or the path of a
+    /// graph dsim ships (see [`super::topologies::SHIPPED`]), e.g. `"topologies/Eenet.gml"`.
     Gml {
         /// The file.
         file: String,
@@ -48,8 +48,17 @@ impl Default for GraphSource {
 }
 
 impl GraphSource {
-    /// The graph, drawn or read; the error says what is wrong with the source.
-    pub fn load(&self, seed: u64) -> Result<PeerGraph, String> {
+    /// The GML file this source reads, if it reads one.
+    pub fn file(&self) -> Option<&str> {
+        match self {
+            GraphSource::Gml { file, .. } => Some(file),
+            _ => None,
+        }
+    }
+
+    /// The graph, drawn or read from `files` (what the loader read for
+    /// [`GraphSource::file`]); the error says what is wrong with the source.
+    pub fn load(&self, seed: u64, files: &ScenarioFiles) -> Result<PeerGraph, String> {
         match self {
             GraphSource::Random {
                 peers,
@@ -76,7 +85,7 @@ impl GraphSource {
                 ))
             }
             GraphSource::Gml { file, default_kbps } => {
-                let text = topologies::shipped(file)?;
+                let text = files.get(file).map_err(|e| format!("params.graph: {e}"))?;
                 PeerGraph::from_gml(text, *default_kbps)
                     .map_err(|e| format!("params.graph: {file}: {e}"))
             }

@@ -232,7 +232,7 @@ fn tree_paths_are_widest_paths() {
 // The system over the simulated network.
 
 use super::{GraphSource, Joiner, Op, OpKind, PeerNode, TreeKind, WidestPath, WidestPathParams};
-use crate::system::{LinkTable, Setup, System};
+use dsim_system::{LinkTable, Setup, System};
 use sim_core::{Fault, Invariant, LinkParams, Metrics, SimTime, Simulation, World};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -276,12 +276,13 @@ fn run_checked(
             default: link.clone(),
             ..LinkTable::default()
         },
+        files: &shipped_files(),
     };
-    let mut sim = crate::system::simulation::<WidestPath>(params, &setup).expect("valid");
+    let mut sim = dsim_system::simulation::<WidestPath>(params, &setup).expect("valid");
     for inv in extra {
         sim.add_invariant(inv);
     }
-    crate::system::schedule_named(&mut sim, faults).expect("known nodes");
+    dsim_system::schedule_named(&mut sim, faults).expect("known nodes");
     let out = sim.run_until(until);
     let mut m = sim.metrics();
     WidestPath::report(params, &sim, &mut m);
@@ -820,6 +821,15 @@ fn shipped_topologies_give_kruskals_tree_within_the_bound() {
     }
 }
 
+/// The shipped graphs as the loader hands them to a scenario that names them.
+fn shipped_files() -> dsim_system::ScenarioFiles {
+    let mut files = dsim_system::ScenarioFiles::default();
+    for (path, text) in super::topologies::SHIPPED {
+        files.insert(path, (*text).to_owned());
+    }
+    files
+}
+
 /// Parameter errors name the parameter.
 #[test]
 fn bad_params_are_refused() {
@@ -828,6 +838,7 @@ fn bad_params_are_refused() {
         nodes: &[],
         links: &[],
         network: &LinkTable::default(),
+        files: &shipped_files(),
     };
     let check = |params: WidestPathParams| WidestPath::validate(&params, &setup).unwrap_err();
     assert_eq!(
@@ -838,7 +849,7 @@ fn bad_params_are_refused() {
             },
             ..WidestPathParams::default()
         }),
-        "params.graph: no shipped topology \"topologies/Nowhere.gml\"; shipped: topologies/Abilene.gml, topologies/Belnet2006.gml, topologies/Eenet.gml"
+        "params.graph: \"topologies/Nowhere.gml\" was not read with the scenario (System::files did not name it)"
     );
     assert!(
         check(WidestPathParams {
@@ -937,7 +948,7 @@ fn only_silent_neighbours_are_dropped_from_the_wave() {
 #[test]
 fn shipped_topologies_read_as_documented() {
     let read = |file, default| {
-        PeerGraph::from_gml(super::topologies::shipped(file).expect("shipped"), default)
+        PeerGraph::from_gml(shipped_files().get(file).expect("shipped"), default)
     };
     let belnet = read("topologies/Belnet2006.gml", None).expect("valid");
     assert_eq!((belnet.peer_count(), belnet.links.len()), (23, 41));

@@ -1,6 +1,6 @@
 //! The Topology Zoo graphs shipped with dsim (`scenarios/topologies/`, CC BY 4.0, see
-//! the README there), compiled in so that scenarios run from anywhere without reading
-//! files at run time.
+//! the README there), compiled in: the `dsim` binary registers them as shipped files,
+//! so that library scenarios run from anywhere and any scenario may name them.
 
 /// `(path relative to the scenario files, GML text)` of every shipped topology.
 pub const SHIPPED: &[(&str, &str)] = &[
@@ -17,18 +17,3 @@ pub const SHIPPED: &[(&str, &str)] = &[
         include_str!("../../../scenarios/topologies/Eenet.gml"),
     ),
 ];
-
-/// The GML text of the shipped topology `file`; the error lists the shipped ones.
-pub fn shipped(file: &str) -> Result<&'static str, String> {
-    SHIPPED
-        .iter()
-        .find(|(f, _)| *f == file)
-        .map(|(_, text)| *text)
-        .ok_or_else(|| {
-            let known: Vec<&str> = SHIPPED.iter().map(|(f, _)| *f).collect();
-            format!(
-                "params.graph: no shipped topology {file:?}; shipped: {}",
-                known.join(", ")
-            )
-        })
-}

@@ -1,7 +1,8 @@
-//! Trace files: a JSON header line (the scenario text itself, seed, end time,
-//! fingerprint) followed by one JSON line per trace record. A trace file is
+//! Trace files: a JSON header line (the scenario text itself and the files it names,
+//! seed, end time, fingerprint) followed by one JSON line per trace record. A trace file is
 //! self-contained: `dsim verify` re-runs the scenario it carries and compares.
 
+use dsim_system::ScenarioFiles;
 use serde::{Deserialize, Serialize};
 use sim_core::TraceRecord;
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -28,6 +29,9 @@ pub struct TraceHeader {
     pub events: u64,
     /// Fingerprint of the run.
     pub trace_hash: String,
+    /// The files the scenario names (a GML topology, say), as the run read them.
+    #[serde(default, skip_serializing_if = "ScenarioFiles::is_empty")]
+    pub files: ScenarioFiles,
 }
 
 /// Write `header` and `records` to `path`.

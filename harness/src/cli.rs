@@ -1,19 +1,21 @@
-//! The `dsim` command line.
+//! The `dsim` command line, for the systems of any [`Registry`]: dsim's own binary and
+//! a user's binary call [`main`] with theirs.
 //!
 //! Exit status: 0 ran clean, 1 an invariant was violated (or `verify` found a
 //! difference), 2 bad input or usage, with a one-paragraph error on stderr.
 
+use crate::bench::{BenchOptions, BenchRequest};
 use crate::explore;
-use crate::library;
 use crate::load_error::LoadError;
 use crate::overrides::apply_override;
-use crate::registry;
+use crate::registry::{Registry, ron_options};
 use crate::report;
 use crate::runner::{LoadedScenario, RunOptions, RunReport};
 use crate::trace_file::{self, TraceHeader};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use reports::sequence::Window;
+use dsim_system::ScenarioFiles;
 use sim_core::SimTime;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -23,7 +25,7 @@ use std::time::{Duration, Instant};
 /// dsim: a deterministic discrete-event simulator for distributed and IoT systems.
 #[derive(Parser, Debug)]
 #[command(name = "dsim", version)]
-pub struct Cli {
+struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -48,7 +50,7 @@ enum Command {
     /// Merge the output directories of a sweep's shards: check no run is missing or
     /// duplicated, and print every metric's mean and 95% interval per point.
     SweepMerge(SweepMergeArgs),
-    /// List the built-in scenario library and the hosted systems.
+    /// List the scenario library, the hosted systems and what `bench system` generates.
     List,
     /// Engine benchmarks.
     #[command(subcommand)]
@@ -139,9 +141,10 @@ struct RunArgs {
     /// Scenario file, or the name of a library scenario (see `dsim list`).
     #[arg(required_unless_present = "all", conflicts_with = "all")]
     file: Option<String>,
-    /// Run every library scenario (one line each; exit 1 if any violates an invariant).
-    #[arg(long)]
-    all: bool,
+    /// Run every library scenario, or every `*.ron` file in DIR, in name order (one
+    /// line each; exit 1 if any violates an invariant).
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    all: Option<Option<PathBuf>>,
     /// Seed instead of the scenario's.
     #[arg(long)]
     seed: Option<u64>,
@@ -169,60 +172,18 @@ struct RunArgs {
 
 #[derive(Subcommand, Debug)]
 enum BenchCommand {
-    /// PHOLD with the fingerprint on: N logical processes, M events each, E events in all.
-    Phold {
-        /// Logical processes.
-        #[arg(long, default_value_t = 10_000)]
-        lps: u32,
-        /// Initial events per logical process.
-        #[arg(long, default_value_t = 1)]
-        events_per_lp: u32,
-        /// Events to process.
-        #[arg(long, default_value_t = 10_000_000)]
-        events: u64,
-        /// Probability that an event goes to a random LP.
-        #[arg(long, default_value_t = 0.9)]
-        remote: f64,
-        /// Master seed.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Message forwarding through the network model (loss and jitter on, fingerprint
-    /// on): every node injects a message every 10 ms, forwarded 8 hops to random nodes.
-    /// Prints JSON.
-    Network {
-        /// Nodes.
-        #[arg(long, default_value_t = 10_000)]
-        nodes: u32,
-        /// Events to process after start-up.
-        #[arg(long, default_value_t = 10_000_000)]
-        events: u64,
-        /// Loss probability of every link.
-        #[arg(long, default_value_t = 0.01)]
-        loss: f64,
-        /// Jitter of every link (latency is 1 ms).
-        #[arg(long, default_value = "1ms", value_parser = parse_time)]
-        jitter: SimTime,
-        /// Master seed.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-    },
-    /// A hosted system generated at a given size (phold, ping-pong, cityos,
-    /// widest-path, parking, image-cloud, ott), run for a simulated time. Prints JSON.
+    /// A hosted system generated at a given size (see `dsim list` for the systems and
+    /// what their size counts), run for a simulated time. Prints JSON.
     System {
         /// The system.
         name: String,
-        /// Its size: LPs (phold), pinger/ponger pairs (ping-pong), edge nodes
-        /// (cityos), peers (widest-path), entry/exit gate pairs (parking), clients
-        /// (image-cloud), relays (ott).
+        /// Its size (what it counts depends on the system).
         #[arg(long)]
         size: u32,
-        /// CityOS only: sensors (default 20 per edge node).
-        #[arg(long)]
-        sensors: Option<u32>,
+        /// A generator's option beyond the size (repeatable), e.g. `--with sensors=4000`
+        /// for cityos.
+        #[arg(long = "with", value_name = "NAME=N")]
+        with: Vec<String>,
         /// Simulated time to run.
         #[arg(long, default_value = "10s", value_parser = parse_time)]
         until: SimTime,
@@ -233,6 +194,9 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// An engine benchmark the binary registers (see the list below).
+    #[command(external_subcommand)]
+    Engine(Vec<String>),
 }
 
 fn parse_time(s: &str) -> Result<SimTime, String> {
@@ -258,43 +222,61 @@ impl From<String> for UsageError {
     }
 }
 
-/// Parse the arguments and run; the process exit code.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+/// Parse the arguments and run the command for the systems of `registry`; the process
+/// exit code. A user's binary is `fn main() -> ExitCode { cli::main(&registry) }`.
+pub fn main(registry: &Registry) -> ExitCode {
+    quiet_on_closed_stdout();
+    let engine: Vec<String> = registry
+        .engine_benches()
+        .iter()
+        .map(|b| format!("  {:<10} {}", b.name, b.about))
+        .collect();
+    let name = std::env::args()
+        .next()
+        .and_then(|a| Some(Path::new(&a).file_name()?.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "dsim".into());
+    let command = Cli::command().bin_name(name).mut_subcommand("bench", |b| {
+        if engine.is_empty() {
+            b
+        } else {
+            b.after_help(format!("Engine benchmarks:\n{}", engine.join("\n")))
+        }
+    });
+    let cli = match Cli::from_arg_matches(&command.get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let result = match cli.command {
-        Command::Run(args) if args.all => run_library(&args),
-        Command::Run(args) => run_one(&args),
-        Command::Verify { trace } => verify(&trace),
-        Command::Explore(args) => explore(&args),
-        Command::Sweep(args) => sweep(&args),
+        Command::Run(args) => match &args.all {
+            Some(dir) => run_all(registry, &args, dir.as_deref()),
+            None => run_one(registry, &args),
+        },
+        Command::Verify { trace } => verify(registry, &trace),
+        Command::Explore(args) => explore(registry, &args),
+        Command::Sweep(args) => sweep(registry, &args),
         Command::SweepMerge(args) => sweep_merge(&args),
-        Command::Report(args) => report_dir(&args),
-        Command::List => Ok(list()),
-        Command::Bench(BenchCommand::Phold {
-            lps,
-            events_per_lp,
-            events,
-            remote,
-            seed,
-            json,
-        }) => bench_phold(lps, events_per_lp, events, remote, seed, json),
-        Command::Bench(BenchCommand::Network {
-            nodes,
-            events,
-            loss,
-            jitter,
-            seed,
-        }) => print_json(crate::bench::network(nodes, events, loss, jitter, seed)),
+        Command::Report(args) => report_dir(registry, &args),
+        Command::List => Ok(list(registry)),
         Command::Bench(BenchCommand::System {
             name,
             size,
-            sensors,
+            with,
             until,
             invariants,
             seed,
-        }) => print_json(crate::bench::system(
-            &name, size, sensors, until, invariants, seed,
-        )),
+        }) => BenchOptions::parse(&with).and_then(|options| {
+            let request = BenchRequest {
+                size,
+                until,
+                invariants,
+                seed,
+            };
+            crate::bench::system(registry.benches(), &name, &request, &options)
+        }).map_err(UsageError::from).map(|report| {
+            println!("{report}");
+            ExitCode::SUCCESS
+        }),
+        Command::Bench(BenchCommand::Engine(args)) => engine_bench(registry, &args),
     };
     match result {
         Ok(code) => code,
@@ -305,16 +287,46 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// When the reader of stdout goes away (`dsim list | head -1`), `println!` panics on the
+/// broken pipe; end quietly with status 0 instead, as `cat` and `rg` do. Every other
+/// panic is reported as usual.
+fn quiet_on_closed_stdout() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info: &std::panic::PanicHookInfo<'_>| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        report(info);
+    }));
+}
+
+/// `dsim bench NAME ARGS...`: the engine benchmark the registry has by that name.
+fn engine_bench(registry: &Registry, args: &[String]) -> Result<ExitCode, UsageError> {
+    let name = args.first().map_or("", String::as_str);
+    let Some(bench) = registry.engine_benches().iter().find(|b| b.name == name) else {
+        let mut known: Vec<&str> = registry.engine_benches().iter().map(|b| b.name).collect();
+        known.push("system");
+        return Err(format!("bench: unknown benchmark {name:?}; one of: {}", known.join(", ")).into());
+    };
+    Ok((bench.run)(&args[1..]))
+}
+
 /// Read a scenario from a path, or from the library by name.
-fn read_scenario(file: &str) -> Result<(String, String), UsageError> {
+fn read_scenario(registry: &Registry, file: &str) -> Result<(String, String), UsageError> {
     let path = Path::new(file);
     if path.exists() {
         let text = std::fs::read_to_string(path)
             .map_err(|e| LoadError::without_position(file, format!("cannot read: {e}")))?;
         return Ok((file.to_owned(), text));
     }
-    match library::find(file) {
-        Some((name, text)) => Ok((format!("<library>/{name}"), text.to_owned())),
+    match registry.find_scenario(file) {
+        Some(s) => Ok((format!("<library>/{}", s.file), s.text.clone())),
         None => Err(LoadError::without_position(
             file,
             "no such file, and no library scenario by that name (see `dsim list`)",
@@ -382,22 +394,27 @@ fn progress_reporter(label: String) -> impl FnMut(SimTime, SimTime) {
 }
 
 fn load_and_run(
+    registry: &Registry,
     file: &str,
     text: &str,
+    files: Option<&ScenarioFiles>,
     options: &RunOptions,
 ) -> Result<(Box<dyn LoadedScenario>, RunReport), UsageError> {
-    let scenario = registry::load(file, text)?;
+    let scenario = match files {
+        Some(files) => registry.load_carried(file, text, files)?,
+        None => registry.load(file, text)?,
+    };
     let mut progress = progress_reporter(scenario.name().to_owned());
     let report = scenario.run(options, &mut progress)?;
     Ok((scenario, report))
 }
 
-fn run_one(args: &RunArgs) -> Result<ExitCode, UsageError> {
+fn run_one(registry: &Registry, args: &RunArgs) -> Result<ExitCode, UsageError> {
     let file = args
         .file
         .as_deref()
         .expect("clap requires FILE without --all");
-    let (file, text) = read_scenario(file)?;
+    let (file, text) = read_scenario(registry, file)?;
     let text = apply_sets(&file, text, &args.set)?;
     let options = RunOptions {
         seed: args.seed,
@@ -407,16 +424,18 @@ fn run_one(args: &RunArgs) -> Result<ExitCode, UsageError> {
         timeline: args.report.is_some(),
     };
     let (scenario, report) =
-        load_and_run(&file, &text, &options).map_err(|e| changed_by_sets(e, &file, &args.set))?;
+        load_and_run(registry, &file, &text, None, &options)
+            .map_err(|e| changed_by_sets(e, &file, &args.set))?;
     if let Some(path) = &args.trace {
         let header = TraceHeader {
             format: trace_file::FORMAT.into(),
             scenario_file: file.clone(),
             scenario_text: text.clone(),
             seed: report.seed,
-            until_ns: options.until.unwrap_or(scenario.duration()).0,
+            until_ns: options.until.unwrap_or(scenario.end_time(&[])).0,
             events: report.events,
             trace_hash: report.trace_hash.clone(),
+            files: scenario.files().clone(),
         };
         trace_file::write(path, &header, &report.records)?;
     }
@@ -435,7 +454,8 @@ fn run_one(args: &RunArgs) -> Result<ExitCode, UsageError> {
     Ok(exit_for(&report))
 }
 
-fn run_library(args: &RunArgs) -> Result<ExitCode, UsageError> {
+/// `dsim run --all [DIR]`: every library scenario, or every `*.ron` file in `dir`.
+fn run_all(registry: &Registry, args: &RunArgs, dir: Option<&Path>) -> Result<ExitCode, UsageError> {
     if args.trace.is_some() || args.report.is_some() {
         return Err(
             "--trace and --report write one run's files; use them with a single scenario, not --all"
@@ -444,11 +464,19 @@ fn run_library(args: &RunArgs) -> Result<ExitCode, UsageError> {
         );
     }
     // Load every scenario first, so a bad --set fails before anything is printed.
+    let sources: Vec<(String, String)> = match dir {
+        None => registry
+            .library()
+            .iter()
+            .map(|s| (format!("<library>/{}", s.file), s.text.clone()))
+            .collect(),
+        Some(dir) => scenario_files_in(dir)?,
+    };
     let mut loaded = Vec::new();
-    for (name, text) in library::LIBRARY {
-        let file = format!("<library>/{name}");
-        let text = apply_sets(&file, (*text).to_owned(), &args.set)?;
-        let scenario = registry::load(&file, &text)
+    for (file, text) in sources {
+        let text = apply_sets(&file, text, &args.set)?;
+        let scenario = registry
+            .load(&file, &text)
             .map_err(|e| changed_by_sets(e.into(), &file, &args.set))?;
         loaded.push(scenario);
     }
@@ -500,6 +528,29 @@ fn run_library(args: &RunArgs) -> Result<ExitCode, UsageError> {
     })
 }
 
+/// The `*.ron` files in `dir`, in name order, as (path, text).
+fn scenario_files_in(dir: &Path) -> Result<Vec<(String, String)>, UsageError> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read the scenario folder {}: {e}", dir.display()))?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "ron") && p.is_file())
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        return Err(format!("{}: no *.ron scenario files in this folder", dir.display()).into());
+    }
+    paths
+        .into_iter()
+        .map(|p| {
+            let file = p.display().to_string();
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| LoadError::without_position(&file, format!("cannot read: {e}")))?;
+            Ok((file, text))
+        })
+        .collect()
+}
+
 fn exit_for(report: &RunReport) -> ExitCode {
     if report.violations.is_empty() {
         ExitCode::SUCCESS
@@ -531,7 +582,7 @@ fn print_human(report: &RunReport) {
     }
 }
 
-fn report_dir(args: &ReportArgs) -> Result<ExitCode, UsageError> {
+fn report_dir(registry: &Registry, args: &ReportArgs) -> Result<ExitCode, UsageError> {
     use crate::sweep::report::{is_sweep_dir, report_sweep};
     let files = match args.dirs.as_slice() {
         [dir] if !is_sweep_dir(dir) => {
@@ -541,7 +592,7 @@ fn report_dir(args: &ReportArgs) -> Result<ExitCode, UsageError> {
                         .into(),
                 ));
             }
-            report::report_dir(dir, args.window)?
+            report::report_dir(registry, dir, args.window)?
         }
         dirs => {
             if let Some(dir) = dirs.iter().find(|d| !is_sweep_dir(d)) {
@@ -555,7 +606,7 @@ fn report_dir(args: &ReportArgs) -> Result<ExitCode, UsageError> {
                     "error: --window applies to a run directory, not to a sweep".into(),
                 ));
             }
-            report_sweep(dirs, &args.metrics)?
+            report_sweep(registry, dirs, &args.metrics)?
         }
     };
     for file in files {
@@ -564,7 +615,7 @@ fn report_dir(args: &ReportArgs) -> Result<ExitCode, UsageError> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify(path: &Path) -> Result<ExitCode, UsageError> {
+fn verify(registry: &Registry, path: &Path) -> Result<ExitCode, UsageError> {
     let (header, expected) = trace_file::read(path)?;
     let options = RunOptions {
         seed: Some(header.seed),
@@ -573,7 +624,13 @@ fn verify(path: &Path) -> Result<ExitCode, UsageError> {
         extra_faults: Vec::new(),
         timeline: false,
     };
-    let (_, report) = load_and_run(&header.scenario_file, &header.scenario_text, &options)?;
+    let (_, report) = load_and_run(
+        registry,
+        &header.scenario_file,
+        &header.scenario_text,
+        Some(&header.files),
+        &options,
+    )?;
     if let Some((i, want, got)) = sim_core::trace::first_divergence(&expected, &report.records) {
         let show = |r: Option<&sim_core::TraceRecord>| {
             r.map_or("(trace ended)".to_owned(), |r| r.to_string())
@@ -604,11 +661,12 @@ fn verify(path: &Path) -> Result<ExitCode, UsageError> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn explore(args: &ExploreArgs) -> Result<ExitCode, UsageError> {
-    let (file, text) = read_scenario(&args.file)?;
+fn explore(registry: &Registry, args: &ExploreArgs) -> Result<ExitCode, UsageError> {
+    let (file, text) = read_scenario(registry, &args.file)?;
     let text = apply_sets(&file, text, &args.set)?;
-    let scenario =
-        registry::load(&file, &text).map_err(|e| changed_by_sets(e.into(), &file, &args.set))?;
+    let scenario = registry
+        .load(&file, &text)
+        .map_err(|e| changed_by_sets(e.into(), &file, &args.set))?;
     let kinds = args
         .faults
         .as_deref()
@@ -696,26 +754,56 @@ fn explore(args: &ExploreArgs) -> Result<ExitCode, UsageError> {
     );
     std::fs::write(&path, header + &found.ron)
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    write_files_beside(&args.out, scenario.files())?;
     println!("{}", path.display());
     Ok(ExitCode::from(1))
 }
 
-fn list() -> ExitCode {
+/// Write the files a scenario names into `dir`, at the paths it names them by, so that a
+/// scenario written there (a counterexample) loads them as the original did. A path that
+/// would leave `dir` is refused.
+fn write_files_beside(dir: &Path, files: &ScenarioFiles) -> Result<(), UsageError> {
+    for (path, text) in files.iter() {
+        let relative = Path::new(path);
+        if relative.is_absolute() || relative.components().any(|c| c == std::path::Component::ParentDir) {
+            return Err(format!(
+                "the scenario names the file {path:?} outside its folder; copy it beside the counterexample by hand"
+            )
+            .into());
+        }
+        let target = dir.join(relative);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        std::fs::write(&target, text)
+            .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+    }
+    Ok(())
+}
+
+fn list(registry: &Registry) -> ExitCode {
     println!("Scenario library:");
-    for (name, text) in library::LIBRARY {
-        let file = format!("<library>/{name}");
-        match registry::load(&file, text) {
-            Ok(s) => println!(
+    for s in registry.library() {
+        let file = format!("<library>/{}", s.file);
+        match registry.load(&file, &s.text) {
+            Ok(loaded) => println!(
                 "  {:<32} {}",
-                name.trim_end_matches(".ron"),
-                describe(text, s.as_ref())
+                s.file.trim_end_matches(".ron"),
+                describe(&s.text, loaded.as_ref())
             ),
-            Err(e) => println!("  {name:<32} (does not load: {})", e.message),
+            Err(e) => println!("  {:<32} (does not load: {})", s.file, e.message),
         }
     }
     println!("\nSystems:");
-    for s in registry::SYSTEMS {
+    for s in registry.systems() {
         println!("  {:<32} {}", s.name, s.description);
+    }
+    if !registry.benches().is_empty() {
+        println!("\nbench system NAME --size N, where N counts:");
+        for b in registry.benches() {
+            println!("  {:<32} {}", b.name, b.description);
+        }
     }
     ExitCode::SUCCESS
 }
@@ -728,7 +816,7 @@ fn describe(text: &str, scenario: &dyn LoadedScenario) -> String {
         #[serde(default)]
         description: String,
     }
-    registry::ron_options()
+    ron_options()
         .from_str::<Description>(text)
         .ok()
         .map(|d| d.description)
@@ -736,62 +824,9 @@ fn describe(text: &str, scenario: &dyn LoadedScenario) -> String {
         .unwrap_or_else(|| scenario.name().to_owned())
 }
 
-/// Print a bench report, or turn its error into a usage error.
-fn print_json(report: Result<serde_json::Value, String>) -> Result<ExitCode, UsageError> {
-    println!("{}", report?);
-    Ok(ExitCode::SUCCESS)
-}
-
-fn bench_phold(
-    lps: u32,
-    events_per_lp: u32,
-    events: u64,
-    remote: f64,
-    seed: u64,
-    json: bool,
-) -> Result<ExitCode, UsageError> {
-    use protocols::phold::{Phold, PholdParams};
-    if lps == 0 || events_per_lp == 0 || !(0.0..=1.0).contains(&remote) {
-        return Err(
-            "bench phold: --lps and --events-per-lp must be positive and --remote in [0, 1]"
-                .to_owned()
-                .into(),
-        );
-    }
-    let params = PholdParams {
-        lps,
-        events_per_lp,
-        remote,
-        ..PholdParams::default()
-    };
-    let mut sim = Phold::simulation(&params, seed);
-    // Start-up (one start event per LP) is not part of the measured events.
-    sim.run_events(u64::from(lps));
-    let started = Instant::now();
-    let ran = sim.run_events(events);
-    let wall = started.elapsed().as_secs_f64();
-    let report = serde_json::json!({
-        "lps": lps,
-        "events": ran,
-        "wall_s": wall,
-        "events_per_s": ran as f64 / wall,
-        "trace_hash": sim.fingerprint().to_string(),
-    });
-    if json {
-        println!("{report}");
-    } else {
-        println!(
-            "phold: {lps} LPs, {ran} events in {wall:.3} s = {:.0} events/s (fingerprint {})",
-            ran as f64 / wall,
-            sim.fingerprint()
-        );
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn sweep(args: &SweepArgs) -> Result<ExitCode, UsageError> {
+fn sweep(registry: &Registry, args: &SweepArgs) -> Result<ExitCode, UsageError> {
     use crate::sweep::{Parameter, SeedRange, Shard, Sweep};
-    let (file, text) = read_scenario(&args.file)?;
+    let (file, text) = read_scenario(registry, &args.file)?;
     let seeds = SeedRange::parse(&args.seeds)?;
     let shard = args.shard.as_deref().map_or(Ok(Shard::ALL), Shard::parse)?;
     let parameters = args
@@ -805,7 +840,7 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode, UsageError> {
     if jobs == 0 {
         return Err("--jobs must be at least 1".to_owned().into());
     }
-    let sweep = Sweep::new(&file, &text, parameters, seeds).map_err(UsageError)?;
+    let sweep = Sweep::new(registry, &file, &text, parameters, seeds).map_err(UsageError)?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = ProgressBar::new(sweep.shard_runs(shard).len() as u64);
         b.set_style(

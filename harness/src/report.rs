@@ -8,7 +8,7 @@
 //! or, for a directory of trace files (`dsim run --trace`), re-runs each trace's
 //! scenario, checks the fingerprint and writes a run directory per trace.
 
-use crate::registry;
+use crate::registry::Registry;
 use crate::runner::{RunOptions, RunReport};
 use crate::timeline::{SeriesKind, TimeSeries};
 use crate::trace_file;
@@ -200,7 +200,11 @@ pub fn write_run_dir(
 /// `dsim report DIR`: redraw a run directory's page, its records narrowed to `window`;
 /// or, when `DIR` has no `run.json` but trace files (`*.jsonl`), re-run each, check its
 /// fingerprint, and write a run directory per trace under `DIR`. The files written.
-pub fn report_dir(dir: &Path, window: Option<Window>) -> Result<Vec<PathBuf>, String> {
+pub fn report_dir(
+    registry: &Registry,
+    dir: &Path,
+    window: Option<Window>,
+) -> Result<Vec<PathBuf>, String> {
     if dir.join(RUN_FILE).exists() {
         let mut run = RunRecord::read(dir)?;
         if let Some(w) = window {
@@ -227,7 +231,7 @@ pub fn report_dir(dir: &Path, window: Option<Window>) -> Result<Vec<PathBuf>, St
     for trace in traces {
         let stem = trace.file_stem().unwrap_or_default().to_string_lossy();
         let run_dir = dir.join(format!("{stem}.report"));
-        let (scenario_file, report) = rerun(&trace)?;
+        let (scenario_file, report) = rerun(registry, &trace)?;
         files.extend(write_run_dir(&run_dir, &scenario_file, &report, window)?);
     }
     Ok(files)
@@ -235,10 +239,11 @@ pub fn report_dir(dir: &Path, window: Option<Window>) -> Result<Vec<PathBuf>, St
 
 /// Re-run the scenario a trace file carries (its seed and end time) and check that the
 /// run reproduces the trace's fingerprint: the scenario's file name and the run.
-fn rerun(trace: &Path) -> Result<(String, RunReport), String> {
+fn rerun(registry: &Registry, trace: &Path) -> Result<(String, RunReport), String> {
     let (header, _) = trace_file::read(trace)?;
-    let scenario =
-        registry::load(&header.scenario_file, &header.scenario_text).map_err(|e| e.to_string())?;
+    let scenario = registry
+        .load_carried(&header.scenario_file, &header.scenario_text, &header.files)
+        .map_err(|e| e.to_string())?;
     let options = RunOptions {
         seed: Some(header.seed),
         until: Some(SimTime(header.until_ns)),

@@ -25,7 +25,8 @@ pub use grid::{Parameter, SeedRange, Shard};
 pub use merge::{PointSummary, SweepSummary, merge, merge_files};
 
 use crate::overrides::apply_override;
-use crate::registry;
+use crate::registry::Registry;
+use dsim_system::ScenarioFiles;
 use crate::runner::{LoadedScenario, RunOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -60,6 +61,10 @@ pub struct SweepManifest {
     pub seeds: SeedRange,
     /// Runs in the whole sweep: points × seeds.
     pub runs: u64,
+    /// The files the scenario names (a GML topology, say), as the sweep read them, so
+    /// that its shards and its report read the same wherever they run.
+    #[serde(default, skip_serializing_if = "ScenarioFiles::is_empty")]
+    pub files: ScenarioFiles,
 }
 
 impl SweepManifest {
@@ -110,10 +115,12 @@ pub struct Sweep {
 }
 
 impl Sweep {
-    /// Check the sweep of `text` (the scenario from `file`) over `parameters` and
+    /// Check the sweep of `text` (the scenario from `file`, of a system `registry`
+    /// hosts) over `parameters` and
     /// `seeds`: every point is patched and loaded now, so a bad path or value fails
     /// before anything runs, naming the point.
     pub fn new(
+        registry: &Registry,
         file: &str,
         text: &str,
         parameters: Vec<Parameter>,
@@ -138,13 +145,19 @@ impl Sweep {
                 patched = apply_override(&patched, path, value)
                     .map_err(|e| format!("error: {file}: {e}"))?;
             }
-            let loaded = registry::load(file, &patched).map_err(|e| {
+            let loaded = registry.load(file, &patched).map_err(|e| {
                 format!(
                     "{e}\nnote: the scenario is {file} at the sweep point {}",
                     show_point(point)
                 )
             })?;
             points.push(loaded);
+        }
+        let mut files = ScenarioFiles::default();
+        for point in &points {
+            for (path, text) in point.files().iter() {
+                files.insert(path, text.to_owned());
+            }
         }
         let manifest = SweepManifest {
             format: FORMAT.to_owned(),
@@ -154,6 +167,7 @@ impl Sweep {
             parameters,
             seeds,
             runs,
+            files,
         };
         Ok(Sweep {
             manifest,

@@ -9,7 +9,7 @@
 
 use super::stats::MetricStats;
 use super::{SweepSummary, merge};
-use crate::registry;
+use crate::registry::Registry;
 use crate::report::number;
 use crate::timeline::MESSAGES_SENT;
 use reports::bar::{Bars, bar_chart};
@@ -29,10 +29,14 @@ pub const REFERENCE_SUFFIXES: [&str; 2] = [".reference", ".bound"];
 /// `report.html` and a chart per metric (`sweep-K.png`, `.svg`). `metrics` are the
 /// metrics to chart; empty means the system's key metrics and the messages sent. The
 /// files written.
-pub fn report_sweep(dirs: &[PathBuf], metrics: &[String]) -> Result<Vec<PathBuf>, String> {
+pub fn report_sweep(
+    registry: &Registry,
+    dirs: &[PathBuf],
+    metrics: &[String],
+) -> Result<Vec<PathBuf>, String> {
     let summary = merge(dirs)?;
     let out = &dirs[0];
-    let charted = charted_metrics(&summary, metrics)?;
+    let charted = charted_metrics(registry, &summary, metrics)?;
     let mut files = Vec::new();
     let summary_file = out.join(SUMMARY_FILE);
     let json = serde_json::to_string_pretty(&summary).expect("summaries serialize");
@@ -78,7 +82,11 @@ pub fn is_sweep_dir(dir: &Path) -> bool {
 
 /// The metrics to chart: `asked`, each of which some point must have; or, when none
 /// are asked for, the system's key metrics and the messages sent that some point has.
-fn charted_metrics(summary: &SweepSummary, asked: &[String]) -> Result<Vec<String>, String> {
+fn charted_metrics(
+    registry: &Registry,
+    summary: &SweepSummary,
+    asked: &[String],
+) -> Result<Vec<String>, String> {
     let present = |m: &str| summary.points.iter().any(|p| p.metrics.contains_key(m));
     if !asked.is_empty() {
         if let Some(m) = asked.iter().find(|m| !present(m)) {
@@ -95,7 +103,9 @@ fn charted_metrics(summary: &SweepSummary, asked: &[String]) -> Result<Vec<Strin
         return Ok(asked.to_vec());
     }
     let m = &summary.manifest;
-    let scenario = registry::load(&m.scenario_file, &m.scenario_text).map_err(|e| {
+    let scenario = registry
+        .load_carried(&m.scenario_file, &m.scenario_text, &m.files)
+        .map_err(|e| {
         format!(
             "error: the sweep's scenario no longer loads in this dsim: {e} (name metrics with --metric)"
         )

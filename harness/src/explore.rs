@@ -111,7 +111,29 @@ struct Explorer<'a> {
     base: LinkParams,
 }
 
-impl Explorer<'_> {
+impl<'a> Explorer<'a> {
+    /// The explorer of `scenario` under its budget, with `kinds` instead of the
+    /// budget's fault kinds when given.
+    fn new(scenario: &'a dyn LoadedScenario, kinds: Option<&[FaultKind]>) -> Self {
+        let mut budget = scenario.budget();
+        if let Some(kinds) = kinds {
+            budget.kinds = kinds.to_vec();
+        }
+        let nodes = scenario.node_names();
+        let targets = if budget.nodes.is_empty() {
+            nodes.clone()
+        } else {
+            budget.nodes.clone()
+        };
+        Explorer {
+            scenario,
+            budget,
+            nodes,
+            targets,
+            base: scenario.default_link(),
+        }
+    }
+
     fn faults(&self, plan: &[Episode<String>]) -> Vec<ScheduledFault<String>> {
         plan_faults(plan, &self.budget, &self.nodes, &self.base)
     }
@@ -227,23 +249,7 @@ pub fn explore(
     config: &ExploreConfig,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Outcome, String> {
-    let mut budget = scenario.budget();
-    if let Some(kinds) = &config.kinds {
-        budget.kinds.clone_from(kinds);
-    }
-    let nodes = scenario.node_names();
-    let targets = if budget.nodes.is_empty() {
-        nodes.clone()
-    } else {
-        budget.nodes.clone()
-    };
-    let explorer = Explorer {
-        scenario,
-        budget,
-        nodes,
-        targets,
-        base: scenario.default_link(),
-    };
+    let explorer = Explorer::new(scenario, config.kinds.as_deref());
     let jobs = config.jobs.max(1) as u64;
     let batch = jobs * 4;
     let mut done = 0;
@@ -265,6 +271,31 @@ pub fn explore(
         runs: done,
         found: None,
     })
+}
+
+/// Run `scenario` at `seed` with the fault episodes of `plan` added to its own faults,
+/// every invariant on: the report. For property tests of a plan drawn by
+/// [`fault_plans`].
+pub fn run_plan(
+    scenario: &dyn LoadedScenario,
+    seed: u64,
+    plan: &[Episode<String>],
+) -> Result<RunReport, String> {
+    let explorer = Explorer::new(scenario, None);
+    explorer.run(seed, explorer.faults(plan), false)
+}
+
+/// The fault plans of `scenario`'s budget as a proptest strategy, over the nodes the
+/// budget may hit, with a seed for each run.
+pub fn fault_plans(
+    scenario: &dyn LoadedScenario,
+) -> impl proptest::strategy::Strategy<Value = (u64, Vec<Episode<String>>)> + use<> {
+    use proptest::strategy::Strategy;
+    let Explorer {
+        budget, targets, ..
+    } = Explorer::new(scenario, None);
+    let episodes = sim_core::fault_plan::episodes(&budget, scenario.duration(), targets);
+    (proptest::num::u64::ANY, episodes).prop_map(|(seed, plan)| (seed, plan))
 }
 
 type Failure = (u64, u64, Vec<Episode<String>>, ViolationReport);

@@ -1,19 +1,35 @@
-//! The registry: system names in scenario files mapped to the code that hosts them, and
+//! The registry: the systems a `dsim` binary hosts, its scenario library, the files its
+//! scenarios may name by a shipped path, and the generators of `dsim bench system`; and
 //! the loader that turns scenario text into a runnable scenario with precise errors.
 //!
-//! Adding a system is one line in [`SYSTEMS`]; the runner and the command line do not
-//! change.
+//! dsim's own binary and a user's binary build a [`Registry`] the same way and hand it
+//! to [`crate::cli::main`]:
+//!
+//! ```no_run
+//! # struct MySystem;
+//! # fn registry(r: dsim_harness::registry::Registry) -> dsim_harness::registry::Registry { r }
+//! use dsim_harness::registry::Registry;
+//! let registry = Registry::new()
+//!     // .system::<MySystem>()
+//!     .scenario("my-scenario.ron", "Scenario(system: \"my-system\", ...)");
+//! std::process::exit(match dsim_harness::cli::main(&registry) {
+//!     code => if code == std::process::ExitCode::SUCCESS { 0 } else { 1 },
+//! });
+//! ```
 
 use crate::load_error::LoadError;
 use crate::runner::{LoadedScenario, Prepared};
 use crate::schema::{Scenario, SystemName, Topology};
 use hardware_models::{LINK_PRESETS, link_preset};
-use protocols::system::{LinkTable, NodeDecl, Setup, System, TopologyRule};
+use crate::bench::{BenchEntry, EngineBench, Generator};
+use dsim_system::{LinkTable, NodeDecl, ScenarioFiles, Setup, System, TopologyRule};
 use sim_core::network::LinkPatch;
 use sim_core::{Fault, LinkParams};
 use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::ExitCode;
 
-/// One hosted system.
+/// One hosted system: its name, its description and how to load its scenarios.
 pub struct SystemEntry {
     /// The name scenario files use.
     pub name: &'static str,
@@ -22,66 +38,245 @@ pub struct SystemEntry {
     load: Loader,
 }
 
-/// Loads scenario text (file name, text) as one system's scenario.
-type Loader = fn(&str, &str) -> Result<Box<dyn LoadedScenario>, LoadError>;
+/// Loads scenario text (file name, text, where its files come from) as one system's
+/// scenario.
+type Loader = fn(&str, &str, &FileSource<'_>) -> Result<Box<dyn LoadedScenario>, LoadError>;
 
-const fn entry<S: System>() -> SystemEntry {
-    SystemEntry {
-        name: S::NAME,
-        description: S::DESCRIPTION,
-        load: load_as::<S>,
-    }
+/// Where the loader finds the files a scenario names ([`System::files`]).
+#[derive(Clone, Copy, Debug)]
+pub enum FileSource<'a> {
+    /// Beside the scenario file on disk (a path relative to the file's folder), else
+    /// among the registry's shipped files. A library scenario (`<library>/NAME.ron`)
+    /// sees only the shipped files.
+    Disk(&'a ScenarioFiles),
+    /// The files a trace, a sweep manifest or a counterexample carries with the
+    /// scenario's text: a re-run reads exactly what the first run read.
+    Carried(&'a ScenarioFiles),
 }
 
-/// Every system dsim hosts.
-pub const SYSTEMS: &[SystemEntry] = &[
-    entry::<protocols::ping_pong::PingPong>(),
-    entry::<protocols::phold::Phold>(),
-    entry::<protocols::transport_system::Transport>(),
-    entry::<protocols::parking::Parking>(),
-    entry::<protocols::cityos::CityOs>(),
-    entry::<protocols::bully::Bully>(),
-    entry::<protocols::image_cloud::ImageCloud>(),
-    entry::<protocols::widest_path::WidestPath>(),
-    entry::<protocols::ott::Ott>(),
-];
+/// A scenario of the library: `dsim run NAME`, `dsim run --all` and `dsim list` know it.
+#[derive(Clone, Debug)]
+pub struct LibraryScenario {
+    /// The file name (`NAME.ron`).
+    pub file: String,
+    /// The scenario text.
+    pub text: String,
+}
+
+/// The systems, scenarios, shipped files and benchmarks a `dsim` binary knows.
+#[derive(Default)]
+pub struct Registry {
+    systems: Vec<SystemEntry>,
+    library: Vec<LibraryScenario>,
+    shipped: ScenarioFiles,
+    benches: Vec<BenchEntry>,
+    engine_benches: Vec<EngineBench>,
+}
+
+impl Registry {
+    /// An empty registry: no systems, no library.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Host system `S`: scenario files with `system: "S::NAME"` load as `S`.
+    ///
+    /// # Panics
+    /// If a system of the same name is already registered (a programming error).
+    pub fn system<S: System>(mut self) -> Self {
+        assert!(
+            self.systems.iter().all(|e| e.name != S::NAME),
+            "system {:?} registered twice",
+            S::NAME
+        );
+        self.systems.push(SystemEntry {
+            name: S::NAME,
+            description: S::DESCRIPTION,
+            load: load_as::<S>,
+        });
+        self
+    }
+
+    /// Add the scenario `file` (`NAME.ron`) with its `text` to the library.
+    pub fn scenario(mut self, file: &str, text: &str) -> Self {
+        self.library.push(LibraryScenario {
+            file: file.to_owned(),
+            text: text.to_owned(),
+        });
+        self
+    }
+
+    /// Ship the file `path` with its `text`: any scenario may name it by that path (a
+    /// file of the same path beside the scenario file wins).
+    pub fn shipped_file(mut self, path: &str, text: &str) -> Self {
+        self.shipped.insert(path, text.to_owned());
+        self
+    }
+
+    /// Let `dsim bench system NAME --size N` generate system `S` with `generate`;
+    /// `description` says what the size counts.
+    pub fn bench<S: System>(mut self, description: &'static str, generate: Generator<S>) -> Self {
+        self.benches.push(BenchEntry::new::<S>(description, generate));
+        self
+    }
+
+    /// Add `dsim bench NAME ARGS...`, an engine benchmark with its own arguments:
+    /// `run` gets them after the name and returns the exit code.
+    pub fn engine_bench(mut self, name: &'static str, about: &'static str, run: fn(&[String]) -> ExitCode) -> Self {
+        self.engine_benches.push(EngineBench { name, about, run });
+        self
+    }
+
+    /// The hosted systems, in registration order.
+    pub fn systems(&self) -> &[SystemEntry] {
+        &self.systems
+    }
+
+    /// The scenario library, in registration order.
+    pub fn library(&self) -> &[LibraryScenario] {
+        &self.library
+    }
+
+    /// The library scenario called `name` (with or without `.ron`).
+    pub fn find_scenario(&self, name: &str) -> Option<&LibraryScenario> {
+        let name = name.strip_suffix(".ron").unwrap_or(name);
+        self.library
+            .iter()
+            .find(|s| s.file.strip_suffix(".ron") == Some(name))
+    }
+
+    /// The shipped files.
+    pub fn shipped_files(&self) -> &ScenarioFiles {
+        &self.shipped
+    }
+
+    /// The generators of `dsim bench system`.
+    pub fn benches(&self) -> &[BenchEntry] {
+        &self.benches
+    }
+
+    /// The engine benchmarks (`dsim bench NAME`).
+    pub fn engine_benches(&self) -> &[EngineBench] {
+        &self.engine_benches
+    }
+
+    /// Load the scenario in `text` (the contents of `file`): parse, read the files it
+    /// names (beside `file`, or shipped), check every field, and build it once to check
+    /// node references.
+    pub fn load(&self, file: &str, text: &str) -> Result<Box<dyn LoadedScenario>, LoadError> {
+        self.load_from(file, text, &FileSource::Disk(&self.shipped))
+    }
+
+    /// [`Registry::load`] with the files a trace, manifest or counterexample carries.
+    pub fn load_carried(
+        &self,
+        file: &str,
+        text: &str,
+        files: &ScenarioFiles,
+    ) -> Result<Box<dyn LoadedScenario>, LoadError> {
+        self.load_from(file, text, &FileSource::Carried(files))
+    }
+
+    /// Load a scenario of system `S`, typed: for tests and programs that drive the
+    /// simulation themselves (step it, look at node state) instead of `dsim run`.
+    pub fn load_typed<S: System>(&self, file: &str, text: &str) -> Result<Prepared<S>, LoadError> {
+        load_system::<S>(file, text, &FileSource::Disk(&self.shipped))
+    }
+
+    fn load_from(
+        &self,
+        file: &str,
+        text: &str,
+        files: &FileSource<'_>,
+    ) -> Result<Box<dyn LoadedScenario>, LoadError> {
+        let head: SystemName = ron_options()
+            .from_str(text)
+            .map_err(|e| LoadError::from_ron(file, text, &e))?;
+        let Some(entry) = self.systems.iter().find(|s| s.name == head.system) else {
+            let known: Vec<&str> = self.systems.iter().map(|s| s.name).collect();
+            let (line, col) = locate(text, &["system"], Some(&head.system));
+            return Err(LoadError::at(
+                file,
+                text,
+                line,
+                col,
+                format!(
+                    "unknown system {:?}; this binary hosts: {} (a system of your own must be registered in your binary's Registry; see docs/your-own-system.md)",
+                    head.system,
+                    list_or_none(&known.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                ),
+            ));
+        };
+        (entry.load)(file, text, files)
+    }
+}
 
 /// The RON dialect of scenario files: `Some(..)` may be left out around optional values.
 pub fn ron_options() -> ron::Options {
     ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
 }
 
-/// Load the scenario in `text` (the contents of `file`): parse, check every field, and
-/// build it once to check node references.
-pub fn load(file: &str, text: &str) -> Result<Box<dyn LoadedScenario>, LoadError> {
-    let head: SystemName = ron_options()
-        .from_str(text)
-        .map_err(|e| LoadError::from_ron(file, text, &e))?;
-    let Some(entry) = SYSTEMS.iter().find(|s| s.name == head.system) else {
-        let known: Vec<&str> = SYSTEMS.iter().map(|s| s.name).collect();
-        let (line, col) = locate(text, &["system"], Some(&head.system));
-        return Err(LoadError::at(
-            file,
-            text,
-            line,
-            col,
-            format!(
-                "unknown system {:?}; known systems: {}",
-                head.system,
-                known.join(", ")
-            ),
-        ));
-    };
-    (entry.load)(file, text)
+fn load_as<S: System>(
+    file: &str,
+    text: &str,
+    files: &FileSource<'_>,
+) -> Result<Box<dyn LoadedScenario>, LoadError> {
+    Ok(Box::new(load_system::<S>(file, text, files)?))
 }
 
-fn load_as<S: System>(file: &str, text: &str) -> Result<Box<dyn LoadedScenario>, LoadError> {
-    Ok(Box::new(load_system::<S>(file, text)?))
+/// Read the files `S` names for `params`: (path, text), or the path and the error.
+fn read_files<S: System>(
+    file: &str,
+    params: &S::Params,
+    source: &FileSource<'_>,
+) -> Result<ScenarioFiles, (String, String)> {
+    let mut out = ScenarioFiles::default();
+    for path in S::files(params) {
+        let text = match source {
+            FileSource::Carried(files) => files.get(&path).map(str::to_owned).map_err(|_| {
+                (
+                    path.clone(),
+                    format!("the scenario names the file {path:?}, which the trace or manifest does not carry"),
+                )
+            })?,
+            FileSource::Disk(shipped) => {
+                let beside = (!file.starts_with("<library>/"))
+                    .then(|| Path::new(file).parent().unwrap_or(Path::new("")).join(&path));
+                match beside {
+                    Some(full) if full.is_file() => std::fs::read_to_string(&full).map_err(|e| {
+                        (path.clone(), format!("cannot read {}: {e}", full.display()))
+                    })?,
+                    _ => match shipped.get(&path) {
+                        Ok(text) => text.to_owned(),
+                        Err(_) => {
+                            let shipped: Vec<String> =
+                                shipped.iter().map(|(p, _)| p.to_owned()).collect();
+                            let looked = beside.map_or(String::new(), |f| {
+                                format!("no such file {}, and ", f.display())
+                            });
+                            return Err((
+                                path.clone(),
+                                format!(
+                                    "the scenario names the file {path:?}: {looked}no shipped file by that path (shipped: {})",
+                                    list_or_none(&shipped)
+                                ),
+                            ));
+                        }
+                    },
+                }
+            }
+        };
+        out.insert(&path, text);
+    }
+    Ok(out)
 }
 
-/// Load a scenario of the known system `S`, typed: for tests and programs that drive
-/// the simulation themselves (step it, look at node state) instead of `dsim run`.
-pub fn load_system<S: System>(file: &str, text: &str) -> Result<Prepared<S>, LoadError> {
+/// Load a scenario of system `S`, typed, reading its files from `files`.
+fn load_system<S: System>(
+    file: &str,
+    text: &str,
+    files: &FileSource<'_>,
+) -> Result<Prepared<S>, LoadError> {
     let mut scenario: Scenario<S::Params> = ron_options()
         .from_str(text)
         .map_err(|e| LoadError::from_ron(file, text, &e))?;
@@ -128,11 +323,14 @@ pub fn load_system<S: System>(file: &str, text: &str) -> Result<Prepared<S>, Loa
         })?;
     }
     let network = link_table(&scenario, &link_params);
+    let scenario_files = read_files::<S>(file, &scenario.params, files)
+        .map_err(|(path, m)| err(&["params"], Some(&path), m))?;
     let setup = Setup {
         seed: scenario.seed,
         nodes: &nodes,
         links: &links,
         network: &network,
+        files: &scenario_files,
     };
     S::validate(&scenario.params, &setup).map_err(|m| err(&["params"], None, m))?;
     let available: Vec<String> = S::invariants(&scenario.params)
@@ -185,6 +383,7 @@ pub fn load_system<S: System>(file: &str, text: &str) -> Result<Prepared<S>, Loa
         nodes,
         links,
         network,
+        files: scenario_files,
     };
     // Build once: every fault must name a node the system actually has.
     prepared

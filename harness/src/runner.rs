@@ -3,7 +3,7 @@
 
 use crate::schema::Scenario;
 use crate::timeline::{MESSAGES_SENT, TimeSeries, TimelineRecorder};
-use protocols::system::{LinkTable, NodeDecl, Setup, System};
+use dsim_system::{LinkTable, NodeDecl, ScenarioFiles, Setup, System};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sim_core::fault_plan::FaultBudget;
@@ -89,6 +89,9 @@ pub trait LoadedScenario: Sync {
     fn node_names(&self) -> Vec<String>;
     /// The default link parameters (what network fault episodes restore).
     fn default_link(&self) -> LinkParams;
+    /// The files the scenario names, as read at load time: traces, sweep manifests and
+    /// counterexamples carry them, so that a re-run reads the same.
+    fn files(&self) -> &ScenarioFiles;
     /// The scenario's fault budget for `dsim explore`.
     fn budget(&self) -> FaultBudget;
     /// The system's key metrics ([`System::KEY_METRICS`]), what reports chart.
@@ -114,6 +117,8 @@ pub struct Prepared<S: System> {
     pub(crate) links: Vec<(String, String)>,
     /// The scenario's link parameters, presets resolved.
     pub(crate) network: LinkTable,
+    /// The files the scenario names, as read at load time.
+    pub(crate) files: ScenarioFiles,
 }
 
 impl<S: System> Prepared<S> {
@@ -147,6 +152,7 @@ impl<S: System> Prepared<S> {
             nodes: &self.nodes,
             links: &self.links,
             network: &self.network,
+            files: &self.files,
         };
         S::build(&s.params, &setup, &mut sim);
         let id = |sim: &Simulation<S::Node>, name: &str| {
@@ -214,6 +220,10 @@ impl<S: System> LoadedScenario for Prepared<S> {
 
     fn default_link(&self) -> LinkParams {
         self.network.default.clone()
+    }
+
+    fn files(&self) -> &ScenarioFiles {
+        &self.files
     }
 
     fn budget(&self) -> FaultBudget {

@@ -1,12 +1,14 @@
-//! The interface every hosted system implements, so the scenario runner can build and
+//! dsim-system: the interface every hosted system implements, so the scenario runner can build and
 //! run it without knowing anything about it.
 //!
 //! A system declares its parameter type (deserialized from the scenario file), the node
 //! roles it understands, how it populates a [`Simulation`] from a [`Setup`], its named
 //! invariants, and the metrics it reports at the end of a run.
 
-use serde::Serialize;
+#![warn(missing_docs, unreachable_pub)]
+
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use sim_core::{
     Fault, Invariant, LinkParams, Metrics, Node, NodeId, ScheduledFault, SimConfig, SimTime,
     Simulation, Violation,
@@ -67,6 +69,48 @@ impl LinkTable {
     }
 }
 
+/// The files a scenario names (a GML topology, say), read once by the loader: each path
+/// as the scenario writes it, with the file's text. Systems read them from here, never
+/// from the disk, so that a trace, a sweep manifest or a counterexample that carries
+/// them reproduces the run in another folder or on another machine.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ScenarioFiles(BTreeMap<String, String>);
+
+/// The files of a scenario that names none.
+static NO_FILES: ScenarioFiles = ScenarioFiles(BTreeMap::new());
+
+impl ScenarioFiles {
+    /// No files: for systems built without a scenario file.
+    pub fn none() -> &'static ScenarioFiles {
+        &NO_FILES
+    }
+
+    /// Add (or replace) the file `path` with its `text`.
+    pub fn insert(&mut self, path: &str, text: String) {
+        self.0.insert(path.to_owned(), text);
+    }
+
+    /// The text of the file `path`; the error, for a path [`System::files`] did not
+    /// name, says so.
+    pub fn get(&self, path: &str) -> Result<&str, String> {
+        self.0
+            .get(path)
+            .map(String::as_str)
+            .ok_or_else(|| format!("{path:?} was not read with the scenario (System::files did not name it)"))
+    }
+
+    /// Every file, by path, in path order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(p, t)| (p.as_str(), t.as_str()))
+    }
+
+    /// Whether the scenario named no files.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// Everything a system needs to populate a simulation.
 #[derive(Clone, Debug)]
 pub struct Setup<'a> {
@@ -79,6 +123,8 @@ pub struct Setup<'a> {
     pub links: &'a [(String, String)],
     /// The link parameters the simulation will run with (the runner installs them).
     pub network: &'a LinkTable,
+    /// The files the parameters name ([`System::files`]), read by the loader.
+    pub files: &'a ScenarioFiles,
 }
 
 /// A system the runner can host.
@@ -100,6 +146,14 @@ pub trait System: 'static {
     type Params: DeserializeOwned + Serialize + Default + Clone + Send + Sync;
     /// The system's node type.
     type Node: Node + 'static;
+
+    /// The files the parameters name (a topology, say), as the scenario writes their
+    /// paths: relative to the scenario file, or the path of a file the registry ships.
+    /// The loader reads them before [`System::validate`] and hands them over in
+    /// [`Setup::files`]. The default names none.
+    fn files(_params: &Self::Params) -> Vec<String> {
+        Vec::new()
+    }
 
     /// Check parameters against each other and the declared nodes; the error names the
     /// parameter.

@@ -2,7 +2,7 @@
 //!
 //! The runner already runs a scenario in slices of simulated time (for its progress
 //! bar); when a report is asked for, a [`TimelineRecorder`] looks at the system's key
-//! metrics ([`protocols::system::System::KEY_METRICS`]) and the network's message
+//! metrics ([`dsim_system::System::KEY_METRICS`]) and the network's message
 //! count at the end of every slice. Reading metrics between slices changes nothing in
 //! the run: the fingerprint is the same with and without a timeline.
 
