@@ -2,10 +2,12 @@
 //! 1 % loss, fingerprint on): dsim's `protocols::forward` against the same workload on
 //! anysystem 0.3.0, at 100 and 10,000 nodes.
 //!
-//! `cargo bench -p benches --bench network` times 200,000 events per iteration after
-//! start-up; building the model is not timed. For longer side-by-side runs use the
-//! `forward_compare` example.
+//! `cargo bench -p benches --bench network --features anysystem` times 200,000 events
+//! per iteration after start-up; building the model is not timed. Without the feature
+//! only dsim runs (anysystem builds Python bindings, which need Python's headers). For
+//! longer side-by-side runs use the `forward_compare` example.
 
+#[cfg(feature = "anysystem")]
 mod anysystem_forward;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
@@ -38,6 +40,7 @@ fn forwarding(c: &mut Criterion) {
                 BatchSize::PerIteration,
             )
         });
+        #[cfg(feature = "anysystem")]
         g.bench_function("anysystem", |b| {
             b.iter_batched(
                 || anysystem_forward::build(nodes, params.link.loss, SEED),

@@ -1,5 +1,5 @@
 //! The hosted systems at two sizes each, generated as `dsim bench system` generates them
-//! (`scenarios::bench`), invariants off: build, start and run to a fixed simulated time.
+//! (`scenarios::bench`, through the registry), invariants off: build, start and run to a fixed simulated time.
 //!
 //! `cargo bench -p benches --bench systems`. Each iteration builds the system and runs
 //! it (the build is part of the measurement: it is short beside the run). For the
@@ -27,7 +27,7 @@ fn systems(c: &mut Criterion) {
         for size in sizes {
             g.bench_function(format!("size-{size}"), |b| {
                 b.iter(|| {
-                    let report = scenarios::bench::system(name, size, None, until, false, SEED)
+                    let report = scenarios::bench::system(name, size, until, false, SEED)
                         .expect("bench system runs");
                     black_box(report)
                 })

@@ -8,22 +8,24 @@
 //! `docs/your-own-system.md`; `examples/own-system/` is a complete user crate.
 #![warn(missing_docs, unreachable_pub)]
 
+/// The whole harness: scenario schema and loader, runner, explore, sweeps, reports,
+/// benchmarks, trace files.
+pub use dsim_harness as harness;
 pub use dsim_harness::{Registry, cli, testing};
 pub use dsim_system::{
     Finished, LinkTable, NodeDecl, ScenarioFiles, Setup, System, TopologyRule, add_declared,
     round_robin_pairs, run_to, schedule_named, simulation,
 };
-/// The whole harness: scenario schema and loader, runner, explore, sweeps, reports,
-/// benchmarks, trace files.
-pub use dsim_harness as harness;
 pub use rand::{Rng, RngExt};
-pub use sim_core::{
-    ClockOffset, Context, DropReason, Fault, Fingerprint, Invariant, Latency, LinkParams,
-    Message, Metric, Metrics, Network, Node, NodeId, NodeStatus, RecordKind, RunOutcome,
-    ScheduledFault, SimConfig, SimRng, SimTime, Simulation, Summary, TimerId, TimerTag,
-    TraceRecord, Violation, World,
-};
 /// Fault plans drawn from a budget, and their proptest strategy.
 pub use sim_core::fault_plan;
 /// Draws from a node's random stream: uniform, Bernoulli, exponential, normal, gamma.
 pub use sim_core::rng;
+/// The node enum of a system of several roles, with its dispatch: see [`roles!`].
+pub use sim_core::roles;
+pub use sim_core::{
+    ClockOffset, Context, Ctx, DropReason, Fault, Fingerprint, Invariant, Latency, LinkParams,
+    Message, Metric, Metrics, Network, Node, NodeId, NodeStatus, RecordKind, Recorder, Role,
+    RunOutcome, ScheduledFault, SimConfig, SimRng, SimTime, Simulation, Summary, TimerId, TimerTag,
+    TraceRecord, Violation, World,
+};

@@ -61,7 +61,9 @@ impl BenchOptions {
                 .split_once('=')
                 .and_then(|(k, v)| Some((k.trim(), v.trim().parse::<u64>().ok()?)));
             let Some((name, value)) = parsed else {
-                return Err(format!("--with {item:?}: expected NAME=N with a whole number N"));
+                return Err(format!(
+                    "--with {item:?}: expected NAME=N with a whole number N"
+                ));
             };
             if given.insert(name.to_owned(), value).is_some() {
                 return Err(format!("--with {name} is given twice"));
@@ -226,7 +228,10 @@ pub fn measure<N: Node>(
 
 /// Build `S` as generated, as the scenario runner does (with every invariant when the
 /// request says so), and time a run to the requested time.
-fn run_system<S: System>(generated: &Generated<S>, request: &BenchRequest) -> Result<Value, String> {
+fn run_system<S: System>(
+    generated: &Generated<S>,
+    request: &BenchRequest,
+) -> Result<Value, String> {
     let BenchRequest {
         size,
         until,
@@ -303,4 +308,3 @@ fn key_metrics<S: System>(metrics: &Metrics) -> Value {
     }
     Value::Object(out)
 }
-

@@ -13,9 +13,9 @@ use crate::report;
 use crate::runner::{LoadedScenario, RunOptions, RunReport};
 use crate::trace_file::{self, TraceHeader};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use dsim_system::ScenarioFiles;
 use indicatif::{ProgressBar, ProgressStyle};
 use reports::sequence::Window;
-use dsim_system::ScenarioFiles;
 use sim_core::SimTime;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -141,10 +141,12 @@ struct RunArgs {
     /// Scenario file, or the name of a library scenario (see `dsim list`).
     #[arg(required_unless_present = "all", conflicts_with = "all")]
     file: Option<String>,
-    /// Run every library scenario, or every `*.ron` file in DIR, in name order (one
-    /// line each; exit 1 if any violates an invariant).
-    #[arg(long, value_name = "DIR", num_args = 0..=1)]
-    all: Option<Option<PathBuf>>,
+    /// Run every library scenario (one line each; exit 1 if any violates an invariant).
+    #[arg(long)]
+    all: bool,
+    /// With --all: run every `*.ron` file in DIR, in name order, instead of the library.
+    #[arg(long, value_name = "DIR", requires = "all")]
+    dir: Option<PathBuf>,
     /// Seed instead of the scenario's.
     #[arg(long)]
     seed: Option<u64>,
@@ -247,10 +249,8 @@ pub fn main(registry: &Registry) -> ExitCode {
         Err(e) => e.exit(),
     };
     let result = match cli.command {
-        Command::Run(args) => match &args.all {
-            Some(dir) => run_all(registry, &args, dir.as_deref()),
-            None => run_one(registry, &args),
-        },
+        Command::Run(args) if args.all => run_all(registry, &args),
+        Command::Run(args) => run_one(registry, &args),
         Command::Verify { trace } => verify(registry, &trace),
         Command::Explore(args) => explore(registry, &args),
         Command::Sweep(args) => sweep(registry, &args),
@@ -264,18 +264,21 @@ pub fn main(registry: &Registry) -> ExitCode {
             until,
             invariants,
             seed,
-        }) => BenchOptions::parse(&with).and_then(|options| {
-            let request = BenchRequest {
-                size,
-                until,
-                invariants,
-                seed,
-            };
-            crate::bench::system(registry.benches(), &name, &request, &options)
-        }).map_err(UsageError::from).map(|report| {
-            println!("{report}");
-            ExitCode::SUCCESS
-        }),
+        }) => BenchOptions::parse(&with)
+            .and_then(|options| {
+                let request = BenchRequest {
+                    size,
+                    until,
+                    invariants,
+                    seed,
+                };
+                crate::bench::system(registry.benches(), &name, &request, &options)
+            })
+            .map_err(UsageError::from)
+            .map(|report| {
+                println!("{report}");
+                ExitCode::SUCCESS
+            }),
         Command::Bench(BenchCommand::Engine(args)) => engine_bench(registry, &args),
     };
     match result {
@@ -312,7 +315,11 @@ fn engine_bench(registry: &Registry, args: &[String]) -> Result<ExitCode, UsageE
     let Some(bench) = registry.engine_benches().iter().find(|b| b.name == name) else {
         let mut known: Vec<&str> = registry.engine_benches().iter().map(|b| b.name).collect();
         known.push("system");
-        return Err(format!("bench: unknown benchmark {name:?}; one of: {}", known.join(", ")).into());
+        return Err(format!(
+            "bench: unknown benchmark {name:?}; one of: {}",
+            known.join(", ")
+        )
+        .into());
     };
     Ok((bench.run)(&args[1..]))
 }
@@ -423,9 +430,8 @@ fn run_one(registry: &Registry, args: &RunArgs) -> Result<ExitCode, UsageError> 
         extra_faults: Vec::new(),
         timeline: args.report.is_some(),
     };
-    let (scenario, report) =
-        load_and_run(registry, &file, &text, None, &options)
-            .map_err(|e| changed_by_sets(e, &file, &args.set))?;
+    let (scenario, report) = load_and_run(registry, &file, &text, None, &options)
+        .map_err(|e| changed_by_sets(e, &file, &args.set))?;
     if let Some(path) = &args.trace {
         let header = TraceHeader {
             format: trace_file::FORMAT.into(),
@@ -454,8 +460,8 @@ fn run_one(registry: &Registry, args: &RunArgs) -> Result<ExitCode, UsageError> 
     Ok(exit_for(&report))
 }
 
-/// `dsim run --all [DIR]`: every library scenario, or every `*.ron` file in `dir`.
-fn run_all(registry: &Registry, args: &RunArgs, dir: Option<&Path>) -> Result<ExitCode, UsageError> {
+/// `dsim run --all [--dir DIR]`: every library scenario, or every `*.ron` file in DIR.
+fn run_all(registry: &Registry, args: &RunArgs) -> Result<ExitCode, UsageError> {
     if args.trace.is_some() || args.report.is_some() {
         return Err(
             "--trace and --report write one run's files; use them with a single scenario, not --all"
@@ -464,7 +470,7 @@ fn run_all(registry: &Registry, args: &RunArgs, dir: Option<&Path>) -> Result<Ex
         );
     }
     // Load every scenario first, so a bad --set fails before anything is printed.
-    let sources: Vec<(String, String)> = match dir {
+    let sources: Vec<(String, String)> = match &args.dir {
         None => registry
             .library()
             .iter()
@@ -765,7 +771,11 @@ fn explore(registry: &Registry, args: &ExploreArgs) -> Result<ExitCode, UsageErr
 fn write_files_beside(dir: &Path, files: &ScenarioFiles) -> Result<(), UsageError> {
     for (path, text) in files.iter() {
         let relative = Path::new(path);
-        if relative.is_absolute() || relative.components().any(|c| c == std::path::Component::ParentDir) {
+        if relative.is_absolute()
+            || relative
+                .components()
+                .any(|c| c == std::path::Component::ParentDir)
+        {
             return Err(format!(
                 "the scenario names the file {path:?} outside its folder; copy it beside the counterexample by hand"
             )

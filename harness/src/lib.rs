@@ -14,8 +14,8 @@ pub mod report;
 pub mod runner;
 pub mod schema;
 pub mod sweep;
-pub mod timeline;
 pub mod testing;
+pub mod timeline;
 pub mod trace_file;
 
 pub use registry::Registry;

@@ -6,23 +6,22 @@
 //! to [`crate::cli::main`]:
 //!
 //! ```no_run
-//! # struct MySystem;
-//! # fn registry(r: dsim_harness::registry::Registry) -> dsim_harness::registry::Registry { r }
-//! use dsim_harness::registry::Registry;
+//! use dsim_harness::Registry;
 //! let registry = Registry::new()
-//!     // .system::<MySystem>()
-//!     .scenario("my-scenario.ron", "Scenario(system: \"my-system\", ...)");
+//!     // .system::<MySystem>()   one line per system
+//!     .scenario("my-scenario.ron", include_str!("../../scenarios/bully.ron"));
 //! std::process::exit(match dsim_harness::cli::main(&registry) {
-//!     code => if code == std::process::ExitCode::SUCCESS { 0 } else { 1 },
+//!     code if code == std::process::ExitCode::SUCCESS => 0,
+//!     _ => 1,
 //! });
 //! ```
 
+use crate::bench::{BenchEntry, EngineBench, Generator};
 use crate::load_error::LoadError;
 use crate::runner::{LoadedScenario, Prepared};
 use crate::schema::{Scenario, SystemName, Topology};
-use hardware_models::{LINK_PRESETS, link_preset};
-use crate::bench::{BenchEntry, EngineBench, Generator};
 use dsim_system::{LinkTable, NodeDecl, ScenarioFiles, Setup, System, TopologyRule};
+use hardware_models::{LINK_PRESETS, link_preset};
 use sim_core::network::LinkPatch;
 use sim_core::{Fault, LinkParams};
 use std::collections::BTreeSet;
@@ -116,13 +115,19 @@ impl Registry {
     /// Let `dsim bench system NAME --size N` generate system `S` with `generate`;
     /// `description` says what the size counts.
     pub fn bench<S: System>(mut self, description: &'static str, generate: Generator<S>) -> Self {
-        self.benches.push(BenchEntry::new::<S>(description, generate));
+        self.benches
+            .push(BenchEntry::new::<S>(description, generate));
         self
     }
 
     /// Add `dsim bench NAME ARGS...`, an engine benchmark with its own arguments:
     /// `run` gets them after the name and returns the exit code.
-    pub fn engine_bench(mut self, name: &'static str, about: &'static str, run: fn(&[String]) -> ExitCode) -> Self {
+    pub fn engine_bench(
+        mut self,
+        name: &'static str,
+        about: &'static str,
+        run: fn(&[String]) -> ExitCode,
+    ) -> Self {
         self.engine_benches.push(EngineBench { name, about, run });
         self
     }

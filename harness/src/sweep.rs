@@ -26,8 +26,8 @@ pub use merge::{PointSummary, SweepSummary, merge, merge_files};
 
 use crate::overrides::apply_override;
 use crate::registry::Registry;
-use dsim_system::ScenarioFiles;
 use crate::runner::{LoadedScenario, RunOptions};
+use dsim_system::ScenarioFiles;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -4,8 +4,8 @@
 //! one call.
 //!
 //! ```no_run
-//! use dsim::testing::TestScenario;
-//! # fn registry() -> dsim::Registry { dsim::Registry::new() }
+//! use dsim_harness::testing::TestScenario;
+//! # fn registry() -> dsim_harness::Registry { dsim_harness::Registry::new() }
 //! let registry = registry();
 //! let scenario = TestScenario::load(&registry, "scenarios/lease.ron")
 //!     .set("params.lease", "\"3s\"");
@@ -125,8 +125,7 @@ impl<'r> TestScenario<'r> {
         let (header, expected) = trace_file::read(golden).unwrap_or_else(|e| {
             panic!("{e} (record it with {BLESS}=1 and check the diff before committing)")
         });
-        if let Some((i, want, got)) =
-            sim_core::trace::first_divergence(&expected, &report.records)
+        if let Some((i, want, got)) = sim_core::trace::first_divergence(&expected, &report.records)
         {
             let show = |r: Option<&sim_core::TraceRecord>| {
                 r.map_or("(trace ended)".to_owned(), |r| r.to_string())

@@ -20,7 +20,7 @@
 use dsim_system::{Setup, System, TopologyRule, add_declared};
 use serde::{Deserialize, Serialize};
 use sim_core::{
-    Context, Invariant, Message, Metrics, Node, NodeId, NodeStatus, SimTime, Simulation, TimerId,
+    Ctx, Invariant, Message, Metrics, Node, NodeId, NodeStatus, SimTime, Simulation, TimerId,
     TimerTag, World,
 };
 
@@ -133,33 +133,33 @@ impl BullyNode {
             .expect("a ranked node")
     }
 
-    fn arm(&mut self, ctx: &mut Context<'_, Self>, after: SimTime, timer: BullyTimer) {
+    fn arm(&mut self, ctx: &mut impl Ctx<Self>, after: SimTime, timer: BullyTimer) {
         if let Some(t) = self.timer.replace(ctx.set_timer(after, timer)) {
             ctx.cancel_timer(t);
         }
     }
 
-    fn follow(&mut self, ctx: &mut Context<'_, Self>, leader: Option<NodeId>) {
+    fn follow(&mut self, ctx: &mut impl Ctx<Self>, leader: Option<NodeId>) {
         self.role = Role::Follower { leader };
         let silence = self.params.heartbeat * 3;
         self.arm(ctx, silence, BullyTimer::Silence);
     }
 
-    fn lead(&mut self, ctx: &mut Context<'_, Self>) {
+    fn lead(&mut self, ctx: &mut impl Ctx<Self>) {
         self.role = Role::Coordinator;
         ctx.metrics().add("coordinator_changes", 1.0);
         self.broadcast(ctx, BullyMsg::Coordinator);
         self.arm(ctx, self.params.heartbeat, BullyTimer::Heartbeat);
     }
 
-    fn broadcast(&self, ctx: &mut Context<'_, Self>, msg: BullyMsg) {
+    fn broadcast(&self, ctx: &mut impl Ctx<Self>, msg: BullyMsg) {
         let me = ctx.id();
         for &n in self.ranks.iter().filter(|n| **n != me) {
             ctx.send(n, msg);
         }
     }
 
-    fn hold_election(&mut self, ctx: &mut Context<'_, Self>) {
+    fn hold_election(&mut self, ctx: &mut impl Ctx<Self>) {
         ctx.metrics().add("elections", 1.0);
         let me = self.rank(ctx.id());
         let higher: Vec<NodeId> = self.ranks[me + 1..].to_vec();
@@ -179,7 +179,7 @@ impl Node for BullyNode {
     type Msg = BullyMsg;
     type Timer = BullyTimer;
 
-    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
         if self.rank(ctx.id()) == self.ranks.len() - 1 {
             self.lead(ctx);
         } else {
@@ -188,7 +188,7 @@ impl Node for BullyNode {
         }
     }
 
-    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: BullyMsg) {
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: BullyMsg) {
         let higher = self.rank(from) > self.rank(ctx.id());
         match msg {
             BullyMsg::Heartbeat => match self.role {
@@ -229,7 +229,7 @@ impl Node for BullyNode {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: BullyTimer) {
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: BullyTimer) {
         self.timer = None;
         match (timer, self.role) {
             (BullyTimer::Heartbeat, Role::Coordinator) => {
@@ -248,7 +248,7 @@ impl Node for BullyNode {
         self.timer = None;
     }
 
-    fn on_restart(&mut self, ctx: &mut Context<'_, Self>) {
+    fn on_restart(&mut self, ctx: &mut impl Ctx<Self>) {
         self.follow(ctx, None);
     }
 }

@@ -6,9 +6,7 @@
 //! the injections keep the load steady whatever the loss.
 
 use rand::RngExt;
-use sim_core::{
-    Context, LinkParams, Message, Node, NodeId, SimConfig, SimTime, Simulation, TimerTag,
-};
+use sim_core::{Ctx, LinkParams, Message, Node, NodeId, SimConfig, SimTime, Simulation, TimerTag};
 use std::rc::Rc;
 
 /// Forwarding workload parameters.
@@ -95,7 +93,7 @@ pub struct Forwarder {
 
 impl Forwarder {
     /// Send `hop` on to a uniformly drawn node other than this one.
-    fn forward(&self, ctx: &mut Context<'_, Self>, hop: Hop) {
+    fn forward(&self, ctx: &mut impl Ctx<Self>, hop: Hop) {
         let me = ctx.id().0;
         let mut to = ctx.rng().random_range(0..self.model.nodes - 1);
         if to >= me {
@@ -109,12 +107,12 @@ impl Node for Forwarder {
     type Msg = Hop;
     type Timer = Inject;
 
-    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
         let phase = ctx.rng().random_range(0..self.model.interval.0.max(1));
         ctx.set_timer(SimTime(phase), Inject);
     }
 
-    fn on_message(&mut self, ctx: &mut Context<'_, Self>, _from: NodeId, hop: Hop) {
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, _from: NodeId, hop: Hop) {
         self.received += 1;
         if hop.left == 0 {
             self.finished += 1;
@@ -129,7 +127,7 @@ impl Node for Forwarder {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, _timer: Inject) {
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, _timer: Inject) {
         let hop = Hop {
             left: self.model.hops.saturating_sub(1),
             size: self.model.size,

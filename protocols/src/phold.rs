@@ -11,7 +11,7 @@ use dsim_system::{LinkTable, Setup, System, TopologyRule};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use sim_core::rng::{chance, exponential};
-use sim_core::{Context, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation, TimerTag};
+use sim_core::{Ctx, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation, TimerTag};
 use std::rc::Rc;
 
 /// PHOLD parameters.
@@ -103,7 +103,7 @@ impl Lp {
         })
     }
 
-    fn delay(&self, ctx: &mut Context<'_, Self>) -> SimTime {
+    fn delay(&self, ctx: &mut impl Ctx<Self>) -> SimTime {
         self.model.lookahead + SimTime(exponential(ctx.rng(), self.model.mean_ns) as u64)
     }
 }
@@ -112,14 +112,14 @@ impl Node for Lp {
     type Msg = PholdEvent;
     type Timer = NoTimer;
 
-    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
         for _ in 0..self.model.initial {
             let d = self.delay(ctx);
             ctx.deliver_after(ctx.id(), d, PholdEvent);
         }
     }
 
-    fn on_message(&mut self, ctx: &mut Context<'_, Self>, _from: NodeId, msg: PholdEvent) {
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, _from: NodeId, msg: PholdEvent) {
         self.processed += 1;
         let to = if chance(ctx.rng(), self.model.remote) {
             self.sent_remote += 1;
@@ -131,7 +131,7 @@ impl Node for Lp {
         ctx.deliver_after(to, d, msg);
     }
 
-    fn on_timer(&mut self, _ctx: &mut Context<'_, Self>, timer: NoTimer) {
+    fn on_timer(&mut self, _ctx: &mut impl Ctx<Self>, timer: NoTimer) {
         match timer {}
     }
 }

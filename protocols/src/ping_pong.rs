@@ -9,8 +9,7 @@
 use dsim_system::{Setup, System, TopologyRule, add_declared, round_robin_pairs};
 use serde::{Deserialize, Serialize};
 use sim_core::{
-    Context, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation, TimerId, TimerTag,
-    World,
+    Ctx, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation, TimerId, TimerTag, World,
 };
 
 /// Ping-pong parameters.
@@ -138,7 +137,7 @@ pub enum PingPongNode {
 impl Pinger {
     fn send_current(
         &mut self,
-        ctx: &mut Context<'_, PingPongNode>,
+        ctx: &mut impl Ctx<PingPongNode>,
         seq: u32,
         attempt: u32,
         first: SimTime,
@@ -151,7 +150,7 @@ impl Pinger {
         self.outstanding = Some((seq, attempt, first, timer));
     }
 
-    fn next_ping(&mut self, ctx: &mut Context<'_, PingPongNode>) {
+    fn next_ping(&mut self, ctx: &mut impl Ctx<PingPongNode>) {
         if self.next_seq >= self.params.count {
             return;
         }
@@ -161,7 +160,7 @@ impl Pinger {
         self.send_current(ctx, seq, 1, now);
     }
 
-    fn on_pong(&mut self, ctx: &mut Context<'_, PingPongNode>, seq: u32, attempt: u32) {
+    fn on_pong(&mut self, ctx: &mut impl Ctx<PingPongNode>, seq: u32, attempt: u32) {
         let Some((current, tries, first, timer)) = self.outstanding else {
             ctx.metrics().add("pingpong.late_pongs", 1.0);
             return;
@@ -184,7 +183,7 @@ impl Pinger {
         ctx.set_timer(self.params.interval, PingTimer::Next);
     }
 
-    fn on_timeout(&mut self, ctx: &mut Context<'_, PingPongNode>, seq: u32) {
+    fn on_timeout(&mut self, ctx: &mut impl Ctx<PingPongNode>, seq: u32) {
         let Some((current, tries, first, _)) = self.outstanding else {
             return;
         };
@@ -207,13 +206,13 @@ impl Node for PingPongNode {
     type Msg = PingMsg;
     type Timer = PingTimer;
 
-    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
         if let PingPongNode::Pinger(p) = self {
             p.next_ping(ctx);
         }
     }
 
-    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: PingMsg) {
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: PingMsg) {
         match (self, msg) {
             (PingPongNode::Ponger(p), PingMsg::Ping { seq, attempt, size }) => {
                 p.answered += 1;
@@ -226,7 +225,7 @@ impl Node for PingPongNode {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: PingTimer) {
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: PingTimer) {
         if let PingPongNode::Pinger(p) = self {
             match timer {
                 PingTimer::Next => p.next_ping(ctx),

@@ -47,15 +47,15 @@
 //! link again when it starts a transfer, starts none if the chunks cannot pass, and the
 //! `transfers_complete` invariant reports why.
 
-use dsim_system::{Setup, System, TopologyRule, add_declared, round_robin_pairs};
 use crate::transport::analytic::{ModelLink, stop_and_wait_goodput, stop_and_wait_round_trip};
 use crate::transport::{
     Endpoint, Mode, Output, Payload, TimerToken, TransportConfig, TransportHost,
     fill_pseudo_random, forward,
 };
+use dsim_system::{Setup, System, TopologyRule, add_declared, round_robin_pairs};
 use serde::{Deserialize, Serialize};
 use sim_core::{
-    Context, Invariant, Latency, Metrics, Node, NodeId, SimTime, Simulation, TimerTag, World,
+    Ctx, Invariant, Latency, Metrics, Node, NodeId, SimTime, Simulation, TimerTag, World,
 };
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -235,13 +235,13 @@ impl TransportNode {
     }
 
     /// Drain the endpoint and act on its events.
-    fn pump(&mut self, ctx: &mut Context<'_, Self>) {
+    fn pump(&mut self, ctx: &mut impl Ctx<Self>) {
         for event in forward(&mut self.endpoint, ctx) {
             self.on_event(ctx, event);
         }
     }
 
-    fn on_event(&mut self, ctx: &mut Context<'_, Self>, event: Output) {
+    fn on_event(&mut self, ctx: &mut impl Ctx<Self>, event: Output) {
         let params = Arc::clone(&self.params);
         match (&mut self.role, event) {
             (
@@ -347,7 +347,7 @@ impl TransportNode {
         }
     }
 
-    fn start_next_transfer(&mut self, ctx: &mut Context<'_, Self>) {
+    fn start_next_transfer(&mut self, ctx: &mut impl Ctx<Self>) {
         let (seed, len, total) = (self.seed, self.params.payload_bytes, self.params.transfers);
         let Some(s) = self.sender() else { return };
         let Some(target) = s.target else { return };
@@ -362,7 +362,7 @@ impl TransportNode {
         self.pump(ctx);
     }
 
-    fn send_datagrams(&mut self, ctx: &mut Context<'_, Self>) {
+    fn send_datagrams(&mut self, ctx: &mut impl Ctx<Self>) {
         let params = Arc::clone(&self.params);
         let seed = self.seed;
         let Some(s) = self.sender() else { return };
@@ -403,7 +403,7 @@ impl Node for TransportNode {
     type Msg = crate::transport::Segment;
     type Timer = TransportTimer;
 
-    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
         let params = Arc::clone(&self.params);
         let Some(s) = self.sender() else { return };
         let Some(target) = s.target else { return };
@@ -421,12 +421,12 @@ impl Node for TransportNode {
         self.send_datagrams(ctx);
     }
 
-    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Self::Msg) {
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: Self::Msg) {
         self.endpoint.on_segment(ctx.now(), from, msg);
         self.pump(ctx);
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: TransportTimer) {
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: TransportTimer) {
         match timer {
             TransportTimer::Transport(token) => {
                 self.endpoint.on_timer(ctx.now(), token);
@@ -731,9 +731,9 @@ fn stop_and_wait_prediction(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dsim_system::{LinkTable, NodeDecl};
     use crate::transport::Mode;
     use crate::transport::analytic::{ModelLink, stop_and_wait_goodput, stop_and_wait_round_trip};
+    use dsim_system::{LinkTable, NodeDecl};
     use sim_core::{Latency, LinkParams, SimConfig};
 
     /// `data` on tx -> rx and `ack` on rx -> tx.

@@ -353,7 +353,13 @@ fn network(
 
 /// `dsim bench system NAME --size SIZE` for a built-in system, for criterion: the JSON
 /// report, as the command prints it.
-pub fn system(name: &str, size: u32, until: SimTime, invariants: bool, seed: u64) -> Result<Value, String> {
+pub fn system(
+    name: &str,
+    size: u32,
+    until: SimTime,
+    invariants: bool,
+    seed: u64,
+) -> Result<Value, String> {
     let request = BenchRequest {
         size,
         until,
@@ -371,6 +377,7 @@ pub fn system(name: &str, size: u32, until: SimTime, invariants: bool, seed: u64
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dsim::{Setup, System};
 
     /// A generated city of 100 edge nodes is a real network: nearly every edge node
     /// finds a cell at the minimum distance and registers (on the report's 100 x 100

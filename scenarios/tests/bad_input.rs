@@ -332,7 +332,7 @@ const CASES: &[Case] = &[
         base: PP,
         edit: replace(&[(r#"system: "ping-pong""#, r#"system: "pingpong""#)]),
         at: (r#""pingpong""#, 0, 0),
-        expect: &[r#"unknown system "pingpong"; known systems: ping-pong, phold"#],
+        expect: &[r#"unknown system "pingpong"; this binary hosts: ping-pong, phold"#],
     },
     Case {
         name: "unknown-node-in-a-fault",

@@ -5,14 +5,15 @@
 use protocols::cityos::analyst::Observation;
 use protocols::cityos::rest::AverageId;
 use protocols::cityos::{CityNode, CityOs, Cloud, EdgeNode, Phase};
-use scenarios::library;
-use scenarios::registry::load_system;
 use sim_core::{Metrics, NodeStatus, SimTime, Simulation};
 
 /// The library scenario `name`, built for its own seed.
 fn simulation(name: &str) -> (Simulation<CityNode>, SimTime) {
-    let (file, text) = library::find(name).expect("a library scenario");
-    let prepared = load_system::<CityOs>(file, text).expect("the library scenario loads");
+    let registry = scenarios::registry();
+    let s = registry.find_scenario(name).expect("a library scenario");
+    let prepared = registry
+        .load_typed::<CityOs>(&s.file, &s.text)
+        .expect("the library scenario loads");
     let duration = prepared.scenario().duration;
     (prepared.simulation(prepared.scenario().seed), duration)
 }
@@ -316,8 +317,11 @@ fn uploads_wait_for_the_server_and_nothing_is_lost() {
 #[test]
 fn runs_are_deterministic() {
     let fingerprint = |seed| {
-        let (file, text) = library::find("cityos-offline-coordinator").unwrap();
-        let prepared = load_system::<CityOs>(file, text).unwrap();
+        let registry = scenarios::registry();
+        let s = registry
+            .find_scenario("cityos-offline-coordinator")
+            .unwrap();
+        let prepared = registry.load_typed::<CityOs>(&s.file, &s.text).unwrap();
         let mut sim = prepared.simulation(seed);
         sim.run_until(prepared.scenario().duration);
         sim.fingerprint()

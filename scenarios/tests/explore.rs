@@ -7,8 +7,7 @@
 mod common;
 
 use common::{arg, dsim, scratch};
-use scenarios::explore::{ExploreConfig, explore};
-use scenarios::{library, registry};
+use dsim::harness::explore::{ExploreConfig, explore};
 
 const TEACHING: &str = "scenarios/teaching/bully-short-timeout.ron";
 
@@ -122,7 +121,7 @@ fn cityos_survives_crash_and_restart_plans() {
 #[test]
 fn the_outcome_does_not_depend_on_the_number_of_jobs() {
     let text = std::fs::read_to_string(teaching()).unwrap();
-    let scenario = registry::load(TEACHING, &text).unwrap();
+    let scenario = scenarios::registry().load(TEACHING, &text).unwrap();
     let found = |jobs| {
         let config = ExploreConfig {
             runs: 200,
@@ -154,8 +153,9 @@ fn nightly_ten_thousand_runs_each() {
         "cityos-offline-coordinator",
         "parking-server-crash",
     ] {
-        let (file, text) = library::find(name).unwrap();
-        let scenario = registry::load(file, text).unwrap();
+        let registry = scenarios::registry();
+        let s = registry.find_scenario(name).unwrap();
+        let scenario = registry.load(&s.file, &s.text).unwrap();
         let config = ExploreConfig {
             runs: 10_000,
             seed: 0,

@@ -11,7 +11,6 @@
 mod common;
 
 use common::{arg, dsim, scratch};
-use scenarios::{library, registry};
 use sim_core::SimTime;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -134,8 +133,12 @@ fn chart_state(dom: &str) -> (f64, f64, Vec<Arrow>, usize) {
 
 /// Open one scenario's report in the browser and check it; a line for the summary.
 fn check_scenario(name: &str, root: &Path, worker: usize) -> String {
-    let text = library::find(name).expect("a library scenario").1;
-    let scenario = registry::load(name, text).expect("library scenarios load");
+    let registry = scenarios::registry();
+    let text = &registry
+        .find_scenario(name)
+        .expect("a library scenario")
+        .text;
+    let scenario = registry.load(name, text).expect("library scenarios load");
     // A twentieth of the run (at most some 50,000 events in the library): enough for a
     // chart of the first records, and quick in a debug build.
     let until = SimTime(scenario.duration().0 / 20);
@@ -278,9 +281,11 @@ fn check_scenario(name: &str, root: &Path, worker: usize) -> String {
 #[test]
 fn every_library_report_renders_zooms_and_filters_in_chromium() {
     let root = scratch("report-browser");
-    let names: Vec<&str> = library::LIBRARY
+    let registry = scenarios::registry();
+    let names: Vec<&str> = registry
+        .library()
         .iter()
-        .map(|(file, _)| file.trim_end_matches(".ron"))
+        .map(|s| s.file.trim_end_matches(".ron"))
         .collect();
     let next = AtomicUsize::new(0);
     let lines = Mutex::new(Vec::new());

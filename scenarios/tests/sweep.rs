@@ -207,7 +207,7 @@ fn three_shards_merge_to_the_single_machine_sweep() {
 fn the_library_merge_gives_points_to_plot() {
     let dir = scratch("sweep-library-merge");
     sweep(&dir, &["--shard", "0/1"]);
-    let summary = scenarios::sweep::merge(&[dir]).expect("a whole sweep");
+    let summary = dsim::harness::sweep::merge(&[dir]).expect("a whole sweep");
     assert_eq!(summary.runs.len(), 12);
     assert_eq!(summary.points.len(), 4);
     let losses: Vec<Option<f64>> = summary

@@ -9,8 +9,7 @@
 //! `one_session_one_tree` checks that every peer left is in the same session with its
 //! trees computed and that the tree equals Kruskal's on the peers left.
 
-use scenarios::registry::load;
-use scenarios::runner::{RunOptions, RunReport};
+use dsim::harness::runner::{RunOptions, RunReport};
 use serde_json::Value;
 
 /// A scenario on the small graph with these joiners, actions and faults.
@@ -33,7 +32,9 @@ fn scenario(joiners: &str, ops: &str, faults: &str) -> String {
 }
 
 fn run(text: &str) -> RunReport {
-    let loaded = load("test.ron", text).unwrap_or_else(|e| panic!("{e}"));
+    let loaded = scenarios::registry()
+        .load("test.ron", text)
+        .unwrap_or_else(|e| panic!("{e}"));
     loaded
         .run(&RunOptions::default(), &mut |_, _| {})
         .expect("runs")
@@ -166,7 +167,9 @@ fn requesting_unavailable_bandwidth() {
 #[test]
 fn library_scenarios_run_twice_give_the_same_fingerprint() {
     for name in ["widest-path", "widest-path-belnet"] {
-        let (file, text) = scenarios::library::find(name).expect("in the library");
+        let registry = scenarios::registry();
+        let s = registry.find_scenario(name).expect("in the library");
+        let (file, text) = (&s.file, &s.text);
         let a = run(text);
         let b = run(text);
         assert!(a.violations.is_empty(), "{file}: {:?}", a.violations);
@@ -184,9 +187,14 @@ fn a_topology_that_is_not_shipped_is_a_clear_error() {
         r#"Links([("a", "b", 10), ("b", "c", 5), ("a", "c", 3), ("c", "d", 8)])"#,
         r#"Gml(file: "topologies/Atlantis.gml")"#,
     );
-    let err = load("test.ron", &text).err().expect("refused").to_string();
+    let err = scenarios::registry()
+        .load("test.ron", &text)
+        .err()
+        .expect("refused")
+        .to_string();
     assert!(
-        err.contains("no shipped topology \"topologies/Atlantis.gml\""),
+        err.contains("the scenario names the file \"topologies/Atlantis.gml\": no such file")
+            && err.contains("shipped: topologies/Abilene.gml"),
         "{err}"
     );
 }

@@ -1,6 +1,6 @@
 //! What a simulated node is: a sans-IO state machine driven by the kernel.
 
-use crate::context::Context;
+use crate::context::Ctx;
 use serde::{Deserialize, Serialize};
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -54,26 +54,26 @@ pub trait Node {
     type Timer: TimerTag;
 
     /// The node comes up (at its start time, or when it joins).
-    fn on_start(&mut self, ctx: &mut Context<'_, Self>);
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>);
 
     /// A message from `from` arrived.
-    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: crate::NodeId, msg: Self::Msg);
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: crate::NodeId, msg: Self::Msg);
 
     /// A timer this node set fired.
-    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: Self::Timer);
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: Self::Timer);
 
     /// The node crashed: drop volatile state, keep what was persisted. The default keeps
     /// everything, which is right only for nodes without volatile state.
     fn on_crash(&mut self) {}
 
     /// The node comes back after a crash. The default runs [`Node::on_start`] again.
-    fn on_restart(&mut self, ctx: &mut Context<'_, Self>) {
+    fn on_restart(&mut self, ctx: &mut impl Ctx<Self>) {
         self.on_start(ctx);
     }
 
     /// The node leaves the system gracefully; it may still send goodbyes from here.
     /// Afterwards nothing is delivered to it.
-    fn on_leave(&mut self, _ctx: &mut Context<'_, Self>) {}
+    fn on_leave(&mut self, _ctx: &mut impl Ctx<Self>) {}
 }
 
 /// Where a node is in its life.

@@ -24,6 +24,15 @@ pub struct EventKey {
     generation: u32,
 }
 
+impl EventKey {
+    /// The key of no queue entry: timers numbered by a context other than the
+    /// simulator's carry it, so the kernel never mistakes them for its own.
+    pub(crate) const EXTERNAL: EventKey = EventKey {
+        slot: u32::MAX,
+        generation: u32::MAX,
+    };
+}
+
 /// A queued key: 16 bytes, four to a cache line. The sequence number lives in the slot:
 /// the buckets keep ties in schedule order without it.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! The simulation: nodes plus kernel, the event loop, fault application and invariants.
 
-use crate::context::Context;
+use crate::context::SimContext;
 use crate::fault::{Fault, ScheduledFault};
 use crate::kernel::{Kernel, NetCounters, NodeMeta, Payload};
 use crate::metrics::Metrics;
@@ -130,7 +130,7 @@ pub struct SimConfig {
 /// A deterministic simulation of nodes of type `N`.
 ///
 /// ```
-/// use sim_core::{Context, Message, Node, NodeId, SimConfig, SimTime, Simulation, TimerTag};
+/// use sim_core::{Ctx, Message, Node, NodeId, SimConfig, SimTime, Simulation, TimerTag};
 ///
 /// #[derive(Clone, Debug, Hash)]
 /// struct Ping;
@@ -147,14 +147,14 @@ pub struct SimConfig {
 /// impl Node for Echo {
 ///     type Msg = Ping;
 ///     type Timer = NoTimer;
-///     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+///     fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
 ///         if ctx.id() == NodeId(0) { ctx.send(NodeId(1), Ping); }
 ///     }
-///     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Ping) {
+///     fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: Ping) {
 ///         self.got += 1;
 ///         if self.got < 3 { ctx.send(from, msg); }
 ///     }
-///     fn on_timer(&mut self, _: &mut Context<'_, Self>, _: NoTimer) {}
+///     fn on_timer(&mut self, _: &mut impl Ctx<Self>, _: NoTimer) {}
 /// }
 ///
 /// let mut sim = Simulation::new(SimConfig { seed: 1, ..SimConfig::default() });
@@ -509,7 +509,7 @@ impl<N: Node> Simulation<N> {
                         detail: format!("{msg:?}"),
                     });
                 }
-                let mut ctx = Context {
+                let mut ctx = SimContext {
                     kernel: &mut self.kernel,
                     id: to,
                 };
@@ -554,7 +554,7 @@ impl<N: Node> Simulation<N> {
                         detail: format!("{timer:?}"),
                     });
                 }
-                let mut ctx = Context {
+                let mut ctx = SimContext {
                     kernel: &mut self.kernel,
                     id: node,
                 };
@@ -581,7 +581,7 @@ impl<N: Node> Simulation<N> {
         let label = if restart { "restart" } else { "start" };
         self.kernel
             .record_event(RecordKind::NodeStart, node.0, label, String::new);
-        let mut ctx = Context {
+        let mut ctx = SimContext {
             kernel: &mut self.kernel,
             id: node,
         };
@@ -651,7 +651,7 @@ impl<N: Node> Simulation<N> {
                     self.kernel.status[n.index()],
                     NodeStatus::Up | NodeStatus::Paused
                 ) {
-                    let mut ctx = Context {
+                    let mut ctx = SimContext {
                         kernel: &mut self.kernel,
                         id: n,
                     };

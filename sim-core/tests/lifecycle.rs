@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use sim_core::{
-    Context, Fault, LinkParams, Node, NodeId, RecordKind, ScheduledFault, SimConfig, SimTime,
+    Ctx, Fault, LinkParams, Node, NodeId, RecordKind, ScheduledFault, SimConfig, SimTime,
     Simulation, TimerId, TraceRecord,
 };
 use std::collections::{BTreeMap, BTreeSet};
@@ -342,14 +342,14 @@ struct Canceller {
 impl Node for Canceller {
     type Msg = Msg;
     type Timer = Tick;
-    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
         for (id, due) in [(0, 5), (1, 6)] {
             self.handles
                 .push(ctx.set_timer(ms(due), Tick { id, epoch: 0 }));
         }
     }
-    fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: Msg) {}
-    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, tick: Tick) {
+    fn on_message(&mut self, _: &mut impl Ctx<Self>, _: NodeId, _: Msg) {}
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, tick: Tick) {
         self.fired.push((tick.id, ctx.sim_time()));
         if tick.id == 0 {
             self.cancelled = Some(ctx.cancel_timer(self.handles[1]));

@@ -3,9 +3,7 @@
 //! loses or when it delivers them, and the network's draws do not change the protocol's.
 
 use rand::Rng;
-use sim_core::{
-    Context, LinkParams, Message, Node, NodeId, SimConfig, SimTime, Simulation, TimerTag,
-};
+use sim_core::{Ctx, LinkParams, Message, Node, NodeId, SimConfig, SimTime, Simulation, TimerTag};
 
 /// A numbered message.
 #[derive(Clone, Debug, Hash)]
@@ -45,15 +43,15 @@ impl Node for Sender {
     type Msg = Numbered;
     type Timer = Send;
 
-    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
         ctx.set_timer(SimTime::from_millis(1), Send);
     }
 
-    fn on_message(&mut self, ctx: &mut Context<'_, Self>, _from: NodeId, msg: Numbered) {
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, _from: NodeId, msg: Numbered) {
         self.received.push((ctx.now(), msg.0));
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, _timer: Send) {
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, _timer: Send) {
         for _ in 0..self.draws_per_send {
             let x = ctx.rng().next_u64();
             self.drawn.push(x);

@@ -94,10 +94,9 @@ impl ScenarioFiles {
     /// The text of the file `path`; the error, for a path [`System::files`] did not
     /// name, says so.
     pub fn get(&self, path: &str) -> Result<&str, String> {
-        self.0
-            .get(path)
-            .map(String::as_str)
-            .ok_or_else(|| format!("{path:?} was not read with the scenario (System::files did not name it)"))
+        self.0.get(path).map(String::as_str).ok_or_else(|| {
+            format!("{path:?} was not read with the scenario (System::files did not name it)")
+        })
     }
 
     /// Every file, by path, in path order.

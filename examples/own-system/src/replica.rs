@@ -2,7 +2,7 @@
 
 use crate::msg::{Ballot, LeaseMsg, LeaseTimer};
 use crate::params::LeaseParams;
-use dsim::{Context, Node, NodeId, RngExt, SimTime, TimerId};
+use dsim::{Ctx, Node, NodeId, RngExt, SimTime, TimerId};
 use std::collections::BTreeSet;
 
 /// A replica's promise: no lease for anyone but `holder` until `until` of its own clock.
@@ -153,7 +153,7 @@ impl Replica {
     }
 
     /// Wait for the promise to someone else to run out, plus a random election timeout.
-    fn arm_election(&mut self, ctx: &mut Context<'_, Self>) {
+    fn arm_election(&mut self, ctx: &mut impl Ctx<Self>) {
         let now = ctx.now();
         let blocked = match self.disk.promise {
             Some(p) if p.holder != ctx.id() => p.until - now,
@@ -171,7 +171,7 @@ impl Replica {
     }
 
     /// Send a new round of requests under `ballot`, granting itself first if it may.
-    fn open_round(&mut self, ctx: &mut Context<'_, Self>, ballot: Ballot) -> Round {
+    fn open_round(&mut self, ctx: &mut impl Ctx<Self>, ballot: Ballot) -> Round {
         self.disk.attempt += 1;
         let (me, now, attempt) = (ctx.id(), ctx.now(), self.disk.attempt);
         let mut round = Round {
@@ -196,7 +196,7 @@ impl Replica {
         round
     }
 
-    fn stand(&mut self, ctx: &mut Context<'_, Self>) {
+    fn stand(&mut self, ctx: &mut impl Ctx<Self>) {
         let above = self.disk.promise.map_or(0, |p| p.ballot.round);
         let ballot = Ballot {
             round: self.disk.highest.round.max(above) + 1,
@@ -210,7 +210,7 @@ impl Replica {
     }
 
     /// Act on the current round's answers: win, renew, or give up.
-    fn tally(&mut self, ctx: &mut Context<'_, Self>) {
+    fn tally(&mut self, ctx: &mut impl Ctx<Self>) {
         let (majority, n, now) = (self.majority(), self.peers.len(), ctx.now());
         let held_for = self.params.held_for();
         match &mut self.role {
@@ -239,7 +239,7 @@ impl Replica {
         }
     }
 
-    fn lead(&mut self, ctx: &mut Context<'_, Self>, ballot: Ballot, start: SimTime) {
+    fn lead(&mut self, ctx: &mut impl Ctx<Self>, ballot: Ballot, start: SimTime) {
         let now = ctx.now();
         let deadline = start + self.params.held_for();
         self.role = Role::Leader {
@@ -260,7 +260,7 @@ impl Replica {
     }
 
     /// A candidate without a majority releases what it was granted and waits again.
-    fn give_up(&mut self, ctx: &mut Context<'_, Self>) {
+    fn give_up(&mut self, ctx: &mut impl Ctx<Self>) {
         if let Role::Candidate { ballot, round } = std::mem::replace(&mut self.role, Role::Follower)
         {
             self.release(ctx, ballot, round.attempt);
@@ -269,7 +269,7 @@ impl Replica {
     }
 
     /// A leader whose lease ran out by its own clock steps down and releases it.
-    fn step_down(&mut self, ctx: &mut Context<'_, Self>) {
+    fn step_down(&mut self, ctx: &mut impl Ctx<Self>) {
         if let Role::Leader {
             ballot, deadline, ..
         } = std::mem::replace(&mut self.role, Role::Follower)
@@ -286,7 +286,7 @@ impl Replica {
 
     /// Tell everyone (and itself) to forget promises to this node for `ballot` up to
     /// round `attempt`. Only sent by a node that holds no lease from them.
-    fn release(&mut self, ctx: &mut Context<'_, Self>, ballot: Ballot, attempt: u64) {
+    fn release(&mut self, ctx: &mut impl Ctx<Self>, ballot: Ballot, attempt: u64) {
         let me = ctx.id();
         self.forget(me, ballot, attempt);
         for &peer in self.peers.iter().filter(|p| **p != me) {
@@ -295,7 +295,8 @@ impl Replica {
     }
 
     fn forget(&mut self, holder: NodeId, ballot: Ballot, attempt: u64) -> bool {
-        let matches = |p: &Promise| p.holder == holder && p.ballot == ballot && p.attempt <= attempt;
+        let matches =
+            |p: &Promise| p.holder == holder && p.ballot == ballot && p.attempt <= attempt;
         let hit = self.disk.promise.as_ref().is_some_and(matches);
         if hit {
             self.disk.promise = None;
@@ -303,7 +304,7 @@ impl Replica {
         hit
     }
 
-    fn answer(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, ballot: Ballot, attempt: u64) {
+    fn answer(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, ballot: Ballot, attempt: u64) {
         let now = ctx.now();
         self.disk.highest = self.disk.highest.max(ballot);
         if self.may_grant(from, ballot, now) {
@@ -326,7 +327,7 @@ impl Replica {
     }
 
     /// Count an answer if it is for the round under way.
-    fn count(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: LeaseMsg) {
+    fn count(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: LeaseMsg) {
         let (ballot, attempt, granted) = match msg {
             LeaseMsg::Grant { ballot, attempt } => (ballot, attempt, true),
             LeaseMsg::Refuse {
@@ -364,12 +365,12 @@ impl Node for Replica {
     type Msg = LeaseMsg;
     type Timer = LeaseTimer;
 
-    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
         self.role = Role::Follower;
         self.arm_election(ctx);
     }
 
-    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: LeaseMsg) {
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: LeaseMsg) {
         match msg {
             LeaseMsg::Request { ballot, attempt } => self.answer(ctx, from, ballot, attempt),
             LeaseMsg::Grant { .. } | LeaseMsg::Refuse { .. } => self.count(ctx, from, msg),
@@ -381,7 +382,7 @@ impl Node for Replica {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: LeaseTimer) {
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: LeaseTimer) {
         let now = ctx.now();
         match (timer, &mut self.role) {
             (LeaseTimer::Election, Role::Follower) => {
@@ -412,9 +413,14 @@ impl Node for Replica {
                 ctx.set_timer(self.params.renew_every, LeaseTimer::Renew { ballot });
                 self.tally(ctx);
             }
-            (LeaseTimer::Expiry { ballot }, Role::Leader { ballot: b, deadline, .. })
-                if *b == ballot =>
-            {
+            (
+                LeaseTimer::Expiry { ballot },
+                Role::Leader {
+                    ballot: b,
+                    deadline,
+                    ..
+                },
+            ) if *b == ballot => {
                 if now >= *deadline {
                     self.step_down(ctx);
                 } else {

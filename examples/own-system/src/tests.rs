@@ -2,7 +2,7 @@
 //! would test their own system.
 
 use super::*;
-use dsim::{Fault, LinkTable, NodeDecl, NodeId, ScheduledFault, Setup};
+use dsim::{Fault, LinkTable, NodeDecl, NodeId, ScenarioFiles, ScheduledFault, Setup};
 
 const FIVE: usize = 5;
 
@@ -28,6 +28,7 @@ fn build<S: System<Node = Replica, Params = LeaseParams>>(
         nodes: &nodes,
         links: &[],
         network: &network,
+        files: ScenarioFiles::none(),
     };
     dsim::simulation::<S>(params, &setup).expect("valid parameters")
 }
@@ -103,12 +104,19 @@ fn crashes_restarts_and_loss_keep_one_leader_and_elect_one() {
         nodes: &nodes,
         links: &[],
         network: &network,
+        files: ScenarioFiles::none(),
     };
     let mut faults = Vec::new();
-    for (k, name) in ["r0", "r1", "r2", "r3", "r4", "r0", "r1"].iter().enumerate() {
+    for (k, name) in ["r0", "r1", "r2", "r3", "r4", "r0", "r1"]
+        .iter()
+        .enumerate()
+    {
         let t = SimTime::from_secs(2 + 3 * k as u64);
         faults.push((t, Fault::Crash(name.to_string())));
-        faults.push((t + SimTime::from_millis(1500), Fault::Restart(name.to_string())));
+        faults.push((
+            t + SimTime::from_millis(1500),
+            Fault::Restart(name.to_string()),
+        ));
     }
     let p = LeaseParams::default();
     let run = dsim::run_to::<LeaderLease>(&p, &setup, SimTime::from_secs(40), &faults).unwrap();
@@ -140,8 +148,15 @@ fn cut_off_and_reboot_three(sim: &mut Simulation<Replica>) -> NodeId {
     let [leader] = leaders(sim)[..] else {
         panic!("one leader expected at 3 s")
     };
-    let others: Vec<NodeId> = (0..FIVE as u32).map(NodeId).filter(|n| *n != leader).collect();
-    at(sim, SimTime::ZERO, Fault::Partition(vec![vec![leader], others.clone()]));
+    let others: Vec<NodeId> = (0..FIVE as u32)
+        .map(NodeId)
+        .filter(|n| *n != leader)
+        .collect();
+    at(
+        sim,
+        SimTime::ZERO,
+        Fault::Partition(vec![vec![leader], others.clone()]),
+    );
     for &n in &others[..3] {
         at(sim, SimTime::from_millis(1), Fault::Crash(n));
         at(sim, SimTime::from_millis(2), Fault::Restart(n));
@@ -215,8 +230,15 @@ fn drift_then_partition(p: &LeaseParams, leader_ppm: f64, others_ppm: f64) -> Op
         let ppm = if n == leader { leader_ppm } else { others_ppm };
         at(&mut sim, SimTime::ZERO, Fault::ClockDrift { node: n, ppm });
     }
-    let others = (0..FIVE as u32).map(NodeId).filter(|n| *n != leader).collect();
-    at(&mut sim, SimTime::from_secs(1), Fault::Partition(vec![vec![leader], others]));
+    let others = (0..FIVE as u32)
+        .map(NodeId)
+        .filter(|n| *n != leader)
+        .collect();
+    at(
+        &mut sim,
+        SimTime::from_secs(1),
+        Fault::Partition(vec![vec![leader], others]),
+    );
     let out = sim.run_until(SimTime::from_secs(10));
     out.violation.map(|v| v.invariant)
 }
@@ -251,6 +273,7 @@ fn parameters_are_checked() {
         nodes: &nodes,
         links: &[],
         network: &network,
+        files: ScenarioFiles::none(),
     };
     let bad = LeaseParams {
         renew_every: SimTime::from_secs(2),

@@ -7,7 +7,7 @@
 use super::http::HttpClient;
 use super::rest::{Body, Request, Statistic};
 use super::{CityMsg, CityNode, CityParams, CityTimer};
-use sim_core::{Context, NodeId, SimTime};
+use sim_core::{Ctx, NodeId, SimTime};
 
 /// A statistic the analyst received.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,16 +53,16 @@ impl Analyst {
         }
     }
 
-    pub(super) fn on_start(&mut self, ctx: &mut Context<'_, CityNode>) {
+    pub(super) fn on_start(&mut self, ctx: &mut impl Ctx<CityNode>) {
         ctx.set_timer(self.period, CityTimer::Query);
     }
 
-    fn ask(&mut self, ctx: &mut Context<'_, CityNode>, request: Request) {
+    fn ask(&mut self, ctx: &mut impl Ctx<CityNode>, request: Request) {
         self.http
             .send(ctx, self.server, request.clone(), request, self.timeout);
     }
 
-    pub(super) fn on_timer(&mut self, ctx: &mut Context<'_, CityNode>, timer: CityTimer) {
+    pub(super) fn on_timer(&mut self, ctx: &mut impl Ctx<CityNode>, timer: CityTimer) {
         match timer {
             CityTimer::Query => {
                 ctx.set_timer(self.period, CityTimer::Query);
@@ -85,7 +85,7 @@ impl Analyst {
         }
     }
 
-    pub(super) fn on_message(&mut self, ctx: &mut Context<'_, CityNode>, msg: CityMsg) {
+    pub(super) fn on_message(&mut self, ctx: &mut impl Ctx<CityNode>, msg: CityMsg) {
         let CityMsg::HttpReply { req, response } = msg else {
             return;
         };

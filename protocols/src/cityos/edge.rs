@@ -41,7 +41,7 @@ use super::http::HttpClient;
 use super::rest::{Aggregate, Average, AverageId, Body, EdgeInfo, Request, Response, Ugm3};
 use super::{CityMsg, CityNode, CityParams, CityTimer, Datagram, EdgeConfig, Timing};
 use rand::RngExt;
-use sim_core::{Context, NodeId, SimTime, TimerId};
+use sim_core::{Ctx, NodeId, SimTime, TimerId};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Where an edge node is in its life.
@@ -247,7 +247,7 @@ impl EdgeNode {
         )
     }
 
-    pub(super) fn on_start(&mut self, ctx: &mut Context<'_, CityNode>) {
+    pub(super) fn on_start(&mut self, ctx: &mut impl Ctx<CityNode>) {
         self.phase = Phase::Registering;
         self.attempts = 0;
         let id = match self.settings.config.id {
@@ -266,19 +266,19 @@ impl EdgeNode {
         self.request_token(ctx);
     }
 
-    fn request_token(&mut self, ctx: &mut Context<'_, CityNode>) {
+    fn request_token(&mut self, ctx: &mut impl Ctx<CityNode>) {
         let t = self.timing.http_timeout;
         self.http
             .send(ctx, self.server, Request::Init, Call::Token, t);
     }
 
-    fn register(&mut self, ctx: &mut Context<'_, CityNode>) {
+    fn register(&mut self, ctx: &mut impl Ctx<CityNode>) {
         let t = self.timing.http_timeout;
         let req = Request::AddNode(self.me);
         self.http.send(ctx, self.server, req, Call::Register, t);
     }
 
-    fn refuse(&mut self, ctx: &mut Context<'_, CityNode>, status: u16) {
+    fn refuse(&mut self, ctx: &mut impl Ctx<CityNode>, status: u16) {
         self.phase = Phase::Refused;
         ctx.metrics().add("nodes_refused", 1.0);
         ctx.annotate(&format!(
@@ -287,7 +287,7 @@ impl EdgeNode {
         ));
     }
 
-    fn send(&self, ctx: &mut Context<'_, CityNode>, to: NodeId, datagram: Datagram) {
+    fn send(&self, ctx: &mut impl Ctx<CityNode>, to: NodeId, datagram: Datagram) {
         if datagram.is_election() {
             ctx.metrics().add("election_messages", 1.0);
         }
@@ -295,7 +295,7 @@ impl EdgeNode {
         ctx.send(to, CityMsg::Udp { token, datagram });
     }
 
-    fn learn(&mut self, ctx: &Context<'_, CityNode>, info: EdgeInfo) {
+    fn learn(&mut self, ctx: &impl Ctx<CityNode>, info: EdgeInfo) {
         if info.id == self.me.id {
             return;
         }
@@ -308,12 +308,7 @@ impl EdgeNode {
         }
     }
 
-    pub(super) fn on_message(
-        &mut self,
-        ctx: &mut Context<'_, CityNode>,
-        from: NodeId,
-        msg: CityMsg,
-    ) {
+    pub(super) fn on_message(&mut self, ctx: &mut impl Ctx<CityNode>, from: NodeId, msg: CityMsg) {
         match msg {
             CityMsg::HttpReply { req, response } => {
                 if let Some(call) = self.http.complete(ctx, req) {
@@ -331,7 +326,7 @@ impl EdgeNode {
         }
     }
 
-    fn on_reply(&mut self, ctx: &mut Context<'_, CityNode>, call: Call, response: Response) {
+    fn on_reply(&mut self, ctx: &mut impl Ctx<CityNode>, call: Call, response: Response) {
         match (call, response.status, response.body) {
             (Call::Token, 200, Body::Token(token)) => {
                 self.token = Some(token);
@@ -384,7 +379,7 @@ impl EdgeNode {
         }
     }
 
-    pub(super) fn on_timer(&mut self, ctx: &mut Context<'_, CityNode>, timer: CityTimer) {
+    pub(super) fn on_timer(&mut self, ctx: &mut impl Ctx<CityNode>, timer: CityTimer) {
         match timer {
             CityTimer::HttpTimeout(req) => match self.http.expire(req) {
                 Some(Call::Token | Call::Register | Call::RemoveStale) => {
@@ -443,7 +438,7 @@ impl EdgeNode {
         }
     }
 
-    fn on_datagram(&mut self, ctx: &mut Context<'_, CityNode>, from: NodeId, datagram: Datagram) {
+    fn on_datagram(&mut self, ctx: &mut impl Ctx<CityNode>, from: NodeId, datagram: Datagram) {
         let joining = self.phase == Phase::Hello;
         match datagram {
             Datagram::Measurement(value) if self.in_network() => {
@@ -520,7 +515,7 @@ impl EdgeNode {
         }
     }
 
-    fn heard(&mut self, ctx: &Context<'_, CityNode>, id: i64) {
+    fn heard(&mut self, ctx: &impl Ctx<CityNode>, id: i64) {
         if let Some(coord) = &mut self.coord {
             coord.last_seen.insert(id, ctx.now());
         }
@@ -528,7 +523,7 @@ impl EdgeNode {
 
     // --- Hello ---
 
-    fn start_hello(&mut self, ctx: &mut Context<'_, CityNode>) {
+    fn start_hello(&mut self, ctx: &mut impl Ctx<CityNode>) {
         self.phase = Phase::Hello;
         self.hello_coordinator = None;
         self.hello_waiting = self.members.keys().copied().collect();
@@ -543,7 +538,7 @@ impl EdgeNode {
         self.hello_timer = Some(t);
     }
 
-    fn finish_hello(&mut self, ctx: &mut Context<'_, CityNode>) {
+    fn finish_hello(&mut self, ctx: &mut impl Ctx<CityNode>) {
         if self.phase != Phase::Hello {
             return;
         }
@@ -562,13 +557,13 @@ impl EdgeNode {
 
     // --- Election ---
 
-    fn stage_timer(&mut self, ctx: &mut Context<'_, CityNode>, next: Option<(Stage, TimerId)>) {
+    fn stage_timer(&mut self, ctx: &mut impl Ctx<CityNode>, next: Option<(Stage, TimerId)>) {
         if let Some((_, t)) = std::mem::replace(&mut self.stage, next) {
             ctx.cancel_timer(t);
         }
     }
 
-    fn stop_keepalive(&mut self, ctx: &mut Context<'_, CityNode>) {
+    fn stop_keepalive(&mut self, ctx: &mut impl Ctx<CityNode>) {
         for t in [self.keepalive.take(), self.keepalive_timeout.take()]
             .into_iter()
             .flatten()
@@ -577,7 +572,7 @@ impl EdgeNode {
         }
     }
 
-    fn start_election(&mut self, ctx: &mut Context<'_, CityNode>) {
+    fn start_election(&mut self, ctx: &mut impl Ctx<CityNode>) {
         ctx.metrics().add("elections", 1.0);
         self.phase = Phase::Electing;
         self.coordinator = None;
@@ -602,7 +597,7 @@ impl EdgeNode {
         self.stage = Some((Stage::Answers, t));
     }
 
-    fn on_election(&mut self, ctx: &mut Context<'_, CityNode>, from: NodeId, candidate: EdgeInfo) {
+    fn on_election(&mut self, ctx: &mut impl Ctx<CityNode>, from: NodeId, candidate: EdgeInfo) {
         self.learn(ctx, candidate);
         match self.phase {
             // The coordinator in charge keeps its authority.
@@ -623,7 +618,7 @@ impl EdgeNode {
         }
     }
 
-    fn on_coordinator(&mut self, ctx: &mut Context<'_, CityNode>, info: EdgeInfo) {
+    fn on_coordinator(&mut self, ctx: &mut impl Ctx<CityNode>, info: EdgeInfo) {
         self.learn(ctx, info);
         if self.phase == Phase::Coordinator {
             if self.me.id > info.id {
@@ -639,7 +634,7 @@ impl EdgeNode {
         self.adopt(ctx, info);
     }
 
-    fn become_coordinator(&mut self, ctx: &mut Context<'_, CityNode>) {
+    fn become_coordinator(&mut self, ctx: &mut impl Ctx<CityNode>) {
         self.phase = Phase::Coordinator;
         self.coordinator = Some(self.me);
         self.suspected = None;
@@ -663,13 +658,13 @@ impl EdgeNode {
         }
     }
 
-    fn step_down(&mut self, ctx: &mut Context<'_, CityNode>) {
+    fn step_down(&mut self, ctx: &mut impl Ctx<CityNode>) {
         if let Some(t) = self.coord.take().and_then(|c| c.timer) {
             ctx.cancel_timer(t);
         }
     }
 
-    fn adopt(&mut self, ctx: &mut Context<'_, CityNode>, coordinator: EdgeInfo) {
+    fn adopt(&mut self, ctx: &mut impl Ctx<CityNode>, coordinator: EdgeInfo) {
         self.stage_timer(ctx, None);
         self.stop_keepalive(ctx);
         self.phase = Phase::Active;
@@ -681,7 +676,7 @@ impl EdgeNode {
     }
 
     /// Send the stacked averages last sent at least `age` ago to the coordinator.
-    fn send_stack(&mut self, ctx: &mut Context<'_, CityNode>, age: SimTime) {
+    fn send_stack(&mut self, ctx: &mut impl Ctx<CityNode>, age: SimTime) {
         let Some(c) = self.coordinator else { return };
         let now = ctx.now();
         let due = |sent: SimTime| age == SimTime::MAX || now.saturating_sub(sent) >= age;
@@ -699,7 +694,7 @@ impl EdgeNode {
         }
     }
 
-    fn keepalive_tick(&mut self, ctx: &mut Context<'_, CityNode>) {
+    fn keepalive_tick(&mut self, ctx: &mut impl Ctx<CityNode>) {
         if self.phase != Phase::Active {
             return;
         }
@@ -715,7 +710,7 @@ impl EdgeNode {
 
     // --- Averages ---
 
-    fn produce_local(&mut self, ctx: &mut Context<'_, CityNode>) {
+    fn produce_local(&mut self, ctx: &mut impl Ctx<CityNode>) {
         if self.window.is_empty() {
             return;
         }
@@ -745,7 +740,7 @@ impl EdgeNode {
 
     fn receive_averages(
         &mut self,
-        ctx: &mut Context<'_, CityNode>,
+        ctx: &mut impl Ctx<CityNode>,
         from: NodeId,
         averages: Vec<Average>,
     ) {
@@ -769,7 +764,7 @@ impl EdgeNode {
     }
 
     /// Compute the global average of the window into the upload queue.
-    fn compute_global(&mut self, ctx: &mut Context<'_, CityNode>) {
+    fn compute_global(&mut self, ctx: &mut impl Ctx<CityNode>) {
         let Some(coord) = &mut self.coord else { return };
         if coord.window.is_empty() {
             return;
@@ -789,7 +784,7 @@ impl EdgeNode {
         ctx.metrics().add("global_averages", 1.0);
     }
 
-    fn try_upload(&mut self, ctx: &mut Context<'_, CityNode>) {
+    fn try_upload(&mut self, ctx: &mut impl Ctx<CityNode>) {
         let Some(coord) = &mut self.coord else { return };
         if coord.uploading {
             return;
@@ -804,7 +799,7 @@ impl EdgeNode {
     }
 
     /// The server stored the front aggregate: acknowledge its averages to their nodes.
-    fn uploaded(&mut self, ctx: &mut Context<'_, CityNode>) {
+    fn uploaded(&mut self, ctx: &mut impl Ctx<CityNode>) {
         let Some(coord) = &mut self.coord else { return };
         coord.uploading = false;
         let Some(done) = coord.queue.pop_front() else {
@@ -828,7 +823,7 @@ impl EdgeNode {
     }
 
     /// No 204: the server is offline (or lost the request). Keep the aggregate, retry.
-    fn upload_failed(&mut self, ctx: &mut Context<'_, CityNode>) {
+    fn upload_failed(&mut self, ctx: &mut impl Ctx<CityNode>) {
         let Some(coord) = &mut self.coord else { return };
         coord.uploading = false;
         ctx.metrics().add("upload_retries", 1.0);
@@ -838,7 +833,7 @@ impl EdgeNode {
     /// Remove from the server (and forget) nodes silent for `cleanup_after`, and ask the
     /// server for its list so that nodes this coordinator never heard of (a crashed
     /// node that the hello protocol already dropped) are watched too.
-    fn remove_silent_members(&mut self, ctx: &mut Context<'_, CityNode>) {
+    fn remove_silent_members(&mut self, ctx: &mut impl Ctx<CityNode>) {
         let t = self.timing.http_timeout;
         self.http
             .send(ctx, self.server, Request::ListNodes, Call::Members, t);
@@ -863,7 +858,7 @@ impl EdgeNode {
 
     // --- Leaving and crashing ---
 
-    pub(super) fn on_leave(&mut self, ctx: &mut Context<'_, CityNode>) {
+    pub(super) fn on_leave(&mut self, ctx: &mut impl Ctx<CityNode>) {
         if self.in_network() {
             self.produce_local(ctx);
             match self.phase {

@@ -44,7 +44,7 @@ use hardware_models::pm10::{FieldConfig, Pm10Field, Pm10Process, Sds011};
 use invariants::{AveragesReachTheCloud, JoinerNeverDisplaces, MinimumDistance, OneCoordinator};
 use rest::{Average, AverageId, EdgeInfo, Request, Response, Ugm3};
 use serde::{Deserialize, Serialize};
-use sim_core::{Context, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation, TimerTag};
+use sim_core::{Ctx, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation, TimerTag};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -400,7 +400,7 @@ pub struct CloudServer {
 }
 
 impl CloudServer {
-    fn on_message(&mut self, ctx: &mut Context<'_, CityNode>, from: NodeId, msg: CityMsg) {
+    fn on_message(&mut self, ctx: &mut impl Ctx<CityNode>, from: NodeId, msg: CityMsg) {
         let CityMsg::Http { req, request } = msg else {
             return;
         };
@@ -453,7 +453,7 @@ impl Node for CityNode {
     type Msg = CityMsg;
     type Timer = CityTimer;
 
-    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
         match self {
             CityNode::Edge(e) => e.on_start(ctx),
             CityNode::Sensor(s) => s.on_start(ctx),
@@ -467,7 +467,7 @@ impl Node for CityNode {
         }
     }
 
-    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: CityMsg) {
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: CityMsg) {
         match self {
             CityNode::Edge(e) => e.on_message(ctx, from, msg),
             CityNode::Sensor(s) => s.on_message(ctx, from, msg),
@@ -476,7 +476,7 @@ impl Node for CityNode {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: CityTimer) {
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: CityTimer) {
         match self {
             CityNode::Edge(e) => e.on_timer(ctx, timer),
             CityNode::Sensor(s) => s.on_timer(ctx, timer),
@@ -494,7 +494,7 @@ impl Node for CityNode {
         }
     }
 
-    fn on_leave(&mut self, ctx: &mut Context<'_, Self>) {
+    fn on_leave(&mut self, ctx: &mut impl Ctx<Self>) {
         if let CityNode::Edge(e) = self {
             e.on_leave(ctx);
         }

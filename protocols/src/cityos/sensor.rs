@@ -8,7 +8,7 @@ use super::http::HttpClient;
 use super::rest::{Body, EdgeInfo, Request, Ugm3};
 use super::{CityMsg, CityNode, CityTimer, Datagram, Timing};
 use hardware_models::pm10::Pm10Process;
-use sim_core::{Context, NodeId, TimerId};
+use sim_core::{Ctx, NodeId, TimerId};
 use std::sync::Arc;
 
 /// Why a sensor sent an HTTP request.
@@ -68,7 +68,7 @@ impl Sensor {
         self.cell
     }
 
-    pub(super) fn on_start(&mut self, ctx: &mut Context<'_, CityNode>) {
+    pub(super) fn on_start(&mut self, ctx: &mut impl Ctx<CityNode>) {
         if self.cell.is_none() {
             self.cell = Some(self.grid.random_cell(ctx.rng()));
         }
@@ -77,30 +77,25 @@ impl Sensor {
         ctx.set_timer(self.timing.keepalive_period, CityTimer::KeepAlive);
     }
 
-    fn ask(&mut self, ctx: &mut Context<'_, CityNode>, request: Request, call: Call) {
+    fn ask(&mut self, ctx: &mut impl Ctx<CityNode>, request: Request, call: Call) {
         if !self.http.in_flight(&call) {
             let t = self.timing.http_timeout;
             self.http.send(ctx, self.server, request, call, t);
         }
     }
 
-    fn ask_nearest(&mut self, ctx: &mut Context<'_, CityNode>) {
+    fn ask_nearest(&mut self, ctx: &mut impl Ctx<CityNode>) {
         let cell = self.cell.expect("set at start");
         self.ask(ctx, Request::Nearest(cell), Call::Nearest);
     }
 
-    fn send(&self, ctx: &mut Context<'_, CityNode>, datagram: Datagram) {
+    fn send(&self, ctx: &mut impl Ctx<CityNode>, datagram: Datagram) {
         if let (Some(node), Some(token)) = (self.node, self.token) {
             ctx.send(node.addr, CityMsg::Udp { token, datagram });
         }
     }
 
-    pub(super) fn on_message(
-        &mut self,
-        ctx: &mut Context<'_, CityNode>,
-        _from: NodeId,
-        msg: CityMsg,
-    ) {
+    pub(super) fn on_message(&mut self, ctx: &mut impl Ctx<CityNode>, _from: NodeId, msg: CityMsg) {
         match msg {
             CityMsg::HttpReply { req, response } => {
                 match (self.http.complete(ctx, req), response.body) {
@@ -125,7 +120,7 @@ impl Sensor {
         }
     }
 
-    pub(super) fn on_timer(&mut self, ctx: &mut Context<'_, CityNode>, timer: CityTimer) {
+    pub(super) fn on_timer(&mut self, ctx: &mut impl Ctx<CityNode>, timer: CityTimer) {
         match timer {
             CityTimer::Sample => {
                 ctx.set_timer(self.city.sensor.period, CityTimer::Sample);

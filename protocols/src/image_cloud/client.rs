@@ -9,11 +9,9 @@ use super::stego;
 use super::{Action, Balancing, CloudMsg, CloudNode, CloudTimer, ImageCloudParams, Op, picture};
 use crate::transport::{Endpoint, Output, Payload, TransferId, forward};
 use rand::RngExt;
-use sim_core::{Context, NodeId, SimTime};
+use sim_core::{Ctx, NodeId, SimTime};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-type Ctx<'a, 'b> = &'a mut Context<'b, CloudNode>;
 
 /// One encryption request as the client sees it.
 struct Request {
@@ -172,7 +170,7 @@ impl Client {
     }
 
     /// Log in, schedule the first request (within `start_spread`) and the actions.
-    pub(super) fn on_start(&mut self, ctx: Ctx) {
+    pub(super) fn on_start(&mut self, ctx: &mut impl Ctx<CloudNode>) {
         self.login(ctx);
         if self.params.requests > 0 {
             let spread = self.params.start_spread.as_nanos();
@@ -197,13 +195,13 @@ impl Client {
         self.waiting_presence.clear();
     }
 
-    fn pump(&mut self, ctx: Ctx) {
+    fn pump(&mut self, ctx: &mut impl Ctx<CloudNode>) {
         for event in forward(&mut self.endpoint, ctx) {
             self.on_transport(ctx, event);
         }
     }
 
-    fn login(&mut self, ctx: Ctx) {
+    fn login(&mut self, ctx: &mut impl Ctx<CloudNode>) {
         self.online = true;
         for &s in &self.servers {
             ctx.send(s, CloudMsg::Login);
@@ -212,7 +210,12 @@ impl Client {
 
     /// Segments go to the endpoint; `Elected` starts an upload; `Presence` releases
     /// what waited for the directory's answer.
-    pub(super) fn on_message(&mut self, ctx: Ctx, from: NodeId, msg: CloudMsg) {
+    pub(super) fn on_message(
+        &mut self,
+        ctx: &mut impl Ctx<CloudNode>,
+        from: NodeId,
+        msg: CloudMsg,
+    ) {
         match msg {
             CloudMsg::Transport(segment) => {
                 self.endpoint.on_segment(ctx.now(), from, segment);
@@ -230,7 +233,7 @@ impl Client {
     }
 
     /// Endpoint timers, the next request, request and job deadlines, actions.
-    pub(super) fn on_timer(&mut self, ctx: Ctx, timer: CloudTimer) {
+    pub(super) fn on_timer(&mut self, ctx: &mut impl Ctx<CloudNode>, timer: CloudTimer) {
         match timer {
             CloudTimer::Transport(token) => {
                 self.endpoint.on_timer(ctx.now(), token);
@@ -259,7 +262,7 @@ impl Client {
 
     // ----- encryption requests -----
 
-    fn send_request(&mut self, ctx: Ctx) {
+    fn send_request(&mut self, ctx: &mut impl Ctx<CloudNode>) {
         let seq = self.next_seq;
         self.next_seq += 1;
         if seq + 1 < self.params.requests {
@@ -293,7 +296,7 @@ impl Client {
         ctx.set_timer(self.params.job_timeout, CloudTimer::JobTimeout(seq));
     }
 
-    fn on_elected(&mut self, ctx: Ctx, server: NodeId, seq: u32) {
+    fn on_elected(&mut self, ctx: &mut impl Ctx<CloudNode>, server: NodeId, seq: u32) {
         let Some(r) = self.requests.get_mut(&seq) else {
             return;
         };
@@ -316,7 +319,7 @@ impl Client {
         self.pump(ctx);
     }
 
-    fn finish(&mut self, ctx: Ctx, seq: u32, handled: bool) {
+    fn finish(&mut self, ctx: &mut impl Ctx<CloudNode>, seq: u32, handled: bool) {
         let Some(r) = self.requests.get_mut(&seq) else {
             return;
         };
@@ -334,7 +337,7 @@ impl Client {
     }
 
     /// The encrypted image of request `seq` came back: extract and compare.
-    fn on_encoded(&mut self, ctx: Ctx, seq: u32, image: &[u8]) {
+    fn on_encoded(&mut self, ctx: &mut impl Ctx<CloudNode>, seq: u32, image: &[u8]) {
         let Some(r) = self.requests.get(&seq) else {
             return;
         };
@@ -358,7 +361,7 @@ impl Client {
 
     // ----- actions: sharing, rights, views, presence -----
 
-    fn act(&mut self, ctx: Ctx, i: usize) {
+    fn act(&mut self, ctx: &mut impl Ctx<CloudNode>, i: usize) {
         let task = self.tasks[i];
         if matches!(task, Task::Share { .. } | Task::SetViews { .. }) && self.encrypted.is_none() {
             self.stats.shares_skipped += 1;
@@ -387,14 +390,20 @@ impl Client {
     }
 
     /// Ask the directory where `receiver` is; `out` goes when the answer comes.
-    fn ask_presence(&mut self, ctx: Ctx, receiver: NodeId, out: Outgoing) {
+    fn ask_presence(&mut self, ctx: &mut impl Ctx<CloudNode>, receiver: NodeId, out: Outgoing) {
         self.waiting_presence.entry(receiver).or_default().push(out);
         let dir = self.directory_server();
         ctx.send(dir, CloudMsg::WhoIsOnline { client: receiver });
     }
 
     /// Send `out` to `receiver` directly when online, else to the cloud to cache.
-    fn send_to_receiver(&mut self, ctx: Ctx, receiver: NodeId, online: bool, out: Outgoing) {
+    fn send_to_receiver(
+        &mut self,
+        ctx: &mut impl Ctx<CloudNode>,
+        receiver: NodeId,
+        online: bool,
+        out: Outgoing,
+    ) {
         let Some(Encrypted { original, .. }) = self.encrypted.clone() else {
             return;
         };
@@ -432,7 +441,7 @@ impl Client {
     }
 
     /// Open `owner`'s image if rights are left, and check it is the owner's.
-    fn view(&mut self, ctx: Ctx, owner: NodeId) {
+    fn view(&mut self, ctx: &mut impl Ctx<CloudNode>, owner: NodeId) {
         let Some(image) = self.inbox.get(&owner).and_then(|i| i.image.clone()) else {
             self.stats.views_refused += 1;
             return;
@@ -451,7 +460,7 @@ impl Client {
     // ----- transport events -----
 
     /// Act on what the endpoint delivered or finished.
-    fn on_transport(&mut self, ctx: Ctx, event: Output) {
+    fn on_transport(&mut self, ctx: &mut impl Ctx<CloudNode>, event: Output) {
         match event {
             Output::TransferReceived { data, intact, .. } => {
                 let Some((env, body)) = Envelope::decode(&data).filter(|_| intact) else {

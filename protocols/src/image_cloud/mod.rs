@@ -86,10 +86,10 @@ pub mod token;
 pub use client::Client;
 pub use server::Server;
 
-use dsim_system::{Setup, System, TopologyRule, add_declared};
 use crate::transport::{Segment, TimerToken, TransportConfig, TransportHost};
+use dsim_system::{Setup, System, TopologyRule, add_declared};
 use serde::{Deserialize, Serialize};
-use sim_core::{Context, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation, TimerTag};
+use sim_core::{Ctx, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation, TimerTag};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use stego::StegoCost;
@@ -421,21 +421,21 @@ impl Node for CloudNode {
     type Msg = CloudMsg;
     type Timer = CloudTimer;
 
-    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
         match self {
             CloudNode::Server(s) => s.on_start(ctx),
             CloudNode::Client(c) => c.on_start(ctx),
         }
     }
 
-    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: CloudMsg) {
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: CloudMsg) {
         match self {
             CloudNode::Server(s) => s.on_message(ctx, from, msg),
             CloudNode::Client(c) => c.on_message(ctx, from, msg),
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: CloudTimer) {
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: CloudTimer) {
         match self {
             CloudNode::Server(s) => s.on_timer(ctx, timer),
             CloudNode::Client(c) => c.on_timer(ctx, timer),

@@ -11,11 +11,9 @@ use super::stego;
 use super::token::{Ring, WorkingToken};
 use super::{Balancing, CloudMsg, CloudNode, CloudTimer, ImageCloudParams, RequestId};
 use crate::transport::{Endpoint, Output, Payload, TransferId, forward};
-use sim_core::{Context, NodeId, SimTime};
+use sim_core::{Ctx, NodeId, SimTime};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-
-type Ctx<'a, 'b> = &'a mut Context<'b, CloudNode>;
 
 /// Where an accepted request stands.
 enum Job {
@@ -112,7 +110,7 @@ impl Server {
 
     /// Set up the ring and the queue copy; server 0 starts with the working token (in
     /// round-robin mode) and receives the offline token at its start time.
-    pub(super) fn on_start(&mut self, ctx: Ctx) {
+    pub(super) fn on_start(&mut self, ctx: &mut impl Ctx<CloudNode>) {
         let n = self.servers.len();
         self.ring = Ring::new(self.index, n);
         self.view = QueueView::new(n);
@@ -140,13 +138,13 @@ impl Server {
         self.asleep = false;
     }
 
-    fn pump(&mut self, ctx: Ctx) {
+    fn pump(&mut self, ctx: &mut impl Ctx<CloudNode>) {
         for event in forward(&mut self.endpoint, ctx) {
             self.on_transport(ctx, event);
         }
     }
 
-    fn multicast_servers(&self, ctx: Ctx, msg: CloudMsg) {
+    fn multicast_servers(&self, ctx: &mut impl Ctx<CloudNode>, msg: CloudMsg) {
         for &s in &self.servers {
             if s != ctx.id() {
                 ctx.send(s, msg.clone());
@@ -155,7 +153,12 @@ impl Server {
     }
 
     /// Segments, requests, declines, tokens, announcements and directory messages.
-    pub(super) fn on_message(&mut self, ctx: Ctx, from: NodeId, msg: CloudMsg) {
+    pub(super) fn on_message(
+        &mut self,
+        ctx: &mut impl Ctx<CloudNode>,
+        from: NodeId,
+        msg: CloudMsg,
+    ) {
         match msg {
             CloudMsg::Transport(segment) => {
                 self.endpoint.on_segment(ctx.now(), from, segment);
@@ -199,7 +202,7 @@ impl Server {
     }
 
     /// Endpoint timers, encodings done, expired jobs, token passing, sleep and wake.
-    pub(super) fn on_timer(&mut self, ctx: Ctx, timer: CloudTimer) {
+    pub(super) fn on_timer(&mut self, ctx: &mut impl Ctx<CloudNode>, timer: CloudTimer) {
         match timer {
             CloudTimer::Transport(token) => {
                 self.endpoint.on_timer(ctx.now(), token);
@@ -236,7 +239,7 @@ impl Server {
     // ----- taking requests -----
 
     /// A request arrived: take it by the configured balancing.
-    fn on_request(&mut self, ctx: Ctx, id: RequestId) {
+    fn on_request(&mut self, ctx: &mut impl Ctx<CloudNode>, id: RequestId) {
         match self.params.balancing {
             Balancing::NoBalancing | Balancing::RandomServer => self.try_accept(ctx, id),
             Balancing::Queues | Balancing::QueuesFt => {
@@ -254,7 +257,7 @@ impl Server {
     }
 
     /// Accept `id` if the workers are online and a slot is free: answer `Elected`.
-    fn try_accept(&mut self, ctx: Ctx, id: RequestId) {
+    fn try_accept(&mut self, ctx: &mut impl Ctx<CloudNode>, id: RequestId) {
         if self.asleep {
             self.stats.dropped_offline += 1;
             return;
@@ -271,7 +274,7 @@ impl Server {
 
     /// Holding the working token: take the requests heard, oldest first, while slots
     /// are free; drop those already taken or too old to be answered in time.
-    fn take_heard(&mut self, ctx: Ctx) {
+    fn take_heard(&mut self, ctx: &mut impl Ctx<CloudNode>) {
         if self.asleep {
             return;
         }
@@ -298,7 +301,7 @@ impl Server {
     }
 
     /// The working token arrived: take what waits, or pass it on while offline.
-    fn on_token(&mut self, ctx: Ctx, mut token: WorkingToken) {
+    fn on_token(&mut self, ctx: &mut impl Ctx<CloudNode>, mut token: WorkingToken) {
         token.forget_before(ctx.now(), self.params.job_timeout);
         self.heard.retain(|(id, _)| !token.is_taken(id));
         self.token = Some(token);
@@ -313,7 +316,7 @@ impl Server {
 
     /// Hand the working token to the next server (or the one after); keep it when
     /// both are offline.
-    fn pass_token(&mut self, ctx: Ctx) {
+    fn pass_token(&mut self, ctx: &mut impl Ctx<CloudNode>) {
         match (self.token.take(), self.ring.successor()) {
             (Some(token), Some(next)) => ctx.send(self.servers[next], CloudMsg::Token(token)),
             (Some(token), None) => {
@@ -329,7 +332,7 @@ impl Server {
     // ----- the offline token -----
 
     /// The offline token arrived: the workers sleep (announced with fault tolerance).
-    fn go_offline(&mut self, ctx: Ctx) {
+    fn go_offline(&mut self, ctx: &mut impl Ctx<CloudNode>) {
         let Some(t) = self.params.offline_token.clone() else {
             return;
         };
@@ -347,7 +350,7 @@ impl Server {
 
     /// The workers wake: finish frozen encodings, announce the return, and pass the
     /// offline token on after `awake`.
-    fn wake(&mut self, ctx: Ctx) {
+    fn wake(&mut self, ctx: &mut impl Ctx<CloudNode>) {
         let Some(t) = self.params.offline_token.clone() else {
             return;
         };
@@ -367,7 +370,7 @@ impl Server {
 
     /// Give uploaded jobs to free workers; the result is computed now and released
     /// after its CPU time.
-    fn start_work(&mut self, ctx: Ctx) {
+    fn start_work(&mut self, ctx: &mut impl Ctx<CloudNode>) {
         while !self.asleep && self.busy < self.params.workers {
             let Some(id) = self.ready.pop_front() else {
                 return;
@@ -384,7 +387,7 @@ impl Server {
     }
 
     /// An encoding's CPU time is over: send the result back.
-    fn finish_encoding(&mut self, ctx: Ctx, id: RequestId) {
+    fn finish_encoding(&mut self, ctx: &mut impl Ctx<CloudNode>, id: RequestId) {
         self.busy = self.busy.saturating_sub(1);
         match self.jobs.remove(&id) {
             Some(Job::Encoding(Ok(image))) => {
@@ -413,7 +416,7 @@ impl Server {
     // ----- transport events -----
 
     /// Uploads, items to cache, and the end of transfers.
-    fn on_transport(&mut self, ctx: Ctx, event: Output) {
+    fn on_transport(&mut self, ctx: &mut impl Ctx<CloudNode>, event: Output) {
         match event {
             Output::TransferReceived {
                 from, data, intact, ..
@@ -468,7 +471,13 @@ impl Server {
     }
 
     /// The image of an accepted request arrived: queue it for a worker.
-    fn on_upload(&mut self, ctx: Ctx, from: NodeId, env: Envelope, body: &[u8]) {
+    fn on_upload(
+        &mut self,
+        ctx: &mut impl Ctx<CloudNode>,
+        from: NodeId,
+        env: Envelope,
+        body: &[u8],
+    ) {
         let Ok(seq) = u32::try_from(env.id) else {
             return;
         };
@@ -481,7 +490,7 @@ impl Server {
     }
 
     /// Cache `item` for `client`, or deliver it now if the client is online.
-    fn hold(&mut self, ctx: Ctx, client: NodeId, item: Cached) {
+    fn hold(&mut self, ctx: &mut impl Ctx<CloudNode>, client: NodeId, item: Cached) {
         if let Some(item) = self.directory.hold(client, item) {
             self.deliver(ctx, client, item);
             self.pump(ctx);
@@ -489,7 +498,7 @@ impl Server {
     }
 
     /// Send a cached item to a client that came back.
-    fn deliver(&mut self, ctx: Ctx, to: NodeId, item: Cached) {
+    fn deliver(&mut self, ctx: &mut impl Ctx<CloudNode>, to: NodeId, item: Cached) {
         match item {
             Cached::Transfer(bytes) => {
                 self.endpoint.start_transfer(ctx.now(), to, bytes);

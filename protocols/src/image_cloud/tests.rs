@@ -3,8 +3,8 @@
 //! determinism, and the report's experiment.
 
 use super::*;
-use dsim_system::{LinkTable, NodeDecl};
 use crate::transport::TransportConfig;
+use dsim_system::{LinkTable, NodeDecl};
 use sim_core::{Fault, Latency, LinkParams};
 
 fn decls(servers: usize, clients: usize) -> Vec<NodeDecl> {

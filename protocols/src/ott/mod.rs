@@ -56,17 +56,17 @@ pub mod server;
 mod tests;
 pub mod wire;
 
-use dsim_system::{Setup, System, TopologyRule, add_declared};
 use crate::transport::{
     Endpoint, Output, Payload, Segment, TimerToken, TransportConfig, TransportHost, forward,
 };
 use action::{Action, Actions, Core};
 use bootstrap::{Bootstrapper, parse_toml_table};
 use client::{Client, Watch};
+use dsim_system::{Setup, System, TopologyRule, add_declared};
 use overlay::Overlay;
 use serde::{Deserialize, Serialize};
 use server::Server;
-use sim_core::{Context, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation};
+use sim_core::{Ctx, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation};
 use std::collections::{BTreeMap, BTreeSet};
 use wire::{Control, TS_PACKET_BYTES, VideoId, VideoPacket};
 
@@ -391,7 +391,7 @@ impl OttNode {
         }
     }
 
-    fn perform(&mut self, ctx: &mut Context<'_, Self>, actions: Actions) {
+    fn perform(&mut self, ctx: &mut impl Ctx<Self>, actions: Actions) {
         for action in actions {
             match action {
                 Action::Control { to, msg } => {
@@ -415,7 +415,7 @@ impl OttNode {
     }
 
     /// Hand the endpoint's application events to the core.
-    fn transport_events(&mut self, ctx: &mut Context<'_, Self>) {
+    fn transport_events(&mut self, ctx: &mut impl Ctx<Self>) {
         let now = ctx.now();
         let mut actions = Vec::new();
         for event in forward(&mut self.endpoint, ctx) {
@@ -442,7 +442,7 @@ impl Node for OttNode {
     type Msg = OttMsg;
     type Timer = OttTimer;
 
-    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
         let mut actions = Vec::new();
         self.role
             .core()
@@ -450,7 +450,7 @@ impl Node for OttNode {
         self.perform(ctx, actions);
     }
 
-    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: OttMsg) {
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: OttMsg) {
         match msg {
             OttMsg::Segment(segment) => {
                 self.endpoint.on_segment(ctx.now(), from, segment);
@@ -471,7 +471,7 @@ impl Node for OttNode {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: OttTimer) {
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: OttTimer) {
         match timer {
             OttTimer::Transport(token) => {
                 self.endpoint.on_timer(ctx.now(), token);

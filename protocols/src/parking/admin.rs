@@ -15,7 +15,7 @@
 use super::{ParkMsg, ParkTimer, ParkingNode, send};
 use hardware_models::camera::{MjpegStream, esp32_segments};
 use serde::{Deserialize, Serialize};
-use sim_core::{Context, NodeId, SimTime};
+use sim_core::{Ctx, NodeId, SimTime};
 
 /// One admin operation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -53,7 +53,7 @@ pub struct Admin {
 }
 
 impl Admin {
-    pub(super) fn on_start(&mut self, ctx: &mut Context<'_, ParkingNode>) {
+    pub(super) fn on_start(&mut self, ctx: &mut impl Ctx<ParkingNode>) {
         let now = ctx.sim_time();
         for (index, a) in self.actions.iter().enumerate() {
             if a.at >= now {
@@ -62,7 +62,7 @@ impl Admin {
         }
     }
 
-    pub(super) fn on_timer(&mut self, ctx: &mut Context<'_, ParkingNode>, index: usize) {
+    pub(super) fn on_timer(&mut self, ctx: &mut impl Ctx<ParkingNode>, index: usize) {
         let Some(action) = self.actions.get(index) else {
             return;
         };
@@ -99,7 +99,7 @@ pub struct Camera {
 }
 
 impl Camera {
-    pub(super) fn next_frame(&mut self, ctx: &mut Context<'_, ParkingNode>) {
+    pub(super) fn next_frame(&mut self, ctx: &mut impl Ctx<ParkingNode>) {
         let Some(admin) = self.admin else { return };
         let frame = self.stream.next_frame(ctx.rng());
         self.frames += 1;

@@ -19,7 +19,7 @@ use super::{
 };
 use hardware_models::photo_interrupter::{Beam, Debouncer};
 use sim_core::rng::exponential;
-use sim_core::{Context, Message, NodeId, SimTime};
+use sim_core::{Ctx, Message, NodeId, SimTime};
 use std::collections::BTreeMap;
 
 /// Entry or exit.
@@ -85,7 +85,7 @@ pub struct Gate {
 }
 
 impl Gate {
-    pub(super) fn schedule_arrival(&mut self, ctx: &mut Context<'_, ParkingNode>) {
+    pub(super) fn schedule_arrival(&mut self, ctx: &mut impl Ctx<ParkingNode>) {
         if self.params.cars_per_gate > 0 && self.next_car >= self.params.cars_per_gate {
             return;
         }
@@ -94,7 +94,7 @@ impl Gate {
         ctx.set_timer(gap, ParkTimer::CarArrives);
     }
 
-    pub(super) fn car_arrives(&mut self, ctx: &mut Context<'_, ParkingNode>) {
+    pub(super) fn car_arrives(&mut self, ctx: &mut impl Ctx<ParkingNode>) {
         let car = self.next_car;
         self.next_car += 1;
         if !self.open {
@@ -114,7 +114,7 @@ impl Gate {
         self.schedule_arrival(ctx);
     }
 
-    pub(super) fn ra_try(&mut self, ctx: &mut Context<'_, ParkingNode>) {
+    pub(super) fn ra_try(&mut self, ctx: &mut impl Ctx<ParkingNode>) {
         if self.waiting.is_empty() || self.ra.requesting() || self.ra.in_cs() {
             return;
         }
@@ -136,7 +136,7 @@ impl Gate {
     /// when `Some((n, false))`, synchronization delay when `Some((n, true))`).
     pub(super) fn enter(
         &mut self,
-        ctx: &mut Context<'_, ParkingNode>,
+        ctx: &mut impl Ctx<ParkingNode>,
         car: u64,
         occupied: u32,
         capacity: u32,
@@ -192,7 +192,7 @@ impl Gate {
     }
 
     /// Car at the gate to barrier open.
-    fn latency(&mut self, ctx: &mut Context<'_, ParkingNode>, arrived: SimTime) {
+    fn latency(&mut self, ctx: &mut impl Ctx<ParkingNode>, arrived: SimTime) {
         let open = self.params.barrier.open_time();
         let waited = ctx.sim_time() - arrived + open;
         ctx.metrics()
@@ -201,7 +201,7 @@ impl Gate {
 
     /// The barrier is up: car `car` drives through the beam, whose raw edges are drawn
     /// now and delivered as timers.
-    pub(super) fn barrier_open(&mut self, ctx: &mut Context<'_, ParkingNode>, car: u64) {
+    pub(super) fn barrier_open(&mut self, ctx: &mut impl Ctx<ParkingNode>, car: u64) {
         if self.in_cs.map(|(c, _)| c) != Some(car) {
             return;
         }
@@ -217,7 +217,7 @@ impl Gate {
     }
 
     /// A raw edge of the sensor output reaches the firmware.
-    pub(super) fn beam_edge(&mut self, ctx: &mut Context<'_, ParkingNode>, beam: Beam) {
+    pub(super) fn beam_edge(&mut self, ctx: &mut impl Ctx<ParkingNode>, beam: Beam) {
         let now = ctx.sim_time();
         self.raw_edges += 1;
         let settle = self.debouncer.on_edge(now, beam);
@@ -227,7 +227,7 @@ impl Gate {
     /// A debounce window ran out: a debounced break is counted; a debounced restore means
     /// the car has passed, and the barrier closes (the critical section ends when it is
     /// down).
-    pub(super) fn debounce(&mut self, ctx: &mut Context<'_, ParkingNode>) {
+    pub(super) fn debounce(&mut self, ctx: &mut impl Ctx<ParkingNode>) {
         let Some(edge) = self.debouncer.settle(ctx.sim_time()) else {
             return;
         };
@@ -250,7 +250,7 @@ impl Gate {
         }
     }
 
-    pub(super) fn leave(&mut self, ctx: &mut Context<'_, ParkingNode>, car: u64) {
+    pub(super) fn leave(&mut self, ctx: &mut impl Ctx<ParkingNode>, car: u64) {
         let Some((c, delta)) = self.in_cs.take() else {
             return;
         };
@@ -292,7 +292,7 @@ impl Gate {
 
     pub(super) fn on_message(
         &mut self,
-        ctx: &mut Context<'_, ParkingNode>,
+        ctx: &mut impl Ctx<ParkingNode>,
         from: NodeId,
         msg: ParkMsg,
     ) {

@@ -67,7 +67,7 @@ use hardware_models::photo_interrupter::{
 use hardware_models::servo::Barrier;
 use invariants::{AdmittedWereGranted, LockLiveness, MutualExclusion, NoForgottenCar, Occupancy};
 use serde::{Deserialize, Serialize};
-use sim_core::{Context, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation};
+use sim_core::{Ctx, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation};
 use std::collections::BTreeMap;
 
 /// Which mutual exclusion protects the counter.
@@ -381,7 +381,7 @@ pub enum ParkingNode {
     Camera(Camera),
 }
 
-fn send(ctx: &mut Context<'_, ParkingNode>, to: NodeId, msg: ParkMsg) {
+fn send(ctx: &mut impl Ctx<ParkingNode>, to: NodeId, msg: ParkMsg) {
     if msg.is_mutex() {
         ctx.metrics().add("mutex_messages", 1.0);
     } else {
@@ -394,7 +394,7 @@ impl Node for ParkingNode {
     type Msg = ParkMsg;
     type Timer = ParkTimer;
 
-    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
         match self {
             ParkingNode::Gate(g) => g.schedule_arrival(ctx),
             ParkingNode::Server(s) => s.show(ctx),
@@ -405,7 +405,7 @@ impl Node for ParkingNode {
         }
     }
 
-    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: ParkMsg) {
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: ParkMsg) {
         match self {
             ParkingNode::Gate(g) => g.on_message(ctx, from, msg),
             ParkingNode::Server(s) => s.on_message(ctx, from, msg),
@@ -425,7 +425,7 @@ impl Node for ParkingNode {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: ParkTimer) {
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: ParkTimer) {
         match (self, timer) {
             (ParkingNode::Gate(g), ParkTimer::CarArrives) => g.car_arrives(ctx),
             (ParkingNode::Gate(g), ParkTimer::Done { car }) => g.leave(ctx, car),

@@ -26,7 +26,7 @@
 //!   had not seen, so no admitted car is forgotten and no two gates hold the lock.
 
 use super::{GrantCause, ParkMsg, ParkTimer, ParkingNode, Server, send};
-use sim_core::{Context, Message, NodeId, SimTime, TimerId};
+use sim_core::{Ctx, Message, NodeId, SimTime, TimerId};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A server replica.
@@ -102,7 +102,7 @@ impl Replica {
         }
     }
 
-    fn broadcast_state(&self, ctx: &mut Context<'_, ParkingNode>) {
+    fn broadcast_state(&self, ctx: &mut impl Ctx<ParkingNode>) {
         for &r in &self.replicas {
             if r != ctx.id() {
                 send(ctx, r, self.state_msg());
@@ -110,7 +110,7 @@ impl Replica {
         }
     }
 
-    pub(super) fn on_start(&mut self, ctx: &mut Context<'_, ParkingNode>) {
+    pub(super) fn on_start(&mut self, ctx: &mut impl Ctx<ParkingNode>) {
         self.last_heard = ctx.sim_time();
         let first = !std::mem::replace(&mut self.started, true);
         if first && self.rank + 1 == self.replicas.len() {
@@ -137,14 +137,14 @@ impl Replica {
         self.stale = true;
     }
 
-    fn set_election_timer(&mut self, ctx: &mut Context<'_, ParkingNode>, after: SimTime) {
+    fn set_election_timer(&mut self, ctx: &mut impl Ctx<ParkingNode>, after: SimTime) {
         if let Some(t) = self.election_timer.take() {
             ctx.cancel_timer(t);
         }
         self.election_timer = Some(ctx.set_timer(after, ParkTimer::ElectionTimeout));
     }
 
-    pub(super) fn on_heartbeat_timer(&mut self, ctx: &mut Context<'_, ParkingNode>) {
+    pub(super) fn on_heartbeat_timer(&mut self, ctx: &mut impl Ctx<ParkingNode>) {
         if self.primary {
             self.broadcast_state(ctx);
         } else if !self.electing
@@ -156,7 +156,7 @@ impl Replica {
         ctx.set_timer(self.heartbeat, ParkTimer::Heartbeat);
     }
 
-    fn start_election(&mut self, ctx: &mut Context<'_, ParkingNode>) {
+    fn start_election(&mut self, ctx: &mut impl Ctx<ParkingNode>) {
         self.electing = true;
         self.got_answer = false;
         let higher: Vec<NodeId> = self.replicas[self.rank + 1..].to_vec();
@@ -171,7 +171,7 @@ impl Replica {
         self.set_election_timer(ctx, self.election_timeout);
     }
 
-    fn win(&mut self, ctx: &mut Context<'_, ParkingNode>) {
+    fn win(&mut self, ctx: &mut impl Ctx<ParkingNode>) {
         self.electing = false;
         self.primary = true;
         self.ready = false;
@@ -193,7 +193,7 @@ impl Replica {
         }
     }
 
-    pub(super) fn on_election_timeout(&mut self, ctx: &mut Context<'_, ParkingNode>) {
+    pub(super) fn on_election_timeout(&mut self, ctx: &mut impl Ctx<ParkingNode>) {
         self.election_timer = None;
         if !self.electing {
             return;
@@ -206,7 +206,7 @@ impl Replica {
         }
     }
 
-    fn request(&mut self, ctx: &mut Context<'_, ParkingNode>, who: (NodeId, u64)) {
+    fn request(&mut self, ctx: &mut impl Ctx<ParkingNode>, who: (NodeId, u64)) {
         if self.server.arrived.contains_key(&who) || self.server.lock.holder() == Some(&who) {
             return;
         }
@@ -216,7 +216,7 @@ impl Replica {
         }
     }
 
-    fn apply(&mut self, ctx: &mut Context<'_, ParkingNode>, gate: NodeId, seq: u64, delta: i32) {
+    fn apply(&mut self, ctx: &mut impl Ctx<ParkingNode>, gate: NodeId, seq: u64, delta: i32) {
         let last = self.applied.entry(gate).or_insert(0);
         if seq <= *last {
             return;
@@ -228,7 +228,7 @@ impl Replica {
 
     pub(super) fn on_message(
         &mut self,
-        ctx: &mut Context<'_, ParkingNode>,
+        ctx: &mut impl Ctx<ParkingNode>,
         from: NodeId,
         msg: ParkMsg,
     ) {

@@ -2,7 +2,7 @@
 //! the display updates and the lock-wait measurement.
 
 use super::{GrantCause, LockServer, ParkMsg, ParkingNode, send};
-use sim_core::{Context, Message, NodeId, SimTime};
+use sim_core::{Ctx, Message, NodeId, SimTime};
 use std::collections::BTreeMap;
 
 /// The lock server (lock-server mode); every replica of the replicated mode embeds one
@@ -31,7 +31,7 @@ impl Server {
     }
 
     /// Send the number of free places to the display, if there is one.
-    pub(super) fn show(&self, ctx: &mut Context<'_, ParkingNode>) {
+    pub(super) fn show(&self, ctx: &mut impl Ctx<ParkingNode>) {
         if let Some(d) = self.display {
             let free = self.capacity.saturating_sub(self.occupied);
             send(ctx, d, ParkMsg::Show { free });
@@ -40,7 +40,7 @@ impl Server {
 
     /// Apply a released car's change of occupancy (+1 entry, -1 exit, 0 turned away)
     /// and update the display.
-    pub(super) fn change_occupancy(&mut self, ctx: &mut Context<'_, ParkingNode>, delta: i32) {
+    pub(super) fn change_occupancy(&mut self, ctx: &mut impl Ctx<ParkingNode>, delta: i32) {
         if delta != 0 {
             self.occupied = (i64::from(self.occupied) + i64::from(delta)) as u32;
             self.show(ctx);
@@ -49,7 +49,7 @@ impl Server {
 
     pub(super) fn grant(
         &mut self,
-        ctx: &mut Context<'_, ParkingNode>,
+        ctx: &mut impl Ctx<ParkingNode>,
         (gate, car): (NodeId, u64),
         cause: GrantCause,
     ) {
@@ -68,7 +68,7 @@ impl Server {
 
     pub(super) fn on_message(
         &mut self,
-        ctx: &mut Context<'_, ParkingNode>,
+        ctx: &mut impl Ctx<ParkingNode>,
         from: NodeId,
         msg: ParkMsg,
     ) {

@@ -3,7 +3,7 @@
 //! `SetTimer` outputs into `ctx.send` and `ctx.set_timer`.
 //!
 //! ```text
-//! fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Msg) {
+//! fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: Msg) {
 //!     if let Msg::Transport(segment) = msg {
 //!         self.endpoint.on_segment(ctx.now(), from, segment);
 //!         for event in forward(&mut self.endpoint, ctx) {
@@ -15,7 +15,7 @@
 
 use crate::transport::endpoint::{Endpoint, Output};
 use crate::transport::segment::{Segment, TimerToken};
-use sim_core::{Context, Node};
+use sim_core::{Ctx, Node};
 
 /// A node that embeds an [`Endpoint`]: how its message and timer types wrap the
 /// transport's segments and timer tokens.
@@ -29,7 +29,7 @@ pub trait TransportHost: Node {
 /// Drain `endpoint`'s outputs: segments go to the network through `ctx.send`, timers
 /// to `ctx.set_timer` (never cancelled: the endpoint ignores stale tokens), and the
 /// application events (everything else, in order) are returned for the node to act on.
-pub fn forward<N: TransportHost>(endpoint: &mut Endpoint, ctx: &mut Context<'_, N>) -> Vec<Output> {
+pub fn forward<N: TransportHost>(endpoint: &mut Endpoint, ctx: &mut impl Ctx<N>) -> Vec<Output> {
     let mut events = Vec::new();
     while let Some(out) = endpoint.poll_output() {
         match out {

@@ -47,8 +47,8 @@ pub use messages::{WpMsg, WpTimer};
 pub use params::{GraphSource, Joiner, Op, OpKind, WidestPathParams};
 pub use peer::{Action, Life, Out, Peer, PeerNode, PeerOp, Timing};
 
-use dsim_system::{Setup, System, TopologyRule};
 use channel::Channels;
+use dsim_system::{Setup, System, TopologyRule};
 use graph::PeerGraph;
 use session::{Sessions, TreeKind};
 use sim_core::{Invariant, Metrics, NodeId, SimTime, Simulation};

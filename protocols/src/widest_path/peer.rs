@@ -4,7 +4,7 @@
 use super::channel::{ChanId, Channels};
 use super::messages::{WpMsg, WpTimer};
 use super::session::Sessions;
-use sim_core::{Context, Node, NodeId, SimTime, TimerId};
+use sim_core::{Ctx, Node, NodeId, SimTime, TimerId};
 use std::collections::BTreeMap;
 
 /// The timing parameters a peer uses.
@@ -296,7 +296,7 @@ impl PeerNode {
         PeerNode(Box::new(peer), BTreeMap::new())
     }
 
-    fn drive(&mut self, ctx: &mut Context<'_, Self>, f: impl FnOnce(&mut Peer, &mut Out)) {
+    fn drive(&mut self, ctx: &mut impl Ctx<Self>, f: impl FnOnce(&mut Peer, &mut Out)) {
         let mut out = Out {
             actions: Vec::new(),
             now: ctx.now(),
@@ -335,15 +335,15 @@ impl Node for PeerNode {
     type Msg = WpMsg;
     type Timer = WpTimer;
 
-    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
         self.drive(ctx, |p, out| p.on_start(out));
     }
 
-    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: WpMsg) {
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: WpMsg) {
         self.drive(ctx, |p, out| p.on_message(out, from.0, msg));
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: WpTimer) {
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: WpTimer) {
         if let WpTimer::HopTimeout { chan } = &timer {
             self.1.remove(chan);
         }
@@ -362,7 +362,7 @@ impl Node for PeerNode {
         p.joins = true;
     }
 
-    fn on_leave(&mut self, ctx: &mut Context<'_, Self>) {
+    fn on_leave(&mut self, ctx: &mut impl Ctx<Self>) {
         // An abrupt leave: say goodbye; channels through this peer break.
         self.drive(ctx, |p, out| {
             for &n in p.links.keys() {

@@ -947,9 +947,8 @@ fn only_silent_neighbours_are_dropped_from_the_wave() {
 /// links, EEnet 16 to 13), every peer named, Abilene refused without a default speed.
 #[test]
 fn shipped_topologies_read_as_documented() {
-    let read = |file, default| {
-        PeerGraph::from_gml(shipped_files().get(file).expect("shipped"), default)
-    };
+    let read =
+        |file, default| PeerGraph::from_gml(shipped_files().get(file).expect("shipped"), default);
     let belnet = read("topologies/Belnet2006.gml", None).expect("valid");
     assert_eq!((belnet.peer_count(), belnet.links.len()), (23, 41));
     let eenet = read("topologies/Eenet.gml", None).expect("valid");

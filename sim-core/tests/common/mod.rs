@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use rand::Rng;
 use sim_core::network::LinkPatch;
 use sim_core::{
-    ClockOffset, Context, Fault, Latency, LinkParams, Message, Node, NodeId, RecordKind,
+    ClockOffset, Ctx, Fault, Latency, LinkParams, Message, Node, NodeId, RecordKind,
     ScheduledFault, SimConfig, SimTime, Simulation, TimerId, TimerTag, TraceRecord,
 };
 use std::collections::{BTreeMap, BTreeSet};
@@ -201,7 +201,7 @@ impl Gossip {
         }
     }
 
-    fn draw(&mut self, ctx: &mut Context<'_, Self>) -> u64 {
+    fn draw(&mut self, ctx: &mut impl Ctx<Self>) -> u64 {
         let v = ctx.rng().next_u64();
         if self.draws.len() < self.cfg.draws_kept {
             self.draws.push(v);
@@ -209,11 +209,11 @@ impl Gossip {
         v
     }
 
-    fn chance(&mut self, ctx: &mut Context<'_, Self>, per_mille: u64) -> bool {
+    fn chance(&mut self, ctx: &mut impl Ctx<Self>, per_mille: u64) -> bool {
         per_mille > 0 && self.draw(ctx) % 1000 < per_mille
     }
 
-    fn entry(ctx: &Context<'_, Self>, what: What) -> Entry {
+    fn entry(ctx: &impl Ctx<Self>, what: What) -> Entry {
         Entry {
             t: ctx.sim_time(),
             local: ctx.now(),
@@ -221,7 +221,7 @@ impl Gossip {
         }
     }
 
-    fn arm(&mut self, ctx: &mut Context<'_, Self>) {
+    fn arm(&mut self, ctx: &mut impl Ctx<Self>) {
         let (lo, hi) = self.cfg.period_ns;
         let delay = if hi > lo {
             let step = self.cfg.step_ns.max(1);
@@ -242,7 +242,7 @@ impl Gossip {
         self.pending.insert(id, (handle, deadline));
     }
 
-    fn send(&mut self, ctx: &mut Context<'_, Self>, to: NodeId, hops: u8) {
+    fn send(&mut self, ctx: &mut impl Ctx<Self>, to: NodeId, hops: u8) {
         let seq = self.next_seq.entry(to.0).or_insert(0);
         let msg = Msg {
             src: ctx.id().0,
@@ -257,7 +257,7 @@ impl Gossip {
         ctx.send(to, msg);
     }
 
-    fn boot(&mut self, ctx: &mut Context<'_, Self>) {
+    fn boot(&mut self, ctx: &mut impl Ctx<Self>) {
         for _ in 0..self.cfg.initial_timers {
             self.arm(ctx);
         }
@@ -284,13 +284,13 @@ impl Node for Gossip {
     type Msg = Msg;
     type Timer = Tick;
 
-    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
         let e = Self::entry(ctx, What::Start);
         self.log.push(e);
         self.boot(ctx);
     }
 
-    fn on_restart(&mut self, ctx: &mut Context<'_, Self>) {
+    fn on_restart(&mut self, ctx: &mut impl Ctx<Self>) {
         self.epoch += 1;
         let e = Self::entry(ctx, What::Restart(self.epoch));
         self.log.push(e);
@@ -302,7 +302,7 @@ impl Node for Gossip {
         self.pending.clear();
     }
 
-    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Msg) {
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: Msg) {
         if msg.dst != ctx.id().0 || msg.src != from.0 {
             self.violations
                 .push(format!("{} got {msg:?} reported as from {from}", ctx.id()));
@@ -323,7 +323,7 @@ impl Node for Gossip {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, tick: Tick) {
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, tick: Tick) {
         let me = ctx.id();
         if tick.epoch != self.epoch {
             self.violations.push(format!(
