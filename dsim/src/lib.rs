@@ -11,7 +11,7 @@
 /// The whole harness: scenario schema and loader, runner, explore, sweeps, reports,
 /// benchmarks, trace files.
 pub use dsim_harness as harness;
-pub use dsim_harness::{Registry, cli, testing};
+pub use dsim_harness::{Registry, bench, cli, testing};
 pub use dsim_system::{
     Finished, LinkTable, NodeDecl, ScenarioFiles, Setup, System, TopologyRule, add_declared,
     round_robin_pairs, run_to, schedule_named, simulation,

@@ -20,7 +20,7 @@ use crate::bench::{BenchEntry, EngineBench, Generator};
 use crate::load_error::LoadError;
 use crate::runner::{LoadedScenario, Prepared};
 use crate::schema::{Scenario, SystemName, Topology};
-use dsim_system::{LinkTable, NodeDecl, ScenarioFiles, Setup, System, TopologyRule};
+use dsim_system::{LinkTable, NodeDecl, ScenarioFiles, Setup, System, TopologyRule, gml};
 use hardware_models::{LINK_PRESETS, link_preset};
 use sim_core::network::LinkPatch;
 use sim_core::{Fault, LinkParams};
@@ -229,14 +229,16 @@ fn load_as<S: System>(
     Ok(Box::new(load_system::<S>(file, text, files)?))
 }
 
-/// Read the files `S` names for `params`: (path, text), or the path and the error.
-fn read_files<S: System>(
+/// Read the files at `paths` (as the scenario `file` names them) from `source`: the
+/// files, or the path at fault and the error.
+fn read_files(
     file: &str,
-    params: &S::Params,
+    paths: &[String],
     source: &FileSource<'_>,
 ) -> Result<ScenarioFiles, (String, String)> {
     let mut out = ScenarioFiles::default();
-    for path in S::files(params) {
+    for path in paths {
+        let path = path.clone();
         let text = match source {
             FileSource::Carried(files) => files.get(&path).map(str::to_owned).map_err(|_| {
                 (
@@ -297,7 +299,14 @@ fn load_system<S: System>(
         LoadError::at(file, text, line, col, m)
     })?;
     let names: BTreeSet<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
-    let links = topology_links(&scenario.topology, &nodes)
+    // The files the scenario names: its topology's, then the system's.
+    let mut topology_file = Vec::new();
+    if let Topology::Gml(path) = &scenario.topology {
+        topology_file.push(path.clone());
+    }
+    let mut scenario_files = read_files(file, &topology_file, files)
+        .map_err(|(path, m)| err(&["topology"], Some(&path), m))?;
+    let links = topology_links(&scenario.topology, &nodes, &scenario_files)
         .map_err(|(token, m)| err(&["topology"], Some(&token), m))?;
     check_topology::<S>(&nodes, &links).map_err(|m| err(&["topology"], None, m))?;
     let link_params =
@@ -328,8 +337,11 @@ fn load_system<S: System>(
         })?;
     }
     let network = link_table(&scenario, &link_params);
-    let scenario_files = read_files::<S>(file, &scenario.params, files)
+    let system_files = read_files(file, &S::files(&scenario.params), files)
         .map_err(|(path, m)| err(&["params"], Some(&path), m))?;
+    for (path, text) in system_files.iter() {
+        scenario_files.insert(path, text.to_owned());
+    }
     let setup = Setup {
         seed: scenario.seed,
         nodes: &nodes,
@@ -555,6 +567,7 @@ fn expand_nodes<S: System>(
 fn topology_links(
     topology: &Topology,
     nodes: &[NodeDecl],
+    files: &ScenarioFiles,
 ) -> Result<Vec<(String, String)>, (String, String)> {
     let names: Vec<&String> = nodes.iter().map(|n| &n.name).collect();
     let known = |n: &String| {
@@ -583,6 +596,25 @@ fn topology_links(
                 }
             }
             links.clone()
+        }
+        Topology::Gml(path) => {
+            let bad = |m: String| (path.clone(), format!("topology {path}: {m}"));
+            let graph = gml::read_graph(files.get(path).map_err(bad)?).map_err(bad)?;
+            let mut links = Vec::with_capacity(graph.edges.len());
+            for (a, b, _, line) in &graph.edges {
+                let (a, b) = (&graph.nodes[*a].1, &graph.nodes[*b].1);
+                for end in [a, b] {
+                    if !names.contains(&end) {
+                        return Err(bad(format!(
+                            "GML line {line}: node {end:?} is not a declared node"
+                        )));
+                    }
+                }
+                if a != b {
+                    links.push((a.clone(), b.clone()));
+                }
+            }
+            links
         }
         Topology::Line => pairs(names.windows(2).map(|w| (w[0], w[1])).collect()),
         Topology::Ring => {

@@ -100,7 +100,8 @@ pub trait LoadedScenario: Sync {
     /// least that long after the last fault.
     fn end_time(&self, extra: &[ScheduledFault<String>]) -> SimTime;
     /// The scenario as RON with `extra` faults added to its plan, its seed set to
-    /// `seed` and its duration to `duration`: a file `dsim run` reproduces exactly.
+    /// `seed` and its duration to `duration` (its own faults after that dropped): a
+    /// file `dsim run` reproduces exactly.
     fn to_ron(&self, seed: u64, extra: &[ScheduledFault<String>], duration: SimTime) -> String;
     /// Run it; `progress(now, until)` is called between slices of simulated time.
     fn run(
@@ -245,8 +246,15 @@ impl<S: System> LoadedScenario for Prepared<S> {
 
     fn to_ron(&self, seed: u64, extra: &[ScheduledFault<String>], duration: SimTime) -> String {
         let mut scenario = self.scenario.clone();
+        // The budget keeps its window in the scenario's own time: a budget without an
+        // end ended with the scenario.
+        if let Some(budget) = &mut scenario.explore {
+            budget.until.get_or_insert(scenario.duration);
+        }
         scenario.seed = seed;
         scenario.duration = duration;
+        // The scenario's own faults after the new end could not fire: drop them.
+        scenario.faults.retain(|f| f.at <= duration);
         scenario.faults.extend(extra.iter().cloned());
         scenario.faults.sort_by_key(|f| f.at);
         let config = ron::ser::PrettyConfig::default().struct_names(true);

@@ -114,6 +114,10 @@ pub enum Topology {
     Line,
     /// Every declared node linked to the named hub.
     Star(String),
+    /// The edges of a GML graph file (the Topology Zoo's format), named by its path
+    /// relative to the scenario file or by the path of a file the binary ships; each
+    /// GML node's `label` is a declared node's name.
+    Gml(String),
 }
 
 /// Network parameters: a default for every link and per-link changes.

@@ -171,6 +171,30 @@ impl<'r> TestScenario<'r> {
         explore::fault_plans(self.loaded.as_ref())
     }
 
+    /// Property test: `cases` fault plans drawn by proptest from the scenario's budget
+    /// (from a fixed seed, so the test is the same every time), each run with every
+    /// invariant on; a failing plan is shrunk by proptest.
+    ///
+    /// # Panics
+    /// With the smallest failing plan, its run seed and the violation.
+    pub fn check_fault_plans(&self, cases: u32) {
+        use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
+        let config = Config {
+            cases,
+            rng_seed: RngSeed::Fixed(0),
+            failure_persistence: None,
+            ..Config::default()
+        };
+        let result = TestRunner::new(config).run(&self.fault_plans(), |(seed, plan)| {
+            self.check_plan(seed, &plan)
+                .map(drop)
+                .map_err(TestCaseError::fail)
+        });
+        if let Err(e) = result {
+            panic!("{}: a fault plan breaks an invariant: {e}", self.file);
+        }
+    }
+
     /// Run at `seed` with the fault episodes of `plan` added, every invariant on: `Err`
     /// names the violated invariant, when, and what happened.
     pub fn check_plan(&self, seed: u64, plan: &[Episode<String>]) -> Result<RunReport, String> {

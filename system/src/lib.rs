@@ -7,6 +7,8 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod gml;
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sim_core::{

@@ -6,6 +6,7 @@ use own_system::{LeaderLease, Replica};
 
 const LEASE: &str = "scenarios/lease.ron";
 const PARTITION: &str = "scenarios/lease-partition.ron";
+const RING: &str = "scenarios/lease-ring.ron";
 
 fn registry() -> Registry {
     Registry::new().system::<LeaderLease>()
@@ -84,4 +85,44 @@ fn explore_finds_two_leaders_without_guard_and_margin() {
         .explore(1000);
     let found = outcome.found.expect("a counterexample");
     assert_eq!(found.violation.invariant, "one_leader_at_a_time");
+}
+
+/// The first 10 s of `lease-ring.ron`, without its faults: the golden run.
+fn golden_run(registry: &Registry) -> TestScenario<'_> {
+    TestScenario::load(registry, RING)
+        .set("faults", "[]")
+        .set("duration", "\"10s\"")
+}
+
+/// The golden run's whole trace at seed 1, record for record, against the golden file
+/// (re-recorded with `DSIM_BLESS=1 cargo test` when a change is meant to alter it).
+#[test]
+fn lease_matches_its_golden_trace() {
+    let registry = registry();
+    golden_run(&registry).assert_golden(1, "tests/golden/lease-ring.trace.jsonl");
+}
+
+/// A changed parameter changes the trace, and the golden check says where.
+#[test]
+fn a_changed_lease_fails_the_golden_trace() {
+    let registry = registry();
+    let changed = golden_run(&registry).set("params.renew_every", "\"400ms\"");
+    let failure = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        changed.assert_golden(1, "tests/golden/lease-ring.trace.jsonl")
+    }))
+    .expect_err("a different renewal period must change the trace");
+    let message = failure
+        .downcast_ref::<String>()
+        .expect("a formatted message");
+    assert!(
+        message.contains("differs from the golden trace"),
+        "{message}"
+    );
+}
+
+/// Fault plans drawn by proptest from the ring scenario's budget keep every invariant.
+#[test]
+fn fault_plans_keep_the_invariants() {
+    let registry = registry();
+    TestScenario::load(&registry, RING).check_fault_plans(16);
 }

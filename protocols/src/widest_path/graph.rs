@@ -12,6 +12,7 @@
 //!
 //! Bandwidths are whole kbit/s everywhere.
 
+use dsim_system::gml;
 use rand::{Rng, RngExt};
 use std::collections::BTreeMap;
 
@@ -113,55 +114,19 @@ impl PeerGraph {
     /// Read a GML graph (see the module's rules). `default_kbps` is the bandwidth of
     /// edges without `LinkSpeedRaw`. Errors name the line.
     pub fn from_gml(text: &str, default_kbps: Option<u64>) -> Result<Self, String> {
-        let items = gml::parse(text)?;
-        let graph = items
-            .iter()
-            .find_map(|(k, v, _)| match (k.as_str(), v) {
-                ("graph", gml::Value::List(l)) => Some(l),
-                _ => None,
-            })
-            .ok_or("GML: no `graph [ ... ]` block")?;
-        let mut ids: BTreeMap<i64, u32> = BTreeMap::new();
-        let mut names = Vec::new();
-        for (key, value, line) in graph {
-            if key != "node" {
-                continue;
-            }
-            let gml::Value::List(node) = value else {
-                return Err(format!("GML line {line}: `node` must be a list [ ... ]"));
-            };
-            let id = gml::int(node, "id")
-                .ok_or_else(|| format!("GML line {line}: node without an integer `id`"))?;
-            let label = gml::string(node, "label").unwrap_or_else(|| format!("node{id}"));
-            let peer = names.len() as u32;
-            if ids.insert(id, peer).is_some() {
-                return Err(format!("GML line {line}: node id {id} is used twice"));
-            }
+        let read = gml::read_graph(text)?;
+        let mut names: Vec<String> = Vec::with_capacity(read.nodes.len());
+        for (id, label) in read.nodes {
             // Names must be unique (they key node names in the simulation).
-            let name = if names.contains(&label) {
+            names.push(if names.contains(&label) {
                 format!("{label} #{id}")
             } else {
                 label
-            };
-            names.push(name);
+            });
         }
         let mut links = Vec::new();
-        for (key, value, line) in graph {
-            if key != "edge" {
-                continue;
-            }
-            let gml::Value::List(edge) = value else {
-                return Err(format!("GML line {line}: `edge` must be a list [ ... ]"));
-            };
-            let end = |field: &str| -> Result<u32, String> {
-                let id = gml::int(edge, field)
-                    .ok_or_else(|| format!("GML line {line}: edge without an integer `{field}`"))?;
-                ids.get(&id)
-                    .copied()
-                    .ok_or_else(|| format!("GML line {line}: edge {field} {id} is not a node id"))
-            };
-            let (a, b) = (end("source")?, end("target")?);
-            let kbps = match gml::number(edge, "LinkSpeedRaw") {
+        for (a, b, edge, line) in read.edges {
+            let kbps = match gml::number(&edge, "LinkSpeedRaw") {
                 Some(bps) if bps.is_finite() && bps >= 1000.0 => (bps / 1000.0).round() as u64,
                 Some(bps) => {
                     return Err(format!(
@@ -171,11 +136,11 @@ impl PeerGraph {
                 None => default_kbps.ok_or_else(|| {
                     format!(
                         "GML line {line}: edge {} - {} has no LinkSpeedRaw; give a default bandwidth (default_kbps) for such edges",
-                        names[a as usize], names[b as usize]
+                        names[a], names[b]
                     )
                 })?,
             };
-            links.push((a, b, kbps));
+            links.push((a as u32, b as u32, kbps));
         }
         let graph = PeerGraph::new(names, links);
         let cut_off = graph.unreachable_from_first();
@@ -193,156 +158,5 @@ impl PeerGraph {
             ));
         }
         Ok(graph)
-    }
-}
-
-/// A minimal GML reader: `key value` pairs where a value is a number, a quoted string
-/// or a list `[ ... ]` of pairs.
-mod gml {
-    /// A GML value.
-    #[derive(Debug)]
-    pub(super) enum Value {
-        Number(f64),
-        Text(String),
-        List(Vec<(String, Value, usize)>),
-    }
-
-    /// Parse a whole file into its top-level `(key, value, line)` items.
-    pub(super) fn parse(text: &str) -> Result<Vec<(String, Value, usize)>, String> {
-        let tokens = tokenize(text)?;
-        let mut pos = 0;
-        let items = list(&tokens, &mut pos)?;
-        if let Some((t, line)) = tokens.get(pos) {
-            return Err(format!("GML line {line}: unexpected {t:?}"));
-        }
-        Ok(items)
-    }
-
-    pub(super) fn number(list: &[(String, Value, usize)], key: &str) -> Option<f64> {
-        list.iter().find_map(|(k, v, _)| match v {
-            Value::Number(x) if k == key => Some(*x),
-            _ => None,
-        })
-    }
-
-    pub(super) fn int(list: &[(String, Value, usize)], key: &str) -> Option<i64> {
-        number(list, key)
-            .filter(|x| x.fract() == 0.0)
-            .map(|x| x as i64)
-    }
-
-    pub(super) fn string(list: &[(String, Value, usize)], key: &str) -> Option<String> {
-        list.iter().find_map(|(k, v, _)| match v {
-            Value::Text(s) if k == key => Some(s.clone()),
-            Value::Number(x) if k == key => Some(x.to_string()),
-            _ => None,
-        })
-    }
-
-    #[derive(Debug, PartialEq)]
-    enum Token {
-        Word(String),
-        Number(f64),
-        Text(String),
-        Open,
-        Close,
-    }
-
-    fn tokenize(text: &str) -> Result<Vec<(Token, usize)>, String> {
-        let mut out = Vec::new();
-        let mut chars = text.chars().peekable();
-        let mut line = 1;
-        while let Some(&c) = chars.peek() {
-            match c {
-                '\n' => {
-                    line += 1;
-                    chars.next();
-                }
-                c if c.is_whitespace() => {
-                    chars.next();
-                }
-                '#' => while chars.next_if(|&c| c != '\n').is_some() {},
-                '[' | ']' => {
-                    chars.next();
-                    out.push((if c == '[' { Token::Open } else { Token::Close }, line));
-                }
-                '"' => {
-                    chars.next();
-                    let start = line;
-                    let mut s = String::new();
-                    loop {
-                        match chars.next() {
-                            Some('"') => break,
-                            Some(ch) => {
-                                if ch == '\n' {
-                                    line += 1;
-                                }
-                                s.push(ch);
-                            }
-                            None => {
-                                return Err(format!("GML line {start}: unterminated string"));
-                            }
-                        }
-                    }
-                    out.push((Token::Text(s), start));
-                }
-                _ => {
-                    let mut word = String::new();
-                    while let Some(ch) =
-                        chars.next_if(|&ch| !ch.is_whitespace() && !matches!(ch, '[' | ']' | '"'))
-                    {
-                        word.push(ch);
-                    }
-                    let token =
-                        if word.starts_with(|ch: char| ch.is_ascii_alphabetic() || ch == '_') {
-                            Token::Word(word)
-                        } else {
-                            Token::Number(word.parse().map_err(|_| {
-                                format!("GML line {line}: {word:?} is neither a key nor a number")
-                            })?)
-                        };
-                    out.push((token, line));
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    fn list(
-        tokens: &[(Token, usize)],
-        pos: &mut usize,
-    ) -> Result<Vec<(String, Value, usize)>, String> {
-        let mut items = Vec::new();
-        while let Some((token, line)) = tokens.get(*pos) {
-            let key = match token {
-                Token::Close => return Ok(items),
-                Token::Word(w) => w.clone(),
-                other => return Err(format!("GML line {line}: expected a key, found {other:?}")),
-            };
-            *pos += 1;
-            let value = match tokens.get(*pos) {
-                Some((Token::Number(x), _)) => Value::Number(*x),
-                Some((Token::Text(s), _)) => Value::Text(s.clone()),
-                Some((Token::Open, open_line)) => {
-                    *pos += 1;
-                    let inner = list(tokens, pos)?;
-                    if tokens.get(*pos).map(|(t, _)| t) != Some(&Token::Close) {
-                        return Err(format!(
-                            "GML line {open_line}: `{key} [` is never closed with `]`"
-                        ));
-                    }
-                    Value::List(inner)
-                }
-                Some((other, l)) => {
-                    return Err(format!(
-                        "GML line {l}: `{key}` has no value (found {other:?})"
-                    ));
-                }
-                None => return Err(format!("GML line {line}: `{key}` has no value")),
-            };
-            *pos += 1;
-            items.push((key, value, *line));
-        }
-        Ok(items)
     }
 }
