@@ -108,13 +108,16 @@ pub struct BenchRequest {
     pub seed: u64,
 }
 
+/// Generates a system at the requested size and times its run: the JSON report.
+type BenchRun = Box<dyn Fn(&BenchRequest, &BenchOptions) -> Result<Value, String> + Send + Sync>;
+
 /// One system `dsim bench system` can generate.
 pub struct BenchEntry {
     /// The system's name.
     pub name: &'static str,
     /// What the size counts.
     pub description: &'static str,
-    run: Box<dyn Fn(&BenchRequest, &BenchOptions) -> Result<Value, String> + Send + Sync>,
+    run: BenchRun,
 }
 
 impl BenchEntry {

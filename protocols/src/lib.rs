@@ -4,6 +4,8 @@
 //! state machines, invariants and end-of-run metrics. Nothing here knows about RON
 //! files or the command line.
 
+#![warn(missing_docs)]
+
 pub mod bully;
 pub mod cityos;
 pub mod forward;

@@ -6,6 +6,8 @@
 //! [`Fingerprint`] and, on request, a trace of [`TraceRecord`]s. Given the same nodes,
 //! faults and seed, a run is a pure function of its inputs.
 
+#![warn(missing_docs)]
+
 pub mod clock;
 pub mod context;
 pub mod fault;
@@ -15,7 +17,7 @@ pub mod metrics;
 pub mod network;
 pub mod node;
 mod prefetch;
-pub mod queue;
+mod queue;
 pub mod rng;
 pub mod roles;
 pub mod sim;

@@ -564,6 +564,11 @@ impl Network {
     /// `link_name` names the random stream of a link with a bandwidth or FIFO ordering;
     /// it is called only the first time such a link carries a message.
     ///
+    /// The kernel calls it for every send. It is public for crates above the kernel
+    /// that sample a link model on a network of their own, outside any simulation
+    /// (`hardware_models::stats` measures a preset's delivery statistics this way):
+    /// those draws never reach a trace.
+    ///
     /// # Panics
     /// If the link draws from its sender's stream and `from` was never registered with
     /// [`Network::add_node`].

@@ -458,13 +458,9 @@ impl<T> EventQueue<T> {
     }
 
     /// Number of live (not cancelled) pending events.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.live
-    }
-
-    /// True when no live event is pending.
-    pub fn is_empty(&self) -> bool {
-        self.live == 0
     }
 }
 

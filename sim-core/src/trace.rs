@@ -135,7 +135,7 @@ impl fmt::Display for Fingerprint {
 /// state, and any single changed word changes both lanes. It is a divergence detector,
 /// not a cryptographic hash. Integers are fed as fixed-width little-endian words
 /// (`usize` as `u64`), so the value is the same on every platform.
-pub struct FingerprintHasher {
+pub(crate) struct FingerprintHasher {
     a: u64,
     b: u64,
 }
@@ -220,10 +220,9 @@ impl Hasher for FingerprintHasher {
 }
 
 /// The running trace of one simulation: the fingerprint, and the records when kept.
-pub struct Trace {
+pub(crate) struct Trace {
     hasher: FingerprintHasher,
     records: Option<Vec<TraceRecord>>,
-    count: u64,
 }
 
 impl Trace {
@@ -232,7 +231,6 @@ impl Trace {
         Trace {
             hasher: FingerprintHasher::new(),
             records: keep_records.then(Vec::new),
-            count: 0,
         }
     }
 
@@ -253,7 +251,6 @@ impl Trace {
         peer: u32,
         value: u64,
     ) -> &mut FingerprintHasher {
-        self.count += 1;
         let h = &mut self.hasher;
         h.word(time_ns);
         h.word((u64::from(node) << 32) | u64::from(peer));
@@ -280,27 +277,9 @@ impl Trace {
         self.hasher.digest()
     }
 
-    /// How many records have been folded in.
-    pub fn len(&self) -> u64 {
-        self.count
-    }
-
-    /// True before the first record.
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
     /// The kept records (empty when records are not kept).
     pub fn records(&self) -> &[TraceRecord] {
         self.records.as_deref().unwrap_or(&[])
-    }
-
-    /// Take the kept records out, leaving none.
-    pub fn take_records(&mut self) -> Vec<TraceRecord> {
-        self.records
-            .as_mut()
-            .map(std::mem::take)
-            .unwrap_or_default()
     }
 }
 
