@@ -9,7 +9,8 @@
 use dsim_system::{Setup, System, TopologyRule, add_declared, round_robin_pairs};
 use serde::{Deserialize, Serialize};
 use sim_core::{
-    Ctx, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation, TimerId, TimerTag, World,
+    Ctx, Invariant, Message, Metrics, Node, NodeId, Role, SimTime, Simulation, TimerId, TimerTag,
+    World,
 };
 
 /// Ping-pong parameters.
@@ -125,23 +126,8 @@ pub struct Ponger {
     pub answered: u64,
 }
 
-/// A node of the ping-pong system.
-#[derive(Clone, Debug)]
-pub enum PingPongNode {
-    /// Sends pings.
-    Pinger(Pinger),
-    /// Answers them.
-    Ponger(Ponger),
-}
-
 impl Pinger {
-    fn send_current(
-        &mut self,
-        ctx: &mut impl Ctx<PingPongNode>,
-        seq: u32,
-        attempt: u32,
-        first: SimTime,
-    ) {
+    fn send_current(&mut self, ctx: &mut impl Ctx<Self>, seq: u32, attempt: u32, first: SimTime) {
         let Some(target) = self.target else { return };
         self.transmissions += 1;
         let size = self.params.size_bytes;
@@ -150,7 +136,7 @@ impl Pinger {
         self.outstanding = Some((seq, attempt, first, timer));
     }
 
-    fn next_ping(&mut self, ctx: &mut impl Ctx<PingPongNode>) {
+    fn next_ping(&mut self, ctx: &mut impl Ctx<Self>) {
         if self.next_seq >= self.params.count {
             return;
         }
@@ -160,7 +146,7 @@ impl Pinger {
         self.send_current(ctx, seq, 1, now);
     }
 
-    fn on_pong(&mut self, ctx: &mut impl Ctx<PingPongNode>, seq: u32, attempt: u32) {
+    fn on_pong(&mut self, ctx: &mut impl Ctx<Self>, seq: u32, attempt: u32) {
         let Some((current, tries, first, timer)) = self.outstanding else {
             ctx.metrics().add("pingpong.late_pongs", 1.0);
             return;
@@ -183,7 +169,7 @@ impl Pinger {
         ctx.set_timer(self.params.interval, PingTimer::Next);
     }
 
-    fn on_timeout(&mut self, ctx: &mut impl Ctx<PingPongNode>, seq: u32) {
+    fn on_timeout(&mut self, ctx: &mut impl Ctx<Self>, seq: u32) {
         let Some((current, tries, first, _)) = self.outstanding else {
             return;
         };
@@ -202,43 +188,63 @@ impl Pinger {
     }
 }
 
-impl Node for PingPongNode {
+impl Node for Pinger {
     type Msg = PingMsg;
     type Timer = PingTimer;
 
     fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
-        if let PingPongNode::Pinger(p) = self {
-            p.next_ping(ctx);
-        }
+        self.next_ping(ctx);
     }
 
     fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: PingMsg) {
-        match (self, msg) {
-            (PingPongNode::Ponger(p), PingMsg::Ping { seq, attempt, size }) => {
-                p.answered += 1;
-                ctx.send(from, PingMsg::Pong { seq, attempt, size });
-            }
-            (PingPongNode::Pinger(p), PingMsg::Pong { seq, attempt, .. }) => {
-                p.on_pong(ctx, seq, attempt)
-            }
-            (_, other) => ctx.annotate(&format!("unexpected {} from {from}", other.kind())),
+        match msg {
+            PingMsg::Pong { seq, attempt, .. } => self.on_pong(ctx, seq, attempt),
+            other => ctx.annotate(&format!("unexpected {} from {from}", other.kind())),
         }
     }
 
     fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: PingTimer) {
-        if let PingPongNode::Pinger(p) = self {
-            match timer {
-                PingTimer::Next => p.next_ping(ctx),
-                PingTimer::Timeout { seq } => p.on_timeout(ctx, seq),
-            }
+        match timer {
+            PingTimer::Next => self.next_ping(ctx),
+            PingTimer::Timeout { seq } => self.on_timeout(ctx, seq),
         }
     }
 
     fn on_crash(&mut self) {
         // A pinger forgets the ping in flight; its counters are the experiment's record.
-        if let PingPongNode::Pinger(p) = self {
-            p.outstanding = None;
+        self.outstanding = None;
+    }
+}
+
+impl Node for Ponger {
+    type Msg = PingMsg;
+    type Timer = PingTimer;
+
+    fn on_start(&mut self, _ctx: &mut impl Ctx<Self>) {}
+
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: PingMsg) {
+        match msg {
+            PingMsg::Ping { seq, attempt, size } => {
+                self.answered += 1;
+                ctx.send(from, PingMsg::Pong { seq, attempt, size });
+            }
+            other => ctx.annotate(&format!("unexpected {} from {from}", other.kind())),
         }
+    }
+
+    fn on_timer(&mut self, _ctx: &mut impl Ctx<Self>, _timer: PingTimer) {
+        // A ponger only answers; it sets no timers.
+    }
+}
+
+sim_core::roles! {
+    /// A node of the ping-pong system.
+    #[derive(Clone, Debug)]
+    pub enum PingPongNode {
+        /// Sends pings.
+        Pinger(Pinger),
+        /// Answers them.
+        Ponger(Ponger),
     }
 }
 
@@ -251,7 +257,7 @@ impl Invariant<PingPongNode> for Accounting {
     }
     fn check(&mut self, world: &World<'_, PingPongNode>) -> Result<(), String> {
         for (id, _, node) in world.nodes() {
-            if let PingPongNode::Pinger(p) = node {
+            if let Some(p) = Pinger::of(node) {
                 let in_flight = u32::from(p.outstanding.is_some());
                 if p.acked + p.lost + in_flight > p.next_seq {
                     return Err(format!(
@@ -278,7 +284,7 @@ impl Invariant<PingPongNode> for AllResolved {
     }
     fn check_at_end(&mut self, world: &World<'_, PingPongNode>) -> Result<(), String> {
         for (id, node) in world.live_nodes() {
-            if let PingPongNode::Pinger(p) = node
+            if let Some(p) = Pinger::of(node)
                 && p.acked + p.lost < p.params.count
             {
                 return Err(format!(
@@ -321,16 +327,17 @@ impl System for PingPong {
 
     fn build(params: &PingPongParams, setup: &Setup<'_>, sim: &mut Simulation<PingPongNode>) {
         add_declared(sim, setup.nodes, |d| match d.role.as_str() {
-            "pinger" => PingPongNode::Pinger(Pinger {
+            "pinger" => Pinger {
                 params: params.clone(),
                 ..Pinger::default()
-            }),
-            _ => PingPongNode::Ponger(Ponger::default()),
+            }
+            .into(),
+            _ => Ponger::default().into(),
         });
         for (pinger, ponger) in round_robin_pairs(setup.nodes, "pinger", "ponger") {
             let target = sim.lookup(&ponger.name);
             if let Some(id) = sim.lookup(&pinger.name)
-                && let PingPongNode::Pinger(p) = sim.node_mut(id)
+                && let Some(p) = Pinger::of_mut(sim.node_mut(id))
             {
                 p.target = target;
             }
@@ -344,7 +351,7 @@ impl System for PingPong {
     fn report(_params: &PingPongParams, sim: &Simulation<PingPongNode>, metrics: &mut Metrics) {
         let (mut sent, mut acked, mut lost, mut tx, mut tx_acked) = (0u64, 0u64, 0u64, 0u64, 0u64);
         for (_, _, node) in sim.world().nodes() {
-            if let PingPongNode::Pinger(p) = node {
+            if let Some(p) = Pinger::of(node) {
                 sent += u64::from(p.next_seq);
                 acked += u64::from(p.acked);
                 lost += u64::from(p.lost);
@@ -367,7 +374,76 @@ impl System for PingPong {
 mod tests {
     use super::*;
     use dsim_system::{LinkTable, NodeDecl};
-    use sim_core::{LinkParams, SimConfig};
+    use sim_core::{LinkParams, Recorder, SimConfig};
+
+    /// A pinger alone, under a [`Recorder`]: it pings its ponger, sends the ping again
+    /// when the timeout fires, and on the pong cancels the timeout and waits `interval`
+    /// for the next ping; a ping sent to it is not answered but noted.
+    #[test]
+    fn a_pinger_retransmits_until_the_pong() {
+        let params = PingPongParams::default();
+        let mut ctx = Recorder::new(&["a", "b"], "a", 1);
+        let ponger = NodeId(1);
+        let mut pinger = Pinger {
+            params: params.clone(),
+            target: Some(ponger),
+            ..Pinger::default()
+        };
+        pinger.on_start(&mut ctx);
+        let ping = |attempt| PingMsg::Ping {
+            seq: 0,
+            attempt,
+            size: params.size_bytes,
+        };
+        assert_eq!(ctx.take_sent(), vec![(ponger, ping(1))]);
+        assert_eq!(ctx.timers[0].1, params.timeout);
+        assert_eq!(ctx.timers[0].2, PingTimer::Timeout { seq: 0 });
+
+        ctx.advance_to(params.timeout);
+        pinger.on_timer(&mut ctx, PingTimer::Timeout { seq: 0 });
+        assert_eq!(ctx.take_sent(), vec![(ponger, ping(2))]);
+        assert_eq!(ctx.metrics.value("pingpong.retransmissions"), 1.0);
+        let retry = ctx.timers[1].0;
+
+        let pong = PingMsg::Pong {
+            seq: 0,
+            attempt: 2,
+            size: params.size_bytes,
+        };
+        pinger.on_message(&mut ctx, ponger, pong);
+        assert_eq!(
+            ctx.cancelled,
+            vec![retry],
+            "the pong cancels the live timeout"
+        );
+        assert_eq!(ctx.timers[2].1, params.interval);
+        assert_eq!(ctx.timers[2].2, PingTimer::Next);
+        assert_eq!((pinger.acked, pinger.transmissions_of_acked), (1, 2));
+
+        pinger.on_message(&mut ctx, ponger, ping(1));
+        assert!(ctx.sent.is_empty());
+        assert_eq!(ctx.annotations, vec!["unexpected ping from n1"]);
+    }
+
+    /// A ponger alone: it answers each ping with the matching pong.
+    #[test]
+    fn a_ponger_answers_each_ping() {
+        let mut ctx = Recorder::new(&["a", "b"], "b", 1);
+        let mut ponger = Ponger::default();
+        let ping = PingMsg::Ping {
+            seq: 4,
+            attempt: 3,
+            size: 80,
+        };
+        ponger.on_message(&mut ctx, NodeId(0), ping);
+        let pong = PingMsg::Pong {
+            seq: 4,
+            attempt: 3,
+            size: 80,
+        };
+        assert_eq!(ctx.sent, vec![(NodeId(0), pong)]);
+        assert_eq!(ponger.answered, 1);
+    }
 
     /// Pinger "a" and ponger "b", both starting at time zero.
     fn pinger_and_ponger() -> Vec<NodeDecl> {

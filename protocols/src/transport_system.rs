@@ -49,13 +49,14 @@
 
 use crate::transport::analytic::{ModelLink, stop_and_wait_goodput, stop_and_wait_round_trip};
 use crate::transport::{
-    Endpoint, Mode, Output, Payload, TimerToken, TransportConfig, TransportHost,
+    Endpoint, Mode, Output, Payload, Segment, TimerToken, TransportConfig, TransportHost,
     fill_pseudo_random, forward,
 };
 use dsim_system::{Setup, System, TopologyRule, add_declared, round_robin_pairs};
 use serde::{Deserialize, Serialize};
 use sim_core::{
-    Ctx, Invariant, Latency, Metrics, Node, NodeId, SimTime, Simulation, TimerTag, World,
+    Context, Ctx, Invariant, Latency, Metrics, Node, NodeId, Role, SimTime, Simulation, TimerTag,
+    World,
 };
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -171,27 +172,56 @@ pub struct ReceiverState {
     seen: BTreeSet<(NodeId, u64)>,
 }
 
-/// The role-specific part of a node.
-#[derive(Clone, Debug)]
-pub enum Role {
-    /// Sends transfers and datagrams.
-    Sender(SenderState),
-    /// Receives and checks them.
-    Receiver(ReceiverState),
-}
-
-/// A node of the transport system: an endpoint and its role.
-pub struct TransportNode {
+/// A sender: its transport endpoint, and what it has done.
+pub struct Sender {
     /// The node's transport endpoint.
     pub endpoint: Endpoint,
-    /// Sender or receiver, with its record.
-    pub role: Role,
+    /// Transfers and datagrams sent, and how they ended.
+    pub state: SenderState,
     seed: u64,
     params: Arc<TransportParams>,
 }
 
-impl TransportHost for TransportNode {
-    fn wrap_segment(segment: crate::transport::Segment) -> Self::Msg {
+/// A receiver: its transport endpoint, and what it has seen.
+pub struct Receiver {
+    /// The node's transport endpoint.
+    pub endpoint: Endpoint,
+    /// Transfers and datagrams received, and how they checked.
+    pub state: ReceiverState,
+    params: Arc<TransportParams>,
+}
+
+sim_core::roles! {
+    /// A node of the transport system: a sender or a receiver.
+    pub enum TransportNode {
+        /// Sends transfers and datagrams.
+        Sender(Sender),
+        /// Receives and checks them.
+        Receiver(Receiver),
+    }
+}
+
+impl TransportNode {
+    /// The node's transport endpoint, whichever its role.
+    pub fn endpoint(&self) -> &Endpoint {
+        match self {
+            TransportNode::Sender(s) => &s.endpoint,
+            TransportNode::Receiver(r) => &r.endpoint,
+        }
+    }
+}
+
+impl TransportHost for Sender {
+    fn wrap_segment(segment: Segment) -> Self::Msg {
+        segment
+    }
+    fn wrap_timer(token: TimerToken) -> TransportTimer {
+        TransportTimer::Transport(token)
+    }
+}
+
+impl TransportHost for Receiver {
+    fn wrap_segment(segment: Segment) -> Self::Msg {
         segment
     }
     fn wrap_timer(token: TimerToken) -> TransportTimer {
@@ -226,14 +256,14 @@ fn payload_key(seed: u64, sender: &str, kind: u64, index: u64) -> u64 {
     h ^ (h >> 29)
 }
 
-impl TransportNode {
-    fn sender(&mut self) -> Option<&mut SenderState> {
-        match &mut self.role {
-            Role::Sender(s) => Some(s),
-            Role::Receiver(_) => None,
-        }
-    }
+/// Record a round-trip sample and the RTO after it (senders and receivers alike).
+fn observe_rtt(ctx: &mut impl Context<Segment, TransportTimer>, rtt: SimTime, rto: SimTime) {
+    let m = ctx.metrics();
+    m.observe("rtt_ms", rtt.as_millis_f64());
+    m.observe("rto_ms", rto.as_millis_f64());
+}
 
+impl Sender {
     /// Drain the endpoint and act on its events.
     fn pump(&mut self, ctx: &mut impl Ctx<Self>) {
         for event in forward(&mut self.endpoint, ctx) {
@@ -242,18 +272,15 @@ impl TransportNode {
     }
 
     fn on_event(&mut self, ctx: &mut impl Ctx<Self>, event: Output) {
-        let params = Arc::clone(&self.params);
-        match (&mut self.role, event) {
-            (
-                Role::Sender(s),
-                Output::TransferComplete {
-                    bytes,
-                    elapsed,
-                    transmissions,
-                    packets,
-                    ..
-                },
-            ) => {
+        let (s, params) = (&mut self.state, &self.params);
+        match event {
+            Output::TransferComplete {
+                bytes,
+                elapsed,
+                transmissions,
+                packets,
+                ..
+            } => {
                 s.completed += 1;
                 s.bytes_completed += bytes;
                 s.elapsed_total += elapsed;
@@ -267,12 +294,9 @@ impl TransportNode {
                     ctx.set_timer(params.gap, TransportTimer::NextTransfer);
                 }
             }
-            (
-                Role::Sender(s),
-                Output::TransferFailed {
-                    transfer, reason, ..
-                },
-            ) => {
+            Output::TransferFailed {
+                transfer, reason, ..
+            } => {
                 s.failed += 1;
                 let why = format!("transfer {} failed: {reason}", transfer.0);
                 ctx.annotate(&why);
@@ -281,75 +305,24 @@ impl TransportNode {
                     ctx.set_timer(params.gap, TransportTimer::NextTransfer);
                 }
             }
-            (Role::Sender(s), Output::Acked { .. }) => s.datagrams_acked += 1,
-            (Role::Sender(s), Output::Lost { id, .. }) => {
+            Output::Acked { .. } => s.datagrams_acked += 1,
+            Output::Lost { id, .. } => {
                 s.datagrams_lost += 1;
                 ctx.annotate(&format!("datagram {} lost", id.0));
             }
-            (_, Output::RttSample { rtt, rto, .. }) => {
-                let m = ctx.metrics();
-                m.observe("rtt_ms", rtt.as_millis_f64());
-                m.observe("rto_ms", rto.as_millis_f64());
-            }
-            (
-                Role::Receiver(r),
-                Output::Delivered {
-                    from,
-                    payload,
-                    reliable,
-                },
-            ) => {
-                let bytes = payload.as_bytes();
-                let index = bytes.get(..8).map_or(u64::MAX, |b| {
-                    u64::from_le_bytes(b.try_into().expect("8 bytes"))
-                });
-                if reliable {
-                    r.datagrams += 1;
-                    if !r.seen.insert((from, index)) {
-                        r.duplicate_deliveries += 1;
-                    }
-                } else {
-                    r.unreliable += 1;
-                }
-                if keyed_bytes(index, bytes.len()) != bytes {
-                    r.corrupt_datagrams += 1;
-                }
-            }
-            (
-                Role::Receiver(r),
-                Output::TransferReceived {
-                    from,
-                    transfer,
-                    data,
-                    intact,
-                },
-            ) => {
-                r.received += 1;
-                let key = data
-                    .get(..8)
-                    .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
-                let matches = intact
-                    && data.len() as u64 == params.payload_bytes
-                    && key.is_some_and(|k| keyed_bytes(k, data.len()) == *data);
-                if matches {
-                    r.verified += 1;
-                    r.delivered_bytes += data.len() as u64;
-                } else {
-                    r.corrupt += 1;
-                    ctx.annotate(&format!(
-                        "transfer {} from {} arrived corrupt",
-                        transfer.0,
-                        ctx.name_of(from)
-                    ));
-                }
-            }
-            _ => {}
+            Output::RttSample { rtt, rto, .. } => observe_rtt(ctx, rtt, rto),
+            // Receivers send a sender acknowledgements only, so nothing is delivered to
+            // it; `forward` handles sends and timers.
+            Output::Delivered { .. }
+            | Output::TransferReceived { .. }
+            | Output::Send { .. }
+            | Output::SetTimer { .. } => {}
         }
     }
 
     fn start_next_transfer(&mut self, ctx: &mut impl Ctx<Self>) {
         let (seed, len, total) = (self.seed, self.params.payload_bytes, self.params.transfers);
-        let Some(s) = self.sender() else { return };
+        let s = &mut self.state;
         let Some(target) = s.target else { return };
         if s.refused.is_some() || s.started >= total {
             return;
@@ -365,7 +338,7 @@ impl TransportNode {
     fn send_datagrams(&mut self, ctx: &mut impl Ctx<Self>) {
         let params = Arc::clone(&self.params);
         let seed = self.seed;
-        let Some(s) = self.sender() else { return };
+        let s = &mut self.state;
         let Some(target) = s.target else { return };
         if s.refused.is_some() {
             return;
@@ -399,13 +372,13 @@ impl TransportNode {
     }
 }
 
-impl Node for TransportNode {
-    type Msg = crate::transport::Segment;
+impl Node for Sender {
+    type Msg = Segment;
     type Timer = TransportTimer;
 
     fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
-        let params = Arc::clone(&self.params);
-        let Some(s) = self.sender() else { return };
+        let params = &self.params;
+        let s = &mut self.state;
         let Some(target) = s.target else { return };
         let extra = (params.datagrams + params.unreliable_datagrams > 0)
             .then_some(("datagram_bytes", params.datagram_bytes));
@@ -421,7 +394,7 @@ impl Node for TransportNode {
         self.send_datagrams(ctx);
     }
 
-    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: Self::Msg) {
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: Segment) {
         self.endpoint.on_segment(ctx.now(), from, msg);
         self.pump(ctx);
     }
@@ -439,18 +412,113 @@ impl Node for TransportNode {
 
     fn on_crash(&mut self) {
         self.endpoint.crash();
-        match &mut self.role {
-            Role::Sender(s) => {
-                let in_flight = s.started.saturating_sub(s.completed + s.failed);
-                if in_flight > 0 {
-                    s.failed += in_flight;
-                    s.failures.push("the sender crashed mid-transfer".into());
+        let s = &mut self.state;
+        let in_flight = s.started.saturating_sub(s.completed + s.failed);
+        if in_flight > 0 {
+            s.failed += in_flight;
+            s.failures.push("the sender crashed mid-transfer".into());
+        }
+    }
+}
+
+impl Receiver {
+    /// Drain the endpoint and act on its events.
+    fn pump(&mut self, ctx: &mut impl Ctx<Self>) {
+        for event in forward(&mut self.endpoint, ctx) {
+            self.on_event(ctx, event);
+        }
+    }
+
+    fn on_event(&mut self, ctx: &mut impl Ctx<Self>, event: Output) {
+        let r = &mut self.state;
+        match event {
+            Output::RttSample { rtt, rto, .. } => observe_rtt(ctx, rtt, rto),
+            Output::Delivered {
+                from,
+                payload,
+                reliable,
+            } => {
+                let bytes = payload.as_bytes();
+                let index = bytes.get(..8).map_or(u64::MAX, |b| {
+                    u64::from_le_bytes(b.try_into().expect("8 bytes"))
+                });
+                if reliable {
+                    r.datagrams += 1;
+                    if !r.seen.insert((from, index)) {
+                        r.duplicate_deliveries += 1;
+                    }
+                } else {
+                    r.unreliable += 1;
+                }
+                if keyed_bytes(index, bytes.len()) != bytes {
+                    r.corrupt_datagrams += 1;
                 }
             }
-            // The endpoint's duplicate filter was volatile, so at-most-once holds per
-            // receiver incarnation: the record of what was seen restarts with it.
-            Role::Receiver(r) => r.seen.clear(),
+            Output::TransferReceived {
+                from,
+                transfer,
+                data,
+                intact,
+            } => {
+                r.received += 1;
+                let key = data
+                    .get(..8)
+                    .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+                let matches = intact
+                    && data.len() as u64 == self.params.payload_bytes
+                    && key.is_some_and(|k| keyed_bytes(k, data.len()) == *data);
+                if matches {
+                    r.verified += 1;
+                    r.delivered_bytes += data.len() as u64;
+                } else {
+                    r.corrupt += 1;
+                    ctx.annotate(&format!(
+                        "transfer {} from {} arrived corrupt",
+                        transfer.0,
+                        ctx.name_of(from)
+                    ));
+                }
+            }
+            // A receiver sends acknowledgements only, which are not themselves
+            // acknowledged: none of its sends completes, fails or is lost. `forward`
+            // handles sends and timers.
+            Output::TransferComplete { .. }
+            | Output::TransferFailed { .. }
+            | Output::Acked { .. }
+            | Output::Lost { .. }
+            | Output::Send { .. }
+            | Output::SetTimer { .. } => {}
         }
+    }
+}
+
+impl Node for Receiver {
+    type Msg = Segment;
+    type Timer = TransportTimer;
+
+    fn on_start(&mut self, _ctx: &mut impl Ctx<Self>) {}
+
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: Segment) {
+        self.endpoint.on_segment(ctx.now(), from, msg);
+        self.pump(ctx);
+    }
+
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: TransportTimer) {
+        match timer {
+            TransportTimer::Transport(token) => {
+                self.endpoint.on_timer(ctx.now(), token);
+                self.pump(ctx);
+            }
+            // Only a sender sets these.
+            TransportTimer::NextTransfer | TransportTimer::NextDatagram => {}
+        }
+    }
+
+    fn on_crash(&mut self) {
+        self.endpoint.crash();
+        // The endpoint's duplicate filter was volatile, so at-most-once holds per
+        // receiver incarnation: the record of what was seen restarts with it.
+        self.state.seen.clear();
     }
 }
 
@@ -463,7 +531,7 @@ impl Invariant<TransportNode> for PayloadIntact {
     }
     fn check(&mut self, world: &World<'_, TransportNode>) -> Result<(), String> {
         for (id, _, node) in world.nodes() {
-            if let Role::Receiver(r) = &node.role
+            if let Some(Receiver { state: r, .. }) = Receiver::of(node)
                 && (r.corrupt > 0 || r.corrupt_datagrams > 0)
             {
                 return Err(format!(
@@ -489,7 +557,7 @@ impl Invariant<TransportNode> for AtMostOnce {
     }
     fn check(&mut self, world: &World<'_, TransportNode>) -> Result<(), String> {
         for (id, _, node) in world.nodes() {
-            if let Role::Receiver(r) = &node.role
+            if let Some(Receiver { state: r, .. }) = Receiver::of(node)
                 && r.duplicate_deliveries > 0
             {
                 return Err(format!(
@@ -513,8 +581,10 @@ impl Invariant<TransportNode> for TransfersComplete {
     }
     fn check_at_end(&mut self, world: &World<'_, TransportNode>) -> Result<(), String> {
         for (id, node) in world.live_nodes() {
-            if let Role::Sender(s) = &node.role
-                && s.completed < node.params.transfers
+            if let Some(Sender {
+                state: s, params, ..
+            }) = Sender::of(node)
+                && s.completed < params.transfers
             {
                 let why = s
                     .failures
@@ -524,7 +594,7 @@ impl Invariant<TransportNode> for TransfersComplete {
                     "{} completed {} of {} transfers ({} failed): {why}",
                     world.name(id),
                     s.completed,
-                    node.params.transfers,
+                    params.transfers,
                     s.failed
                 ));
             }
@@ -588,22 +658,32 @@ impl System for Transport {
 
     fn build(params: &TransportParams, setup: &Setup<'_>, sim: &mut Simulation<TransportNode>) {
         let shared = Arc::new(params.clone());
-        add_declared(sim, setup.nodes, |d| TransportNode {
-            endpoint: Endpoint::new(params.transport.clone()),
-            role: if d.role == "sender" {
-                Role::Sender(SenderState::default())
+        add_declared(sim, setup.nodes, |d| {
+            let endpoint = Endpoint::new(params.transport.clone());
+            let params = Arc::clone(&shared);
+            if d.role == "sender" {
+                Sender {
+                    endpoint,
+                    state: SenderState::default(),
+                    seed: setup.seed,
+                    params,
+                }
+                .into()
             } else {
-                Role::Receiver(ReceiverState::default())
-            },
-            seed: setup.seed,
-            params: Arc::clone(&shared),
+                Receiver {
+                    endpoint,
+                    state: ReceiverState::default(),
+                    params,
+                }
+                .into()
+            }
         });
         for (sender, receiver) in round_robin_pairs(setup.nodes, "sender", "receiver") {
             let (s, r) = (sim.lookup(&sender.name), sim.lookup(&receiver.name));
             if let (Some(s), Some(target)) = (s, r)
-                && let Role::Sender(state) = &mut sim.node_mut(s).role
+                && let Some(sender) = Sender::of_mut(sim.node_mut(s))
             {
-                state.target = Some(target);
+                sender.state.target = Some(target);
             }
         }
     }
@@ -628,7 +708,7 @@ impl System for Transport {
         let (mut verified, mut corrupt, mut delivered) = (0u64, 0u64, 0u64);
         let (mut dg_acked, mut dg_delivered, mut unreliable) = (0u64, 0u64, 0u64);
         for (_, _, node) in sim.world().nodes() {
-            let st = node.endpoint.stats();
+            let st = node.endpoint().stats();
             tx_acked += st.transmissions_of_acked - st.datagram_transmissions_of_acked;
             acked += st.packets_acked - st.datagrams_acked;
             dg_tx_acked += st.datagram_transmissions_of_acked;
@@ -636,15 +716,15 @@ impl System for Transport {
             lost += st.datagrams_lost + st.segments_lost;
             retransmissions += st.retransmissions;
             duplicates += st.duplicates_suppressed;
-            match &node.role {
-                Role::Sender(s) => {
+            match node {
+                TransportNode::Sender(Sender { state: s, .. }) => {
                     bits += s.bytes_completed as f64 * 8.0;
                     secs += s.elapsed_total.as_secs_f64();
                     completed += u64::from(s.completed);
                     failed += u64::from(s.failed);
                     dg_acked += u64::from(s.datagrams_acked);
                 }
-                Role::Receiver(r) => {
+                TransportNode::Receiver(Receiver { state: r, .. }) => {
                     verified += u64::from(r.verified);
                     corrupt += u64::from(r.corrupt);
                     delivered += r.delivered_bytes;
@@ -695,10 +775,9 @@ fn stop_and_wait_prediction(
         return None;
     }
     let world = sim.world();
-    let mut senders = world.nodes().filter_map(|(id, _, n)| match &n.role {
-        Role::Sender(s) => Some((id, s.target)),
-        Role::Receiver(_) => None,
-    });
+    let mut senders = world
+        .nodes()
+        .filter_map(|(id, _, n)| Sender::of(n).map(|s| (id, s.state.target)));
     let (Some((sender, Some(receiver))), None) = (senders.next(), senders.next()) else {
         return None;
     };
@@ -734,7 +813,53 @@ mod tests {
     use crate::transport::Mode;
     use crate::transport::analytic::{ModelLink, stop_and_wait_goodput, stop_and_wait_round_trip};
     use dsim_system::{LinkTable, NodeDecl};
-    use sim_core::{Latency, LinkParams, SimConfig};
+    use sim_core::{Latency, LinkParams, Recorder, SimConfig};
+
+    /// A sender alone, under a [`Recorder`]: on start it puts its transfer's first
+    /// segment on the link to its receiver and sets the endpoint's retransmission timer;
+    /// over a link whose MTU its chunks do not fit it sends nothing and records why.
+    #[test]
+    fn a_sender_starts_its_transfer_or_refuses_the_link() {
+        let params = Arc::new(TransportParams {
+            payload_bytes: 10_000,
+            ..TransportParams::default()
+        });
+        let rx = NodeId(1);
+        let sender = || Sender {
+            endpoint: Endpoint::new(params.transport.clone()),
+            state: SenderState {
+                target: Some(rx),
+                ..SenderState::default()
+            },
+            seed: 1,
+            params: Arc::clone(&params),
+        };
+        let mut ctx = Recorder::new(&["tx", "rx"], "tx", 1);
+        let mut tx = sender();
+        tx.on_start(&mut ctx);
+        assert!(!ctx.sent.is_empty());
+        assert!(ctx.sent.iter().all(|(to, _)| *to == rx));
+        let endpoint_timer = |t: &TransportTimer| matches!(t, TransportTimer::Transport(_));
+        assert!(ctx.timers.iter().any(|(_, _, t)| endpoint_timer(t)));
+        assert_eq!((tx.state.started, tx.state.failed), (1, 0));
+
+        let mut ctx = Recorder::new(&["tx", "rx"], "tx", 1);
+        ctx.link = LinkParams {
+            mtu: Some(64),
+            fragmentation: false,
+            ..LinkParams::default()
+        };
+        let mut tx = sender();
+        tx.on_start(&mut ctx);
+        assert!(ctx.sent.is_empty() && ctx.timers.is_empty());
+        assert_eq!((tx.state.started, tx.state.failed), (0, 1));
+        assert!(
+            ctx.annotations[0].starts_with("link to rx refused: "),
+            "{:?}",
+            ctx.annotations
+        );
+        assert_eq!(tx.state.refused.as_ref(), Some(&ctx.annotations[0]));
+    }
 
     /// `data` on tx -> rx and `ack` on rx -> tx.
     fn pair_links(data: LinkParams, ack: LinkParams) -> LinkTable {
@@ -1035,9 +1160,7 @@ mod tests {
         let out = sim.run_until(SimTime::from_secs(60));
         assert_eq!(out.violation, None);
         let (_, tx) = sim.node(sim.lookup("tx").unwrap());
-        let Role::Sender(s) = &tx.role else {
-            panic!("tx is the sender")
-        };
+        let s = &Sender::of(tx).expect("tx is the sender").state;
         assert_eq!((s.completed, s.failed), (1, 1));
         assert!(s.failures[0].contains("restarted"), "{:?}", s.failures);
         let mut m = sim.metrics();

@@ -377,7 +377,8 @@ pub fn system(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dsim::{Setup, System};
+    use dsim::{Role, Setup, System};
+    use protocols::cityos::CloudServer;
 
     /// A generated city of 100 edge nodes is a real network: nearly every edge node
     /// finds a cell at the minimum distance and registers (on the report's 100 x 100
@@ -398,7 +399,8 @@ mod tests {
         let world = sim.world();
         let cloud = world
             .nodes()
-            .find_map(|(_, _, n)| n.as_cloud())
+            .find_map(|(_, _, n)| CloudServer::of(n))
+            .map(|s| &s.cloud)
             .expect("the city has its server");
         assert!(
             cloud.nodes.len() >= 95,

@@ -4,8 +4,8 @@
 
 use protocols::cityos::analyst::Observation;
 use protocols::cityos::rest::AverageId;
-use protocols::cityos::{CityNode, CityOs, Cloud, EdgeNode, Phase};
-use sim_core::{Metrics, NodeStatus, SimTime, Simulation};
+use protocols::cityos::{Analyst, CityNode, CityOs, Cloud, CloudServer, EdgeNode, Phase};
+use sim_core::{Metrics, NodeStatus, Role, SimTime, Simulation};
 
 /// The library scenario `name`, built for its own seed.
 fn simulation(name: &str) -> (Simulation<CityNode>, SimTime) {
@@ -30,11 +30,12 @@ fn run_clean(name: &str) -> (Simulation<CityNode>, Metrics) {
 
 fn edge<'a>(sim: &'a Simulation<CityNode>, name: &str) -> (NodeStatus, &'a EdgeNode) {
     let (status, node) = sim.node(sim.lookup(name).expect("node"));
-    (status, node.as_edge().expect("an edge node"))
+    (status, EdgeNode::of(node).expect("an edge node"))
 }
 
 fn cloud(sim: &Simulation<CityNode>) -> &Cloud {
-    sim.node(sim.lookup("cloud").unwrap()).1.as_cloud().unwrap()
+    let server = CloudServer::of(sim.node(sim.lookup("cloud").unwrap()).1);
+    &server.expect("the server").cloud
 }
 
 /// Live nodes in the network agree on exactly this coordinator id.
@@ -42,7 +43,7 @@ fn agreed_coordinator(sim: &Simulation<CityNode>) -> i64 {
     let world = sim.world();
     let live: Vec<&EdgeNode> = world
         .live_nodes()
-        .filter_map(|(_, n)| n.as_edge())
+        .filter_map(|(_, n)| EdgeNode::of(n))
         .filter(|e| e.in_network())
         .collect();
     let coordinators: Vec<i64> = live
@@ -73,7 +74,7 @@ fn step_until(
 fn phases(sim: &Simulation<CityNode>) -> Vec<(i64, Phase)> {
     sim.world()
         .live_nodes()
-        .filter_map(|(_, n)| n.as_edge())
+        .filter_map(|(_, n)| EdgeNode::of(n))
         .map(|e| (e.id(), e.phase()))
         .collect()
 }
@@ -117,10 +118,8 @@ fn analyst_statistics_equal_a_direct_computation(sim: &Simulation<CityNode>) {
     let analyst = sim
         .world()
         .nodes()
-        .find_map(|(_, _, n)| match n {
-            CityNode::Analyst(a) => Some(a.observations.clone()),
-            _ => None,
-        })
+        .find_map(|(_, _, n)| Analyst::of(n))
+        .map(|a| a.observations.clone())
         .unwrap();
     assert!(analyst.len() > 60, "{} statistics", analyst.len());
     assert!(analyst.iter().any(|o| o.node.is_some()));

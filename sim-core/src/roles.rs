@@ -23,6 +23,10 @@ pub trait Role<E>: Sized {
 /// Also made: `From<Role>` for the enum, and [`Role`] for each role. A role type may
 /// appear in one variant only.
 ///
+/// A variant may hold its role boxed, written `Variant(Box<RoleType>)`, so that a large
+/// role does not make every node of the system as large: `From<RoleType>` boxes it,
+/// and `RoleType::of` still returns the role itself.
+///
 /// ```
 /// use sim_core::roles::Role;
 /// use sim_core::{Ctx, Message, Node, NodeId, TimerTag};
@@ -67,8 +71,8 @@ pub trait Role<E>: Sized {
 /// sim_core::roles! {
 ///     /// A node of the ask-and-answer system.
 ///     pub enum AskNode {
-///         /// Asks once.
-///         Client(Client),
+///         /// Asks once (boxed, as a large role would be).
+///         Client(Box<Client>),
 ///         /// Answers.
 ///         Server(Server),
 ///     }
@@ -86,20 +90,20 @@ macro_rules! roles {
         $(#[$meta:meta])*
         $vis:vis enum $name:ident {
             $(#[$first_meta:meta])*
-            $first:ident($first_role:ty)
-            $(, $(#[$variant_meta:meta])* $variant:ident($role:ty))* $(,)?
+            $first:ident($($first_role:tt)+)
+            $(, $(#[$variant_meta:meta])* $variant:ident($($role:tt)+))* $(,)?
         }
     ) => {
         $(#[$meta])*
         $vis enum $name {
             $(#[$first_meta])*
-            $first($first_role),
-            $($(#[$variant_meta])* $variant($role),)*
+            $first($($first_role)+),
+            $($(#[$variant_meta])* $variant($($role)+),)*
         }
 
         impl $crate::Node for $name {
-            type Msg = <$first_role as $crate::Node>::Msg;
-            type Timer = <$first_role as $crate::Node>::Timer;
+            type Msg = <$crate::roles!(@inner $($first_role)+) as $crate::Node>::Msg;
+            type Timer = <$crate::roles!(@inner $($first_role)+) as $crate::Node>::Timer;
 
             fn on_start(&mut self, ctx: &mut impl $crate::Ctx<Self>) {
                 match self {
@@ -149,8 +153,35 @@ macro_rules! roles {
             }
         }
 
-        $crate::roles!(@role $name, $first, $first_role);
-        $($crate::roles!(@role $name, $variant, $role);)*
+        $crate::roles!(@role $name, $first, $($first_role)+);
+        $($crate::roles!(@role $name, $variant, $($role)+);)*
+    };
+    (@inner Box<$role:ty>) => { $role };
+    (@inner $role:ty) => { $role };
+    (@role $name:ident, $variant:ident, Box<$role:ty>) => {
+        impl From<$role> for $name {
+            fn from(role: $role) -> Self {
+                $name::$variant(Box::new(role))
+            }
+        }
+
+        impl $crate::roles::Role<$name> for $role {
+            #[allow(unreachable_patterns)]
+            fn of(node: &$name) -> Option<&Self> {
+                match node {
+                    $name::$variant(role) => Some(&**role),
+                    _ => None,
+                }
+            }
+
+            #[allow(unreachable_patterns)]
+            fn of_mut(node: &mut $name) -> Option<&mut Self> {
+                match node {
+                    $name::$variant(role) => Some(&mut **role),
+                    _ => None,
+                }
+            }
+        }
     };
     (@role $name:ident, $variant:ident, $role:ty) => {
         impl From<$role> for $name {

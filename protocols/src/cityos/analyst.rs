@@ -6,8 +6,8 @@
 
 use super::http::HttpClient;
 use super::rest::{Body, Request, Statistic};
-use super::{CityMsg, CityNode, CityParams, CityTimer};
-use sim_core::{Ctx, NodeId, SimTime};
+use super::{CityMsg, CityParams, CityTimer};
+use sim_core::{Ctx, Node, NodeId, SimTime};
 
 /// A statistic the analyst received.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,16 +53,21 @@ impl Analyst {
         }
     }
 
-    pub(super) fn on_start(&mut self, ctx: &mut impl Ctx<CityNode>) {
-        ctx.set_timer(self.period, CityTimer::Query);
-    }
-
-    fn ask(&mut self, ctx: &mut impl Ctx<CityNode>, request: Request) {
+    fn ask(&mut self, ctx: &mut impl Ctx<Self>, request: Request) {
         self.http
             .send(ctx, self.server, request.clone(), request, self.timeout);
     }
+}
 
-    pub(super) fn on_timer(&mut self, ctx: &mut impl Ctx<CityNode>, timer: CityTimer) {
+impl Node for Analyst {
+    type Msg = CityMsg;
+    type Timer = CityTimer;
+
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
+        ctx.set_timer(self.period, CityTimer::Query);
+    }
+
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: CityTimer) {
         match timer {
             CityTimer::Query => {
                 ctx.set_timer(self.period, CityTimer::Query);
@@ -81,11 +86,21 @@ impl Analyst {
                 self.http.expire(req);
                 ctx.metrics().add("analyst_timeouts", 1.0);
             }
-            _ => {}
+            // The analyst sets only the timers above.
+            CityTimer::Retry
+            | CityTimer::KeepAlive
+            | CityTimer::KeepAliveTimeout
+            | CityTimer::HelloDone
+            | CityTimer::AnswerTimeout
+            | CityTimer::CoordinatorTimeout
+            | CityTimer::LocalAverage
+            | CityTimer::GlobalAverage
+            | CityTimer::Sample => {}
         }
     }
 
-    pub(super) fn on_message(&mut self, ctx: &mut impl Ctx<CityNode>, msg: CityMsg) {
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, _from: NodeId, msg: CityMsg) {
+        // Only the server talks to the analyst, and only with replies.
         let CityMsg::HttpReply { req, response } = msg else {
             return;
         };
@@ -116,7 +131,7 @@ impl Analyst {
         }
     }
 
-    pub(super) fn on_crash(&mut self) {
+    fn on_crash(&mut self) {
         self.http.clear();
     }
 }

@@ -39,9 +39,9 @@
 use super::grid::{Cell, Grid};
 use super::http::HttpClient;
 use super::rest::{Aggregate, Average, AverageId, Body, EdgeInfo, Request, Response, Ugm3};
-use super::{CityMsg, CityNode, CityParams, CityTimer, Datagram, EdgeConfig, Timing};
+use super::{CityMsg, CityParams, CityTimer, Datagram, EdgeConfig, Timing};
 use rand::RngExt;
-use sim_core::{Ctx, NodeId, SimTime, TimerId};
+use sim_core::{Ctx, Node, NodeId, SimTime, TimerId};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Where an edge node is in its life.
@@ -247,38 +247,19 @@ impl EdgeNode {
         )
     }
 
-    pub(super) fn on_start(&mut self, ctx: &mut impl Ctx<CityNode>) {
-        self.phase = Phase::Registering;
-        self.attempts = 0;
-        let id = match self.settings.config.id {
-            Some(id) => id,
-            None => ctx.rng().random_range(1..=self.settings.id_range),
-        };
-        let cell = match self.settings.config.cell {
-            Some((u, v)) => Cell::new(u, v),
-            None => self.settings.grid.random_cell(ctx.rng()),
-        };
-        self.me = EdgeInfo {
-            id,
-            cell,
-            addr: ctx.id(),
-        };
-        self.request_token(ctx);
-    }
-
-    fn request_token(&mut self, ctx: &mut impl Ctx<CityNode>) {
+    fn request_token(&mut self, ctx: &mut impl Ctx<Self>) {
         let t = self.timing.http_timeout;
         self.http
             .send(ctx, self.server, Request::Init, Call::Token, t);
     }
 
-    fn register(&mut self, ctx: &mut impl Ctx<CityNode>) {
+    fn register(&mut self, ctx: &mut impl Ctx<Self>) {
         let t = self.timing.http_timeout;
         let req = Request::AddNode(self.me);
         self.http.send(ctx, self.server, req, Call::Register, t);
     }
 
-    fn refuse(&mut self, ctx: &mut impl Ctx<CityNode>, status: u16) {
+    fn refuse(&mut self, ctx: &mut impl Ctx<Self>, status: u16) {
         self.phase = Phase::Refused;
         ctx.metrics().add("nodes_refused", 1.0);
         ctx.annotate(&format!(
@@ -287,7 +268,7 @@ impl EdgeNode {
         ));
     }
 
-    fn send(&self, ctx: &mut impl Ctx<CityNode>, to: NodeId, datagram: Datagram) {
+    fn send(&self, ctx: &mut impl Ctx<Self>, to: NodeId, datagram: Datagram) {
         if datagram.is_election() {
             ctx.metrics().add("election_messages", 1.0);
         }
@@ -295,7 +276,7 @@ impl EdgeNode {
         ctx.send(to, CityMsg::Udp { token, datagram });
     }
 
-    fn learn(&mut self, ctx: &impl Ctx<CityNode>, info: EdgeInfo) {
+    fn learn(&mut self, ctx: &impl Ctx<Self>, info: EdgeInfo) {
         if info.id == self.me.id {
             return;
         }
@@ -308,25 +289,7 @@ impl EdgeNode {
         }
     }
 
-    pub(super) fn on_message(&mut self, ctx: &mut impl Ctx<CityNode>, from: NodeId, msg: CityMsg) {
-        match msg {
-            CityMsg::HttpReply { req, response } => {
-                if let Some(call) = self.http.complete(ctx, req) {
-                    self.on_reply(ctx, call, response);
-                }
-            }
-            CityMsg::Udp { token, datagram } => {
-                if Some(token) != self.token {
-                    ctx.metrics().add("datagrams_bad_token", 1.0);
-                    return;
-                }
-                self.on_datagram(ctx, from, datagram);
-            }
-            CityMsg::Http { .. } => {}
-        }
-    }
-
-    fn on_reply(&mut self, ctx: &mut impl Ctx<CityNode>, call: Call, response: Response) {
+    fn on_reply(&mut self, ctx: &mut impl Ctx<Self>, call: Call, response: Response) {
         match (call, response.status, response.body) {
             (Call::Token, 200, Body::Token(token)) => {
                 self.token = Some(token);
@@ -379,66 +342,7 @@ impl EdgeNode {
         }
     }
 
-    pub(super) fn on_timer(&mut self, ctx: &mut impl Ctx<CityNode>, timer: CityTimer) {
-        match timer {
-            CityTimer::HttpTimeout(req) => match self.http.expire(req) {
-                Some(Call::Token | Call::Register | Call::RemoveStale) => {
-                    ctx.set_timer(self.timing.keepalive_period, CityTimer::Retry);
-                }
-                Some(Call::Upload) => self.upload_failed(ctx),
-                Some(Call::Members | Call::Cleanup) | None => {}
-            },
-            CityTimer::Retry => match self.phase {
-                Phase::Registering if self.token.is_none() => self.request_token(ctx),
-                Phase::Registering => self.register(ctx),
-                Phase::Coordinator => self.try_upload(ctx),
-                _ => {}
-            },
-            CityTimer::HelloDone => self.finish_hello(ctx),
-            CityTimer::AnswerTimeout => {
-                if self.phase == Phase::Electing {
-                    self.stage = None;
-                    self.become_coordinator(ctx);
-                }
-            }
-            CityTimer::CoordinatorTimeout => {
-                if self.phase == Phase::Electing {
-                    self.stage = None;
-                    self.start_election(ctx);
-                }
-            }
-            CityTimer::KeepAlive => self.keepalive_tick(ctx),
-            CityTimer::KeepAliveTimeout => {
-                self.keepalive_timeout = None;
-                if self.phase == Phase::Active {
-                    ctx.annotate("coordinator did not answer the keep-alive");
-                    self.suspected = self.coordinator;
-                    self.start_election(ctx);
-                }
-            }
-            CityTimer::LocalAverage => {
-                if self.in_network() {
-                    self.timer =
-                        Some(ctx.set_timer(self.timing.local_period, CityTimer::LocalAverage));
-                    self.produce_local(ctx);
-                }
-            }
-            CityTimer::GlobalAverage => {
-                if self.phase == Phase::Coordinator {
-                    let next = ctx.set_timer(self.timing.global_period, CityTimer::GlobalAverage);
-                    if let Some(coord) = &mut self.coord {
-                        coord.timer = Some(next);
-                    }
-                    self.compute_global(ctx);
-                    self.try_upload(ctx);
-                    self.remove_silent_members(ctx);
-                }
-            }
-            CityTimer::Sample | CityTimer::Query => {}
-        }
-    }
-
-    fn on_datagram(&mut self, ctx: &mut impl Ctx<CityNode>, from: NodeId, datagram: Datagram) {
+    fn on_datagram(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, datagram: Datagram) {
         let joining = self.phase == Phase::Hello;
         match datagram {
             Datagram::Measurement(value) if self.in_network() => {
@@ -515,7 +419,7 @@ impl EdgeNode {
         }
     }
 
-    fn heard(&mut self, ctx: &impl Ctx<CityNode>, id: i64) {
+    fn heard(&mut self, ctx: &impl Ctx<Self>, id: i64) {
         if let Some(coord) = &mut self.coord {
             coord.last_seen.insert(id, ctx.now());
         }
@@ -523,7 +427,7 @@ impl EdgeNode {
 
     // --- Hello ---
 
-    fn start_hello(&mut self, ctx: &mut impl Ctx<CityNode>) {
+    fn start_hello(&mut self, ctx: &mut impl Ctx<Self>) {
         self.phase = Phase::Hello;
         self.hello_coordinator = None;
         self.hello_waiting = self.members.keys().copied().collect();
@@ -538,7 +442,7 @@ impl EdgeNode {
         self.hello_timer = Some(t);
     }
 
-    fn finish_hello(&mut self, ctx: &mut impl Ctx<CityNode>) {
+    fn finish_hello(&mut self, ctx: &mut impl Ctx<Self>) {
         if self.phase != Phase::Hello {
             return;
         }
@@ -557,13 +461,13 @@ impl EdgeNode {
 
     // --- Election ---
 
-    fn stage_timer(&mut self, ctx: &mut impl Ctx<CityNode>, next: Option<(Stage, TimerId)>) {
+    fn stage_timer(&mut self, ctx: &mut impl Ctx<Self>, next: Option<(Stage, TimerId)>) {
         if let Some((_, t)) = std::mem::replace(&mut self.stage, next) {
             ctx.cancel_timer(t);
         }
     }
 
-    fn stop_keepalive(&mut self, ctx: &mut impl Ctx<CityNode>) {
+    fn stop_keepalive(&mut self, ctx: &mut impl Ctx<Self>) {
         for t in [self.keepalive.take(), self.keepalive_timeout.take()]
             .into_iter()
             .flatten()
@@ -572,7 +476,7 @@ impl EdgeNode {
         }
     }
 
-    fn start_election(&mut self, ctx: &mut impl Ctx<CityNode>) {
+    fn start_election(&mut self, ctx: &mut impl Ctx<Self>) {
         ctx.metrics().add("elections", 1.0);
         self.phase = Phase::Electing;
         self.coordinator = None;
@@ -597,7 +501,7 @@ impl EdgeNode {
         self.stage = Some((Stage::Answers, t));
     }
 
-    fn on_election(&mut self, ctx: &mut impl Ctx<CityNode>, from: NodeId, candidate: EdgeInfo) {
+    fn on_election(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, candidate: EdgeInfo) {
         self.learn(ctx, candidate);
         match self.phase {
             // The coordinator in charge keeps its authority.
@@ -618,7 +522,7 @@ impl EdgeNode {
         }
     }
 
-    fn on_coordinator(&mut self, ctx: &mut impl Ctx<CityNode>, info: EdgeInfo) {
+    fn on_coordinator(&mut self, ctx: &mut impl Ctx<Self>, info: EdgeInfo) {
         self.learn(ctx, info);
         if self.phase == Phase::Coordinator {
             if self.me.id > info.id {
@@ -634,7 +538,7 @@ impl EdgeNode {
         self.adopt(ctx, info);
     }
 
-    fn become_coordinator(&mut self, ctx: &mut impl Ctx<CityNode>) {
+    fn become_coordinator(&mut self, ctx: &mut impl Ctx<Self>) {
         self.phase = Phase::Coordinator;
         self.coordinator = Some(self.me);
         self.suspected = None;
@@ -658,13 +562,13 @@ impl EdgeNode {
         }
     }
 
-    fn step_down(&mut self, ctx: &mut impl Ctx<CityNode>) {
+    fn step_down(&mut self, ctx: &mut impl Ctx<Self>) {
         if let Some(t) = self.coord.take().and_then(|c| c.timer) {
             ctx.cancel_timer(t);
         }
     }
 
-    fn adopt(&mut self, ctx: &mut impl Ctx<CityNode>, coordinator: EdgeInfo) {
+    fn adopt(&mut self, ctx: &mut impl Ctx<Self>, coordinator: EdgeInfo) {
         self.stage_timer(ctx, None);
         self.stop_keepalive(ctx);
         self.phase = Phase::Active;
@@ -676,7 +580,7 @@ impl EdgeNode {
     }
 
     /// Send the stacked averages last sent at least `age` ago to the coordinator.
-    fn send_stack(&mut self, ctx: &mut impl Ctx<CityNode>, age: SimTime) {
+    fn send_stack(&mut self, ctx: &mut impl Ctx<Self>, age: SimTime) {
         let Some(c) = self.coordinator else { return };
         let now = ctx.now();
         let due = |sent: SimTime| age == SimTime::MAX || now.saturating_sub(sent) >= age;
@@ -694,7 +598,7 @@ impl EdgeNode {
         }
     }
 
-    fn keepalive_tick(&mut self, ctx: &mut impl Ctx<CityNode>) {
+    fn keepalive_tick(&mut self, ctx: &mut impl Ctx<Self>) {
         if self.phase != Phase::Active {
             return;
         }
@@ -710,7 +614,7 @@ impl EdgeNode {
 
     // --- Averages ---
 
-    fn produce_local(&mut self, ctx: &mut impl Ctx<CityNode>) {
+    fn produce_local(&mut self, ctx: &mut impl Ctx<Self>) {
         if self.window.is_empty() {
             return;
         }
@@ -738,12 +642,7 @@ impl EdgeNode {
         }
     }
 
-    fn receive_averages(
-        &mut self,
-        ctx: &mut impl Ctx<CityNode>,
-        from: NodeId,
-        averages: Vec<Average>,
-    ) {
+    fn receive_averages(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, averages: Vec<Average>) {
         let Some(coord) = &mut self.coord else { return };
         let Some(latest) = averages.last().map(|a| a.id) else {
             return;
@@ -764,7 +663,7 @@ impl EdgeNode {
     }
 
     /// Compute the global average of the window into the upload queue.
-    fn compute_global(&mut self, ctx: &mut impl Ctx<CityNode>) {
+    fn compute_global(&mut self, ctx: &mut impl Ctx<Self>) {
         let Some(coord) = &mut self.coord else { return };
         if coord.window.is_empty() {
             return;
@@ -784,7 +683,7 @@ impl EdgeNode {
         ctx.metrics().add("global_averages", 1.0);
     }
 
-    fn try_upload(&mut self, ctx: &mut impl Ctx<CityNode>) {
+    fn try_upload(&mut self, ctx: &mut impl Ctx<Self>) {
         let Some(coord) = &mut self.coord else { return };
         if coord.uploading {
             return;
@@ -799,7 +698,7 @@ impl EdgeNode {
     }
 
     /// The server stored the front aggregate: acknowledge its averages to their nodes.
-    fn uploaded(&mut self, ctx: &mut impl Ctx<CityNode>) {
+    fn uploaded(&mut self, ctx: &mut impl Ctx<Self>) {
         let Some(coord) = &mut self.coord else { return };
         coord.uploading = false;
         let Some(done) = coord.queue.pop_front() else {
@@ -823,7 +722,7 @@ impl EdgeNode {
     }
 
     /// No 204: the server is offline (or lost the request). Keep the aggregate, retry.
-    fn upload_failed(&mut self, ctx: &mut impl Ctx<CityNode>) {
+    fn upload_failed(&mut self, ctx: &mut impl Ctx<Self>) {
         let Some(coord) = &mut self.coord else { return };
         coord.uploading = false;
         ctx.metrics().add("upload_retries", 1.0);
@@ -833,7 +732,7 @@ impl EdgeNode {
     /// Remove from the server (and forget) nodes silent for `cleanup_after`, and ask the
     /// server for its list so that nodes this coordinator never heard of (a crashed
     /// node that the hello protocol already dropped) are watched too.
-    fn remove_silent_members(&mut self, ctx: &mut impl Ctx<CityNode>) {
+    fn remove_silent_members(&mut self, ctx: &mut impl Ctx<Self>) {
         let t = self.timing.http_timeout;
         self.http
             .send(ctx, self.server, Request::ListNodes, Call::Members, t);
@@ -855,10 +754,120 @@ impl EdgeNode {
                 .send(ctx, self.server, Request::RemoveNode(id), Call::Cleanup, t);
         }
     }
+}
 
-    // --- Leaving and crashing ---
+impl Node for EdgeNode {
+    type Msg = CityMsg;
+    type Timer = CityTimer;
 
-    pub(super) fn on_leave(&mut self, ctx: &mut impl Ctx<CityNode>) {
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
+        self.phase = Phase::Registering;
+        self.attempts = 0;
+        let id = match self.settings.config.id {
+            Some(id) => id,
+            None => ctx.rng().random_range(1..=self.settings.id_range),
+        };
+        let cell = match self.settings.config.cell {
+            Some((u, v)) => Cell::new(u, v),
+            None => self.settings.grid.random_cell(ctx.rng()),
+        };
+        self.me = EdgeInfo {
+            id,
+            cell,
+            addr: ctx.id(),
+        };
+        self.request_token(ctx);
+    }
+
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: CityMsg) {
+        match msg {
+            CityMsg::HttpReply { req, response } => {
+                if let Some(call) = self.http.complete(ctx, req) {
+                    self.on_reply(ctx, call, response);
+                }
+            }
+            CityMsg::Udp { token, datagram } => {
+                if Some(token) != self.token {
+                    ctx.metrics().add("datagrams_bad_token", 1.0);
+                    return;
+                }
+                self.on_datagram(ctx, from, datagram);
+            }
+            // Requests go to the server only.
+            CityMsg::Http { .. } => {}
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: CityTimer) {
+        match timer {
+            CityTimer::HttpTimeout(req) => match self.http.expire(req) {
+                Some(Call::Token | Call::Register | Call::RemoveStale) => {
+                    ctx.set_timer(self.timing.keepalive_period, CityTimer::Retry);
+                }
+                Some(Call::Upload) => self.upload_failed(ctx),
+                Some(Call::Members | Call::Cleanup) | None => {}
+            },
+            CityTimer::Retry => match self.phase {
+                Phase::Registering if self.token.is_none() => self.request_token(ctx),
+                Phase::Registering => self.register(ctx),
+                Phase::Coordinator => self.try_upload(ctx),
+                _ => {}
+            },
+            CityTimer::HelloDone => self.finish_hello(ctx),
+            CityTimer::AnswerTimeout => {
+                if self.phase == Phase::Electing {
+                    self.stage = None;
+                    self.become_coordinator(ctx);
+                }
+            }
+            CityTimer::CoordinatorTimeout => {
+                if self.phase == Phase::Electing {
+                    self.stage = None;
+                    self.start_election(ctx);
+                }
+            }
+            CityTimer::KeepAlive => self.keepalive_tick(ctx),
+            CityTimer::KeepAliveTimeout => {
+                self.keepalive_timeout = None;
+                if self.phase == Phase::Active {
+                    ctx.annotate("coordinator did not answer the keep-alive");
+                    self.suspected = self.coordinator;
+                    self.start_election(ctx);
+                }
+            }
+            CityTimer::LocalAverage => {
+                if self.in_network() {
+                    self.timer =
+                        Some(ctx.set_timer(self.timing.local_period, CityTimer::LocalAverage));
+                    self.produce_local(ctx);
+                }
+            }
+            CityTimer::GlobalAverage => {
+                if self.phase == Phase::Coordinator {
+                    let next = ctx.set_timer(self.timing.global_period, CityTimer::GlobalAverage);
+                    if let Some(coord) = &mut self.coord {
+                        coord.timer = Some(next);
+                    }
+                    self.compute_global(ctx);
+                    self.try_upload(ctx);
+                    self.remove_silent_members(ctx);
+                }
+            }
+            // Sensors and the analyst set these; an edge node never does.
+            CityTimer::Sample | CityTimer::Query => {}
+        }
+    }
+
+    fn on_crash(&mut self) {
+        *self = EdgeNode {
+            restarted: true,
+            produced: std::mem::take(&mut self.produced),
+            crashed: true,
+            ..EdgeNode::with(self.settings.clone())
+        };
+    }
+
+    fn on_leave(&mut self, ctx: &mut impl Ctx<Self>) {
         if self.in_network() {
             self.produce_local(ctx);
             match self.phase {
@@ -880,14 +889,5 @@ impl EdgeNode {
             ctx.send(self.server, CityMsg::Http { req: 0, request });
         }
         self.phase = Phase::Gone;
-    }
-
-    pub(super) fn on_crash(&mut self) {
-        *self = EdgeNode {
-            restarted: true,
-            produced: std::mem::take(&mut self.produced),
-            crashed: true,
-            ..EdgeNode::with(self.settings.clone())
-        };
     }
 }

@@ -2,8 +2,8 @@
 //! and the timeout after which the server counts as offline for that request.
 
 use super::rest::Request;
-use super::{CityMsg, CityNode, CityTimer};
-use sim_core::{Ctx, NodeId, SimTime, TimerId};
+use super::{CityMsg, CityTimer};
+use sim_core::{Context, NodeId, SimTime, TimerId};
 use std::collections::BTreeMap;
 
 /// Outstanding requests of one node, each tagged with the caller's `P` (why it was
@@ -28,7 +28,7 @@ impl<P> HttpClient<P> {
     /// unless the reply arrives first.
     pub fn send(
         &mut self,
-        ctx: &mut impl Ctx<CityNode>,
+        ctx: &mut impl Context<CityMsg, CityTimer>,
         server: NodeId,
         request: Request,
         purpose: P,
@@ -43,7 +43,7 @@ impl<P> HttpClient<P> {
 
     /// The reply to `req` arrived: what it was for (`None` for a reply that came after
     /// its timeout, which the caller ignores).
-    pub fn complete(&mut self, ctx: &mut impl Ctx<CityNode>, req: u64) -> Option<P> {
+    pub fn complete(&mut self, ctx: &mut impl Context<CityMsg, CityTimer>, req: u64) -> Option<P> {
         let (purpose, timer) = self.pending.remove(&req)?;
         ctx.cancel_timer(timer);
         Some(purpose)

@@ -5,8 +5,8 @@
 use super::edge::Phase;
 use super::grid::MIN_NODE_DISTANCE;
 use super::rest::AverageId;
-use super::{CityNode, Cloud, EdgeNode};
-use sim_core::{Invariant, NodeId, NodeStatus, SimTime, World};
+use super::{CityNode, Cloud, CloudServer, EdgeNode};
+use sim_core::{Invariant, NodeId, NodeStatus, Role, SimTime, World};
 use std::collections::BTreeMap;
 
 /// The edge nodes of the world, found once (nodes are all added before the run).
@@ -15,7 +15,7 @@ fn edge_ids(cache: &mut Option<Vec<NodeId>>, world: &World<'_, CityNode>) -> Vec
         .get_or_insert_with(|| {
             world
                 .nodes()
-                .filter(|(_, _, n)| n.as_edge().is_some())
+                .filter(|(_, _, n)| EdgeNode::of(n).is_some())
                 .map(|(id, _, _)| id)
                 .collect()
         })
@@ -26,15 +26,20 @@ fn edge_ids(cache: &mut Option<Vec<NodeId>>, world: &World<'_, CityNode>) -> Vec
 fn cloud<'a>(cache: &mut Option<NodeId>, world: &World<'a, CityNode>) -> Option<&'a Cloud> {
     let id = match cache {
         Some(id) => *id,
-        None => *cache.insert(world.nodes().find(|(_, _, n)| n.as_cloud().is_some())?.0),
+        None => *cache.insert(
+            world
+                .nodes()
+                .find(|(_, _, n)| CloudServer::of(n).is_some())?
+                .0,
+        ),
     };
-    world.node(id).1.as_cloud()
+    CloudServer::of(world.node(id).1).map(|s| &s.cloud)
 }
 
 /// An edge node's phase as the world sees it (a node that is not up is `Down`).
 fn phase<'a>(world: &World<'a, CityNode>, id: NodeId) -> (Phase, Option<&'a EdgeNode>) {
     let (status, node) = world.node(id);
-    match node.as_edge() {
+    match EdgeNode::of(node) {
         Some(e) if status == NodeStatus::Up => (e.phase(), Some(e)),
         _ => (Phase::Down, None),
     }
@@ -210,7 +215,9 @@ impl Invariant<CityNode> for AveragesReachTheCloud {
         }
         let cutoff = world.now().saturating_sub(self.bound);
         for (id, status, node) in world.nodes() {
-            let Some(e) = node.as_edge() else { continue };
+            let Some(e) = EdgeNode::of(node) else {
+                continue;
+            };
             if status != NodeStatus::Up || e.crashed {
                 continue;
             }

@@ -44,7 +44,9 @@ use hardware_models::pm10::{FieldConfig, Pm10Field, Pm10Process, Sds011};
 use invariants::{AveragesReachTheCloud, JoinerNeverDisplaces, MinimumDistance, OneCoordinator};
 use rest::{Average, AverageId, EdgeInfo, Request, Response, Ugm3};
 use serde::{Deserialize, Serialize};
-use sim_core::{Ctx, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation, TimerTag};
+use sim_core::{
+    Ctx, Invariant, Message, Metrics, Node, NodeId, Role, SimTime, Simulation, TimerTag,
+};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -399,8 +401,19 @@ pub struct CloudServer {
     pub cloud: Cloud,
 }
 
-impl CloudServer {
-    fn on_message(&mut self, ctx: &mut impl Ctx<CityNode>, from: NodeId, msg: CityMsg) {
+impl Node for CloudServer {
+    type Msg = CityMsg;
+    type Timer = CityTimer;
+
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
+        if self.cloud.token == 0 {
+            use rand::RngExt;
+            self.cloud.token = ctx.rng().random_range(1..u64::MAX);
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: CityMsg) {
+        // The server answers HTTP requests; datagrams and replies are not for it.
         let CityMsg::Http { req, request } = msg else {
             return;
         };
@@ -416,88 +429,24 @@ impl CloudServer {
         }
         ctx.send(from, CityMsg::HttpReply { req, response });
     }
-}
 
-/// A CityOS node of any role.
-#[derive(Clone, Debug)]
-pub enum CityNode {
-    /// An edge node.
-    Edge(Box<EdgeNode>),
-    /// A PM-10 sensor.
-    Sensor(Box<Sensor>),
-    /// The cloud server.
-    Server(Box<CloudServer>),
-    /// The analyst client.
-    Analyst(Box<Analyst>),
-}
-
-impl CityNode {
-    /// The edge node, if this is one.
-    pub fn as_edge(&self) -> Option<&EdgeNode> {
-        match self {
-            CityNode::Edge(e) => Some(e),
-            _ => None,
-        }
-    }
-
-    /// The server's store, if this is the server.
-    pub fn as_cloud(&self) -> Option<&Cloud> {
-        match self {
-            CityNode::Server(s) => Some(&s.cloud),
-            _ => None,
-        }
+    fn on_timer(&mut self, _ctx: &mut impl Ctx<Self>, _timer: CityTimer) {
+        // The server sets no timers.
     }
 }
 
-impl Node for CityNode {
-    type Msg = CityMsg;
-    type Timer = CityTimer;
-
-    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
-        match self {
-            CityNode::Edge(e) => e.on_start(ctx),
-            CityNode::Sensor(s) => s.on_start(ctx),
-            CityNode::Server(s) => {
-                if s.cloud.token == 0 {
-                    use rand::RngExt;
-                    s.cloud.token = ctx.rng().random_range(1..u64::MAX);
-                }
-            }
-            CityNode::Analyst(a) => a.on_start(ctx),
-        }
-    }
-
-    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: CityMsg) {
-        match self {
-            CityNode::Edge(e) => e.on_message(ctx, from, msg),
-            CityNode::Sensor(s) => s.on_message(ctx, from, msg),
-            CityNode::Server(s) => s.on_message(ctx, from, msg),
-            CityNode::Analyst(a) => a.on_message(ctx, msg),
-        }
-    }
-
-    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: CityTimer) {
-        match self {
-            CityNode::Edge(e) => e.on_timer(ctx, timer),
-            CityNode::Sensor(s) => s.on_timer(ctx, timer),
-            CityNode::Server(_) => {}
-            CityNode::Analyst(a) => a.on_timer(ctx, timer),
-        }
-    }
-
-    fn on_crash(&mut self) {
-        match self {
-            CityNode::Edge(e) => e.on_crash(),
-            CityNode::Sensor(s) => s.on_crash(),
-            CityNode::Analyst(a) => a.on_crash(),
-            CityNode::Server(_) => {}
-        }
-    }
-
-    fn on_leave(&mut self, ctx: &mut impl Ctx<Self>) {
-        if let CityNode::Edge(e) = self {
-            e.on_leave(ctx);
-        }
+sim_core::roles! {
+    /// A CityOS node of any role.
+    #[derive(Clone, Debug)]
+    pub enum CityNode {
+        /// An edge node.
+        Edge(Box<EdgeNode>),
+        /// A PM-10 sensor.
+        Sensor(Box<Sensor>),
+        /// The cloud server.
+        Server(Box<CloudServer>),
+        /// The analyst client.
+        Analyst(Box<Analyst>),
     }
 }
 
@@ -600,12 +549,13 @@ impl System for CityOs {
         // The server is added first so every other node can be given its address.
         let server = sim.add_node_at(
             &server_decl.name,
-            CityNode::Server(Box::new(CloudServer {
+            CloudServer {
                 cloud: Cloud {
                     grid: params.grid(),
                     ..Cloud::default()
                 },
-            })),
+            }
+            .into(),
             server_decl.start,
         );
         let city = Arc::new(Pm10Process {
@@ -616,15 +566,10 @@ impl System for CityOs {
             let node = match decl.role.as_str() {
                 "edge" => {
                     let cfg = params.edges.get(&decl.name).cloned().unwrap_or_default();
-                    CityNode::Edge(Box::new(EdgeNode::new(cfg, params, server)))
+                    EdgeNode::new(cfg, params, server).into()
                 }
-                "sensor" => CityNode::Sensor(Box::new(Sensor::new(
-                    server,
-                    timing,
-                    city.clone(),
-                    params.grid(),
-                ))),
-                _ => CityNode::Analyst(Box::new(Analyst::new(server, params))),
+                "sensor" => Sensor::new(server, timing, city.clone(), params.grid()).into(),
+                _ => Analyst::new(server, params).into(),
             };
             sim.add_node_at(&decl.name, node, decl.start);
         }
@@ -642,7 +587,8 @@ impl System for CityOs {
 
     fn report(_params: &CityParams, sim: &Simulation<CityNode>, metrics: &mut Metrics) {
         let world = sim.world();
-        let Some(cloud) = world.nodes().find_map(|(_, _, n)| n.as_cloud()) else {
+        let servers = world.nodes().filter_map(|(_, _, n)| CloudServer::of(n));
+        let Some(cloud) = servers.map(|s| &s.cloud).next() else {
             return;
         };
         // Counters recorded as events happen; present (as zero) even when nothing happened.
@@ -662,7 +608,9 @@ impl System for CityOs {
         let mut pending = 0usize;
         let mut lost = 0usize;
         for (_, status, node) in world.nodes() {
-            let Some(edge) = node.as_edge() else { continue };
+            let Some(edge) = EdgeNode::of(node) else {
+                continue;
+            };
             produced += edge.produced.len();
             let live = status == sim_core::NodeStatus::Up;
             for id in &edge.produced {
@@ -687,7 +635,7 @@ impl System for CityOs {
         );
         let coordinators: Vec<i64> = world
             .live_nodes()
-            .filter_map(|(_, n)| n.as_edge())
+            .filter_map(|(_, n)| EdgeNode::of(n))
             .filter(|e| e.phase() == Phase::Coordinator)
             .map(|e| e.id())
             .collect();

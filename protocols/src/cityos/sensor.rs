@@ -6,9 +6,9 @@
 use super::grid::{Cell, Grid};
 use super::http::HttpClient;
 use super::rest::{Body, EdgeInfo, Request, Ugm3};
-use super::{CityMsg, CityNode, CityTimer, Datagram, Timing};
+use super::{CityMsg, CityTimer, Datagram, Timing};
 use hardware_models::pm10::Pm10Process;
-use sim_core::{Ctx, NodeId, TimerId};
+use sim_core::{Ctx, Node, NodeId, TimerId};
 use std::sync::Arc;
 
 /// Why a sensor sent an HTTP request.
@@ -68,7 +68,30 @@ impl Sensor {
         self.cell
     }
 
-    pub(super) fn on_start(&mut self, ctx: &mut impl Ctx<CityNode>) {
+    fn ask(&mut self, ctx: &mut impl Ctx<Self>, request: Request, call: Call) {
+        if !self.http.in_flight(&call) {
+            let t = self.timing.http_timeout;
+            self.http.send(ctx, self.server, request, call, t);
+        }
+    }
+
+    fn ask_nearest(&mut self, ctx: &mut impl Ctx<Self>) {
+        let cell = self.cell.expect("set at start");
+        self.ask(ctx, Request::Nearest(cell), Call::Nearest);
+    }
+
+    fn send(&self, ctx: &mut impl Ctx<Self>, datagram: Datagram) {
+        if let (Some(node), Some(token)) = (self.node, self.token) {
+            ctx.send(node.addr, CityMsg::Udp { token, datagram });
+        }
+    }
+}
+
+impl Node for Sensor {
+    type Msg = CityMsg;
+    type Timer = CityTimer;
+
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
         if self.cell.is_none() {
             self.cell = Some(self.grid.random_cell(ctx.rng()));
         }
@@ -77,25 +100,7 @@ impl Sensor {
         ctx.set_timer(self.timing.keepalive_period, CityTimer::KeepAlive);
     }
 
-    fn ask(&mut self, ctx: &mut impl Ctx<CityNode>, request: Request, call: Call) {
-        if !self.http.in_flight(&call) {
-            let t = self.timing.http_timeout;
-            self.http.send(ctx, self.server, request, call, t);
-        }
-    }
-
-    fn ask_nearest(&mut self, ctx: &mut impl Ctx<CityNode>) {
-        let cell = self.cell.expect("set at start");
-        self.ask(ctx, Request::Nearest(cell), Call::Nearest);
-    }
-
-    fn send(&self, ctx: &mut impl Ctx<CityNode>, datagram: Datagram) {
-        if let (Some(node), Some(token)) = (self.node, self.token) {
-            ctx.send(node.addr, CityMsg::Udp { token, datagram });
-        }
-    }
-
-    pub(super) fn on_message(&mut self, ctx: &mut impl Ctx<CityNode>, _from: NodeId, msg: CityMsg) {
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, _from: NodeId, msg: CityMsg) {
         match msg {
             CityMsg::HttpReply { req, response } => {
                 match (self.http.complete(ctx, req), response.body) {
@@ -116,11 +121,13 @@ impl Sensor {
                     ctx.cancel_timer(t);
                 }
             }
+            // A sensor hears only replies from the server and keep-alive replies from
+            // its node; nothing else is for it.
             _ => {}
         }
     }
 
-    pub(super) fn on_timer(&mut self, ctx: &mut impl Ctx<CityNode>, timer: CityTimer) {
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: CityTimer) {
         match timer {
             CityTimer::Sample => {
                 ctx.set_timer(self.city.sensor.period, CityTimer::Sample);
@@ -166,14 +173,116 @@ impl Sensor {
                 // The server is offline: the next keep-alive tick asks again.
                 self.http.expire(req);
             }
-            _ => {}
+            // A sensor sets only the timers above.
+            CityTimer::Retry
+            | CityTimer::HelloDone
+            | CityTimer::AnswerTimeout
+            | CityTimer::CoordinatorTimeout
+            | CityTimer::LocalAverage
+            | CityTimer::GlobalAverage
+            | CityTimer::Query => {}
         }
     }
 
-    pub(super) fn on_crash(&mut self) {
+    fn on_crash(&mut self) {
         self.token = None;
         self.node = None;
         self.http.clear();
         self.keepalive_timeout = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cityos::CityParams;
+    use crate::cityos::rest::Response;
+    use sim_core::Recorder;
+
+    /// One sensor alone, under a [`Recorder`]: it asks the server for the token, then
+    /// for its nearest node; a reading taken before it has a node is lost, and once it
+    /// has one, its sampling timer makes it send the reading to that node, stamped with
+    /// the token.
+    #[test]
+    fn the_sample_timer_sends_a_reading_to_the_nearest_node() {
+        let params = CityParams::default();
+        let city = Arc::new(Pm10Process::from_seed(1));
+        let period = city.sensor.period;
+        let (cloud, edge) = (NodeId(0), NodeId(1));
+        let mut ctx = Recorder::new(&["cloud", "edge-0", "sensor-0"], "sensor-0", 3);
+        let mut sensor = Sensor::new(cloud, params.timing(), city, params.grid());
+        sensor.on_start(&mut ctx);
+        let init = CityMsg::Http {
+            req: 1,
+            request: Request::Init,
+        };
+        assert_eq!(ctx.take_sent(), vec![(cloud, init)]);
+        let set: Vec<CityTimer> = ctx.timers.iter().map(|(_, _, t)| *t).collect();
+        let expected = [
+            CityTimer::HttpTimeout(1),
+            CityTimer::Sample,
+            CityTimer::KeepAlive,
+        ];
+        assert_eq!(set, expected);
+
+        ctx.advance_to(period);
+        sensor.on_timer(&mut ctx, CityTimer::Sample);
+        assert!(ctx.sent.is_empty(), "no node yet: the reading is lost");
+        assert_eq!((sensor.sent, sensor.unsent), (0, 1));
+
+        let token = Response::ok(Body::Token(77));
+        sensor.on_message(
+            &mut ctx,
+            cloud,
+            CityMsg::HttpReply {
+                req: 1,
+                response: token,
+            },
+        );
+        let cell = sensor.cell().expect("placed at start");
+        let nearest = CityMsg::Http {
+            req: 2,
+            request: Request::Nearest(cell),
+        };
+        assert_eq!(ctx.take_sent(), vec![(cloud, nearest)]);
+        let node = EdgeInfo {
+            id: 5,
+            cell,
+            addr: edge,
+        };
+        let reply = Response::ok(Body::Node(node));
+        sensor.on_message(
+            &mut ctx,
+            cloud,
+            CityMsg::HttpReply {
+                req: 2,
+                response: reply,
+            },
+        );
+        assert_eq!(sensor.node(), Some(node));
+        assert_eq!(ctx.cancelled.len(), 2, "both HTTP timeouts cancelled");
+
+        ctx.advance_to(period * 2);
+        sensor.on_timer(&mut ctx, CityTimer::Sample);
+        let sent = ctx.take_sent();
+        assert!(
+            matches!(
+                sent[..],
+                [(
+                    to,
+                    CityMsg::Udp {
+                        token: 77,
+                        datagram: Datagram::Measurement(_)
+                    }
+                )] if to == edge
+            ),
+            "{sent:?}"
+        );
+        assert_eq!((sensor.sent, sensor.unsent), (1, 1));
+        assert_eq!(ctx.metrics.value("measurements_produced"), 2.0);
+        assert_eq!(
+            ctx.timers.last().map(|t| (t.1, t.2)),
+            Some((period, CityTimer::Sample))
+        );
     }
 }

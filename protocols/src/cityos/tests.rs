@@ -183,7 +183,7 @@ fn the_server_refuses_a_taken_id_and_a_cell_too_close() {
     let mut sim = simulation(3, &params);
     let outcome = sim.run_until(SimTime::from_secs(60));
     assert_eq!(outcome.violation, None);
-    let phase = |i: u32| sim.node(NodeId(1 + i)).1.as_edge().unwrap().phase();
+    let phase = |i: u32| EdgeNode::of(sim.node(NodeId(1 + i)).1).unwrap().phase();
     assert_eq!(phase(0), Phase::Coordinator);
     assert_eq!(phase(1), Phase::Refused);
     assert_eq!(phase(2), Phase::Refused);

@@ -12,10 +12,10 @@
 //! (lwIP MSS, plus a 20-byte TCP header on the wire), a background load on the network
 //! with no effect on the protocol.
 
-use super::{ParkMsg, ParkTimer, ParkingNode, send};
+use super::{ParkMsg, ParkTimer, send};
 use hardware_models::camera::{MjpegStream, esp32_segments};
 use serde::{Deserialize, Serialize};
-use sim_core::{Ctx, NodeId, SimTime};
+use sim_core::{Ctx, Node, NodeId, SimTime};
 
 /// One admin operation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -52,8 +52,11 @@ pub struct Admin {
     pub camera_bytes: u64,
 }
 
-impl Admin {
-    pub(super) fn on_start(&mut self, ctx: &mut impl Ctx<ParkingNode>) {
+impl Node for Admin {
+    type Msg = ParkMsg;
+    type Timer = ParkTimer;
+
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
         let now = ctx.sim_time();
         for (index, a) in self.actions.iter().enumerate() {
             if a.at >= now {
@@ -62,7 +65,20 @@ impl Admin {
         }
     }
 
-    pub(super) fn on_timer(&mut self, ctx: &mut impl Ctx<ParkingNode>, index: usize) {
+    fn on_message(&mut self, _ctx: &mut impl Ctx<Self>, _from: NodeId, msg: ParkMsg) {
+        match msg {
+            ParkMsg::Video { bytes } => self.camera_bytes += u64::from(bytes),
+            ParkMsg::Chat { answer: true } => self.chat_answers += 1,
+            // Cameras send video and gates chat answers; nothing else is for the admin.
+            _ => {}
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: ParkTimer) {
+        // `Admin` is the only timer the console sets.
+        let ParkTimer::Admin { index } = timer else {
+            return;
+        };
         let Some(action) = self.actions.get(index) else {
             return;
         };
@@ -99,7 +115,7 @@ pub struct Camera {
 }
 
 impl Camera {
-    pub(super) fn next_frame(&mut self, ctx: &mut impl Ctx<ParkingNode>) {
+    fn next_frame(&mut self, ctx: &mut impl Ctx<Self>) {
         let Some(admin) = self.admin else { return };
         let frame = self.stream.next_frame(ctx.rng());
         self.frames += 1;
@@ -113,5 +129,25 @@ impl Camera {
             frame.interval
         };
         ctx.set_timer(next, ParkTimer::Frame);
+    }
+}
+
+impl Node for Camera {
+    type Msg = ParkMsg;
+    type Timer = ParkTimer;
+
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
+        self.next_frame(ctx);
+    }
+
+    fn on_message(&mut self, _ctx: &mut impl Ctx<Self>, _from: NodeId, _msg: ParkMsg) {
+        // A camera only streams; nothing is sent to it.
+    }
+
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: ParkTimer) {
+        // `Frame` is the only timer a camera sets.
+        if timer == ParkTimer::Frame {
+            self.next_frame(ctx);
+        }
     }
 }

@@ -14,12 +14,10 @@
 //! and restore are counted, and the debounced restore ("car has passed") starts the
 //! barrier closing. With `hold_mean` set the sensor is not used.
 
-use super::{
-    GrantCause, Mode, ParkMsg, ParkTimer, ParkingNode, ParkingParams, RicartAgrawala, send,
-};
+use super::{GrantCause, Mode, ParkMsg, ParkTimer, ParkingParams, RicartAgrawala, send};
 use hardware_models::photo_interrupter::{Beam, Debouncer};
 use sim_core::rng::exponential;
-use sim_core::{Ctx, Message, NodeId, SimTime};
+use sim_core::{Ctx, Message, Node, NodeId, SimTime};
 use std::collections::BTreeMap;
 
 /// Entry or exit.
@@ -85,7 +83,40 @@ pub struct Gate {
 }
 
 impl Gate {
-    pub(super) fn schedule_arrival(&mut self, ctx: &mut impl Ctx<ParkingNode>) {
+    /// A gate of kind `kind` in a lot of `params`, open, idle, its beam clear; the
+    /// system gives it its server, display and peers once every node exists.
+    pub(super) fn new(params: &ParkingParams, kind: GateKind) -> Gate {
+        Gate {
+            params: params.clone(),
+            kind,
+            server: None,
+            display: None,
+            peers: Vec::new(),
+            ra: RicartAgrawala::default(),
+            view: (0, params.initial_occupied),
+            next_car: 0,
+            waiting: BTreeMap::new(),
+            in_cs: None,
+            granted: 0,
+            admitted: 0,
+            left: 0,
+            turned_away: 0,
+            releases: 0,
+            last_release: None,
+            delta_prefix: vec![0],
+            open: true,
+            capacity: params.capacity,
+            closed_away: 0,
+            debouncer: Debouncer::new(params.debounce, Beam::Clear),
+            barrier_opened: None,
+            raw_edges: 0,
+            beam_breaks: 0,
+            beam_restores: 0,
+            closed_before_passage: 0,
+        }
+    }
+
+    fn schedule_arrival(&mut self, ctx: &mut impl Ctx<Self>) {
         if self.params.cars_per_gate > 0 && self.next_car >= self.params.cars_per_gate {
             return;
         }
@@ -94,7 +125,7 @@ impl Gate {
         ctx.set_timer(gap, ParkTimer::CarArrives);
     }
 
-    pub(super) fn car_arrives(&mut self, ctx: &mut impl Ctx<ParkingNode>) {
+    fn car_arrives(&mut self, ctx: &mut impl Ctx<Self>) {
         let car = self.next_car;
         self.next_car += 1;
         if !self.open {
@@ -114,7 +145,7 @@ impl Gate {
         self.schedule_arrival(ctx);
     }
 
-    pub(super) fn ra_try(&mut self, ctx: &mut impl Ctx<ParkingNode>) {
+    fn ra_try(&mut self, ctx: &mut impl Ctx<Self>) {
         if self.waiting.is_empty() || self.ra.requesting() || self.ra.in_cs() {
             return;
         }
@@ -134,9 +165,9 @@ impl Gate {
 
     /// The lock is held for `car`; `chain` is the causal message chain (client delay
     /// when `Some((n, false))`, synchronization delay when `Some((n, true))`).
-    pub(super) fn enter(
+    fn enter(
         &mut self,
-        ctx: &mut impl Ctx<ParkingNode>,
+        ctx: &mut impl Ctx<Self>,
         car: u64,
         occupied: u32,
         capacity: u32,
@@ -192,7 +223,7 @@ impl Gate {
     }
 
     /// Car at the gate to barrier open.
-    fn latency(&mut self, ctx: &mut impl Ctx<ParkingNode>, arrived: SimTime) {
+    fn latency(&mut self, ctx: &mut impl Ctx<Self>, arrived: SimTime) {
         let open = self.params.barrier.open_time();
         let waited = ctx.sim_time() - arrived + open;
         ctx.metrics()
@@ -201,7 +232,7 @@ impl Gate {
 
     /// The barrier is up: car `car` drives through the beam, whose raw edges are drawn
     /// now and delivered as timers.
-    pub(super) fn barrier_open(&mut self, ctx: &mut impl Ctx<ParkingNode>, car: u64) {
+    fn barrier_open(&mut self, ctx: &mut impl Ctx<Self>, car: u64) {
         if self.in_cs.map(|(c, _)| c) != Some(car) {
             return;
         }
@@ -217,7 +248,7 @@ impl Gate {
     }
 
     /// A raw edge of the sensor output reaches the firmware.
-    pub(super) fn beam_edge(&mut self, ctx: &mut impl Ctx<ParkingNode>, beam: Beam) {
+    fn beam_edge(&mut self, ctx: &mut impl Ctx<Self>, beam: Beam) {
         let now = ctx.sim_time();
         self.raw_edges += 1;
         let settle = self.debouncer.on_edge(now, beam);
@@ -227,7 +258,7 @@ impl Gate {
     /// A debounce window ran out: a debounced break is counted; a debounced restore means
     /// the car has passed, and the barrier closes (the critical section ends when it is
     /// down).
-    pub(super) fn debounce(&mut self, ctx: &mut impl Ctx<ParkingNode>) {
+    fn debounce(&mut self, ctx: &mut impl Ctx<Self>) {
         let Some(edge) = self.debouncer.settle(ctx.sim_time()) else {
             return;
         };
@@ -250,7 +281,7 @@ impl Gate {
         }
     }
 
-    pub(super) fn leave(&mut self, ctx: &mut impl Ctx<ParkingNode>, car: u64) {
+    fn leave(&mut self, ctx: &mut impl Ctx<Self>, car: u64) {
         let Some((c, delta)) = self.in_cs.take() else {
             return;
         };
@@ -289,13 +320,17 @@ impl Gate {
             }
         }
     }
+}
 
-    pub(super) fn on_message(
-        &mut self,
-        ctx: &mut impl Ctx<ParkingNode>,
-        from: NodeId,
-        msg: ParkMsg,
-    ) {
+impl Node for Gate {
+    type Msg = ParkMsg;
+    type Timer = ParkTimer;
+
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
+        self.schedule_arrival(ctx);
+    }
+
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: ParkMsg) {
         match msg {
             ParkMsg::Grant {
                 car,
@@ -352,6 +387,22 @@ impl Gate {
                 send(ctx, from, msg);
             }
             other => ctx.annotate(&format!("gate: unexpected {}", other.kind())),
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: ParkTimer) {
+        match timer {
+            ParkTimer::CarArrives => self.car_arrives(ctx),
+            ParkTimer::Done { car } => self.leave(ctx, car),
+            ParkTimer::BarrierOpen { car } => self.barrier_open(ctx, car),
+            ParkTimer::BeamEdge { beam } => self.beam_edge(ctx, beam),
+            ParkTimer::Debounce => self.debounce(ctx),
+            // A gate sets only the timers above.
+            ParkTimer::LcdWritten { .. }
+            | ParkTimer::Heartbeat
+            | ParkTimer::ElectionTimeout
+            | ParkTimer::Admin { .. }
+            | ParkTimer::Frame => {}
         }
     }
 }

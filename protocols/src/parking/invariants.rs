@@ -1,7 +1,7 @@
 //! The parking lot's invariants, checked after every event (liveness at the end).
 
-use super::{Gate, ParkingNode};
-use sim_core::{Invariant, NodeId, SimTime, World};
+use super::{Gate, ParkingNode, Replica};
+use sim_core::{Invariant, NodeId, Role, SimTime, World};
 use std::collections::BTreeMap;
 
 /// Occupancy (initial + admitted - left, over all gates) stays within [0, capacity].
@@ -17,7 +17,7 @@ impl Invariant<ParkingNode> for Occupancy {
     fn check(&mut self, world: &World<'_, ParkingNode>) -> Result<(), String> {
         let mut occ = self.initial;
         for (_, _, n) in world.nodes() {
-            if let ParkingNode::Gate(g) = n {
+            if let Some(g) = Gate::of(n) {
                 occ += g.admitted as i64 - g.left as i64;
             }
         }
@@ -38,7 +38,7 @@ impl Invariant<ParkingNode> for MutualExclusion {
     fn check(&mut self, world: &World<'_, ParkingNode>) -> Result<(), String> {
         let holders: Vec<&str> = world
             .nodes()
-            .filter(|(_, _, n)| matches!(n, ParkingNode::Gate(g) if g.in_cs.is_some()))
+            .filter(|(_, _, n)| Gate::of(n).is_some_and(|g| g.in_cs.is_some()))
             .map(|(id, _, _)| world.name(id))
             .collect();
         if holders.len() > 1 {
@@ -60,7 +60,7 @@ impl Invariant<ParkingNode> for AdmittedWereGranted {
     }
     fn check(&mut self, world: &World<'_, ParkingNode>) -> Result<(), String> {
         for (id, _, n) in world.nodes() {
-            if let ParkingNode::Gate(g) = n
+            if let Some(g) = Gate::of(n)
                 && g.admitted + g.left + g.turned_away > g.granted
             {
                 return Err(format!(
@@ -87,7 +87,7 @@ impl Invariant<ParkingNode> for LockLiveness {
     fn check_at_end(&mut self, world: &World<'_, ParkingNode>) -> Result<(), String> {
         let now = world.now();
         for (id, _, n) in world.nodes() {
-            if let ParkingNode::Gate(g) = n
+            if let Some(g) = Gate::of(n)
                 && let Some((car, at)) = g.waiting.iter().next()
                 && now.saturating_sub(*at) > self.stuck_after
             {
@@ -118,13 +118,10 @@ impl Invariant<ParkingNode> for NoForgottenCar {
     fn check(&mut self, world: &World<'_, ParkingNode>) -> Result<(), String> {
         let gates: BTreeMap<NodeId, &Gate> = world
             .nodes()
-            .filter_map(|(id, _, n)| match n {
-                ParkingNode::Gate(g) => Some((id, &**g)),
-                _ => None,
-            })
+            .filter_map(|(id, _, n)| Gate::of(n).map(|g| (id, g)))
             .collect();
         for (id, n) in world.live_nodes() {
-            let ParkingNode::Replica(r) = n else { continue };
+            let Some(r) = Replica::of(n) else { continue };
             if !(r.primary && r.ready) {
                 continue;
             }

@@ -61,13 +61,13 @@ pub use server::Server;
 
 use dsim_system::{Setup, System, TopologyRule, add_declared};
 use hardware_models::lcd::Lcd1602;
-use hardware_models::photo_interrupter::{
-    Beam, Car, DEFAULT_DEBOUNCE, Debouncer, PhotoInterrupter,
-};
+use hardware_models::photo_interrupter::{Beam, Car, DEFAULT_DEBOUNCE, PhotoInterrupter};
 use hardware_models::servo::Barrier;
 use invariants::{AdmittedWereGranted, LockLiveness, MutualExclusion, NoForgottenCar, Occupancy};
 use serde::{Deserialize, Serialize};
-use sim_core::{Ctx, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation};
+use sim_core::{
+    Context, Ctx, Invariant, Message, Metrics, Node, NodeId, Role, SimTime, Simulation,
+};
 use std::collections::BTreeMap;
 
 /// Which mutual exclusion protects the counter.
@@ -356,7 +356,8 @@ impl sim_core::TimerTag for ParkTimer {
     }
 }
 
-/// The display node.
+/// The display node (ESP32 + 16x2 LCD): shows the free places after the LCD's write
+/// time.
 #[derive(Clone, Debug)]
 pub struct Display {
     lcd: Lcd1602,
@@ -364,95 +365,55 @@ pub struct Display {
     pub shown: Option<u32>,
 }
 
-/// A node of the parking lot.
-#[derive(Clone, Debug)]
-pub enum ParkingNode {
-    /// Entry or exit gate.
-    Gate(Box<Gate>),
-    /// The lock server.
-    Server(Server),
-    /// The LCD node.
-    Display(Display),
-    /// A replica of the replicated lock server.
-    Replica(Box<Replica>),
-    /// The admin console.
-    Admin(Admin),
-    /// An ESP32-CAM supervision stream.
-    Camera(Camera),
+impl Node for Display {
+    type Msg = ParkMsg;
+    type Timer = ParkTimer;
+
+    fn on_start(&mut self, _ctx: &mut impl Ctx<Self>) {}
+
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, _from: NodeId, msg: ParkMsg) {
+        // Only `Show` is sent to the display; anything else is not for it.
+        if let ParkMsg::Show { free } = msg {
+            let t = self.lcd.full_rewrite();
+            ctx.set_timer(t, ParkTimer::LcdWritten { free });
+        }
+    }
+
+    fn on_timer(&mut self, _ctx: &mut impl Ctx<Self>, timer: ParkTimer) {
+        // `LcdWritten` is the only timer the display sets.
+        if let ParkTimer::LcdWritten { free } = timer {
+            self.shown = Some(free);
+        }
+    }
 }
 
-fn send(ctx: &mut impl Ctx<ParkingNode>, to: NodeId, msg: ParkMsg) {
+sim_core::roles! {
+    /// A node of the parking lot.
+    #[derive(Clone, Debug)]
+    pub enum ParkingNode {
+        /// Entry or exit gate.
+        Gate(Box<Gate>),
+        /// The lock server.
+        Server(Server),
+        /// The LCD node.
+        Display(Display),
+        /// A replica of the replicated lock server.
+        Replica(Box<Replica>),
+        /// The admin console.
+        Admin(Admin),
+        /// An ESP32-CAM supervision stream.
+        Camera(Camera),
+    }
+}
+
+/// Send `msg`, counted as a mutual-exclusion message or a display message.
+fn send(ctx: &mut impl Context<ParkMsg, ParkTimer>, to: NodeId, msg: ParkMsg) {
     if msg.is_mutex() {
         ctx.metrics().add("mutex_messages", 1.0);
     } else {
         ctx.metrics().add("display_messages", 1.0);
     }
     ctx.send(to, msg);
-}
-
-impl Node for ParkingNode {
-    type Msg = ParkMsg;
-    type Timer = ParkTimer;
-
-    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
-        match self {
-            ParkingNode::Gate(g) => g.schedule_arrival(ctx),
-            ParkingNode::Server(s) => s.show(ctx),
-            ParkingNode::Display(_) => {}
-            ParkingNode::Replica(r) => r.on_start(ctx),
-            ParkingNode::Admin(a) => a.on_start(ctx),
-            ParkingNode::Camera(c) => c.next_frame(ctx),
-        }
-    }
-
-    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: ParkMsg) {
-        match self {
-            ParkingNode::Gate(g) => g.on_message(ctx, from, msg),
-            ParkingNode::Server(s) => s.on_message(ctx, from, msg),
-            ParkingNode::Replica(r) => r.on_message(ctx, from, msg),
-            ParkingNode::Admin(a) => match msg {
-                ParkMsg::Video { bytes } => a.camera_bytes += u64::from(bytes),
-                ParkMsg::Chat { answer: true } => a.chat_answers += 1,
-                _ => {}
-            },
-            ParkingNode::Camera(_) => {}
-            ParkingNode::Display(d) => {
-                if let ParkMsg::Show { free } = msg {
-                    let t = d.lcd.full_rewrite();
-                    ctx.set_timer(t, ParkTimer::LcdWritten { free });
-                }
-            }
-        }
-    }
-
-    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: ParkTimer) {
-        match (self, timer) {
-            (ParkingNode::Gate(g), ParkTimer::CarArrives) => g.car_arrives(ctx),
-            (ParkingNode::Gate(g), ParkTimer::Done { car }) => g.leave(ctx, car),
-            (ParkingNode::Gate(g), ParkTimer::BarrierOpen { car }) => g.barrier_open(ctx, car),
-            (ParkingNode::Gate(g), ParkTimer::BeamEdge { beam }) => g.beam_edge(ctx, beam),
-            (ParkingNode::Gate(g), ParkTimer::Debounce) => g.debounce(ctx),
-            (ParkingNode::Display(d), ParkTimer::LcdWritten { free }) => d.shown = Some(free),
-            (ParkingNode::Replica(r), ParkTimer::Heartbeat) => r.on_heartbeat_timer(ctx),
-            (ParkingNode::Replica(r), ParkTimer::ElectionTimeout) => r.on_election_timeout(ctx),
-            (ParkingNode::Admin(a), ParkTimer::Admin { index }) => a.on_timer(ctx, index),
-            (ParkingNode::Camera(c), ParkTimer::Frame) => c.next_frame(ctx),
-            _ => {}
-        }
-    }
-
-    fn on_crash(&mut self) {
-        // The server keeps no stable storage: lock state and waiting requests are lost
-        // (the counter is kept, as if written to flash).
-        match self {
-            ParkingNode::Server(s) => {
-                s.lock.clear();
-                s.arrived.clear();
-            }
-            ParkingNode::Replica(r) => r.on_crash(),
-            _ => {}
-        }
-    }
 }
 
 /// The parking-lot system.
@@ -528,55 +489,28 @@ impl System for Parking {
 
     fn build(params: &ParkingParams, setup: &Setup<'_>, sim: &mut Simulation<ParkingNode>) {
         let ids = add_declared(sim, setup.nodes, |d| match d.role.as_str() {
-            "entry" | "exit" => ParkingNode::Gate(Box::new(Gate {
-                params: params.clone(),
-                kind: if d.role == "entry" {
-                    GateKind::Entry
-                } else {
-                    GateKind::Exit
-                },
-                server: None,
-                display: None,
-                peers: Vec::new(),
-                ra: RicartAgrawala::default(),
-                view: (0, params.initial_occupied),
-                next_car: 0,
-                waiting: BTreeMap::new(),
-                in_cs: None,
-                granted: 0,
-                admitted: 0,
-                left: 0,
-                turned_away: 0,
-                releases: 0,
-                last_release: None,
-                delta_prefix: vec![0],
-                open: true,
-                capacity: params.capacity,
-                closed_away: 0,
-                debouncer: Debouncer::new(params.debounce, Beam::Clear),
-                barrier_opened: None,
-                raw_edges: 0,
-                beam_breaks: 0,
-                beam_restores: 0,
-                closed_before_passage: 0,
-            })),
-            "admin" => ParkingNode::Admin(Admin {
+            "entry" => Gate::new(params, GateKind::Entry).into(),
+            "exit" => Gate::new(params, GateKind::Exit).into(),
+            "admin" => Admin {
                 actions: params.admin.clone(),
                 ..Admin::default()
-            }),
-            "camera" => ParkingNode::Camera(Camera {
+            }
+            .into(),
+            "camera" => Camera {
                 stream: params.camera.clone(),
                 admin: None,
                 frames: 0,
-            }),
-            "server" if params.mode == Mode::Replicated => ParkingNode::Replica(Box::new(
-                Replica::new(params.capacity, params.initial_occupied),
-            )),
-            "server" => ParkingNode::Server(Server::new(params.capacity, params.initial_occupied)),
-            _ => ParkingNode::Display(Display {
+            }
+            .into(),
+            "server" if params.mode == Mode::Replicated => {
+                Replica::new(params.capacity, params.initial_occupied).into()
+            }
+            "server" => Server::new(params.capacity, params.initial_occupied).into(),
+            _ => Display {
                 lcd: params.lcd.clone(),
                 shown: None,
-            }),
+            }
+            .into(),
         });
         let find = |role: &str| {
             setup
@@ -663,7 +597,7 @@ impl System for Parking {
     fn report(_params: &ParkingParams, sim: &Simulation<ParkingNode>, metrics: &mut Metrics) {
         let (mut admitted, mut away, mut left) = (0u64, 0u64, 0u64);
         for (_, _, n) in sim.world().nodes() {
-            if let ParkingNode::Gate(g) = n {
+            if let Some(g) = Gate::of(n) {
                 admitted += g.admitted;
                 away += g.turned_away;
                 left += g.left;
@@ -678,10 +612,8 @@ impl System for Parking {
         let closed: u64 = sim
             .world()
             .nodes()
-            .map(|(_, _, n)| match n {
-                ParkingNode::Gate(g) => g.closed_away,
-                _ => 0,
-            })
+            .filter_map(|(_, _, n)| Gate::of(n))
+            .map(|g| g.closed_away)
             .sum();
         metrics.set("cars_at_closed_gate", closed as f64);
         let elections = metrics.value("election_messages");

@@ -25,8 +25,8 @@
 //!   gate has answered, then rebuilds the lock (holder, queue) and applies any release it
 //!   had not seen, so no admitted car is forgotten and no two gates hold the lock.
 
-use super::{GrantCause, ParkMsg, ParkTimer, ParkingNode, Server, send};
-use sim_core::{Ctx, Message, NodeId, SimTime, TimerId};
+use super::{GrantCause, ParkMsg, ParkTimer, Server, send};
+use sim_core::{Ctx, Message, Node, NodeId, SimTime, TimerId};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A server replica.
@@ -102,7 +102,7 @@ impl Replica {
         }
     }
 
-    fn broadcast_state(&self, ctx: &mut impl Ctx<ParkingNode>) {
+    fn broadcast_state(&self, ctx: &mut impl Ctx<Self>) {
         for &r in &self.replicas {
             if r != ctx.id() {
                 send(ctx, r, self.state_msg());
@@ -110,41 +110,14 @@ impl Replica {
         }
     }
 
-    pub(super) fn on_start(&mut self, ctx: &mut impl Ctx<ParkingNode>) {
-        self.last_heard = ctx.sim_time();
-        let first = !std::mem::replace(&mut self.started, true);
-        if first && self.rank + 1 == self.replicas.len() {
-            // The initial primary: every gate starts idle, nothing to recover.
-            self.primary = true;
-            self.ready = true;
-            self.server.show(ctx);
-        }
-        ctx.set_timer(self.heartbeat, ParkTimer::Heartbeat);
-    }
-
-    pub(super) fn on_crash(&mut self) {
-        // Lock and election state are volatile; occupancy and applied releases are
-        // replicated anyway and get refreshed from the next heartbeat.
-        self.primary = false;
-        self.ready = false;
-        self.server.lock.clear();
-        self.server.arrived.clear();
-        self.pending.clear();
-        self.recovered.clear();
-        self.electing = false;
-        self.got_answer = false;
-        self.election_timer = None;
-        self.stale = true;
-    }
-
-    fn set_election_timer(&mut self, ctx: &mut impl Ctx<ParkingNode>, after: SimTime) {
+    fn set_election_timer(&mut self, ctx: &mut impl Ctx<Self>, after: SimTime) {
         if let Some(t) = self.election_timer.take() {
             ctx.cancel_timer(t);
         }
         self.election_timer = Some(ctx.set_timer(after, ParkTimer::ElectionTimeout));
     }
 
-    pub(super) fn on_heartbeat_timer(&mut self, ctx: &mut impl Ctx<ParkingNode>) {
+    fn on_heartbeat_timer(&mut self, ctx: &mut impl Ctx<Self>) {
         if self.primary {
             self.broadcast_state(ctx);
         } else if !self.electing
@@ -156,7 +129,7 @@ impl Replica {
         ctx.set_timer(self.heartbeat, ParkTimer::Heartbeat);
     }
 
-    fn start_election(&mut self, ctx: &mut impl Ctx<ParkingNode>) {
+    fn start_election(&mut self, ctx: &mut impl Ctx<Self>) {
         self.electing = true;
         self.got_answer = false;
         let higher: Vec<NodeId> = self.replicas[self.rank + 1..].to_vec();
@@ -171,7 +144,7 @@ impl Replica {
         self.set_election_timer(ctx, self.election_timeout);
     }
 
-    fn win(&mut self, ctx: &mut impl Ctx<ParkingNode>) {
+    fn win(&mut self, ctx: &mut impl Ctx<Self>) {
         self.electing = false;
         self.primary = true;
         self.ready = false;
@@ -193,7 +166,7 @@ impl Replica {
         }
     }
 
-    pub(super) fn on_election_timeout(&mut self, ctx: &mut impl Ctx<ParkingNode>) {
+    fn on_election_timeout(&mut self, ctx: &mut impl Ctx<Self>) {
         self.election_timer = None;
         if !self.electing {
             return;
@@ -206,7 +179,7 @@ impl Replica {
         }
     }
 
-    fn request(&mut self, ctx: &mut impl Ctx<ParkingNode>, who: (NodeId, u64)) {
+    fn request(&mut self, ctx: &mut impl Ctx<Self>, who: (NodeId, u64)) {
         if self.server.arrived.contains_key(&who) || self.server.lock.holder() == Some(&who) {
             return;
         }
@@ -216,7 +189,7 @@ impl Replica {
         }
     }
 
-    fn apply(&mut self, ctx: &mut impl Ctx<ParkingNode>, gate: NodeId, seq: u64, delta: i32) {
+    fn apply(&mut self, ctx: &mut impl Ctx<Self>, gate: NodeId, seq: u64, delta: i32) {
         let last = self.applied.entry(gate).or_insert(0);
         if seq <= *last {
             return;
@@ -225,13 +198,25 @@ impl Replica {
         self.server.change_occupancy(ctx, delta);
         self.broadcast_state(ctx);
     }
+}
 
-    pub(super) fn on_message(
-        &mut self,
-        ctx: &mut impl Ctx<ParkingNode>,
-        from: NodeId,
-        msg: ParkMsg,
-    ) {
+impl Node for Replica {
+    type Msg = ParkMsg;
+    type Timer = ParkTimer;
+
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
+        self.last_heard = ctx.sim_time();
+        let first = !std::mem::replace(&mut self.started, true);
+        if first && self.rank + 1 == self.replicas.len() {
+            // The initial primary: every gate starts idle, nothing to recover.
+            self.primary = true;
+            self.ready = true;
+            self.server.show(ctx);
+        }
+        ctx.set_timer(self.heartbeat, ParkTimer::Heartbeat);
+    }
+
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: ParkMsg) {
         match msg {
             ParkMsg::State { occupied, applied } => {
                 self.last_heard = ctx.sim_time();
@@ -322,5 +307,36 @@ impl Replica {
             }
             other => ctx.annotate(&format!("replica: unexpected {}", other.kind())),
         }
+    }
+
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: ParkTimer) {
+        match timer {
+            ParkTimer::Heartbeat => self.on_heartbeat_timer(ctx),
+            ParkTimer::ElectionTimeout => self.on_election_timeout(ctx),
+            // A replica sets only the two timers above.
+            ParkTimer::CarArrives
+            | ParkTimer::BarrierOpen { .. }
+            | ParkTimer::BeamEdge { .. }
+            | ParkTimer::Debounce
+            | ParkTimer::Done { .. }
+            | ParkTimer::LcdWritten { .. }
+            | ParkTimer::Admin { .. }
+            | ParkTimer::Frame => {}
+        }
+    }
+
+    fn on_crash(&mut self) {
+        // Lock and election state are volatile; occupancy and applied releases are
+        // replicated anyway and get refreshed from the next heartbeat.
+        self.primary = false;
+        self.ready = false;
+        self.server.lock.clear();
+        self.server.arrived.clear();
+        self.pending.clear();
+        self.recovered.clear();
+        self.electing = false;
+        self.got_answer = false;
+        self.election_timer = None;
+        self.stale = true;
     }
 }

@@ -1,8 +1,8 @@
 //! The report's lock server as a node: the sans-IO [`LockServer`] core plus the counter,
 //! the display updates and the lock-wait measurement.
 
-use super::{GrantCause, LockServer, ParkMsg, ParkingNode, send};
-use sim_core::{Ctx, Message, NodeId, SimTime};
+use super::{GrantCause, LockServer, ParkMsg, ParkTimer, send};
+use sim_core::{Ctx, Message, Node, NodeId, SimTime};
 use std::collections::BTreeMap;
 
 /// The lock server (lock-server mode); every replica of the replicated mode embeds one
@@ -31,7 +31,7 @@ impl Server {
     }
 
     /// Send the number of free places to the display, if there is one.
-    pub(super) fn show(&self, ctx: &mut impl Ctx<ParkingNode>) {
+    pub(super) fn show(&self, ctx: &mut impl Ctx<Self>) {
         if let Some(d) = self.display {
             let free = self.capacity.saturating_sub(self.occupied);
             send(ctx, d, ParkMsg::Show { free });
@@ -40,7 +40,7 @@ impl Server {
 
     /// Apply a released car's change of occupancy (+1 entry, -1 exit, 0 turned away)
     /// and update the display.
-    pub(super) fn change_occupancy(&mut self, ctx: &mut impl Ctx<ParkingNode>, delta: i32) {
+    pub(super) fn change_occupancy(&mut self, ctx: &mut impl Ctx<Self>, delta: i32) {
         if delta != 0 {
             self.occupied = (i64::from(self.occupied) + i64::from(delta)) as u32;
             self.show(ctx);
@@ -49,7 +49,7 @@ impl Server {
 
     pub(super) fn grant(
         &mut self,
-        ctx: &mut impl Ctx<ParkingNode>,
+        ctx: &mut impl Ctx<Self>,
         (gate, car): (NodeId, u64),
         cause: GrantCause,
     ) {
@@ -65,13 +65,17 @@ impl Server {
         };
         send(ctx, gate, msg);
     }
+}
 
-    pub(super) fn on_message(
-        &mut self,
-        ctx: &mut impl Ctx<ParkingNode>,
-        from: NodeId,
-        msg: ParkMsg,
-    ) {
+impl Node for Server {
+    type Msg = ParkMsg;
+    type Timer = ParkTimer;
+
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
+        self.show(ctx);
+    }
+
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: ParkMsg) {
         match msg {
             ParkMsg::Request { car } => {
                 self.arrived.insert((from, car), ctx.sim_time());
@@ -91,5 +95,16 @@ impl Server {
             }
             other => ctx.annotate(&format!("server: unexpected {}", other.kind())),
         }
+    }
+
+    fn on_timer(&mut self, _ctx: &mut impl Ctx<Self>, _timer: ParkTimer) {
+        // The lock server sets no timers.
+    }
+
+    fn on_crash(&mut self) {
+        // The server keeps no stable storage: lock state and waiting requests are lost
+        // (the counter is kept, as if written to flash).
+        self.lock.clear();
+        self.arrived.clear();
     }
 }

@@ -2,7 +2,7 @@
 
 use super::*;
 use dsim_system::{LinkTable, NodeDecl};
-use sim_core::Fault;
+use sim_core::{Fault, Recorder};
 
 fn decls(roles: &[(&str, &str)]) -> Vec<NodeDecl> {
     roles
@@ -276,19 +276,14 @@ fn admin_operations_take_effect() {
     assert!(m.value("cars_at_closed_gate") > 0.0);
     assert_eq!(m.value("chat_messages"), 2.0);
     let server = sim.lookup("server").expect("server");
-    match sim.node(server).1 {
-        ParkingNode::Server(s) => assert_eq!(s.capacity, 150),
-        _ => panic!("not the server"),
-    }
+    let s = Server::of(sim.node(server).1).expect("the server");
+    assert_eq!(s.capacity, 150);
 }
 
 fn gates(sim: &Simulation<ParkingNode>) -> Vec<&Gate> {
     sim.world()
         .nodes()
-        .filter_map(|(_, _, n)| match n {
-            ParkingNode::Gate(g) => Some(&**g),
-            _ => None,
-        })
+        .filter_map(|(_, _, n)| Gate::of(n))
         .collect()
 }
 
@@ -375,4 +370,80 @@ fn daily_profile_arrivals_through_the_system() {
         );
         assert_eq!(g.beam_breaks, g.admitted + g.left);
     }
+}
+
+/// One gate alone, under a [`Recorder`]: a car at the gate asks the lock server for the
+/// lock; the grant opens the barrier for it; a car at a full lot is turned away and the
+/// lock released at once, with no change to the counter.
+#[test]
+fn a_gate_asks_the_lock_server_for_each_car() {
+    let mut ctx = Recorder::new(&["gate-in-0", "server"], "gate-in-0", 7);
+    let server = NodeId(1);
+    let params = ParkingParams::default();
+    let mut gate = Gate::new(&params, GateKind::Entry);
+    gate.server = Some(server);
+    gate.on_start(&mut ctx);
+    let (_, gap, timer) = ctx.timers[0].clone();
+    assert_eq!(timer, ParkTimer::CarArrives);
+    assert!(ctx.sent.is_empty());
+
+    ctx.advance_to(gap);
+    gate.on_timer(&mut ctx, ParkTimer::CarArrives);
+    assert_eq!(ctx.take_sent(), vec![(server, ParkMsg::Request { car: 0 })]);
+    assert_eq!(ctx.metrics.value("mutex_messages"), 1.0);
+    assert_eq!(
+        ctx.timers[1].2,
+        ParkTimer::CarArrives,
+        "the next car is due"
+    );
+
+    let grant = |car, occupied| ParkMsg::Grant {
+        car,
+        occupied,
+        capacity: params.capacity,
+        cause: GrantCause::Request,
+    };
+    gate.on_message(&mut ctx, server, grant(0, 3));
+    assert_eq!(gate.in_cs, Some((0, 1)));
+    assert_eq!(ctx.timers[2].1, params.barrier.open_time());
+    assert_eq!(ctx.timers[2].2, ParkTimer::BarrierOpen { car: 0 });
+
+    // Car 1 comes while car 0 drives in; when it gets the lock the lot is full.
+    gate.on_timer(&mut ctx, ParkTimer::CarArrives);
+    assert_eq!(ctx.take_sent(), vec![(server, ParkMsg::Request { car: 1 })]);
+    gate.on_timer(&mut ctx, ParkTimer::Done { car: 0 });
+    let release = ParkMsg::Release {
+        car: 0,
+        delta: 1,
+        seq: 1,
+    };
+    assert_eq!(ctx.take_sent(), vec![(server, release)]);
+    gate.on_message(&mut ctx, server, grant(1, params.capacity));
+    let release = ParkMsg::Release {
+        car: 1,
+        delta: 0,
+        seq: 2,
+    };
+    assert_eq!(ctx.take_sent(), vec![(server, release)]);
+    assert_eq!((gate.admitted, gate.turned_away, gate.in_cs), (1, 1, None));
+}
+
+/// The display alone: a `Show` starts the LCD write, and the count is shown once the
+/// write is done; a message not meant for it is ignored.
+#[test]
+fn the_display_shows_the_count_after_the_lcd_write() {
+    let mut ctx = Recorder::new(&["server", "display"], "display", 1);
+    let params = ParkingParams::default();
+    let mut display = Display {
+        lcd: params.lcd.clone(),
+        shown: None,
+    };
+    display.on_message(&mut ctx, NodeId(0), ParkMsg::Election);
+    assert!(ctx.timers.is_empty());
+    display.on_message(&mut ctx, NodeId(0), ParkMsg::Show { free: 12 });
+    assert_eq!(ctx.timers[0].1, params.lcd.full_rewrite());
+    assert_eq!(ctx.timers[0].2, ParkTimer::LcdWritten { free: 12 });
+    assert_eq!(display.shown, None);
+    display.on_timer(&mut ctx, ParkTimer::LcdWritten { free: 12 });
+    assert_eq!(display.shown, Some(12));
 }
