@@ -2,9 +2,10 @@
 //! reservation, the requester's FIFO queue, probes of the capacity tree that decide
 //! between waiting and rejection, data, close, and tear-down when a link fails.
 
+use super::peer::send;
 use super::session::{SessionId, TreeKind};
-use super::{Action, Life, Out, Peer, WpMsg, WpTimer};
-use sim_core::SimTime;
+use super::{Life, Peer, PeerNode, WpMsg, WpTimer};
+use sim_core::{Ctx, SimTime, TimerId};
 use std::collections::{BTreeMap, VecDeque};
 
 /// A channel's identity: requester, destination, and the requester's request number.
@@ -126,6 +127,9 @@ pub struct Channels {
     pub grants: Vec<Grant>,
     /// Requests rejected as never satisfiable: (destination, kbps, widest width).
     pub rejected: Vec<(u32, u64, Option<u64>)>,
+    /// The pending hop timeout of each channel waiting for an acknowledgement (a
+    /// request's next hop) or an answer (a probe), to cancel it.
+    hop_timers: BTreeMap<ChanId, TimerId>,
 }
 
 impl Channels {
@@ -141,6 +145,26 @@ impl Channels {
     /// Whether no channel passes through or ends here.
     pub fn is_empty(&self) -> bool {
         self.chans.is_empty()
+    }
+
+    /// The hop timeout of `chan` fired: it is no longer pending.
+    pub(super) fn hop_timer_fired(&mut self, chan: ChanId) {
+        self.hop_timers.remove(&chan);
+    }
+
+    /// Set the hop timeout of `chan`, replacing (cancelling) its pending one.
+    fn set_hop_timeout(&mut self, ctx: &mut impl Ctx<PeerNode>, after: SimTime, chan: ChanId) {
+        let id = ctx.set_timer(after, WpTimer::HopTimeout { chan });
+        if let Some(old) = self.hop_timers.insert(chan, id) {
+            ctx.cancel_timer(old);
+        }
+    }
+
+    /// Cancel the pending hop timeout of `chan`, if any.
+    fn cancel_hop_timeout(&mut self, ctx: &mut impl Ctx<PeerNode>, chan: ChanId) {
+        if let Some(id) = self.hop_timers.remove(&chan) {
+            ctx.cancel_timer(id);
+        }
     }
 }
 
@@ -161,34 +185,34 @@ impl Peer {
     /// `request_to_communicate(me, to, kbps)`: queue it and serve the queue. As in the
     /// report, a peer has at most one connection with another: a request to a peer it
     /// already has (or is asking for) a channel with is refused.
-    pub(super) fn request(&mut self, out: &mut Out, to: u32, kbps: u64) {
+    pub(super) fn request(&mut self, ctx: &mut impl Ctx<PeerNode>, to: u32, kbps: u64) {
         if self.channel_with(to).is_some()
             || self.channels.queue.iter().any(|p| p.to == to)
             || self.channels.in_flight.as_ref().is_some_and(|p| p.to == to)
         {
-            out.count("requests_duplicate");
+            ctx.metrics().add("requests_duplicate", 1.0);
             return;
         }
         self.channels.queue.push_back(Pending {
             to,
             kbps,
-            asked_at: out.now,
+            asked_at: ctx.now(),
             reestablish: false,
             waited: false,
             chan: None,
         });
-        self.serve_queue(out);
+        self.serve_queue(ctx);
     }
 
     /// A session completed here, or a retry is due: serve waiting requests.
-    pub(super) fn resume_queue(&mut self, out: &mut Out) {
+    pub(super) fn resume_queue(&mut self, ctx: &mut impl Ctx<PeerNode>) {
         self.channels.blocked = false;
-        self.serve_queue(out);
+        self.serve_queue(ctx);
     }
 
     /// Send the oldest waiting request, unless one is in progress or the tree is not
     /// ready.
-    fn serve_queue(&mut self, out: &mut Out) {
+    fn serve_queue(&mut self, ctx: &mut impl Ctx<PeerNode>) {
         if self.channels.in_flight.is_some()
             || self.channels.blocked
             || self.life != Life::Active
@@ -209,7 +233,7 @@ impl Peer {
         let kbps = pending.kbps;
         self.channels.in_flight = Some(pending);
         let Some(next) = self.next_hop(TreeKind::Residual, chan.to) else {
-            return self.finish_request(out, chan, Outcome::NoProc { node: chan.to }, vec![]);
+            return self.finish_request(ctx, chan, Outcome::NoProc { node: chan.to }, vec![]);
         };
         let width = self.residual(next);
         if width < kbps {
@@ -217,7 +241,7 @@ impl Peer {
                 hop: self.me,
                 width,
             };
-            return self.finish_request(out, chan, outcome, vec![]);
+            return self.finish_request(ctx, chan, outcome, vec![]);
         }
         let request = Request {
             session: self.sessions.current,
@@ -226,11 +250,17 @@ impl Peer {
             path: vec![self.me],
             width,
         };
-        self.forward_request(out, request, None, next);
+        self.forward_request(ctx, request, None, next);
     }
 
     /// Reserve on the link(s) to `prev` and `next` and pass the request to `next`.
-    fn forward_request(&mut self, out: &mut Out, request: Request, prev: Option<u32>, next: u32) {
+    fn forward_request(
+        &mut self,
+        ctx: &mut impl Ctx<PeerNode>,
+        request: Request,
+        prev: Option<u32>,
+        next: u32,
+    ) {
         let chan = request.chan;
         let reserved = prev.into_iter().chain([next]).collect();
         self.channels.chans.insert(
@@ -243,23 +273,26 @@ impl Peer {
                 next: Some(next),
             },
         );
-        out.send(next, WpMsg::Request(request));
-        out.actions.push(Action::Timer(
-            self.timing.hop_timeout,
-            WpTimer::HopTimeout { chan },
-        ));
+        send(ctx, next, WpMsg::Request(request));
+        self.channels
+            .set_hop_timeout(ctx, self.timing.hop_timeout, chan);
     }
 
     /// Handle a channel message (request, reply, probe, data, close, broken).
-    pub(super) fn on_channel_message(&mut self, out: &mut Out, from: u32, msg: WpMsg) {
+    pub(super) fn on_channel_message(
+        &mut self,
+        ctx: &mut impl Ctx<PeerNode>,
+        from: u32,
+        msg: WpMsg,
+    ) {
         match msg {
-            WpMsg::Request(request) => self.on_request(out, from, request),
-            WpMsg::RequestAck { chan } => out.actions.push(Action::CancelHopTimeout(chan)),
+            WpMsg::Request(request) => self.on_request(ctx, from, request),
+            WpMsg::RequestAck { chan } => self.channels.cancel_hop_timeout(ctx, chan),
             WpMsg::Reply {
                 chan,
                 path,
                 outcome,
-            } => self.on_reply(out, chan, path, outcome),
+            } => self.on_reply(ctx, chan, path, outcome),
             WpMsg::Probe {
                 session,
                 chan,
@@ -269,14 +302,15 @@ impl Peer {
                 path.push(self.me);
                 let width = width.min(self.links.get(&from).copied().unwrap_or(0));
                 if chan.to == self.me {
-                    self.probe_back(out, chan, path, Some(width));
+                    self.probe_back(ctx, chan, path, Some(width));
                 } else if session != self.sessions.current {
-                    self.probe_back(out, chan, path, None);
+                    self.probe_back(ctx, chan, path, None);
                 } else {
                     match self.next_hop(TreeKind::Capacity, chan.to) {
                         Some(next) => {
                             let width = width.min(self.links[&next]);
-                            out.send(
+                            send(
+                                ctx,
                                 next,
                                 WpMsg::Probe {
                                     session,
@@ -286,15 +320,15 @@ impl Peer {
                                 },
                             );
                         }
-                        None => self.probe_back(out, chan, path, None),
+                        None => self.probe_back(ctx, chan, path, None),
                     }
                 }
             }
             WpMsg::ProbeReply { chan, path, width } => {
                 if chan.from == self.me {
-                    self.on_probe_reply(out, chan, width);
+                    self.on_probe_reply(ctx, chan, width);
                 } else if let Some(prev) = before(&path, self.me) {
-                    out.send(prev, WpMsg::ProbeReply { chan, path, width });
+                    send(ctx, prev, WpMsg::ProbeReply { chan, path, width });
                 }
             }
             WpMsg::Data {
@@ -302,20 +336,26 @@ impl Peer {
                 seq,
                 forward,
                 data,
-            } => self.on_data(out, chan, seq, forward, data),
-            WpMsg::Close { chan, forward } => self.on_teardown(out, chan, forward, false),
-            WpMsg::Broken { chan, forward } => self.on_teardown(out, chan, forward, true),
+            } => self.on_data(ctx, chan, seq, forward, data),
+            WpMsg::Close { chan, forward } => self.on_teardown(ctx, chan, forward, false),
+            WpMsg::Broken { chan, forward } => self.on_teardown(ctx, chan, forward, true),
             _ => {}
         }
     }
 
-    fn probe_back(&mut self, out: &mut Out, chan: ChanId, path: Vec<u32>, width: Option<u64>) {
+    fn probe_back(
+        &mut self,
+        ctx: &mut impl Ctx<PeerNode>,
+        chan: ChanId,
+        path: Vec<u32>,
+        width: Option<u64>,
+    ) {
         if let Some(prev) = before(&path, self.me) {
-            out.send(prev, WpMsg::ProbeReply { chan, path, width });
+            send(ctx, prev, WpMsg::ProbeReply { chan, path, width });
         }
     }
 
-    fn on_request(&mut self, out: &mut Out, from: u32, request: Request) {
+    fn on_request<C: Ctx<PeerNode>>(&mut self, ctx: &mut C, from: u32, request: Request) {
         let Request {
             session,
             chan,
@@ -323,9 +363,10 @@ impl Peer {
             mut path,
             width,
         } = request;
-        out.send(from, WpMsg::RequestAck { chan });
-        let refuse = |out: &mut Out, path: Vec<u32>, outcome| {
-            out.send(
+        send(ctx, from, WpMsg::RequestAck { chan });
+        let refuse = |ctx: &mut C, path: Vec<u32>, outcome| {
+            send(
+                ctx,
                 from,
                 WpMsg::Reply {
                     chan,
@@ -335,16 +376,16 @@ impl Peer {
             );
         };
         if self.life != Life::Active {
-            return refuse(out, path, Outcome::NoProc { node: self.me });
+            return refuse(ctx, path, Outcome::NoProc { node: self.me });
         }
         if session != self.sessions.current || !self.sessions.computed() {
-            return refuse(out, path, Outcome::Retry);
+            return refuse(ctx, path, Outcome::Retry);
         }
         // This end checks the link too: its view includes requests coming the other way.
         let here = self.residual(from);
         if here < kbps {
             return refuse(
-                out,
+                ctx,
                 path,
                 Outcome::NoBand {
                     hop: from,
@@ -365,10 +406,10 @@ impl Peer {
                     next: None,
                 },
             );
-            return refuse(out, path, Outcome::Ok { width });
+            return refuse(ctx, path, Outcome::Ok { width });
         }
         let Some(next) = self.next_hop(TreeKind::Residual, chan.to) else {
-            return refuse(out, path, Outcome::NoProc { node: chan.to });
+            return refuse(ctx, path, Outcome::NoProc { node: chan.to });
         };
         let onward = self.residual(next);
         if onward < kbps {
@@ -376,7 +417,7 @@ impl Peer {
                 hop: self.me,
                 width: onward,
             };
-            return refuse(out, path, outcome);
+            return refuse(ctx, path, outcome);
         }
         let request = Request {
             session,
@@ -385,15 +426,22 @@ impl Peer {
             path,
             width: width.min(onward),
         };
-        self.forward_request(out, request, Some(from), next);
+        self.forward_request(ctx, request, Some(from), next);
     }
 
-    fn on_reply(&mut self, out: &mut Out, chan: ChanId, path: Vec<u32>, outcome: Outcome) {
-        out.actions.push(Action::CancelHopTimeout(chan));
+    fn on_reply(
+        &mut self,
+        ctx: &mut impl Ctx<PeerNode>,
+        chan: ChanId,
+        path: Vec<u32>,
+        outcome: Outcome,
+    ) {
+        self.channels.cancel_hop_timeout(ctx, chan);
         let Some(entry) = self.channels.chans.get_mut(&chan) else {
             // The request was torn down here meanwhile: release what was granted beyond.
             if let (Outcome::Ok { .. }, Some(next)) = (outcome, step(&path, self.me, true)) {
-                out.send(
+                send(
+                    ctx,
                     next,
                     WpMsg::Broken {
                         chan,
@@ -413,18 +461,18 @@ impl Peer {
         } else {
             self.channels.chans.remove(&chan);
         }
-        self.answer_back(out, chan, outcome, path);
-        self.leave_if_free(out);
+        self.answer_back(ctx, chan, outcome, path);
+        self.leave_if_free(ctx);
     }
 
     /// The next hop of `chan` never acknowledged the request.
-    pub(super) fn on_hop_timeout(&mut self, out: &mut Out, chan: ChanId) {
+    pub(super) fn on_hop_timeout(&mut self, ctx: &mut impl Ctx<PeerNode>, chan: ChanId) {
         let Some(entry) = self.channels.chans.get(&chan) else {
             // A probe at the requester that never came back.
             if chan.from == self.me
                 && self.channels.in_flight.as_ref().and_then(|p| p.chan) == Some(chan)
             {
-                self.finish_request(out, chan, Outcome::Timeout { node: chan.to }, vec![]);
+                self.finish_request(ctx, chan, Outcome::Timeout { node: chan.to }, vec![]);
             }
             return;
         };
@@ -434,17 +482,24 @@ impl Peer {
         let path = entry.path.clone();
         self.channels.chans.remove(&chan);
         let outcome = Outcome::Timeout { node: next };
-        self.answer_back(out, chan, outcome, path);
+        self.answer_back(ctx, chan, outcome, path);
     }
 
     /// The requester learns the outcome of its request.
     /// Send `outcome` of `chan` back toward its requester: finish it here if this peer
     /// asked, else reply to the previous hop on `path`.
-    fn answer_back(&mut self, out: &mut Out, chan: ChanId, outcome: Outcome, path: Vec<u32>) {
+    fn answer_back(
+        &mut self,
+        ctx: &mut impl Ctx<PeerNode>,
+        chan: ChanId,
+        outcome: Outcome,
+        path: Vec<u32>,
+    ) {
         if chan.from == self.me {
-            self.finish_request(out, chan, outcome, path);
+            self.finish_request(ctx, chan, outcome, path);
         } else if let Some(prev) = before(&path, self.me) {
-            out.send(
+            send(
+                ctx,
                 prev,
                 WpMsg::Reply {
                     chan,
@@ -455,7 +510,13 @@ impl Peer {
         }
     }
 
-    fn finish_request(&mut self, out: &mut Out, chan: ChanId, outcome: Outcome, path: Vec<u32>) {
+    fn finish_request(
+        &mut self,
+        ctx: &mut impl Ctx<PeerNode>,
+        chan: ChanId,
+        outcome: Outcome,
+        path: Vec<u32>,
+    ) {
         let Some(pending) = self.channels.in_flight.take() else {
             return;
         };
@@ -463,18 +524,18 @@ impl Peer {
             self.channels.in_flight = Some(pending);
             return;
         }
-        out.actions.push(Action::Note(format!(
+        ctx.annotate(&format!(
             "request to {} ({} kbps): {outcome:?}",
             chan.to, pending.kbps
-        )));
+        ));
         match outcome {
             Outcome::Ok { width } => {
-                out.count("requests_ok");
+                ctx.metrics().add("requests_ok", 1.0);
                 if pending.reestablish {
-                    out.count("channels_reestablished");
+                    ctx.metrics().add("channels_reestablished", 1.0);
                 }
-                let ms = out.now.saturating_sub(pending.asked_at).0 as f64 / 1e6;
-                out.actions.push(Action::Sample("channel_setup_ms", ms));
+                let ms = ctx.now().saturating_sub(pending.asked_at).0 as f64 / 1e6;
+                ctx.metrics().observe("channel_setup_ms", ms);
                 self.channels.grants.push(Grant {
                     chan,
                     kbps: pending.kbps,
@@ -482,18 +543,19 @@ impl Peer {
                     path,
                 });
                 // Reservations changed: the residual tree must follow.
-                self.start_session(out);
+                self.start_session(ctx);
             }
             Outcome::NoBand { .. } => {
                 // Counted once per request, not per attempt from the queue.
                 if !pending.waited {
-                    out.count("requests_no_band");
+                    ctx.metrics().add("requests_no_band", 1.0);
                 }
                 // Probe the capacity tree: can this ever be served?
                 match self.next_hop(TreeKind::Capacity, chan.to) {
                     Some(next) => {
                         let width = self.links[&next];
-                        out.send(
+                        send(
+                            ctx,
                             next,
                             WpMsg::Probe {
                                 session: self.sessions.current,
@@ -502,37 +564,34 @@ impl Peer {
                                 width,
                             },
                         );
-                        out.actions.push(Action::Timer(
-                            self.timing.echo_timeout,
-                            WpTimer::HopTimeout { chan },
-                        ));
+                        self.channels
+                            .set_hop_timeout(ctx, self.timing.echo_timeout, chan);
                         self.channels.in_flight = Some(pending);
                         return;
                     }
                     None => {
-                        out.count("requests_rejected");
+                        ctx.metrics().add("requests_rejected", 1.0);
                         self.channels.rejected.push((chan.to, pending.kbps, None));
                     }
                 }
             }
-            Outcome::Timeout { .. } => out.count("requests_timeout"),
-            Outcome::NoProc { .. } => out.count("requests_noproc"),
+            Outcome::Timeout { .. } => ctx.metrics().add("requests_timeout", 1.0),
+            Outcome::NoProc { .. } => ctx.metrics().add("requests_noproc", 1.0),
             Outcome::Retry => {
                 // A hop had not finished this session (or is in a newer one): try again
                 // shortly, or as soon as a newer session completes here.
-                out.count("requests_retried");
+                ctx.metrics().add("requests_retried", 1.0);
                 self.channels.queue.push_front(pending);
                 self.channels.blocked = true;
-                out.actions
-                    .push(Action::Timer(self.timing.hop_timeout, WpTimer::RetryQueue));
+                ctx.set_timer(self.timing.hop_timeout, WpTimer::RetryQueue);
                 return;
             }
         }
-        self.serve_queue(out);
+        self.serve_queue(ctx);
     }
 
-    fn on_probe_reply(&mut self, out: &mut Out, chan: ChanId, width: Option<u64>) {
-        out.actions.push(Action::CancelHopTimeout(chan));
+    fn on_probe_reply(&mut self, ctx: &mut impl Ctx<PeerNode>, chan: ChanId, width: Option<u64>) {
+        self.channels.cancel_hop_timeout(ctx, chan);
         let Some(pending) = self.channels.in_flight.take() else {
             return;
         };
@@ -542,22 +601,22 @@ impl Peer {
         }
         match width {
             Some(w) if pending.kbps > w => {
-                out.count("requests_rejected");
-                out.actions.push(Action::Note(format!(
+                ctx.metrics().add("requests_rejected", 1.0);
+                ctx.annotate(&format!(
                     "request to {} ({} kbps) rejected: widest path {w}",
                     chan.to, pending.kbps
-                )));
+                ));
                 self.channels
                     .rejected
                     .push((chan.to, pending.kbps, Some(w)));
-                self.serve_queue(out);
+                self.serve_queue(ctx);
             }
             _ => {
                 // Servable once bandwidth frees (or the probe crossed sessions): wait
                 // at the head of the queue for the next tree.
                 let mut pending = pending;
                 if width.is_some() && !pending.waited {
-                    out.count("requests_queued");
+                    ctx.metrics().add("requests_queued", 1.0);
                     pending.waited = true;
                 }
                 self.channels.queue.push_front(pending);
@@ -580,10 +639,10 @@ impl Peer {
     }
 
     /// `send_data(me, to, bytes)` on the channel between the two.
-    pub(super) fn send_data(&mut self, out: &mut Out, to: u32, bytes: u32) {
+    pub(super) fn send_data(&mut self, ctx: &mut impl Ctx<PeerNode>, to: u32, bytes: u32) {
         let me = self.me;
         let Some((chan, entry)) = self.channel_with(to) else {
-            out.count("data_no_connection");
+            ctx.metrics().add("data_no_connection", 1.0);
             return;
         };
         let forward = chan.from == me;
@@ -593,8 +652,9 @@ impl Peer {
         let seq = self.channels.sent_seq.entry(chan).or_default();
         *seq += 1;
         let seq = *seq;
-        out.count("data_sent");
-        out.send(
+        ctx.metrics().add("data_sent", 1.0);
+        send(
+            ctx,
             next,
             WpMsg::Data {
                 chan,
@@ -605,13 +665,21 @@ impl Peer {
         );
     }
 
-    fn on_data(&mut self, out: &mut Out, chan: ChanId, seq: u64, forward: bool, data: Vec<u8>) {
+    fn on_data(
+        &mut self,
+        ctx: &mut impl Ctx<PeerNode>,
+        chan: ChanId,
+        seq: u64,
+        forward: bool,
+        data: Vec<u8>,
+    ) {
         let Some(entry) = self.channels.chans.get(&chan) else {
-            out.count("data_lost");
+            ctx.metrics().add("data_lost", 1.0);
             return;
         };
         match step(&entry.path, self.me, forward) {
-            Some(next) => out.send(
+            Some(next) => send(
+                ctx,
                 next,
                 WpMsg::Data {
                     chan,
@@ -622,25 +690,25 @@ impl Peer {
             ),
             None => {
                 if data == payload(chan, seq, data.len() as u32) {
-                    out.count("data_received");
+                    ctx.metrics().add("data_received", 1.0);
                 } else {
-                    out.count("data_corrupted");
+                    ctx.metrics().add("data_corrupted", 1.0);
                 }
             }
         }
     }
 
     /// `close_connection`: close this peer's channel with `other`.
-    pub(super) fn close(&mut self, out: &mut Out, other: u32) {
+    pub(super) fn close(&mut self, ctx: &mut impl Ctx<PeerNode>, other: u32) {
         let Some((chan, _)) = self.channel_with(other) else {
-            out.count("close_no_connection");
+            ctx.metrics().add("close_no_connection", 1.0);
             return;
         };
-        self.end_channel(out, chan);
+        self.end_channel(ctx, chan);
     }
 
     /// Close every channel this peer is an end of (before leaving).
-    pub(super) fn close_own(&mut self, out: &mut Out) {
+    pub(super) fn close_own(&mut self, ctx: &mut impl Ctx<PeerNode>) {
         let me = self.me;
         let own: Vec<ChanId> = self
             .channels
@@ -650,24 +718,30 @@ impl Peer {
             .map(|(c, _)| *c)
             .collect();
         for chan in own {
-            self.end_channel(out, chan);
+            self.end_channel(ctx, chan);
         }
         self.channels.queue.clear();
     }
 
-    fn end_channel(&mut self, out: &mut Out, chan: ChanId) {
+    fn end_channel(&mut self, ctx: &mut impl Ctx<PeerNode>, chan: ChanId) {
         let forward = chan.from == self.me;
         let entry = self.channels.chans.remove(&chan).expect("found above");
-        out.count("channels_closed");
+        ctx.metrics().add("channels_closed", 1.0);
         if let Some(next) = step(&entry.path, self.me, forward) {
-            out.send(next, WpMsg::Close { chan, forward });
+            send(ctx, next, WpMsg::Close { chan, forward });
         }
     }
 
     /// A close or break passing through: release, pass it on, and at the far end start
     /// a session (reservations changed); a broken channel goes back to its requester's
     /// queue.
-    fn on_teardown(&mut self, out: &mut Out, chan: ChanId, forward: bool, broken: bool) {
+    fn on_teardown(
+        &mut self,
+        ctx: &mut impl Ctx<PeerNode>,
+        chan: ChanId,
+        forward: bool,
+        broken: bool,
+    ) {
         let Some(entry) = self.channels.chans.remove(&chan) else {
             return;
         };
@@ -678,28 +752,28 @@ impl Peer {
                 } else {
                     WpMsg::Close { chan, forward }
                 };
-                out.send(next, msg);
+                send(ctx, next, msg);
             }
             None => {
                 if broken && chan.from == self.me {
-                    self.requeue_broken(out, entry.kbps, chan);
+                    self.requeue_broken(ctx.now(), entry.kbps, chan);
                 }
-                self.start_session(out);
+                self.start_session(ctx);
             }
         }
-        self.leave_if_free(out);
+        self.leave_if_free(ctx);
     }
 
     /// A channel this peer requested broke: ask again (first in line) on the next tree;
     /// its setup time counts from the break.
-    fn requeue_broken(&mut self, out: &Out, kbps: u64, chan: ChanId) {
+    fn requeue_broken(&mut self, now: SimTime, kbps: u64, chan: ChanId) {
         if self.life != Life::Active {
             return;
         }
         self.channels.queue.push_front(Pending {
             to: chan.to,
             kbps,
-            asked_at: out.now,
+            asked_at: now,
             reestablish: true,
             waited: false,
             chan: None,
@@ -709,7 +783,7 @@ impl Peer {
 
     /// The link to `peer` is gone: every channel over it breaks; the pieces on each
     /// side are torn down and the requester re-queues its request.
-    pub(super) fn break_channels_over(&mut self, out: &mut Out, peer: u32) {
+    pub(super) fn break_channels_over(&mut self, ctx: &mut impl Ctx<PeerNode>, peer: u32) {
         let over: Vec<ChanId> = self
             .channels
             .chans
@@ -719,12 +793,12 @@ impl Peer {
             .collect();
         for chan in over {
             let entry = self.channels.chans.remove(&chan).expect("listed");
-            out.count("channels_broken");
+            ctx.metrics().add("channels_broken", 1.0);
             if !entry.established {
                 // A request in progress: if the failed link is downstream, answer it.
                 if entry.next == Some(peer) {
                     let outcome = Outcome::Timeout { node: peer };
-                    self.answer_back(out, chan, outcome, entry.path);
+                    self.answer_back(ctx, chan, outcome, entry.path);
                 }
                 continue;
             }
@@ -732,7 +806,8 @@ impl Peer {
             let towards_target = step(&entry.path, self.me, true) == Some(peer);
             let away = !towards_target;
             match step(&entry.path, self.me, away) {
-                Some(next) => out.send(
+                Some(next) => send(
+                    ctx,
                     next,
                     WpMsg::Broken {
                         chan,
@@ -741,12 +816,12 @@ impl Peer {
                 ),
                 None => {
                     if chan.from == self.me {
-                        self.requeue_broken(out, entry.kbps, chan);
+                        self.requeue_broken(ctx.now(), entry.kbps, chan);
                     }
                 }
             }
         }
-        self.leave_if_free(out);
+        self.leave_if_free(ctx);
     }
 }
 

@@ -45,7 +45,7 @@ pub mod topologies;
 
 pub use messages::{WpMsg, WpTimer};
 pub use params::{GraphSource, Joiner, Op, OpKind, WidestPathParams};
-pub use peer::{Action, Life, Out, Peer, PeerNode, PeerOp, Timing};
+pub use peer::{Life, Peer, PeerNode, PeerOp, Timing};
 
 use channel::Channels;
 use dsim_system::{Setup, System, TopologyRule};

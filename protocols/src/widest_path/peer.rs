@@ -1,10 +1,11 @@
-//! A peer: its configuration and life, its handlers (start, messages, timers, user
-//! actions), and the node adapter that carries out the actions they produce.
+//! A peer: its configuration and life, and its handlers (start, messages, timers, user
+//! actions), which act through the node's context (`ctx: &mut impl Ctx<PeerNode>`):
+//! the simulator's, or a [`sim_core::Recorder`] in unit tests.
 
-use super::channel::{ChanId, Channels};
+use super::channel::Channels;
 use super::messages::{WpMsg, WpTimer};
 use super::session::Sessions;
-use sim_core::{Ctx, Node, NodeId, SimTime, TimerId};
+use sim_core::{Ctx, Node, NodeId, SimTime};
 use std::collections::BTreeMap;
 
 /// The timing parameters a peer uses.
@@ -88,91 +89,53 @@ pub struct Peer {
     pub hello_waiting: Vec<u32>,
 }
 
-/// The effects a peer's handlers produce; the node adapter carries them out.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Action {
-    /// Send a message.
-    Send(u32, WpMsg),
-    /// Set a timer (a new hop timeout of a channel replaces the pending one).
-    Timer(SimTime, WpTimer),
-    /// Cancel the pending hop timeout of a channel.
-    CancelHopTimeout(ChanId),
-    /// Add to a counter metric.
-    Count(&'static str),
-    /// Record a sample.
-    Sample(&'static str, f64),
-    /// Note in the trace.
-    Note(String),
-}
-
-/// The output buffer of a peer's handlers.
-#[derive(Debug, Default)]
-pub struct Out {
-    /// Effects, in order.
-    pub actions: Vec<Action>,
-    /// Local time of the event.
-    pub now: SimTime,
-}
-
-impl Out {
-    /// Queue a message.
-    pub fn send(&mut self, to: u32, msg: WpMsg) {
-        self.actions.push(Action::Send(to, msg));
-    }
-    /// Count one occurrence of `what`.
-    pub fn count(&mut self, what: &'static str) {
-        self.actions.push(Action::Count(what));
-    }
-}
-
 impl Peer {
-    pub(super) fn on_start(&mut self, out: &mut Out) {
+    /// The peer comes up (at time 0, on a join, or on a restart).
+    fn on_start(&mut self, ctx: &mut impl Ctx<PeerNode>) {
+        let now = ctx.now();
         self.links.clear();
         self.last_heard.clear();
-        out.actions
-            .push(Action::Timer(self.timing.heartbeat, WpTimer::Heartbeat));
+        ctx.set_timer(self.timing.heartbeat, WpTimer::Heartbeat);
         for (i, (at, _)) in self.ops.iter().enumerate() {
-            if *at >= out.now {
-                out.actions
-                    .push(Action::Timer(*at - out.now, WpTimer::Op { index: i }));
+            if *at >= now {
+                ctx.set_timer(*at - now, WpTimer::Op { index: i });
             }
         }
         if self.joins {
             // Announce the links; neighbours answer, then a session starts.
             self.hello_waiting = self.config.iter().map(|&(p, _)| p).collect();
             for &(p, kbps) in &self.config {
-                out.send(p, WpMsg::Hello { kbps });
+                send(ctx, p, WpMsg::Hello { kbps });
             }
-            out.actions.push(Action::Timer(
-                self.timing.echo_timeout,
-                WpTimer::HelloTimeout,
-            ));
+            ctx.set_timer(self.timing.echo_timeout, WpTimer::HelloTimeout);
         } else {
             for &(p, kbps) in &self.config {
                 self.links.insert(p, kbps);
-                self.last_heard.insert(p, out.now);
+                self.last_heard.insert(p, now);
             }
             if self.starts_first_session {
-                self.start_session(out);
+                self.start_session(ctx);
             }
         }
     }
 
-    pub(super) fn on_message(&mut self, out: &mut Out, from: u32, msg: WpMsg) {
+    /// A message from peer `from`.
+    fn on_message(&mut self, ctx: &mut impl Ctx<PeerNode>, from: u32, msg: WpMsg) {
         if self.life == Life::Gone {
             return;
         }
+        let now = ctx.now();
         if self.links.contains_key(&from) {
-            self.last_heard.insert(from, out.now);
+            self.last_heard.insert(from, now);
         }
         match msg {
             WpMsg::Hello { kbps } => {
                 // A new or restarted peer: nothing of an earlier incarnation survives.
-                self.break_channels_over(out, from);
+                self.break_channels_over(ctx, from);
                 self.links.insert(from, kbps);
-                self.last_heard.insert(from, out.now);
+                self.last_heard.insert(from, now);
                 let session = self.sessions.current;
-                out.send(from, WpMsg::HelloAck { session });
+                send(ctx, from, WpMsg::HelloAck { session });
             }
             WpMsg::HelloAck { session } => {
                 // Only raise the id seen: the newcomer takes part in no session yet.
@@ -182,97 +145,102 @@ impl Peer {
                 self.hello_waiting.retain(|&p| p != from);
                 if let Some(&(_, kbps)) = self.config.iter().find(|(p, _)| *p == from) {
                     self.links.insert(from, kbps);
-                    self.last_heard.insert(from, out.now);
+                    self.last_heard.insert(from, now);
                 }
                 if self.hello_waiting.is_empty() && self.joins {
                     self.joins = false;
-                    self.start_session(out);
+                    self.start_session(ctx);
                 }
             }
             WpMsg::Heartbeat => {}
-            WpMsg::Bye => self.link_down(out, from),
-            m if m.is_session() => self.on_session_message(out, from, m),
-            m => self.on_channel_message(out, from, m),
+            WpMsg::Bye => self.link_down(ctx, from),
+            m if m.is_session() => self.on_session_message(ctx, from, m),
+            m => self.on_channel_message(ctx, from, m),
         }
     }
 
-    pub(super) fn on_timer(&mut self, out: &mut Out, timer: WpTimer) {
+    /// A timer of this peer fired.
+    fn on_timer(&mut self, ctx: &mut impl Ctx<PeerNode>, timer: WpTimer) {
+        if let WpTimer::HopTimeout { chan } = &timer {
+            // It fired: no longer pending (even if this peer has left meanwhile).
+            self.channels.hop_timer_fired(*chan);
+        }
         if self.life == Life::Gone {
             return;
         }
         match timer {
             WpTimer::Heartbeat => {
-                out.actions
-                    .push(Action::Timer(self.timing.heartbeat, WpTimer::Heartbeat));
+                ctx.set_timer(self.timing.heartbeat, WpTimer::Heartbeat);
+                let now = ctx.now();
                 let silent: Vec<u32> = self
                     .links
                     .keys()
                     .copied()
                     .filter(|p| {
                         let heard = self.last_heard.get(p).copied().unwrap_or(SimTime::ZERO);
-                        out.now.saturating_sub(heard) > self.timing.dead_after
+                        now.saturating_sub(heard) > self.timing.dead_after
                     })
                     .collect();
                 for p in silent {
-                    out.actions
-                        .push(Action::Note(format!("neighbour {p} silent")));
-                    self.link_down(out, p);
+                    ctx.annotate(&format!("neighbour {p} silent"));
+                    self.link_down(ctx, p);
                 }
                 for &p in self.links.keys() {
-                    out.actions.push(Action::Send(p, WpMsg::Heartbeat));
+                    send(ctx, p, WpMsg::Heartbeat);
                 }
             }
             WpTimer::HelloTimeout => {
                 if self.joins {
                     self.joins = false;
-                    self.start_session(out);
+                    self.start_session(ctx);
                 }
             }
-            WpTimer::EchoTimeout { session } => self.on_echo_timeout(out, session),
-            WpTimer::HopTimeout { chan } => self.on_hop_timeout(out, chan),
-            WpTimer::RetryQueue => self.resume_queue(out),
+            WpTimer::EchoTimeout { session } => self.on_echo_timeout(ctx, session),
+            WpTimer::HopTimeout { chan } => self.on_hop_timeout(ctx, chan),
+            WpTimer::RetryQueue => self.resume_queue(ctx),
             WpTimer::Op { index } => {
                 let op = self.ops[index].1.clone();
-                self.perform(out, op);
+                self.perform(ctx, op);
             }
         }
     }
 
-    pub(super) fn perform(&mut self, out: &mut Out, op: PeerOp) {
+    /// Carry out user action `op`.
+    pub(super) fn perform(&mut self, ctx: &mut impl Ctx<PeerNode>, op: PeerOp) {
         match op {
-            PeerOp::Open { to, kbps } => self.request(out, to, kbps),
-            PeerOp::Send { to, bytes } => self.send_data(out, to, bytes),
-            PeerOp::Close { other } => self.close(out, other),
+            PeerOp::Open { to, kbps } => self.request(ctx, to, kbps),
+            PeerOp::Send { to, bytes } => self.send_data(ctx, to, bytes),
+            PeerOp::Close { other } => self.close(ctx, other),
             PeerOp::Leave => {
                 self.life = Life::Leaving;
-                self.close_own(out);
-                self.leave_if_free(out);
+                self.close_own(ctx);
+                self.leave_if_free(ctx);
             }
-            PeerOp::StartMst => self.start_session(out),
+            PeerOp::StartMst => self.start_session(ctx),
         }
     }
 
     /// The link to `peer` is gone (crash detected, or goodbye): tear down the channels
     /// over it and start a new session.
-    pub(super) fn link_down(&mut self, out: &mut Out, peer: u32) {
+    pub(super) fn link_down(&mut self, ctx: &mut impl Ctx<PeerNode>, peer: u32) {
         if self.links.remove(&peer).is_none() {
             return;
         }
         self.last_heard.remove(&peer);
-        self.break_channels_over(out, peer);
+        self.break_channels_over(ctx, peer);
         if self.life != Life::Gone {
-            self.start_session(out);
+            self.start_session(ctx);
         }
     }
 
     /// Leave for good once no channel passes through (graceful leave).
-    pub(super) fn leave_if_free(&mut self, out: &mut Out) {
+    pub(super) fn leave_if_free(&mut self, ctx: &mut impl Ctx<PeerNode>) {
         if self.life == Life::Leaving && self.channels.is_empty() {
             for &p in self.links.keys() {
-                out.actions.push(Action::Send(p, WpMsg::Bye));
+                send(ctx, p, WpMsg::Bye);
             }
-            out.actions.push(Action::Note("left the network".into()));
-            out.count("peers_left");
+            ctx.annotate("left the network");
+            ctx.metrics().add("peers_left", 1.0);
             self.life = Life::Gone;
         }
     }
@@ -285,49 +253,24 @@ impl Peer {
     }
 }
 
-/// A node of the widest-path system: a peer, and the kernel handles of its pending hop
-/// timeouts (adapter state, so that the peer itself stays sans-IO).
+/// Send `msg` to peer `to`, counting session messages (wave, GHS, routing) in the
+/// `session_messages` metric.
+pub(super) fn send(ctx: &mut impl Ctx<PeerNode>, to: u32, msg: WpMsg) {
+    if msg.is_session() {
+        ctx.metrics().add("session_messages", 1.0);
+    }
+    ctx.send(NodeId(to), msg);
+}
+
+/// A node of the widest-path system: a peer, boxed so that the simulator's node slots
+/// stay small.
 #[derive(Clone, Debug)]
-pub struct PeerNode(pub Box<Peer>, BTreeMap<ChanId, TimerId>);
+pub struct PeerNode(pub Box<Peer>);
 
 impl PeerNode {
     /// The node of `peer`.
     pub fn new(peer: Peer) -> PeerNode {
-        PeerNode(Box::new(peer), BTreeMap::new())
-    }
-
-    fn drive(&mut self, ctx: &mut impl Ctx<Self>, f: impl FnOnce(&mut Peer, &mut Out)) {
-        let mut out = Out {
-            actions: Vec::new(),
-            now: ctx.now(),
-        };
-        f(&mut self.0, &mut out);
-        for action in out.actions {
-            match action {
-                Action::Send(to, msg) => {
-                    if msg.is_session() {
-                        ctx.metrics().add("session_messages", 1.0);
-                    }
-                    ctx.send(NodeId(to), msg);
-                }
-                Action::Timer(after, timer) => {
-                    let id = ctx.set_timer(after, timer.clone());
-                    if let WpTimer::HopTimeout { chan } = timer
-                        && let Some(old) = self.1.insert(chan, id)
-                    {
-                        ctx.cancel_timer(old);
-                    }
-                }
-                Action::CancelHopTimeout(chan) => {
-                    if let Some(id) = self.1.remove(&chan) {
-                        ctx.cancel_timer(id);
-                    }
-                }
-                Action::Count(name) => ctx.metrics().add(name, 1.0),
-                Action::Sample(name, v) => ctx.metrics().observe(name, v),
-                Action::Note(text) => ctx.annotate(&text),
-            }
-        }
+        PeerNode(Box::new(peer))
     }
 }
 
@@ -336,23 +279,19 @@ impl Node for PeerNode {
     type Timer = WpTimer;
 
     fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
-        self.drive(ctx, |p, out| p.on_start(out));
+        self.0.on_start(ctx);
     }
 
     fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: WpMsg) {
-        self.drive(ctx, |p, out| p.on_message(out, from.0, msg));
+        self.0.on_message(ctx, from.0, msg);
     }
 
     fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: WpTimer) {
-        if let WpTimer::HopTimeout { chan } = &timer {
-            self.1.remove(chan);
-        }
-        self.drive(ctx, |p, out| p.on_timer(out, timer));
+        self.0.on_timer(ctx, timer);
     }
 
     fn on_crash(&mut self) {
         // Everything but the configuration is volatile (the kernel drops the timers).
-        self.1.clear();
         let p = &mut self.0;
         p.links.clear();
         p.last_heard.clear();
@@ -364,11 +303,10 @@ impl Node for PeerNode {
 
     fn on_leave(&mut self, ctx: &mut impl Ctx<Self>) {
         // An abrupt leave: say goodbye; channels through this peer break.
-        self.drive(ctx, |p, out| {
-            for &n in p.links.keys() {
-                out.send(n, WpMsg::Bye);
-            }
-            p.life = Life::Gone;
-        });
+        let p = &mut self.0;
+        for &n in p.links.keys() {
+            send(ctx, n, WpMsg::Bye);
+        }
+        p.life = Life::Gone;
     }
 }

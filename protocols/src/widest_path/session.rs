@@ -3,8 +3,10 @@
 //! and routing table.
 
 use super::ghs::{EdgeKey, Ghs, GhsMsg, Objective};
-use super::{Action, Out, Peer, WpMsg, WpTimer};
+use super::peer::send;
+use super::{Peer, PeerNode, WpMsg, WpTimer};
 use serde::{Deserialize, Serialize};
+use sim_core::Ctx;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A session id: a counter, ties broken by the starter's id. A starter picks one above
@@ -161,20 +163,19 @@ impl Peer {
     }
 
     /// Start a new session with an id above every one seen.
-    pub fn start_session(&mut self, out: &mut Out) {
+    pub fn start_session(&mut self, ctx: &mut impl Ctx<PeerNode>) {
         let id = SessionId {
             counter: self.sessions.current.counter + 1,
             starter: self.me,
         };
-        out.actions
-            .push(Action::Note(format!("starts session {}", id.counter)));
-        out.count("sessions");
-        self.adopt(out, id, None);
+        ctx.annotate(&format!("starts session {}", id.counter));
+        ctx.metrics().add("sessions", 1.0);
+        self.adopt(ctx, id, None);
     }
 
     /// Join session `id` (woken by `parent` with its residual announcement, or as its
     /// starter).
-    fn adopt(&mut self, out: &mut Out, id: SessionId, woken_by: Option<(u32, u64)>) {
+    fn adopt(&mut self, ctx: &mut impl Ctx<PeerNode>, id: SessionId, woken_by: Option<(u32, u64)>) {
         self.sessions.current = id;
         let parent = woken_by.map(|(p, _)| p);
         let mut wave = Wave {
@@ -191,7 +192,8 @@ impl Peer {
             if self.me < p {
                 wave.weights.insert(p, mine);
             }
-            out.send(
+            send(
+                ctx,
                 p,
                 WpMsg::Joined {
                     session: id,
@@ -208,7 +210,8 @@ impl Peer {
                 wave.weights.insert(n, residual);
             }
             wave.waiting.insert(n);
-            out.send(
+            send(
+                ctx,
                 n,
                 WpMsg::Wake {
                     session: id,
@@ -216,36 +219,41 @@ impl Peer {
                 },
             );
         }
-        out.actions.push(Action::Timer(
+        ctx.set_timer(
             self.timing.echo_timeout,
             WpTimer::EchoTimeout { session: id },
-        ));
+        );
         self.sessions.phase = Phase::Wave(wave);
-        self.maybe_finish_wave(out);
+        self.maybe_finish_wave(ctx);
     }
 
     /// Handle a wave, GHS or routing message.
-    pub(super) fn on_session_message(&mut self, out: &mut Out, from: u32, msg: WpMsg) {
+    pub(super) fn on_session_message(
+        &mut self,
+        ctx: &mut impl Ctx<PeerNode>,
+        from: u32,
+        msg: WpMsg,
+    ) {
         if !self.links.contains_key(&from) {
             return;
         }
         match msg {
             WpMsg::Wake { session, residual } if session > self.sessions.current => {
-                self.adopt(out, session, Some((from, residual)));
+                self.adopt(ctx, session, Some((from, residual)));
             }
             WpMsg::Wake { session, residual } if session == self.sessions.current => {
-                self.heard_in_wave(out, from, Some(residual), true);
+                self.heard_in_wave(ctx, from, Some(residual), true);
             }
             WpMsg::Joined { session, residual } if session == self.sessions.current => {
-                self.heard_in_wave(out, from, Some(residual), false);
+                self.heard_in_wave(ctx, from, Some(residual), false);
             }
             WpMsg::Echo { session } if session == self.sessions.current => {
-                self.heard_in_wave(out, from, None, true);
+                self.heard_in_wave(ctx, from, None, true);
             }
             WpMsg::Ghs { session, tree, msg } if session == self.sessions.current => {
                 match &mut self.sessions.phase {
                     Phase::Wave(w) => w.early.push((from, tree, msg)),
-                    Phase::Trees(_) => self.feed_ghs(out, from, tree, msg),
+                    Phase::Trees(_) => self.feed_ghs(ctx, from, tree, msg),
                     Phase::Idle => {}
                 }
             }
@@ -253,14 +261,20 @@ impl Peer {
                 session,
                 tree,
                 members,
-            } if session == self.sessions.current => self.on_subtree(out, from, tree, members),
+            } if session == self.sessions.current => self.on_subtree(ctx, from, tree, members),
             _ => {}
         }
     }
 
     /// A wave message from `from`: its residual announcement, if it carries one, and
     /// whether it is the message this peer waits for from `from`.
-    fn heard_in_wave(&mut self, out: &mut Out, from: u32, residual: Option<u64>, done: bool) {
+    fn heard_in_wave(
+        &mut self,
+        ctx: &mut impl Ctx<PeerNode>,
+        from: u32,
+        residual: Option<u64>,
+        done: bool,
+    ) {
         let me = self.me;
         if let Phase::Wave(w) = &mut self.sessions.phase {
             w.heard.insert(from);
@@ -273,12 +287,12 @@ impl Peer {
                 w.waiting.remove(&from);
             }
         }
-        self.maybe_finish_wave(out);
+        self.maybe_finish_wave(ctx);
     }
 
     /// The echo wave waited long enough: neighbours not heard from at all are dropped;
     /// children known alive are waited for.
-    pub(super) fn on_echo_timeout(&mut self, out: &mut Out, session: SessionId) {
+    pub(super) fn on_echo_timeout(&mut self, ctx: &mut impl Ctx<PeerNode>, session: SessionId) {
         if session != self.sessions.current {
             return;
         }
@@ -288,18 +302,17 @@ impl Peer {
         let silent: Vec<u32> = w.waiting.difference(&w.heard).copied().collect();
         w.waiting.retain(|n| w.heard.contains(n));
         for p in silent {
-            out.actions
-                .push(Action::Note(format!("drops silent neighbour {p}")));
-            out.count("neighbours_dropped");
+            ctx.annotate(&format!("drops silent neighbour {p}"));
+            ctx.metrics().add("neighbours_dropped", 1.0);
             self.links.remove(&p);
             self.last_heard.remove(&p);
-            self.break_channels_over(out, p);
+            self.break_channels_over(ctx, p);
         }
-        self.maybe_finish_wave(out);
+        self.maybe_finish_wave(ctx);
     }
 
     /// Once every neighbour answered: echo to the wave parent and start GHS.
-    fn maybe_finish_wave(&mut self, out: &mut Out) {
+    fn maybe_finish_wave(&mut self, ctx: &mut impl Ctx<PeerNode>) {
         let Phase::Wave(w) = &self.sessions.phase else {
             return;
         };
@@ -309,7 +322,7 @@ impl Peer {
         let w = w.clone();
         let session = self.sessions.current;
         if let Some(p) = w.parent {
-            out.send(p, WpMsg::Echo { session });
+            send(ctx, p, WpMsg::Echo { session });
         }
         let capacity: Vec<(u32, u64)> = self
             .links
@@ -333,21 +346,21 @@ impl Peer {
             g.wake();
         }
         self.sessions.phase = Phase::Trees(Box::new(trees));
-        self.flush_ghs(out);
+        self.flush_ghs(ctx);
         for (from, tree, msg) in w.early {
-            self.feed_ghs(out, from, tree, msg);
+            self.feed_ghs(ctx, from, tree, msg);
         }
     }
 
-    fn feed_ghs(&mut self, out: &mut Out, from: u32, tree: TreeKind, msg: GhsMsg) {
+    fn feed_ghs(&mut self, ctx: &mut impl Ctx<PeerNode>, from: u32, tree: TreeKind, msg: GhsMsg) {
         if let Phase::Trees(t) = &mut self.sessions.phase {
             t.ghs[tree.index()].on_message(from, msg);
         }
-        self.flush_ghs(out);
+        self.flush_ghs(ctx);
     }
 
     /// Send what GHS produced and start the convergecast on finished trees.
-    fn flush_ghs(&mut self, out: &mut Out) {
+    fn flush_ghs(&mut self, ctx: &mut impl Ctx<PeerNode>) {
         let session = self.sessions.current;
         let Phase::Trees(t) = &mut self.sessions.phase else {
             return;
@@ -356,7 +369,8 @@ impl Peer {
         for kind in [TreeKind::Capacity, TreeKind::Residual] {
             let i = kind.index();
             for (to, msg) in t.ghs[i].take_outbox() {
-                out.send(
+                send(
+                    ctx,
                     to,
                     WpMsg::Ghs {
                         session,
@@ -378,11 +392,17 @@ impl Peer {
             }
         }
         for kind in leaves {
-            self.maybe_complete_route(out, kind);
+            self.maybe_complete_route(ctx, kind);
         }
     }
 
-    fn on_subtree(&mut self, out: &mut Out, from: u32, tree: TreeKind, members: Vec<u32>) {
+    fn on_subtree(
+        &mut self,
+        ctx: &mut impl Ctx<PeerNode>,
+        from: u32,
+        tree: TreeKind,
+        members: Vec<u32>,
+    ) {
         let Phase::Trees(t) = &mut self.sessions.phase else {
             return;
         };
@@ -393,11 +413,11 @@ impl Peer {
         for m in members {
             route.table.insert(m, from);
         }
-        self.maybe_complete_route(out, tree);
+        self.maybe_complete_route(ctx, tree);
     }
 
     /// Once every child reported: the table is complete; report to the parent.
-    fn maybe_complete_route(&mut self, out: &mut Out, tree: TreeKind) {
+    fn maybe_complete_route(&mut self, ctx: &mut impl Ctx<PeerNode>, tree: TreeKind) {
         let session = self.sessions.current;
         let me = self.me;
         let Phase::Trees(t) = &mut self.sessions.phase else {
@@ -412,7 +432,8 @@ impl Peer {
             let members = std::iter::once(me)
                 .chain(route.table.keys().copied())
                 .collect();
-            out.send(
+            send(
+                ctx,
                 p,
                 WpMsg::Subtree {
                     session,
@@ -422,7 +443,7 @@ impl Peer {
             );
         }
         if self.sessions.computed() {
-            self.resume_queue(out);
+            self.resume_queue(ctx);
         }
     }
 }

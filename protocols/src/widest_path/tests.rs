@@ -1008,3 +1008,202 @@ fn churn_keeps_reservations_and_trees_consistent() {
     }
     assert!(granted >= 20.0, "{granted}");
 }
+
+// ---------------------------------------------------------------------------------
+// Peers under a `Recorder`: handlers checked without a kernel.
+
+use super::channel::{ChanId, Outcome, Request};
+use super::session::{SessionId, Sessions};
+use super::{Life, Peer, PeerOp, Timing, WpMsg, WpTimer};
+use sim_core::{Node, NodeId, Recorder};
+
+/// Peer `me` with links `config`, no session yet, and user actions `ops`.
+fn lone_peer(me: u32, config: Vec<(u32, u64)>, starts: bool, ops: Vec<(SimTime, PeerOp)>) -> Peer {
+    Peer {
+        me,
+        config,
+        starts_first_session: starts,
+        joins: false,
+        timing: Timing {
+            heartbeat: SimTime::from_secs(1),
+            dead_after: SimTime::from_secs(3),
+            echo_timeout: SimTime::from_secs(2),
+            hop_timeout: SimTime::from_millis(500),
+        },
+        ops,
+        links: BTreeMap::new(),
+        last_heard: BTreeMap::new(),
+        sessions: Sessions::new(Objective::Max),
+        channels: super::channel::Channels::default(),
+        life: Life::Active,
+        hello_waiting: Vec::new(),
+    }
+}
+
+/// The peer that starts the first session sets its heartbeat and user-action timers,
+/// then opens session 1: it wakes every neighbour with its residual on their link (the
+/// link's capacity: nothing is reserved yet), in neighbour order, counts them as
+/// session messages, and waits `echo_timeout` for the echoes.
+#[test]
+fn a_starting_peer_wakes_every_neighbour_with_its_residual() {
+    let ops = vec![(SimTime::from_secs(4), PeerOp::StartMst)];
+    let mut node = PeerNode::new(lone_peer(1, vec![(2, 5), (0, 10)], true, ops));
+    let mut ctx = Recorder::new(&["a", "b", "c"], "b", 1);
+    node.on_start(&mut ctx);
+    let session = SessionId {
+        counter: 1,
+        starter: 1,
+    };
+    let wake = |residual| WpMsg::Wake { session, residual };
+    assert_eq!(ctx.sent, vec![(NodeId(0), wake(10)), (NodeId(2), wake(5))]);
+    let timers: Vec<(SimTime, WpTimer)> = ctx
+        .timers
+        .iter()
+        .map(|(_, after, t)| (*after, t.clone()))
+        .collect();
+    assert_eq!(
+        timers,
+        vec![
+            (SimTime::from_secs(1), WpTimer::Heartbeat),
+            (SimTime::from_secs(4), WpTimer::Op { index: 0 }),
+            (SimTime::from_secs(2), WpTimer::EchoTimeout { session }),
+        ]
+    );
+    assert_eq!(ctx.annotations, vec!["starts session 1".to_owned()]);
+    assert_eq!(ctx.metrics.value("sessions"), 1.0);
+    assert_eq!(ctx.metrics.value("session_messages"), 2.0);
+    assert!(ctx.cancelled.is_empty());
+}
+
+/// Peers under recorders, with messages delivered in send order (so every link is
+/// FIFO); timers fire only when a test fires them.
+struct RecordedPeers {
+    nodes: Vec<PeerNode>,
+    ctxs: Vec<Recorder<WpMsg, WpTimer>>,
+    in_flight: VecDeque<(u32, NodeId, WpMsg)>,
+}
+
+impl RecordedPeers {
+    fn new(names: &[&str], peers: Vec<Peer>) -> RecordedPeers {
+        let ctxs = names.iter().map(|n| Recorder::new(names, n, 1)).collect();
+        let nodes = peers.into_iter().map(PeerNode::new).collect();
+        RecordedPeers {
+            nodes,
+            ctxs,
+            in_flight: VecDeque::new(),
+        }
+    }
+
+    /// Run `f` on peer `i` and its context, then put what it sent in flight.
+    fn act(&mut self, i: u32, f: impl FnOnce(&mut PeerNode, &mut Recorder<WpMsg, WpTimer>)) {
+        let ctx = &mut self.ctxs[i as usize];
+        f(&mut self.nodes[i as usize], ctx);
+        for (to, msg) in ctx.take_sent() {
+            self.in_flight.push_back((i, to, msg));
+        }
+    }
+
+    /// Deliver messages until none is in flight.
+    fn settle(&mut self) {
+        while let Some((from, to, msg)) = self.in_flight.pop_front() {
+            self.act(to.0, |node, ctx| node.on_message(ctx, NodeId(from), msg));
+        }
+    }
+
+    fn peer(&self, i: u32) -> &Peer {
+        &self.nodes[i as usize].0
+    }
+
+    /// The hop timeouts peer `i` set for `chan`.
+    fn hop_timeouts(&self, i: u32, chan: ChanId) -> Vec<sim_core::TimerId> {
+        self.ctxs[i as usize]
+            .timers
+            .iter()
+            .filter(|(_, _, t)| *t == WpTimer::HopTimeout { chan })
+            .map(|(id, _, _)| *id)
+            .collect()
+    }
+}
+
+/// A channel request on the line a -10- b -5- c, handler by handler: a sends the
+/// request to b and sets a hop timeout; b acknowledges at once (which cancels a's
+/// timeout), reserves, forwards to c with a timeout of its own; c grants it with the
+/// path's width, and the reply travels back. No hop timeout is left pending.
+#[test]
+fn a_hop_acknowledges_a_request_and_the_ack_cancels_the_hop_timeout() {
+    let open_at = SimTime::from_secs(1);
+    let ops = vec![(open_at, PeerOp::Open { to: 2, kbps: 4 })];
+    let mut net = RecordedPeers::new(
+        &["a", "b", "c"],
+        vec![
+            lone_peer(0, vec![(1, 10)], true, ops),
+            lone_peer(1, vec![(0, 10), (2, 5)], false, vec![]),
+            lone_peer(2, vec![(1, 5)], false, vec![]),
+        ],
+    );
+    for i in 0..3 {
+        net.act(i, |node, ctx| node.on_start(ctx));
+    }
+    net.settle();
+    for i in 0..3 {
+        assert!(net.peer(i).sessions.computed(), "peer {i}");
+    }
+    let session = net.peer(0).sessions.current;
+    for ctx in &mut net.ctxs {
+        ctx.advance_to(open_at);
+    }
+
+    let chan = ChanId {
+        from: 0,
+        to: 2,
+        n: 0,
+    };
+    net.act(0, |node, ctx| node.on_timer(ctx, WpTimer::Op { index: 0 }));
+    let request = Request {
+        session,
+        chan,
+        kbps: 4,
+        path: vec![0],
+        width: 10,
+    };
+    assert_eq!(
+        net.in_flight,
+        VecDeque::from([(0, NodeId(1), WpMsg::Request(request))])
+    );
+    let a_timeout = net.hop_timeouts(0, chan);
+    assert_eq!(a_timeout.len(), 1);
+    assert!(net.ctxs[0].is_pending(a_timeout[0]));
+
+    // b: the ack first, then the request onwards over b-c.
+    let (from, to, msg) = net.in_flight.pop_front().expect("the request");
+    net.act(to.0, |node, ctx| node.on_message(ctx, NodeId(from), msg));
+    let sent: Vec<(u32, NodeId, WpMsg)> = net.in_flight.iter().cloned().collect();
+    assert_eq!(sent[0], (1, NodeId(0), WpMsg::RequestAck { chan }));
+    assert!(matches!(
+        &sent[1],
+        (1, NodeId(2), WpMsg::Request(r)) if r.path == vec![0, 1] && r.width == 5
+    ));
+    assert_eq!(net.peer(1).channels.reserved_on(0), 4);
+    assert_eq!(net.peer(1).channels.reserved_on(2), 4);
+    let b_timeout = net.hop_timeouts(1, chan);
+    assert_eq!(b_timeout.len(), 1);
+
+    // The ack reaches a: its hop timeout is cancelled.
+    let (from, to, msg) = net.in_flight.pop_front().expect("the ack");
+    net.act(to.0, |node, ctx| node.on_message(ctx, NodeId(from), msg));
+    assert_eq!(net.ctxs[0].cancelled, a_timeout);
+
+    net.settle();
+    let grants = &net.peer(0).channels.grants;
+    assert_eq!(grants.len(), 1);
+    assert_eq!(
+        (grants[0].width, grants[0].path.clone()),
+        (5, vec![0, 1, 2])
+    );
+    assert!(!net.ctxs[1].is_pending(b_timeout[0]));
+    assert_eq!(net.ctxs[0].metrics.value("requests_ok"), 1.0);
+    assert!(net.ctxs[0].annotations.contains(&format!(
+        "request to 2 (4 kbps): {:?}",
+        Outcome::Ok { width: 5 }
+    )));
+}
