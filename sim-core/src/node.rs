@@ -39,7 +39,7 @@ pub trait TimerTag: Clone + Debug + Hash {
 
 /// A simulated node: a state machine whose handlers run one event at a time.
 ///
-/// Handlers never block and never touch I/O; they act through the [`Context`], which
+/// Handlers never block and never touch I/O; they act through the [`Context`](crate::Context), which
 /// sends messages, sets and cancels timers, reads the node's local clock, draws from the
 /// node's own random stream, records metrics and annotates the trace.
 ///

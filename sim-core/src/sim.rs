@@ -56,7 +56,7 @@ impl<'a, N: Node> World<'a, N> {
             .map(|(id, _, n)| (id, n))
     }
     /// Node `id`'s local clock now: true time seen through its drift and jumps, what
-    /// [`Context::now`] returns in its handlers. Invariants about timeouts and leases
+    /// [`Context::now`](crate::Context::now) returns in its handlers. Invariants about timeouts and leases
     /// compare it with the deadlines the node set in its own time.
     pub fn local_time(&self, id: NodeId) -> SimTime {
         self.kernel.nodes[id.index()].clock.now(self.kernel.now)

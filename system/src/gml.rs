@@ -3,6 +3,9 @@
 //! line. [`read_graph`] gives a graph's nodes and edges; systems that read more
 //! attributes (link speeds, say) walk the items from [`parse`].
 
+/// `(key, value, line)` items of a GML list, in file order.
+pub type Items = Vec<(String, Value, usize)>;
+
 /// A GML value.
 #[derive(Debug, PartialEq)]
 pub enum Value {
@@ -11,11 +14,11 @@ pub enum Value {
     /// A quoted string.
     Text(String),
     /// A list `[ ... ]` of `(key, value, line)` items.
-    List(Vec<(String, Value, usize)>),
+    List(Items),
 }
 
 /// Parse a whole file into its top-level `(key, value, line)` items.
-pub fn parse(text: &str) -> Result<Vec<(String, Value, usize)>, String> {
+pub fn parse(text: &str) -> Result<Items, String> {
     let tokens = tokenize(text)?;
     let mut pos = 0;
     let items = list(&tokens, &mut pos)?;
@@ -58,7 +61,7 @@ pub struct Graph {
     pub nodes: Vec<(i64, String)>,
     /// `(source, target, the edge's items, line)`, sources and targets as indices into
     /// `nodes`, in file order.
-    pub edges: Vec<(usize, usize, Vec<(String, Value, usize)>, usize)>,
+    pub edges: Vec<(usize, usize, Items, usize)>,
 }
 
 /// Read the `graph [ ... ]` block of a GML file: nodes need an integer `id` (unique),
@@ -178,7 +181,7 @@ fn tokenize(text: &str) -> Result<Vec<(Token, usize)>, String> {
     Ok(out)
 }
 
-fn list(tokens: &[(Token, usize)], pos: &mut usize) -> Result<Vec<(String, Value, usize)>, String> {
+fn list(tokens: &[(Token, usize)], pos: &mut usize) -> Result<Items, String> {
     let mut items = Vec::new();
     while let Some((token, line)) = tokens.get(*pos) {
         let key = match token {
