@@ -6,10 +6,12 @@
 use super::envelope::{Envelope, Kind};
 use super::rights::Rights;
 use super::stego;
-use super::{Action, Balancing, CloudMsg, CloudNode, CloudTimer, ImageCloudParams, Op, picture};
-use crate::transport::{Endpoint, Output, Payload, TransferId, forward};
+use super::{Action, Balancing, CloudMsg, CloudTimer, ImageCloudParams, Op, picture};
+use crate::transport::{
+    Endpoint, Output, Payload, Segment, TimerToken, TransferId, TransportHost, forward,
+};
 use rand::RngExt;
-use sim_core::{Ctx, NodeId, SimTime};
+use sim_core::{Ctx, Node, NodeId, SimTime};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -168,9 +170,23 @@ impl Client {
     fn directory_server(&self) -> NodeId {
         self.servers[0]
     }
+}
+
+impl TransportHost for Client {
+    fn wrap_segment(segment: Segment) -> CloudMsg {
+        CloudMsg::Transport(segment)
+    }
+    fn wrap_timer(token: TimerToken) -> CloudTimer {
+        CloudTimer::Transport(token)
+    }
+}
+
+impl Node for Client {
+    type Msg = CloudMsg;
+    type Timer = CloudTimer;
 
     /// Log in, schedule the first request (within `start_spread`) and the actions.
-    pub(super) fn on_start(&mut self, ctx: &mut impl Ctx<CloudNode>) {
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
         self.login(ctx);
         if self.params.requests > 0 {
             let spread = self.params.start_spread.as_nanos();
@@ -187,35 +203,9 @@ impl Client {
         }
     }
 
-    /// Volatile state is lost: the endpoint and everything in flight.
-    pub(super) fn on_crash(&mut self) {
-        self.endpoint.crash();
-        self.uploads.clear();
-        self.previews_out.clear();
-        self.waiting_presence.clear();
-    }
-
-    fn pump(&mut self, ctx: &mut impl Ctx<CloudNode>) {
-        for event in forward(&mut self.endpoint, ctx) {
-            self.on_transport(ctx, event);
-        }
-    }
-
-    fn login(&mut self, ctx: &mut impl Ctx<CloudNode>) {
-        self.online = true;
-        for &s in &self.servers {
-            ctx.send(s, CloudMsg::Login);
-        }
-    }
-
     /// Segments go to the endpoint; `Elected` starts an upload; `Presence` releases
     /// what waited for the directory's answer.
-    pub(super) fn on_message(
-        &mut self,
-        ctx: &mut impl Ctx<CloudNode>,
-        from: NodeId,
-        msg: CloudMsg,
-    ) {
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: CloudMsg) {
         match msg {
             CloudMsg::Transport(segment) => {
                 self.endpoint.on_segment(ctx.now(), from, segment);
@@ -233,7 +223,7 @@ impl Client {
     }
 
     /// Endpoint timers, the next request, request and job deadlines, actions.
-    pub(super) fn on_timer(&mut self, ctx: &mut impl Ctx<CloudNode>, timer: CloudTimer) {
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: CloudTimer) {
         match timer {
             CloudTimer::Transport(token) => {
                 self.endpoint.on_timer(ctx.now(), token);
@@ -260,9 +250,32 @@ impl Client {
         }
     }
 
+    /// Volatile state is lost: the endpoint and everything in flight.
+    fn on_crash(&mut self) {
+        self.endpoint.crash();
+        self.uploads.clear();
+        self.previews_out.clear();
+        self.waiting_presence.clear();
+    }
+}
+
+impl Client {
+    fn pump(&mut self, ctx: &mut impl Ctx<Self>) {
+        for event in forward(&mut self.endpoint, ctx) {
+            self.on_transport(ctx, event);
+        }
+    }
+
+    fn login(&mut self, ctx: &mut impl Ctx<Self>) {
+        self.online = true;
+        for &s in &self.servers {
+            ctx.send(s, CloudMsg::Login);
+        }
+    }
+
     // ----- encryption requests -----
 
-    fn send_request(&mut self, ctx: &mut impl Ctx<CloudNode>) {
+    fn send_request(&mut self, ctx: &mut impl Ctx<Self>) {
         let seq = self.next_seq;
         self.next_seq += 1;
         if seq + 1 < self.params.requests {
@@ -296,7 +309,7 @@ impl Client {
         ctx.set_timer(self.params.job_timeout, CloudTimer::JobTimeout(seq));
     }
 
-    fn on_elected(&mut self, ctx: &mut impl Ctx<CloudNode>, server: NodeId, seq: u32) {
+    fn on_elected(&mut self, ctx: &mut impl Ctx<Self>, server: NodeId, seq: u32) {
         let Some(r) = self.requests.get_mut(&seq) else {
             return;
         };
@@ -319,7 +332,7 @@ impl Client {
         self.pump(ctx);
     }
 
-    fn finish(&mut self, ctx: &mut impl Ctx<CloudNode>, seq: u32, handled: bool) {
+    fn finish(&mut self, ctx: &mut impl Ctx<Self>, seq: u32, handled: bool) {
         let Some(r) = self.requests.get_mut(&seq) else {
             return;
         };
@@ -337,7 +350,7 @@ impl Client {
     }
 
     /// The encrypted image of request `seq` came back: extract and compare.
-    fn on_encoded(&mut self, ctx: &mut impl Ctx<CloudNode>, seq: u32, image: &[u8]) {
+    fn on_encoded(&mut self, ctx: &mut impl Ctx<Self>, seq: u32, image: &[u8]) {
         let Some(r) = self.requests.get(&seq) else {
             return;
         };
@@ -361,7 +374,7 @@ impl Client {
 
     // ----- actions: sharing, rights, views, presence -----
 
-    fn act(&mut self, ctx: &mut impl Ctx<CloudNode>, i: usize) {
+    fn act(&mut self, ctx: &mut impl Ctx<Self>, i: usize) {
         let task = self.tasks[i];
         if matches!(task, Task::Share { .. } | Task::SetViews { .. }) && self.encrypted.is_none() {
             self.stats.shares_skipped += 1;
@@ -390,7 +403,7 @@ impl Client {
     }
 
     /// Ask the directory where `receiver` is; `out` goes when the answer comes.
-    fn ask_presence(&mut self, ctx: &mut impl Ctx<CloudNode>, receiver: NodeId, out: Outgoing) {
+    fn ask_presence(&mut self, ctx: &mut impl Ctx<Self>, receiver: NodeId, out: Outgoing) {
         self.waiting_presence.entry(receiver).or_default().push(out);
         let dir = self.directory_server();
         ctx.send(dir, CloudMsg::WhoIsOnline { client: receiver });
@@ -399,7 +412,7 @@ impl Client {
     /// Send `out` to `receiver` directly when online, else to the cloud to cache.
     fn send_to_receiver(
         &mut self,
-        ctx: &mut impl Ctx<CloudNode>,
+        ctx: &mut impl Ctx<Self>,
         receiver: NodeId,
         online: bool,
         out: Outgoing,
@@ -441,7 +454,7 @@ impl Client {
     }
 
     /// Open `owner`'s image if rights are left, and check it is the owner's.
-    fn view(&mut self, ctx: &mut impl Ctx<CloudNode>, owner: NodeId) {
+    fn view(&mut self, ctx: &mut impl Ctx<Self>, owner: NodeId) {
         let Some(image) = self.inbox.get(&owner).and_then(|i| i.image.clone()) else {
             self.stats.views_refused += 1;
             return;
@@ -460,7 +473,7 @@ impl Client {
     // ----- transport events -----
 
     /// Act on what the endpoint delivered or finished.
-    fn on_transport(&mut self, ctx: &mut impl Ctx<CloudNode>, event: Output) {
+    fn on_transport(&mut self, ctx: &mut impl Ctx<Self>, event: Output) {
         match event {
             Output::TransferReceived { data, intact, .. } => {
                 let Some((env, body)) = Envelope::decode(&data).filter(|_| intact) else {

@@ -1,8 +1,8 @@
 //! The image cloud's invariants.
 
 use super::rights::replay;
-use super::{CloudNode, RequestId};
-use sim_core::{Invariant, NodeId, World};
+use super::{Client, CloudNode, RequestId, Server};
+use sim_core::{Invariant, NodeId, Role, World};
 use std::collections::BTreeMap;
 
 /// Round-robin mode: no request is accepted by two servers. Reads each server's
@@ -19,7 +19,7 @@ impl Invariant<CloudNode> for NoRequestHandledTwice {
     }
     fn check(&mut self, world: &World<'_, CloudNode>) -> Result<(), String> {
         for (id, _, node) in world.nodes() {
-            let CloudNode::Server(s) = node else { continue };
+            let Some(s) = Server::of(node) else { continue };
             let start = self.read.entry(id).or_insert(0);
             for r in &s.accepted[*start..] {
                 if let Some(other) = self.by.insert(*r, id) {
@@ -77,7 +77,7 @@ impl Invariant<CloudNode> for ViewsWithinRights {
     }
     fn check_at_end(&mut self, world: &World<'_, CloudNode>) -> Result<(), String> {
         for (id, _, node) in world.nodes() {
-            if let CloudNode::Client(c) = node {
+            if let Some(c) = Client::of(node) {
                 replay(&c.rights.log).map_err(|e| format!("{}: {e}", world.name(id)))?;
             }
         }
@@ -95,10 +95,10 @@ impl Invariant<CloudNode> for RightsChangesDelivered {
     }
     fn check_at_end(&mut self, world: &World<'_, CloudNode>) -> Result<(), String> {
         for (owner, _, node) in world.nodes() {
-            let CloudNode::Client(c) = node else { continue };
+            let Some(c) = Client::of(node) else { continue };
             for (&receiver, &version) in &c.versions {
                 let (_, r) = world.node(receiver);
-                let CloudNode::Client(r) = r else { continue };
+                let Some(r) = Client::of(r) else { continue };
                 if !r.online {
                     continue;
                 }

@@ -2,8 +2,9 @@
 //! images inside cover images by LSB steganography, and clients share the encrypted
 //! images with view rights the owner can change.
 //!
-//! Nodes (roles): `server`s ([`server`]) and `client`s ([`client`]), each with a
-//! [`crate::transport::Endpoint`]; images, previews and cached items travel as
+//! Nodes (roles): `server`s ([`Server`]) and `client`s ([`Client`]), each a
+//! [`sim_core::Node`] of its own with a [`crate::transport::Endpoint`] ([`CloudNode`] is
+//! their enum, made by [`sim_core::roles!`]); images, previews and cached items travel as
 //! stop-and-wait transfers of 60,508-byte chunks behind an 8-byte header, rights changes
 //! as reliable datagrams, everything else (requests, elections, tokens, directory
 //! queries) as single UDP messages without retransmission, as in the report.
@@ -86,10 +87,10 @@ pub mod token;
 pub use client::Client;
 pub use server::Server;
 
-use crate::transport::{Segment, TimerToken, TransportConfig, TransportHost};
+use crate::transport::{Segment, TimerToken, TransportConfig};
 use dsim_system::{Setup, System, TopologyRule, add_declared};
 use serde::{Deserialize, Serialize};
-use sim_core::{Ctx, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation, TimerTag};
+use sim_core::{Invariant, Message, Metrics, NodeId, SimTime, Simulation, TimerTag};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use stego::StegoCost;
@@ -400,53 +401,13 @@ impl TimerTag for CloudTimer {
     }
 }
 
-/// A node of the image cloud.
-pub enum CloudNode {
-    /// A cloud server.
-    Server(Box<Server>),
-    /// A client (peer).
-    Client(Box<Client>),
-}
-
-impl TransportHost for CloudNode {
-    fn wrap_segment(segment: Segment) -> CloudMsg {
-        CloudMsg::Transport(segment)
-    }
-    fn wrap_timer(token: TimerToken) -> CloudTimer {
-        CloudTimer::Transport(token)
-    }
-}
-
-impl Node for CloudNode {
-    type Msg = CloudMsg;
-    type Timer = CloudTimer;
-
-    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
-        match self {
-            CloudNode::Server(s) => s.on_start(ctx),
-            CloudNode::Client(c) => c.on_start(ctx),
-        }
-    }
-
-    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: CloudMsg) {
-        match self {
-            CloudNode::Server(s) => s.on_message(ctx, from, msg),
-            CloudNode::Client(c) => c.on_message(ctx, from, msg),
-        }
-    }
-
-    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: CloudTimer) {
-        match self {
-            CloudNode::Server(s) => s.on_timer(ctx, timer),
-            CloudNode::Client(c) => c.on_timer(ctx, timer),
-        }
-    }
-
-    fn on_crash(&mut self) {
-        match self {
-            CloudNode::Server(s) => s.on_crash(),
-            CloudNode::Client(c) => c.on_crash(),
-        }
+sim_core::roles! {
+    /// A node of the image cloud.
+    pub enum CloudNode {
+        /// A cloud server.
+        Server(Server),
+        /// A client (peer).
+        Client(Client),
     }
 }
 
@@ -578,12 +539,7 @@ impl System for ImageCloud {
                     .iter()
                     .position(|n| *n == d.name)
                     .expect("a server");
-                CloudNode::Server(Box::new(Server::new(
-                    index,
-                    Arc::clone(&shared),
-                    setup.seed,
-                    &d.name,
-                )))
+                Server::new(index, Arc::clone(&shared), setup.seed, &d.name).into()
             } else {
                 let actions = p
                     .actions
@@ -591,11 +547,7 @@ impl System for ImageCloud {
                     .filter(|a| a.op.actor() == d.name)
                     .cloned()
                     .collect();
-                CloudNode::Client(Box::new(Client::new(
-                    Arc::clone(&shared),
-                    setup.seed,
-                    actions,
-                )))
+                Client::new(Arc::clone(&shared), setup.seed, actions).into()
             }
         });
         let servers: Vec<NodeId> = setup

@@ -9,9 +9,11 @@ use super::picture;
 use super::queues::QueueView;
 use super::stego;
 use super::token::{Ring, WorkingToken};
-use super::{Balancing, CloudMsg, CloudNode, CloudTimer, ImageCloudParams, RequestId};
-use crate::transport::{Endpoint, Output, Payload, TransferId, forward};
-use sim_core::{Ctx, NodeId, SimTime};
+use super::{Balancing, CloudMsg, CloudTimer, ImageCloudParams, RequestId};
+use crate::transport::{
+    Endpoint, Output, Payload, Segment, TimerToken, TransferId, TransportHost, forward,
+};
+use sim_core::{Ctx, Node, NodeId, SimTime};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
@@ -107,10 +109,24 @@ impl Server {
     fn slots(&self) -> usize {
         (self.params.workers + self.params.queue_limit) as usize
     }
+}
+
+impl TransportHost for Server {
+    fn wrap_segment(segment: Segment) -> CloudMsg {
+        CloudMsg::Transport(segment)
+    }
+    fn wrap_timer(token: TimerToken) -> CloudTimer {
+        CloudTimer::Transport(token)
+    }
+}
+
+impl Node for Server {
+    type Msg = CloudMsg;
+    type Timer = CloudTimer;
 
     /// Set up the ring and the queue copy; server 0 starts with the working token (in
     /// round-robin mode) and receives the offline token at its start time.
-    pub(super) fn on_start(&mut self, ctx: &mut impl Ctx<CloudNode>) {
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
         let n = self.servers.len();
         self.ring = Ring::new(self.index, n);
         self.view = QueueView::new(n);
@@ -125,40 +141,8 @@ impl Server {
         }
     }
 
-    /// Volatile state is lost: the endpoint, jobs, heard requests, the token.
-    pub(super) fn on_crash(&mut self) {
-        self.endpoint.crash();
-        self.token = None;
-        self.heard.clear();
-        self.jobs.clear();
-        self.ready.clear();
-        self.frozen.clear();
-        self.returning.clear();
-        self.busy = 0;
-        self.asleep = false;
-    }
-
-    fn pump(&mut self, ctx: &mut impl Ctx<CloudNode>) {
-        for event in forward(&mut self.endpoint, ctx) {
-            self.on_transport(ctx, event);
-        }
-    }
-
-    fn multicast_servers(&self, ctx: &mut impl Ctx<CloudNode>, msg: CloudMsg) {
-        for &s in &self.servers {
-            if s != ctx.id() {
-                ctx.send(s, msg.clone());
-            }
-        }
-    }
-
     /// Segments, requests, declines, tokens, announcements and directory messages.
-    pub(super) fn on_message(
-        &mut self,
-        ctx: &mut impl Ctx<CloudNode>,
-        from: NodeId,
-        msg: CloudMsg,
-    ) {
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: CloudMsg) {
         match msg {
             CloudMsg::Transport(segment) => {
                 self.endpoint.on_segment(ctx.now(), from, segment);
@@ -202,7 +186,7 @@ impl Server {
     }
 
     /// Endpoint timers, encodings done, expired jobs, token passing, sleep and wake.
-    pub(super) fn on_timer(&mut self, ctx: &mut impl Ctx<CloudNode>, timer: CloudTimer) {
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: CloudTimer) {
         match timer {
             CloudTimer::Transport(token) => {
                 self.endpoint.on_timer(ctx.now(), token);
@@ -236,10 +220,39 @@ impl Server {
         }
     }
 
+    /// Volatile state is lost: the endpoint, jobs, heard requests, the token.
+    fn on_crash(&mut self) {
+        self.endpoint.crash();
+        self.token = None;
+        self.heard.clear();
+        self.jobs.clear();
+        self.ready.clear();
+        self.frozen.clear();
+        self.returning.clear();
+        self.busy = 0;
+        self.asleep = false;
+    }
+}
+
+impl Server {
+    fn pump(&mut self, ctx: &mut impl Ctx<Self>) {
+        for event in forward(&mut self.endpoint, ctx) {
+            self.on_transport(ctx, event);
+        }
+    }
+
+    fn multicast_servers(&self, ctx: &mut impl Ctx<Self>, msg: CloudMsg) {
+        for &s in &self.servers {
+            if s != ctx.id() {
+                ctx.send(s, msg.clone());
+            }
+        }
+    }
+
     // ----- taking requests -----
 
     /// A request arrived: take it by the configured balancing.
-    fn on_request(&mut self, ctx: &mut impl Ctx<CloudNode>, id: RequestId) {
+    fn on_request(&mut self, ctx: &mut impl Ctx<Self>, id: RequestId) {
         match self.params.balancing {
             Balancing::NoBalancing | Balancing::RandomServer => self.try_accept(ctx, id),
             Balancing::Queues | Balancing::QueuesFt => {
@@ -257,7 +270,7 @@ impl Server {
     }
 
     /// Accept `id` if the workers are online and a slot is free: answer `Elected`.
-    fn try_accept(&mut self, ctx: &mut impl Ctx<CloudNode>, id: RequestId) {
+    fn try_accept(&mut self, ctx: &mut impl Ctx<Self>, id: RequestId) {
         if self.asleep {
             self.stats.dropped_offline += 1;
             return;
@@ -274,7 +287,7 @@ impl Server {
 
     /// Holding the working token: take the requests heard, oldest first, while slots
     /// are free; drop those already taken or too old to be answered in time.
-    fn take_heard(&mut self, ctx: &mut impl Ctx<CloudNode>) {
+    fn take_heard(&mut self, ctx: &mut impl Ctx<Self>) {
         if self.asleep {
             return;
         }
@@ -301,7 +314,7 @@ impl Server {
     }
 
     /// The working token arrived: take what waits, or pass it on while offline.
-    fn on_token(&mut self, ctx: &mut impl Ctx<CloudNode>, mut token: WorkingToken) {
+    fn on_token(&mut self, ctx: &mut impl Ctx<Self>, mut token: WorkingToken) {
         token.forget_before(ctx.now(), self.params.job_timeout);
         self.heard.retain(|(id, _)| !token.is_taken(id));
         self.token = Some(token);
@@ -316,7 +329,7 @@ impl Server {
 
     /// Hand the working token to the next server (or the one after); keep it when
     /// both are offline.
-    fn pass_token(&mut self, ctx: &mut impl Ctx<CloudNode>) {
+    fn pass_token(&mut self, ctx: &mut impl Ctx<Self>) {
         match (self.token.take(), self.ring.successor()) {
             (Some(token), Some(next)) => ctx.send(self.servers[next], CloudMsg::Token(token)),
             (Some(token), None) => {
@@ -332,7 +345,7 @@ impl Server {
     // ----- the offline token -----
 
     /// The offline token arrived: the workers sleep (announced with fault tolerance).
-    fn go_offline(&mut self, ctx: &mut impl Ctx<CloudNode>) {
+    fn go_offline(&mut self, ctx: &mut impl Ctx<Self>) {
         let Some(t) = self.params.offline_token.clone() else {
             return;
         };
@@ -350,7 +363,7 @@ impl Server {
 
     /// The workers wake: finish frozen encodings, announce the return, and pass the
     /// offline token on after `awake`.
-    fn wake(&mut self, ctx: &mut impl Ctx<CloudNode>) {
+    fn wake(&mut self, ctx: &mut impl Ctx<Self>) {
         let Some(t) = self.params.offline_token.clone() else {
             return;
         };
@@ -370,7 +383,7 @@ impl Server {
 
     /// Give uploaded jobs to free workers; the result is computed now and released
     /// after its CPU time.
-    fn start_work(&mut self, ctx: &mut impl Ctx<CloudNode>) {
+    fn start_work(&mut self, ctx: &mut impl Ctx<Self>) {
         while !self.asleep && self.busy < self.params.workers {
             let Some(id) = self.ready.pop_front() else {
                 return;
@@ -387,7 +400,7 @@ impl Server {
     }
 
     /// An encoding's CPU time is over: send the result back.
-    fn finish_encoding(&mut self, ctx: &mut impl Ctx<CloudNode>, id: RequestId) {
+    fn finish_encoding(&mut self, ctx: &mut impl Ctx<Self>, id: RequestId) {
         self.busy = self.busy.saturating_sub(1);
         match self.jobs.remove(&id) {
             Some(Job::Encoding(Ok(image))) => {
@@ -416,7 +429,7 @@ impl Server {
     // ----- transport events -----
 
     /// Uploads, items to cache, and the end of transfers.
-    fn on_transport(&mut self, ctx: &mut impl Ctx<CloudNode>, event: Output) {
+    fn on_transport(&mut self, ctx: &mut impl Ctx<Self>, event: Output) {
         match event {
             Output::TransferReceived {
                 from, data, intact, ..
@@ -471,13 +484,7 @@ impl Server {
     }
 
     /// The image of an accepted request arrived: queue it for a worker.
-    fn on_upload(
-        &mut self,
-        ctx: &mut impl Ctx<CloudNode>,
-        from: NodeId,
-        env: Envelope,
-        body: &[u8],
-    ) {
+    fn on_upload(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, env: Envelope, body: &[u8]) {
         let Ok(seq) = u32::try_from(env.id) else {
             return;
         };
@@ -490,7 +497,7 @@ impl Server {
     }
 
     /// Cache `item` for `client`, or deliver it now if the client is online.
-    fn hold(&mut self, ctx: &mut impl Ctx<CloudNode>, client: NodeId, item: Cached) {
+    fn hold(&mut self, ctx: &mut impl Ctx<Self>, client: NodeId, item: Cached) {
         if let Some(item) = self.directory.hold(client, item) {
             self.deliver(ctx, client, item);
             self.pump(ctx);
@@ -498,7 +505,7 @@ impl Server {
     }
 
     /// Send a cached item to a client that came back.
-    fn deliver(&mut self, ctx: &mut impl Ctx<CloudNode>, to: NodeId, item: Cached) {
+    fn deliver(&mut self, ctx: &mut impl Ctx<Self>, to: NodeId, item: Cached) {
         match item {
             Cached::Transfer(bytes) => {
                 self.endpoint.start_transfer(ctx.now(), to, bytes);

@@ -5,7 +5,7 @@
 use super::*;
 use crate::transport::TransportConfig;
 use dsim_system::{LinkTable, NodeDecl};
-use sim_core::{Fault, Latency, LinkParams};
+use sim_core::{Fault, Latency, LinkParams, Node, Recorder, Role};
 
 fn decls(servers: usize, clients: usize) -> Vec<NodeDecl> {
     let node = |name: String, role: &str| NodeDecl {
@@ -161,7 +161,7 @@ fn every_request_is_handled_and_decodes_exactly() {
     assert_eq!(t.len() as f64, 2.0 * handled);
     // Every server took a share of the work.
     for (_, _, n) in r.sim.world().nodes() {
-        if let CloudNode::Server(s) = n {
+        if let Some(s) = Server::of(n) {
             assert!(s.stats.encoded > 10, "{}", s.stats.encoded);
         }
     }
@@ -188,7 +188,7 @@ fn replicated_queues_agree_when_arrival_orders_agree() {
     assert_eq!(m.value("requests_handled"), 300.0);
     assert_eq!(m.value("duplicate_handling"), 0.0);
     for (_, _, n) in r.sim.world().nodes() {
-        if let CloudNode::Server(s) = n {
+        if let Some(s) = Server::of(n) {
             assert_eq!(s.accepted.len(), 100, "one request in three");
         }
     }
@@ -370,9 +370,7 @@ fn sharing_goes_through_the_cache_and_rights_are_enforced() {
     assert_eq!(m.value("cache_pending"), 0.0, "all delivered");
     let receiver = r.sim.lookup("client-1").unwrap();
     let owner = r.sim.lookup("client-0").unwrap();
-    let CloudNode::Client(rc) = r.sim.node(receiver).1 else {
-        panic!("a client")
-    };
+    let rc = Client::of(r.sim.node(receiver).1).expect("a client");
     let g = rc.rights.grant(owner).expect("rights held");
     assert_eq!((g.version, g.remaining), (1, 0));
 }
@@ -462,4 +460,110 @@ fn bad_parameters_are_refused_naming_the_field() {
     };
     let e = ImageCloud::validate(&d(), &setup).unwrap_err();
     assert!(e.starts_with("the link server-0 -> client-0"), "{e}");
+}
+
+// ----- roles alone, under a Recorder (no kernel) -----
+
+/// A client alone: it logs in with every server when it starts, sends its first request
+/// to every server (round robin) when the timer fires, with its deadlines, uploads to the
+/// first server elected, declines the second, and counts a result that never came back
+/// as late.
+#[test]
+fn a_client_alone_logs_in_asks_every_server_and_declines_a_second_election() {
+    let p = Arc::new(ImageCloudParams::default());
+    let mut client = Client::new(Arc::clone(&p), 1, Vec::new());
+    client.servers = vec![NodeId(0), NodeId(1)];
+    let mut ctx = Recorder::new(&["server-0", "server-1", "client-0"], "client-0", 1);
+    client.on_start(&mut ctx);
+    assert!(client.online);
+    assert_eq!(
+        ctx.take_sent(),
+        vec![(NodeId(0), CloudMsg::Login), (NodeId(1), CloudMsg::Login)]
+    );
+    let (_, first, timer) = &ctx.timers[0];
+    assert_eq!(timer, &CloudTimer::NextRequest);
+    assert!(*first < p.start_spread, "{first}");
+
+    client.on_timer(&mut ctx, CloudTimer::NextRequest);
+    let request = CloudMsg::Request { seq: 0 };
+    assert_eq!(
+        ctx.take_sent(),
+        vec![(NodeId(0), request.clone()), (NodeId(1), request)]
+    );
+    let set: Vec<(SimTime, CloudTimer)> = ctx.timers[1..]
+        .iter()
+        .map(|(_, after, t)| (*after, t.clone()))
+        .collect();
+    assert_eq!(
+        set,
+        vec![
+            (p.request_interval, CloudTimer::NextRequest),
+            (p.request_timeout, CloudTimer::RequestTimeout(0)),
+            (p.job_timeout, CloudTimer::JobTimeout(0)),
+        ]
+    );
+
+    client.on_message(&mut ctx, NodeId(1), CloudMsg::Elected { seq: 0 });
+    let upload = ctx.take_sent();
+    assert!(!upload.is_empty());
+    assert!(
+        upload
+            .iter()
+            .all(|(to, m)| *to == NodeId(1) && matches!(m, CloudMsg::Transport(_))),
+        "{upload:?}"
+    );
+    client.on_message(&mut ctx, NodeId(0), CloudMsg::Elected { seq: 0 });
+    assert_eq!(
+        ctx.take_sent(),
+        vec![(NodeId(0), CloudMsg::Decline { seq: 0 })]
+    );
+
+    client.on_timer(&mut ctx, CloudTimer::RequestTimeout(0));
+    assert_eq!(client.stats.unanswered, 0, "a server answered");
+    client.on_timer(&mut ctx, CloudTimer::JobTimeout(0));
+    assert_eq!((client.stats.late, client.stats.failed), (1, 1));
+}
+
+/// A server alone, without balancing: it elects itself for requests while it has slots
+/// (`workers + queue_limit`), drops the rest, and answers directory queries by the
+/// logins it has seen.
+#[test]
+fn a_server_alone_takes_requests_while_it_has_slots_and_answers_the_directory() {
+    let p = Arc::new(ImageCloudParams {
+        balancing: Balancing::NoBalancing,
+        workers: 1,
+        queue_limit: 1,
+        ..ImageCloudParams::default()
+    });
+    let mut server = Server::new(0, Arc::clone(&p), 1, "server-0");
+    server.servers = vec![NodeId(0)];
+    let mut ctx = Recorder::new(&["server-0", "client-0", "client-1"], "server-0", 1);
+    server.on_start(&mut ctx);
+    assert!(ctx.timers.is_empty(), "no token without the ring");
+    let (c0, c1) = (NodeId(1), NodeId(2));
+    for seq in 0..3 {
+        server.on_message(&mut ctx, c0, CloudMsg::Request { seq });
+    }
+    assert_eq!(
+        ctx.take_sent(),
+        vec![
+            (c0, CloudMsg::Elected { seq: 0 }),
+            (c0, CloudMsg::Elected { seq: 1 })
+        ]
+    );
+    assert_eq!(server.stats.dropped_full, 1);
+    assert_eq!(server.load(), 2);
+    assert!(
+        ctx.timers
+            .iter()
+            .all(|(_, after, t)| *after == p.job_timeout
+                && matches!(t, CloudTimer::JobExpire(id) if id.client == c0))
+    );
+
+    let ask = CloudMsg::WhoIsOnline { client: c0 };
+    server.on_message(&mut ctx, c1, ask.clone());
+    server.on_message(&mut ctx, c0, CloudMsg::Login);
+    server.on_message(&mut ctx, c1, ask);
+    let presence = |online| (c1, CloudMsg::Presence { client: c0, online });
+    assert_eq!(ctx.take_sent(), vec![presence(false), presence(true)]);
 }

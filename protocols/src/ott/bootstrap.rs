@@ -3,15 +3,15 @@
 //! comes from the scenario (a RON map by node name) or from the report's TOML file
 //! format, read by [`parse_toml_table`].
 
-use super::action::{Action, Actions, Core};
 use super::wire::Control;
-use super::{OttTimer, Timing};
-use sim_core::{NodeId, SimTime};
+use super::{Host, OttMsg, OttRole, OttTimer};
+use sim_core::{Ctx, Node, NodeId};
 use std::collections::BTreeMap;
 
-/// The bootstrapper's state: the table (by node id) and what it answered.
-#[derive(Clone, Debug, Default)]
+/// The bootstrapper: its host, the table (by node id) and what it answered.
 pub struct Bootstrapper {
+    /// Its endpoint and counters.
+    pub host: Host,
     /// Each node's neighbours.
     pub table: BTreeMap<NodeId, Vec<NodeId>>,
     /// Hellos answered.
@@ -20,31 +20,67 @@ pub struct Bootstrapper {
     pub unknown: u64,
 }
 
-impl Core for Bootstrapper {
-    fn start(&mut self, _: SimTime, _: &Timing, _: &mut Actions) {}
+impl Bootstrapper {
+    /// A bootstrapper answering from `table`.
+    pub fn new(host: Host, table: BTreeMap<NodeId, Vec<NodeId>>) -> Self {
+        Bootstrapper {
+            host,
+            table,
+            answered: 0,
+            unknown: 0,
+        }
+    }
+}
 
-    fn control(&mut self, _: SimTime, _: &Timing, from: NodeId, msg: Control, out: &mut Actions) {
+impl OttRole for Bootstrapper {
+    fn host(&mut self) -> &mut Host {
+        &mut self.host
+    }
+
+    /// A `Hello` from a node the table lists: answer with its neighbours and id.
+    fn on_control(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: Control) {
         if msg != Control::Hello {
             return;
         }
         match self.table.get(&from) {
             Some(neighbours) => {
                 self.answered += 1;
-                out.push(Action::Control {
-                    to: from,
-                    msg: Control::Neighbours {
-                        id: u64::from(from.0),
-                        neighbours: neighbours.clone(),
-                    },
-                });
+                let answer = Control::Neighbours {
+                    id: u64::from(from.0),
+                    neighbours: neighbours.clone(),
+                };
+                self.host.send_control(ctx.now(), from, &answer);
             }
             None => self.unknown += 1,
         }
     }
+}
 
-    fn timer(&mut self, _: SimTime, _: &Timing, _: OttTimer, _: &mut Actions) {}
+impl Node for Bootstrapper {
+    type Msg = OttMsg;
+    type Timer = OttTimer;
 
-    fn crash(&mut self) {}
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
+        self.host.flush(ctx);
+    }
+
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: OttMsg) {
+        if let OttMsg::Segment(segment) = msg {
+            self.on_segment(ctx, from, segment);
+        }
+        self.host.flush(ctx);
+    }
+
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: OttTimer) {
+        if let OttTimer::Transport(token) = timer {
+            self.on_transport_timer(ctx, token);
+        }
+        self.host.flush(ctx);
+    }
+
+    fn on_crash(&mut self) {
+        self.host.endpoint.crash();
+    }
 }
 
 /// Parse the report's `neighbours.toml`: one `"node" = [ "a", "b" ]` line per node,

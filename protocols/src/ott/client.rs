@@ -5,11 +5,10 @@
 //! one can serve them. It also records what a viewer would see: startup delay, stalls,
 //! lost datagrams and the received bit rate over time.
 
-use super::action::{Action, Actions, Core};
 use super::flood::{Candidate, LatencyWindow, choose};
 use super::wire::{Control, VideoId, VideoPacket};
-use super::{OttTimer, Timing};
-use sim_core::{NodeId, SimTime};
+use super::{Host, OttMsg, OttRole, OttTimer, Timing};
+use sim_core::{Ctx, Node, NodeId, SimTime};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the client knows of one point of presence.
@@ -82,8 +81,9 @@ pub struct Session {
 }
 
 /// A client's state.
-#[derive(Clone, Debug)]
 pub struct Client {
+    /// Its endpoint and counters.
+    pub host: Host,
     /// This client.
     pub me: NodeId,
     /// The PoPs it may use (the report passes them as arguments).
@@ -98,7 +98,7 @@ pub struct Client {
     pub sessions: Vec<Session>,
     /// Video payload bytes received per `bitrate_bin` of time.
     pub timeline: BTreeMap<u64, u64>,
-    /// Video payload bytes received in all (what the adapter reports as `video_bits`).
+    /// Video payload bytes received in all (tallied as `video_bits` as they come).
     pub video_bytes: u64,
     /// Streams moved to another PoP.
     pub moves: u64,
@@ -108,8 +108,9 @@ pub struct Client {
 
 impl Client {
     /// A client using `pops` that will watch `watches`.
-    pub fn new(me: NodeId, pops: Vec<NodeId>, watches: Vec<Watch>) -> Self {
+    pub fn new(host: Host, me: NodeId, pops: Vec<NodeId>, watches: Vec<Watch>) -> Self {
         Client {
+            host,
             me,
             pops,
             watches,
@@ -124,7 +125,7 @@ impl Client {
         }
     }
 
-    fn ping(&mut self, now: SimTime, timing: &Timing, out: &mut Actions) {
+    fn ping(&mut self, now: SimTime, timing: &Timing) {
         self.pings
             .retain(|_, (_, at)| now.saturating_sub(*at) <= timing.client_timeout());
         for &pop in &self.pops {
@@ -137,15 +138,13 @@ impl Client {
                 .filter(|(_, s)| s.pop == Some(pop))
                 .map(|(v, _)| *v)
                 .collect();
-            out.push(Action::Control {
-                to: pop,
-                msg: Control::ClientPing { seq, requested },
-            });
+            self.host
+                .send_control(now, pop, &Control::ClientPing { seq, requested });
         }
     }
 
     /// Ask the best responsive PoP listing `video`; leave it queued if there is none.
-    fn assign(&mut self, video: VideoId, now: SimTime, timing: &Timing, out: &mut Actions) {
+    fn assign(&mut self, video: VideoId, now: SimTime, timing: &Timing) {
         let candidates: Vec<Candidate> = self
             .views
             .iter()
@@ -168,13 +167,11 @@ impl Client {
         };
         stream.pop = Some(pop);
         stream.last_request = now;
-        out.push(Action::Control {
-            to: pop,
-            msg: Control::RequestVideo { video },
-        });
+        self.host
+            .send_control(now, pop, &Control::RequestVideo { video });
     }
 
-    fn on_tick(&mut self, now: SimTime, timing: &Timing, out: &mut Actions) {
+    fn on_tick(&mut self, ctx: &mut impl Ctx<Self>, now: SimTime, timing: &Timing) {
         let silent: Vec<NodeId> = self
             .views
             .iter()
@@ -189,7 +186,7 @@ impl Client {
             if let Some(v) = self.views.get_mut(&pop) {
                 v.responsive = false;
             }
-            out.push(Action::Note(format!("PoP n{} unresponsive", pop.0)));
+            ctx.annotate(&format!("PoP n{} unresponsive", pop.0));
             let moved: Vec<VideoId> = self
                 .streams
                 .iter()
@@ -201,7 +198,7 @@ impl Client {
                 if let Some(s) = self.streams.get_mut(&video) {
                     s.pop = None;
                 }
-                self.assign(video, now, timing, out);
+                self.assign(video, now, timing);
             }
         }
         let mut queued = Vec::new();
@@ -212,24 +209,19 @@ impl Client {
                     let last = s.last_video.unwrap_or(s.asked_at).max(s.last_request);
                     if now.saturating_sub(last) >= timing.video_timeout {
                         s.last_request = now;
-                        out.push(Action::Control {
-                            to: pop,
-                            msg: Control::RequestVideo { video },
-                        });
+                        self.host
+                            .send_control(now, pop, &Control::RequestVideo { video });
                     }
                 }
             }
         }
         for video in queued {
-            self.assign(video, now, timing, out);
+            self.assign(video, now, timing);
         }
-        out.push(Action::Timer {
-            after: timing.check_interval,
-            timer: OttTimer::Tick,
-        });
+        ctx.set_timer(timing.check_interval, OttTimer::Tick);
     }
 
-    fn start_watch(&mut self, index: usize, now: SimTime, timing: &Timing, out: &mut Actions) {
+    fn start_watch(&mut self, index: usize, now: SimTime, timing: &Timing) {
         let video = self.watches[index].video;
         if self.streams.contains_key(&video) {
             return;
@@ -249,97 +241,24 @@ impl Client {
                 session: self.sessions.len() - 1,
             },
         );
-        self.assign(video, now, timing, out);
+        self.assign(video, now, timing);
     }
 
-    fn stop_watch(&mut self, index: usize, now: SimTime, out: &mut Actions) {
+    fn stop_watch(&mut self, index: usize, now: SimTime) {
         let video = self.watches[index].video;
         let Some(s) = self.streams.remove(&video) else {
             return;
         };
         self.sessions[s.session].ended_at = Some(now);
         if let Some(pop) = s.pop {
-            out.push(Action::Control {
-                to: pop,
-                msg: Control::StopVideo { video },
-            });
-        }
-    }
-}
-
-impl Core for Client {
-    fn start(&mut self, now: SimTime, timing: &Timing, out: &mut Actions) {
-        for (index, w) in self.watches.iter().enumerate() {
-            if w.stop.is_some_and(|s| s <= now) {
-                continue;
-            }
-            out.push(Action::Timer {
-                after: w.start.saturating_sub(now),
-                timer: OttTimer::WatchStart { index },
-            });
-            if let Some(stop) = w.stop {
-                out.push(Action::Timer {
-                    after: stop - now,
-                    timer: OttTimer::WatchStop { index },
-                });
-            }
-        }
-        self.ping(now, timing, out);
-        out.push(Action::Timer {
-            after: timing.ping_interval,
-            timer: OttTimer::Ping,
-        });
-        out.push(Action::Timer {
-            after: timing.check_interval,
-            timer: OttTimer::Tick,
-        });
-    }
-
-    fn control(
-        &mut self,
-        now: SimTime,
-        timing: &Timing,
-        from: NodeId,
-        msg: Control,
-        out: &mut Actions,
-    ) {
-        let Control::VideoList { seq, videos, .. } = msg else {
-            return;
-        };
-        let Some((pop, sent)) = self.pings.remove(&seq) else {
-            return;
-        };
-        if pop != from {
-            return;
-        }
-        let view = self.views.entry(pop).or_default();
-        view.rtt
-            .push(now.saturating_sub(sent), timing.latency_window);
-        view.videos = videos.into_iter().collect();
-        view.last_reply = Some(now);
-        if !view.responsive {
-            view.responsive = true;
-            out.push(Action::Note(format!("PoP n{} responsive", pop.0)));
-        }
-        let queued: Vec<VideoId> = self
-            .streams
-            .iter()
-            .filter(|(_, s)| s.pop.is_none())
-            .map(|(v, _)| *v)
-            .collect();
-        for video in queued {
-            self.assign(video, now, timing, out);
+            self.host
+                .send_control(now, pop, &Control::StopVideo { video });
         }
     }
 
-    fn video(
-        &mut self,
-        now: SimTime,
-        timing: &Timing,
-        _from: NodeId,
-        packet: VideoPacket,
-        _: &mut Actions,
-    ) {
+    /// A video datagram: what the viewer sees of its stream.
+    fn on_video(&mut self, ctx: &mut impl Ctx<Self>, packet: VideoPacket) {
+        let (now, timing) = (ctx.now(), &self.host.timing);
         let Some(stream) = self.streams.get_mut(&packet.video) else {
             return;
         };
@@ -382,25 +301,102 @@ impl Core for Client {
             .entry(now.0 / timing.bitrate_bin.0)
             .or_default() += bytes;
         self.video_bytes += bytes;
-    }
-
-    fn timer(&mut self, now: SimTime, timing: &Timing, timer: OttTimer, out: &mut Actions) {
-        match timer {
-            OttTimer::Ping => {
-                self.ping(now, timing, out);
-                out.push(Action::Timer {
-                    after: timing.ping_interval,
-                    timer: OttTimer::Ping,
-                });
-            }
-            OttTimer::Tick => self.on_tick(now, timing, out),
-            OttTimer::WatchStart { index } => self.start_watch(index, now, timing, out),
-            OttTimer::WatchStop { index } => self.stop_watch(index, now, out),
-            _ => {}
+        if bytes > 0 {
+            ctx.tally_own("video_bits", (bytes * 8) as f64);
         }
     }
+}
 
-    fn crash(&mut self) {
+impl OttRole for Client {
+    fn host(&mut self) -> &mut Host {
+        &mut self.host
+    }
+
+    /// A PoP's answer to a ping: its round trip, its videos; the queued streams may
+    /// have a PoP now.
+    fn on_control(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: Control) {
+        let (now, timing) = (ctx.now(), self.host.timing);
+        let Control::VideoList { seq, videos, .. } = msg else {
+            return;
+        };
+        let Some((pop, sent)) = self.pings.remove(&seq) else {
+            return;
+        };
+        if pop != from {
+            return;
+        }
+        let view = self.views.entry(pop).or_default();
+        view.rtt
+            .push(now.saturating_sub(sent), timing.latency_window);
+        view.videos = videos.into_iter().collect();
+        view.last_reply = Some(now);
+        if !view.responsive {
+            view.responsive = true;
+            ctx.annotate(&format!("PoP n{} responsive", pop.0));
+        }
+        let queued: Vec<VideoId> = self
+            .streams
+            .iter()
+            .filter(|(_, s)| s.pop.is_none())
+            .map(|(v, _)| *v)
+            .collect();
+        for video in queued {
+            self.assign(video, now, &timing);
+        }
+    }
+}
+
+impl Node for Client {
+    type Msg = OttMsg;
+    type Timer = OttTimer;
+
+    /// Schedule the watches, ping the PoPs, start the ping and check periods.
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
+        let (now, timing) = (ctx.now(), self.host.timing);
+        for (index, w) in self.watches.iter().enumerate() {
+            if w.stop.is_some_and(|s| s <= now) {
+                continue;
+            }
+            ctx.set_timer(w.start.saturating_sub(now), OttTimer::WatchStart { index });
+            if let Some(stop) = w.stop {
+                ctx.set_timer(stop - now, OttTimer::WatchStop { index });
+            }
+        }
+        self.ping(now, &timing);
+        ctx.set_timer(timing.ping_interval, OttTimer::Ping);
+        ctx.set_timer(timing.check_interval, OttTimer::Tick);
+        self.host.flush(ctx);
+    }
+
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: OttMsg) {
+        match msg {
+            OttMsg::Segment(segment) => self.on_segment(ctx, from, segment),
+            OttMsg::Video(packet) => self.on_video(ctx, packet),
+        }
+        self.host.flush(ctx);
+    }
+
+    /// Pings, timeout checks, watches starting and stopping.
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: OttTimer) {
+        let (now, timing) = (ctx.now(), self.host.timing);
+        match timer {
+            OttTimer::Transport(token) => self.on_transport_timer(ctx, token),
+            OttTimer::Ping => {
+                self.ping(now, &timing);
+                ctx.set_timer(timing.ping_interval, OttTimer::Ping);
+            }
+            OttTimer::Tick => self.on_tick(ctx, now, &timing),
+            OttTimer::WatchStart { index } => self.start_watch(index, now, &timing),
+            OttTimer::WatchStop { index } => self.stop_watch(index, now),
+            _ => {}
+        }
+        self.host.flush(ctx);
+    }
+
+    /// What it knew of the PoPs, its streams and pings in flight are lost; the
+    /// viewer's records stay.
+    fn on_crash(&mut self) {
+        self.host.endpoint.crash();
         self.views.clear();
         self.streams.clear();
         self.pings.clear();

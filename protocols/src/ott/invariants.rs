@@ -5,9 +5,11 @@
 //! per millisecond of simulated time (video datagrams, the bulk of the events, never
 //! change that state) and whenever time has moved on.
 
+use super::client::Client;
+use super::overlay::Overlay;
 use super::wire::VideoId;
-use super::{OttNode, OttParams, Role};
-use sim_core::{Invariant, NodeId, SimTime, World};
+use super::{OttNode, OttParams};
+use sim_core::{Invariant, NodeId, Role, SimTime, World};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 const CHECK_EVERY: SimTime = SimTime::from_millis(1);
@@ -48,9 +50,9 @@ pub(super) fn feeders(
     let up: BTreeSet<NodeId> = world.live_nodes().map(|(id, _)| id).collect();
     let mut out: BTreeMap<(NodeId, VideoId), BTreeSet<NodeId>> = BTreeMap::new();
     for (id, n) in world.live_nodes() {
-        let (subs, has): (_, &dyn Fn(VideoId) -> bool) = match &n.role {
-            Role::Server(s) => (&s.subscribers, &|v| s.videos.contains(&v)),
-            Role::Overlay(o) => (&o.subscribers, &|v| {
+        let (subs, has): (_, &dyn Fn(VideoId) -> bool) = match n {
+            OttNode::Server(s) => (&s.subscribers, &|v| s.videos.contains(&v)),
+            OttNode::Overlay(o) => (&o.subscribers, &|v| {
                 o.upstream
                     .get(&v)
                     .and_then(|u| u.last_video)
@@ -82,9 +84,9 @@ pub(super) fn path_to_server(
         if status != sim_core::NodeStatus::Up {
             return Err(None);
         }
-        let parent = match &n.role {
-            Role::Server(_) => return Ok(seen.len() - 1),
-            Role::Overlay(o) => match o.upstream.get(&video) {
+        let parent = match n {
+            OttNode::Server(_) => return Ok(seen.len() - 1),
+            OttNode::Overlay(o) => match o.upstream.get(&video) {
                 Some(u) => u.parent,
                 None => return Err(None),
             },
@@ -160,7 +162,7 @@ impl Invariant<OttNode> for NoStreamLoops {
         self.next = now + CHECK_EVERY;
         let mut looping = BTreeMap::new();
         for (id, n) in world.live_nodes() {
-            let Role::Overlay(o) = &n.role else { continue };
+            let Some(o) = Overlay::of(n) else { continue };
             for &v in o.upstream.keys() {
                 if let Err(Some(again)) = path_to_server(world, id, v) {
                     looping.insert((id, v), again);
@@ -199,14 +201,14 @@ fn reachable(world: &World<'_, OttNode>, video: VideoId) -> BTreeSet<NodeId> {
     let up: BTreeSet<NodeId> = world.live_nodes().map(|(id, _)| id).collect();
     let mut queue = VecDeque::new();
     for (id, n) in world.live_nodes() {
-        let neighbours = match &n.role {
-            Role::Server(s) => {
+        let neighbours = match n {
+            OttNode::Server(s) => {
                 if s.videos.contains(&video) {
                     queue.push_back(id);
                 }
                 &s.neighbours
             }
-            Role::Overlay(o) => &o.neighbours,
+            OttNode::Overlay(o) => &o.neighbours,
             _ => continue,
         };
         for &m in neighbours.iter().filter(|m| up.contains(m)) {
@@ -231,7 +233,7 @@ impl DeliveredWithinBound {
         let mut cache: BTreeMap<VideoId, BTreeSet<NodeId>> = BTreeMap::new();
         let mut waiting = BTreeSet::new();
         for (id, n) in world.live_nodes() {
-            let Role::Client(c) = &n.role else { continue };
+            let Some(c) = Client::of(n) else { continue };
             for (&v, s) in &c.streams {
                 let from = s.last_video.unwrap_or(s.asked_at);
                 let reach = cache.entry(v).or_insert_with(|| reachable(world, v));

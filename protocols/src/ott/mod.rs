@@ -6,7 +6,8 @@
 //! presence (`pop`, the same program reachable by clients, [`overlay`]), and `client`s
 //! watching one or more streams ([`client`]). Floods and the parent-choice rule are in
 //! [`flood`], the packets in [`wire`], the invariants in [`invariants`]. Every role is a
-//! sans-IO core ([`action::Core`]); [`OttNode`] is the thin adapter to the kernel.
+//! [`Node`] of its own over a [`Host`] (the endpoint of its control packets and its
+//! counters); [`OttNode`] is their enum, made by [`sim_core::roles!`].
 //!
 //! Choices the report leaves open, as modelled here:
 //! - Control packets are reliable datagrams of the [`transport`](crate::transport)
@@ -44,7 +45,6 @@
 //! - Overlay links are logical: the IP network under them is the scenario's topology
 //!   (a full mesh by default), which is what lets a node adopt its grandparent.
 
-pub mod action;
 pub mod bootstrap;
 pub mod client;
 pub mod flood;
@@ -59,14 +59,13 @@ pub mod wire;
 use crate::transport::{
     Endpoint, Output, Payload, Segment, TimerToken, TransportConfig, TransportHost, forward,
 };
-use action::{Action, Actions, Core};
 use bootstrap::{Bootstrapper, parse_toml_table};
 use client::{Client, Watch};
 use dsim_system::{Setup, System, TopologyRule, add_declared};
 use overlay::Overlay;
 use serde::{Deserialize, Serialize};
 use server::Server;
-use sim_core::{Ctx, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation};
+use sim_core::{Context, Ctx, Invariant, Message, Metrics, Node, NodeId, SimTime, Simulation};
 use std::collections::{BTreeMap, BTreeSet};
 use wire::{Control, TS_PACKET_BYTES, VideoId, VideoPacket};
 
@@ -336,41 +335,30 @@ impl sim_core::TimerTag for OttTimer {
     }
 }
 
-/// What a node runs.
-#[derive(Clone, Debug)]
-pub enum Role {
-    /// The bootstrapper.
-    Bootstrapper(Bootstrapper),
-    /// A streaming server.
-    Server(Box<Server>),
-    /// An overlay node or PoP.
-    Overlay(Box<Overlay>),
-    /// A client.
-    Client(Box<Client>),
-}
-
-impl Role {
-    fn core(&mut self) -> &mut dyn Core {
-        match self {
-            Role::Bootstrapper(b) => b,
-            Role::Server(s) => &mut **s,
-            Role::Overlay(o) => &mut **o,
-            Role::Client(c) => &mut **c,
-        }
+sim_core::roles! {
+    /// A node of the OTT system: the role it plays.
+    pub enum OttNode {
+        /// The bootstrapper.
+        Bootstrapper(Bootstrapper),
+        /// A streaming server.
+        Server(Server),
+        /// An overlay node or PoP.
+        Overlay(Overlay),
+        /// A client.
+        Client(Client),
     }
 }
 
-/// A node of the OTT system: a role's core behind a transport endpoint.
-pub struct OttNode {
-    /// The reliable datagram endpoint of the control packets.
-    pub endpoint: Endpoint,
-    /// What it runs.
-    pub role: Role,
-    timing: Timing,
-    /// Video bytes this node put on the network.
-    pub video_bytes_sent: u64,
-    /// Control packets that did not decode (dropped).
-    pub undecodable: u64,
+impl OttNode {
+    /// The host of the role it plays: its endpoint and counters.
+    pub fn host(&self) -> &Host {
+        match self {
+            OttNode::Bootstrapper(b) => &b.host,
+            OttNode::Server(s) => &s.host,
+            OttNode::Overlay(o) => &o.host,
+            OttNode::Client(c) => &c.host,
+        }
+    }
 }
 
 impl TransportHost for OttNode {
@@ -382,114 +370,101 @@ impl TransportHost for OttNode {
     }
 }
 
-impl OttNode {
-    /// Video payload bytes this node has received as a client (0 for other roles).
-    fn video_bytes(&self) -> u64 {
-        match &self.role {
-            Role::Client(c) => c.video_bytes,
-            _ => 0,
+/// What every OTT role runs on: the reliable datagram endpoint of its control packets,
+/// the system's timing, and the node's traffic counters.
+///
+/// A handler sends video and sets timers through its context at once, and queues its
+/// control packets on the endpoint, whose segments (and retransmission timers) leave,
+/// in the order sent, when the handler ends ([`Host::flush`]).
+pub struct Host {
+    /// The reliable datagram endpoint of the control packets.
+    pub endpoint: Endpoint,
+    /// The timing every role reads.
+    pub timing: Timing,
+    /// Video bytes this node put on the network.
+    pub video_bytes_sent: u64,
+    /// Control packets that did not decode (dropped).
+    pub undecodable: u64,
+}
+
+impl Host {
+    /// A host with a new endpoint of `transport`.
+    pub fn new(transport: TransportConfig, timing: Timing) -> Self {
+        Host {
+            endpoint: Endpoint::new(transport),
+            timing,
+            video_bytes_sent: 0,
+            undecodable: 0,
         }
     }
 
-    fn perform(&mut self, ctx: &mut impl Ctx<Self>, actions: Actions) {
-        for action in actions {
-            match action {
-                Action::Control { to, msg } => {
-                    self.endpoint
-                        .send_reliable(ctx.now(), to, Payload::new(msg.encode()));
-                }
-                Action::Video { to, packet } => {
-                    let msg = OttMsg::Video(packet);
-                    self.video_bytes_sent += u64::from(msg.size_bytes());
-                    ctx.send(to, msg);
-                }
-                Action::Timer { after, timer } => {
-                    ctx.set_timer(after, timer);
-                }
-                Action::Note(text) => ctx.annotate(&text),
-            }
-        }
+    /// Queue the control packet `msg` to `to` as a reliable datagram; it leaves when
+    /// the handler ends ([`Host::flush`]).
+    pub fn send_control(&mut self, now: SimTime, to: NodeId, msg: &Control) {
+        self.endpoint
+            .send_reliable(now, to, Payload::new(msg.encode()));
+    }
+
+    /// Send a video datagram to `to`, straight to the network.
+    pub fn send_video(
+        &mut self,
+        ctx: &mut impl Context<OttMsg, OttTimer>,
+        to: NodeId,
+        packet: VideoPacket,
+    ) {
+        let msg = OttMsg::Video(packet);
+        self.video_bytes_sent += u64::from(msg.size_bytes());
+        ctx.send(to, msg);
+    }
+
+    /// Put the control packets queued on the network (their segments, and the
+    /// endpoint's timers): the last thing every handler does.
+    pub fn flush(&mut self, ctx: &mut impl Context<OttMsg, OttTimer>) {
         // Sends only produce network and timer outputs, which `forward` performs.
-        let events = forward(&mut self.endpoint, ctx);
+        let events = forward::<OttNode>(&mut self.endpoint, ctx);
         debug_assert!(events.is_empty(), "sending produced {events:?}");
-    }
-
-    /// Hand the endpoint's application events to the core.
-    fn transport_events(&mut self, ctx: &mut impl Ctx<Self>) {
-        let now = ctx.now();
-        let mut actions = Vec::new();
-        for event in forward(&mut self.endpoint, ctx) {
-            match event {
-                Output::Delivered { from, payload, .. } => {
-                    match Control::decode(payload.as_bytes()) {
-                        Ok(msg) => {
-                            self.role
-                                .core()
-                                .control(now, &self.timing, from, msg, &mut actions)
-                        }
-                        Err(_) => self.undecodable += 1,
-                    }
-                }
-                Output::Lost { to, .. } => self.role.core().lost(now, to, &mut actions),
-                _ => {}
-            }
-        }
-        self.perform(ctx, actions);
     }
 }
 
-impl Node for OttNode {
-    type Msg = OttMsg;
-    type Timer = OttTimer;
+/// The control side of an OTT role: what it does with the control packets its
+/// [`Host`]'s endpoint delivers, and with those it could not deliver. The provided
+/// methods feed it the endpoint's inputs (the role's handlers flush afterwards).
+trait OttRole: Node<Msg = OttMsg, Timer = OttTimer> {
+    /// The role's host.
+    fn host(&mut self) -> &mut Host;
 
-    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
-        let mut actions = Vec::new();
-        self.role
-            .core()
-            .start(ctx.now(), &self.timing, &mut actions);
-        self.perform(ctx, actions);
+    /// A control packet from `from` arrived.
+    fn on_control(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: Control);
+
+    /// A control packet to `to` went unacknowledged `max_tries` times.
+    fn on_lost(&mut self, _ctx: &mut impl Ctx<Self>, _to: NodeId) {}
+
+    /// A transport segment arrived from `from`.
+    fn on_segment(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, segment: Segment) {
+        self.host().endpoint.on_segment(ctx.now(), from, segment);
+        self.on_endpoint_events(ctx);
     }
 
-    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: OttMsg) {
-        match msg {
-            OttMsg::Segment(segment) => {
-                self.endpoint.on_segment(ctx.now(), from, segment);
-                self.transport_events(ctx);
-            }
-            OttMsg::Video(packet) => {
-                let before = self.video_bytes();
-                let mut actions = Vec::new();
-                self.role
-                    .core()
-                    .video(ctx.now(), &self.timing, from, packet, &mut actions);
-                let received = self.video_bytes() - before;
-                if received > 0 {
-                    ctx.tally_own("video_bits", (received * 8) as f64);
+    /// One of the endpoint's timers fired.
+    fn on_transport_timer(&mut self, ctx: &mut impl Ctx<Self>, token: TimerToken) {
+        self.host().endpoint.on_timer(ctx.now(), token);
+        self.on_endpoint_events(ctx);
+    }
+
+    /// Act on what the endpoint delivered (control packets, in order) or gave up on.
+    fn on_endpoint_events(&mut self, ctx: &mut impl Ctx<Self>) {
+        for event in forward::<OttNode>(&mut self.host().endpoint, ctx) {
+            match event {
+                Output::Delivered { from, payload, .. } => {
+                    match Control::decode(payload.as_bytes()) {
+                        Ok(msg) => self.on_control(ctx, from, msg),
+                        Err(_) => self.host().undecodable += 1,
+                    }
                 }
-                self.perform(ctx, actions);
+                Output::Lost { to, .. } => self.on_lost(ctx, to),
+                _ => {}
             }
         }
-    }
-
-    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: OttTimer) {
-        match timer {
-            OttTimer::Transport(token) => {
-                self.endpoint.on_timer(ctx.now(), token);
-                self.transport_events(ctx);
-            }
-            timer => {
-                let mut actions = Vec::new();
-                self.role
-                    .core()
-                    .timer(ctx.now(), &self.timing, timer, &mut actions);
-                self.perform(ctx, actions);
-            }
-        }
-    }
-
-    fn on_crash(&mut self) {
-        self.endpoint.crash();
-        self.role.core().crash();
     }
 }
 
@@ -650,12 +625,10 @@ impl System for Ott {
 
     fn build(params: &OttParams, setup: &Setup<'_>, sim: &mut Simulation<OttNode>) {
         let timing = params.timing();
-        let ids = add_declared(sim, setup.nodes, |_| OttNode {
-            endpoint: Endpoint::new(params.transport.clone()),
-            role: Role::Bootstrapper(Bootstrapper::default()),
-            timing,
-            video_bytes_sent: 0,
-            undecodable: 0,
+        let host = || Host::new(params.transport.clone(), timing);
+        // Every node needs the others' ids: a placeholder first, its role once all exist.
+        let ids = add_declared(sim, setup.nodes, |_| {
+            Bootstrapper::new(host(), BTreeMap::new()).into()
         });
         let id: BTreeMap<&str, NodeId> = setup
             .nodes
@@ -682,15 +655,17 @@ impl System for Ott {
             .collect();
         let table = params.table().unwrap_or_default();
         for (d, &me) in setup.nodes.iter().zip(&ids) {
-            let role = match d.role.as_str() {
-                "bootstrapper" => Role::Bootstrapper(Bootstrapper {
-                    table: table
+            let node: OttNode = match d.role.as_str() {
+                "bootstrapper" => Bootstrapper::new(
+                    host(),
+                    table
                         .iter()
                         .filter_map(|(n, list)| Some((*id.get(n.as_str())?, ids_of(list))))
                         .collect(),
-                    ..Bootstrapper::default()
-                }),
-                "server" => Role::Server(Box::new(Server::new(
+                )
+                .into(),
+                "server" => Server::new(
+                    host(),
                     me,
                     boot,
                     params
@@ -706,8 +681,10 @@ impl System for Ott {
                         .filter(|a| a.server == d.name)
                         .map(|a| (a.at, a.video))
                         .collect(),
-                ))),
-                "client" => Role::Client(Box::new(Client::new(
+                )
+                .into(),
+                "client" => Client::new(
+                    host(),
                     me,
                     params
                         .client_pops
@@ -723,10 +700,11 @@ impl System for Ott {
                             stop: w.stop,
                         })
                         .collect(),
-                ))),
-                _ => Role::Overlay(Box::new(Overlay::new(me, boot))),
+                )
+                .into(),
+                _ => Overlay::new(host(), me, boot).into(),
             };
-            sim.node_mut(me).role = role;
+            *sim.node_mut(me) = node;
         }
     }
 

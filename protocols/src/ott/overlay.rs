@@ -20,11 +20,10 @@
 //! not yet heard the stop, or one that lost track after a restart) is answered with a
 //! `StopVideo`, at most once per `video_timeout`, so a child is fed by one parent.
 
-use super::action::{Action, Actions, Core};
 use super::flood::{Candidate, Route, choose};
 use super::wire::{Control, Flood, VideoId, VideoPacket};
-use super::{OttTimer, Timing};
-use sim_core::{NodeId, SimTime};
+use super::{Host, OttMsg, OttRole, OttTimer, Timing};
+use sim_core::{Ctx, Node, NodeId, SimTime};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Where a node gets one stream from.
@@ -68,8 +67,9 @@ pub struct OverlayStats {
 }
 
 /// An overlay node's state.
-#[derive(Clone, Debug)]
 pub struct Overlay {
+    /// Its endpoint and counters.
+    pub host: Host,
     /// This node.
     pub me: NodeId,
     /// Where to ask for neighbours.
@@ -107,8 +107,9 @@ pub struct Overlay {
 
 impl Overlay {
     /// A node that will ask `bootstrapper` for its neighbours.
-    pub fn new(me: NodeId, bootstrapper: NodeId) -> Self {
+    pub fn new(host: Host, me: NodeId, bootstrapper: NodeId) -> Self {
         Overlay {
+            host,
             me,
             bootstrapper,
             neighbours: BTreeSet::new(),
@@ -207,7 +208,7 @@ impl Overlay {
 
     /// Tell `to` (or every subscriber) the stream's path, if known; an empty path when
     /// the stream is pending (this node has no parent for it).
-    fn announce(&self, video: VideoId, to: Option<NodeId>, out: &mut Actions) {
+    fn announce(&mut self, now: SimTime, video: VideoId, to: Option<NodeId>) {
         let chain = if self.pending.contains(&video) {
             Vec::new()
         } else {
@@ -216,24 +217,14 @@ impl Overlay {
             };
             chain
         };
-        let targets: Vec<NodeId> = match to {
-            Some(one) => vec![one],
-            None => self
-                .subscribers
-                .get(&video)
-                .into_iter()
-                .flatten()
-                .copied()
-                .collect(),
-        };
-        for to in targets {
-            out.push(Action::Control {
-                to,
-                msg: Control::Feeding {
-                    video,
-                    chain: chain.clone(),
-                },
-            });
+        let feeding = Control::Feeding { video, chain };
+        match to {
+            Some(one) => self.host.send_control(now, one, &feeding),
+            None => {
+                for &to in self.subscribers.get(&video).into_iter().flatten() {
+                    self.host.send_control(now, to, &feeding);
+                }
+            }
         }
     }
 
@@ -243,12 +234,12 @@ impl Overlay {
     /// parent that may only find the stream through that child.
     fn on_feeding(
         &mut self,
+        ctx: &mut impl Ctx<Self>,
         now: SimTime,
         timing: &Timing,
         from: NodeId,
         video: VideoId,
         chain: Vec<NodeId>,
-        out: &mut Actions,
     ) {
         self.chains
             .insert((from, video), (chain.clone(), now + timing.parent_timeout));
@@ -265,35 +256,24 @@ impl Overlay {
             } else {
                 "runs through me"
             };
-            out.push(Action::Note(format!(
-                "video {video}: n{} {why}, dropping it",
-                from.0
-            )));
+            ctx.annotate(&format!("video {video}: n{} {why}, dropping it", from.0));
             self.upstream.remove(&video);
-            out.push(Action::Control {
-                to: from,
-                msg: Control::StopVideo { video },
-            });
-            self.request(video, now, timing, out);
+            self.host
+                .send_control(now, from, &Control::StopVideo { video });
+            self.request(video, now, timing);
             return;
         }
         if up.chain.as_ref() != Some(&chain) {
             up.chain = Some(chain);
-            self.announce(video, None, out);
+            self.announce(now, video, None);
         }
     }
 
     /// Ask the best parent for `video`; without one the stream waits (pending).
-    fn request(
-        &mut self,
-        video: VideoId,
-        now: SimTime,
-        timing: &Timing,
-        out: &mut Actions,
-    ) -> bool {
+    fn request(&mut self, video: VideoId, now: SimTime, timing: &Timing) -> bool {
         let Some(parent) = choose(&self.candidates(video, now, timing), timing.tolerance) else {
             if self.pending.insert(video) {
-                self.announce(video, None, out);
+                self.announce(now, video, None);
             }
             return false;
         };
@@ -308,21 +288,12 @@ impl Overlay {
                 chain: None,
             },
         );
-        out.push(Action::Control {
-            to: parent,
-            msg: Control::RequestVideo { video },
-        });
+        self.host
+            .send_control(now, parent, &Control::RequestVideo { video });
         true
     }
 
-    fn subscribe(
-        &mut self,
-        who: NodeId,
-        video: VideoId,
-        now: SimTime,
-        timing: &Timing,
-        out: &mut Actions,
-    ) {
+    fn subscribe(&mut self, who: NodeId, video: VideoId, now: SimTime, timing: &Timing) {
         self.subscribers.entry(video).or_default().insert(who);
         if self.upstream.get(&video).is_some_and(|u| u.parent == who) {
             // My parent now wants the stream from me: it lost its own way. Never feed
@@ -330,12 +301,12 @@ impl Overlay {
             self.upstream.remove(&video);
         }
         if !self.upstream.contains_key(&video) && !self.pending.contains(&video) {
-            self.request(video, now, timing, out);
+            self.request(video, now, timing);
         }
-        self.announce(video, Some(who), out);
+        self.announce(now, video, Some(who));
     }
 
-    fn unsubscribe(&mut self, who: NodeId, video: VideoId, out: &mut Actions) {
+    fn unsubscribe(&mut self, now: SimTime, who: NodeId, video: VideoId) {
         let Some(s) = self.subscribers.get_mut(&video) else {
             return;
         };
@@ -345,27 +316,25 @@ impl Overlay {
         self.subscribers.remove(&video);
         self.pending.remove(&video);
         if let Some(up) = self.upstream.remove(&video) {
-            out.push(Action::Control {
-                to: up.parent,
-                msg: Control::StopVideo { video },
-            });
+            self.host
+                .send_control(now, up.parent, &Control::StopVideo { video });
         }
     }
 
-    fn unsubscribe_everywhere(&mut self, who: NodeId, out: &mut Actions) {
+    fn unsubscribe_everywhere(&mut self, now: SimTime, who: NodeId) {
         let videos: Vec<VideoId> = self.subscribers.keys().copied().collect();
         for v in videos {
-            self.unsubscribe(who, v, out);
+            self.unsubscribe(now, who, v);
         }
     }
 
     fn on_flood(
         &mut self,
+        ctx: &mut impl Ctx<Self>,
         now: SimTime,
         timing: &Timing,
         from: NodeId,
         f: Flood,
-        out: &mut Actions,
     ) {
         self.stats.floods_received += 1;
         let Some(&server) = f.visited.first() else {
@@ -398,9 +367,9 @@ impl Overlay {
         route.parents = f.my_parents.clone();
         route.last_flood = now;
         if self.unresponsive.remove(&from) {
-            out.push(Action::Note(format!("n{} responsive again", from.0)));
+            ctx.annotate(&format!("n{} responsive again", from.0));
         }
-        self.request_pending(now, timing, out);
+        self.request_pending(ctx, now, timing);
         // Forward the first copy of each round only: later copies still taught the
         // route through their sender, and forwarding every copy would cost one packet
         // per simple path from the server.
@@ -414,55 +383,45 @@ impl Overlay {
         self.forwarded.insert(server, f.created_at);
         let mut visited = f.visited.clone();
         visited.push(self.me);
-        let forward = Flood {
+        let forward = Control::Flood(Flood {
             created_at: f.created_at,
             videos: f.videos,
             visited,
             my_parents: self.parents(now, timing).into_iter().collect(),
             hops,
-        };
+        });
         for &n in &self.neighbours {
             if n != from && !f.visited.contains(&n) {
                 self.stats.floods_forwarded += 1;
-                out.push(Action::Control {
-                    to: n,
-                    msg: Control::Flood(forward.clone()),
-                });
+                self.host.send_control(now, n, &forward);
             }
         }
     }
 
     /// A flood arrived: the pending streams may have a parent now.
-    fn request_pending(&mut self, now: SimTime, timing: &Timing, out: &mut Actions) {
+    fn request_pending(&mut self, ctx: &mut impl Ctx<Self>, now: SimTime, timing: &Timing) {
         let pending: Vec<VideoId> = self.pending.iter().copied().collect();
         for v in pending {
-            if self.request(v, now, timing, out) {
-                out.push(Action::Note(format!(
+            if self.request(v, now, timing) {
+                ctx.annotate(&format!(
                     "pending video {v} now from n{}",
                     self.upstream[&v].parent.0
-                )));
+                ));
             }
         }
     }
 
-    fn on_video(
-        &mut self,
-        now: SimTime,
-        timing: &Timing,
-        from: NodeId,
-        packet: VideoPacket,
-        out: &mut Actions,
-    ) {
+    /// A video datagram: forward it down the tree if it comes from the stream's
+    /// parent, else ask the sender to stop (at most once per `video_timeout`).
+    fn on_video(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, packet: VideoPacket) {
+        let (now, timing) = (ctx.now(), &self.host.timing);
         let video = packet.video;
         match self.upstream.get_mut(&video) {
             Some(up) if up.parent == from => {
                 up.last_video = Some(now);
                 for &to in self.subscribers.get(&video).into_iter().flatten() {
                     self.stats.video_forwarded += 1;
-                    out.push(Action::Video {
-                        to,
-                        packet: packet.clone(),
-                    });
+                    self.host.send_video(ctx, to, packet.clone());
                 }
             }
             _ => {
@@ -470,16 +429,14 @@ impl Overlay {
                 let last = self.stray_stops.get(&(from, video));
                 if last.is_none_or(|&t| now.saturating_sub(t) >= timing.video_timeout) {
                     self.stray_stops.insert((from, video), now);
-                    out.push(Action::Control {
-                        to: from,
-                        msg: Control::StopVideo { video },
-                    });
+                    self.host
+                        .send_control(now, from, &Control::StopVideo { video });
                 }
             }
         }
     }
 
-    fn on_tick(&mut self, now: SimTime, timing: &Timing, out: &mut Actions) {
+    fn on_tick(&mut self, ctx: &mut impl Ctx<Self>, now: SimTime, timing: &Timing) {
         // Parents: no flood for parent_timeout.
         let vias: BTreeSet<NodeId> = self.routes.keys().map(|(via, _)| *via).collect();
         let live = self.parents(now, timing);
@@ -489,7 +446,7 @@ impl Overlay {
                 continue;
             }
             self.unresponsive.insert(via);
-            out.push(Action::Note(format!("parent n{} unresponsive", via.0)));
+            ctx.annotate(&format!("parent n{} unresponsive", via.0));
             orphaned.extend(
                 self.upstream
                     .iter()
@@ -501,20 +458,18 @@ impl Overlay {
             // Tell the old parent too: it may only be cut off from the floods, and must
             // not keep feeding this node once the stream flows again.
             if let Some(old) = self.upstream.remove(&v) {
-                out.push(Action::Control {
-                    to: old.parent,
-                    msg: Control::StopVideo { video: v },
-                });
+                self.host
+                    .send_control(now, old.parent, &Control::StopVideo { video: v });
             }
-            if self.request(v, now, timing, out) {
+            if self.request(v, now, timing) {
                 self.stats.parent_switches += 1;
-                out.push(Action::Note(format!(
+                ctx.annotate(&format!(
                     "video {v} switched to n{}",
                     self.upstream[&v].parent.0
-                )));
+                ));
             } else {
                 self.stats.catastrophic += 1;
-                out.push(Action::Note(format!("video {v} has no parent left")));
+                ctx.annotate(&format!("video {v} has no parent left"));
             }
         }
         // Streams without a parent: ask the grandparents to adopt this node, again
@@ -528,7 +483,7 @@ impl Overlay {
                 .last_adoption
                 .is_none_or(|t| now.saturating_sub(t) >= timing.parent_timeout)
         {
-            self.adopt(now, out);
+            self.adopt(ctx, now);
         }
         // Streams that stopped arriving: ask again. A parent that never announced a
         // path (it is itself still looking, the choice came from stale routes, or the
@@ -550,24 +505,20 @@ impl Overlay {
             };
             let old = up.parent;
             if unconfirmed {
-                out.push(Action::Note(format!(
+                ctx.annotate(&format!(
                     "video {video}: n{} never delivered, choosing again",
                     old.0
-                )));
+                ));
                 let until = now + timing.video_timeout + timing.video_timeout;
                 self.chains.insert((old, video), (Vec::new(), until));
                 self.upstream.remove(&video);
-                out.push(Action::Control {
-                    to: old,
-                    msg: Control::StopVideo { video },
-                });
-                self.request(video, now, timing, out);
+                self.host
+                    .send_control(now, old, &Control::StopVideo { video });
+                self.request(video, now, timing);
             } else {
                 up.last_request = now;
-                out.push(Action::Control {
-                    to: old,
-                    msg: Control::RequestVideo { video },
-                });
+                self.host
+                    .send_control(now, old, &Control::RequestVideo { video });
             }
         }
         // Clients that stopped pinging.
@@ -580,21 +531,18 @@ impl Overlay {
         for c in silent {
             self.clients.remove(&c);
             self.stats.clients_dropped += 1;
-            out.push(Action::Note(format!("client n{} dropped", c.0)));
-            self.unsubscribe_everywhere(c, out);
+            ctx.annotate(&format!("client n{} dropped", c.0));
+            self.unsubscribe_everywhere(now, c);
         }
         self.stray_stops
             .retain(|_, t| now.saturating_sub(*t) < timing.video_timeout);
         self.chains.retain(|_, (_, until)| now <= *until);
-        out.push(Action::Timer {
-            after: timing.check_interval,
-            timer: OttTimer::Tick,
-        });
+        ctx.set_timer(timing.check_interval, OttTimer::Tick);
     }
 
     /// Catastrophic death: send NewNeighbour to the parents of the unresponsive
     /// parents (never to this node or to an unresponsive one).
-    fn adopt(&mut self, now: SimTime, out: &mut Actions) {
+    fn adopt(&mut self, ctx: &mut impl Ctx<Self>, now: SimTime) {
         self.last_adoption = Some(now);
         let grandparents: BTreeSet<NodeId> = self
             .routes
@@ -606,46 +554,29 @@ impl Overlay {
         for g in grandparents {
             self.stats.new_neighbours_sent += 1;
             self.neighbours.insert(g);
-            out.push(Action::Note(format!(
-                "NewNeighbour to grandparent n{}",
-                g.0
-            )));
-            out.push(Action::Control {
-                to: g,
-                msg: Control::NewNeighbour,
-            });
+            ctx.annotate(&format!("NewNeighbour to grandparent n{}", g.0));
+            self.host.send_control(now, g, &Control::NewNeighbour);
         }
     }
 }
 
-impl Core for Overlay {
-    fn start(&mut self, _: SimTime, timing: &Timing, out: &mut Actions) {
-        out.push(Action::Control {
-            to: self.bootstrapper,
-            msg: Control::Hello,
-        });
-        out.push(Action::Timer {
-            after: timing.check_interval,
-            timer: OttTimer::Tick,
-        });
+impl OttRole for Overlay {
+    fn host(&mut self) -> &mut Host {
+        &mut self.host
     }
 
-    fn control(
-        &mut self,
-        now: SimTime,
-        timing: &Timing,
-        from: NodeId,
-        msg: Control,
-        out: &mut Actions,
-    ) {
+    /// Neighbours, floods, requests and stops from children, adoptions, client pings
+    /// (answered with the videos it can get), paths announced by parents.
+    fn on_control(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: Control) {
+        let (now, timing) = (ctx.now(), self.host.timing);
         match msg {
             Control::Neighbours { neighbours, .. } => self.neighbours.extend(neighbours),
-            Control::Flood(f) => self.on_flood(now, timing, from, f, out),
-            Control::RequestVideo { video } => self.subscribe(from, video, now, timing, out),
-            Control::StopVideo { video } => self.unsubscribe(from, video, out),
+            Control::Flood(f) => self.on_flood(ctx, now, &timing, from, f),
+            Control::RequestVideo { video } => self.subscribe(from, video, now, &timing),
+            Control::StopVideo { video } => self.unsubscribe(now, from, video),
             Control::NewNeighbour => {
                 self.neighbours.insert(from);
-                out.push(Action::Note(format!("adopted n{} as neighbour", from.0)));
+                ctx.annotate(&format!("adopted n{} as neighbour", from.0));
             }
             Control::ClientPing { seq, requested } => {
                 self.clients.insert(from, now);
@@ -657,61 +588,101 @@ impl Core for Overlay {
                     .map(|(v, _)| *v)
                     .collect();
                 for v in held.iter().filter(|v| !wanted.contains(v)) {
-                    self.unsubscribe(from, *v, out);
+                    self.unsubscribe(now, from, *v);
                 }
                 for v in wanted.iter().filter(|v| !held.contains(v)) {
-                    self.subscribe(from, *v, now, timing, out);
+                    self.subscribe(from, *v, now, &timing);
                 }
-                out.push(Action::Control {
-                    to: from,
-                    msg: Control::VideoList {
-                        seq,
-                        videos: self.offered(now, timing).into_iter().collect(),
-                        created_at: now,
-                    },
-                });
+                let list = Control::VideoList {
+                    seq,
+                    videos: self.offered(now, &timing).into_iter().collect(),
+                    created_at: now,
+                };
+                self.host.send_control(now, from, &list);
             }
             Control::Feeding { video, chain } => {
-                self.on_feeding(now, timing, from, video, chain, out)
+                self.on_feeding(ctx, now, &timing, from, video, chain)
             }
             Control::Hello | Control::VideoList { .. } => {}
         }
     }
 
-    fn video(
-        &mut self,
-        now: SimTime,
-        timing: &Timing,
-        from: NodeId,
-        packet: VideoPacket,
-        out: &mut Actions,
-    ) {
-        self.on_video(now, timing, from, packet, out);
-    }
-
-    fn timer(&mut self, now: SimTime, timing: &Timing, timer: OttTimer, out: &mut Actions) {
-        if timer == OttTimer::Tick {
-            self.on_tick(now, timing, out);
-        }
-    }
-
-    fn lost(&mut self, _: SimTime, to: NodeId, out: &mut Actions) {
+    /// An unanswered `Hello` is sent again while the node has no neighbours; any other
+    /// unacknowledged packet makes its peer unresponsive as a child or client.
+    fn on_lost(&mut self, ctx: &mut impl Ctx<Self>, to: NodeId) {
+        let now = ctx.now();
         if to == self.bootstrapper && self.neighbours.is_empty() {
-            out.push(Action::Control {
-                to,
-                msg: Control::Hello,
-            });
+            self.host.send_control(now, to, &Control::Hello);
             return;
         }
-        // An unacknowledged packet: the peer is unresponsive as a child or client.
         self.clients.remove(&to);
-        self.unsubscribe_everywhere(to, out);
+        self.unsubscribe_everywhere(now, to);
+    }
+}
+
+impl Node for Overlay {
+    type Msg = OttMsg;
+    type Timer = OttTimer;
+
+    /// Ask the bootstrapper for neighbours; start the timeout checks.
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
+        self.host
+            .send_control(ctx.now(), self.bootstrapper, &Control::Hello);
+        ctx.set_timer(self.host.timing.check_interval, OttTimer::Tick);
+        self.host.flush(ctx);
     }
 
-    fn crash(&mut self) {
-        *self = Overlay {
-            stats: std::mem::take(&mut self.stats),
-            ..Overlay::new(self.me, self.bootstrapper)
-        };
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: OttMsg) {
+        match msg {
+            OttMsg::Segment(segment) => self.on_segment(ctx, from, segment),
+            OttMsg::Video(packet) => self.on_video(ctx, from, packet),
+        }
+        self.host.flush(ctx);
+    }
+
+    /// The endpoint's timers and the periodic timeout check.
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: OttTimer) {
+        match timer {
+            OttTimer::Transport(token) => self.on_transport_timer(ctx, token),
+            OttTimer::Tick => {
+                let (now, timing) = (ctx.now(), self.host.timing);
+                self.on_tick(ctx, now, &timing);
+            }
+            _ => {}
+        }
+        self.host.flush(ctx);
+    }
+
+    /// Everything but the identity, the host and the counters is volatile.
+    fn on_crash(&mut self) {
+        self.host.endpoint.crash();
+        let Overlay {
+            host: _,
+            me: _,
+            bootstrapper: _,
+            stats: _,
+            neighbours,
+            routes,
+            unresponsive,
+            subscribers,
+            upstream,
+            pending,
+            clients,
+            chains,
+            forwarded,
+            stray_stops,
+            last_adoption,
+        } = self;
+        neighbours.clear();
+        routes.clear();
+        unresponsive.clear();
+        subscribers.clear();
+        upstream.clear();
+        pending.clear();
+        clients.clear();
+        chains.clear();
+        forwarded.clear();
+        stray_stops.clear();
+        *last_adoption = None;
     }
 }

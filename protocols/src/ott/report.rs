@@ -1,8 +1,10 @@
 //! End-of-run metrics of the OTT system, from the nodes' final state.
 
+use super::client::Client;
 use super::invariants::{feeders, path_to_server};
-use super::{OttNode, OttParams, Role};
-use sim_core::{Metrics, SimTime, World};
+use super::overlay::{Overlay, OverlayStats};
+use super::{OttNode, OttParams};
+use sim_core::{Metrics, Role, SimTime, World};
 
 /// Write the OTT metrics: what the viewers saw (startup delay, stalls, loss, outages),
 /// the shape of the trees (depth, duplicate feeds) and the cost of control.
@@ -14,7 +16,7 @@ pub(super) fn report(params: &OttParams, world: &World<'_, OttNode>, metrics: &m
     let mut never_started = 0u64;
     let mut moves = 0u64;
     for (_, _, n) in world.nodes() {
-        let Role::Client(c) = &n.role else { continue };
+        let Some(c) = Client::of(n) else { continue };
         moves += c.moves;
         for s in &c.sessions {
             let stop = s.ended_at.unwrap_or(end);
@@ -68,7 +70,7 @@ pub(super) fn report(params: &OttParams, world: &World<'_, OttNode>, metrics: &m
     // Tree depth: overlay links from the server to each client receiving a stream.
     let mut depth = 0usize;
     for (_, n) in world.live_nodes() {
-        let Role::Client(c) = &n.role else { continue };
+        let Some(c) = Client::of(n) else { continue };
         for (&v, s) in &c.streams {
             if let Some(pop) = s.pop
                 && let Ok(links) = path_to_server(world, pop, v)
@@ -87,18 +89,18 @@ pub(super) fn report(params: &OttParams, world: &World<'_, OttNode>, metrics: &m
     let secs = end.as_secs_f64().max(1e-9);
     let control: u64 = world
         .nodes()
-        .map(|(_, _, n)| n.endpoint.stats().bytes_sent)
+        .map(|(_, _, n)| n.host().endpoint.stats().bytes_sent)
         .sum();
-    let video: u64 = world.nodes().map(|(_, _, n)| n.video_bytes_sent).sum();
+    let video: u64 = world
+        .nodes()
+        .map(|(_, _, n)| n.host().video_bytes_sent)
+        .sum();
     metrics.set("control_overhead_bps", control as f64 * 8.0 / secs);
     metrics.set("video_link_bps", video as f64 * 8.0 / secs);
-    let mut stat = |name: &str, f: &dyn Fn(&super::overlay::OverlayStats) -> u64| {
+    let mut stat = |name: &str, f: &dyn Fn(&OverlayStats) -> u64| {
         let total: u64 = world
             .nodes()
-            .filter_map(|(_, _, n)| match &n.role {
-                Role::Overlay(o) => Some(f(&o.stats)),
-                _ => None,
-            })
+            .filter_map(|(_, _, n)| Overlay::of(n).map(|o| f(&o.stats)))
             .sum();
         metrics.set(name, total as f64);
     };

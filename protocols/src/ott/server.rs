@@ -3,15 +3,15 @@
 //! as MPEG-TS datagrams at the stream's bit rate to every node that asked (the report's
 //! ffmpeg instances run all the time; bytes leave the server only when needed).
 
-use super::action::{Action, Actions, Core};
 use super::wire::{Control, Flood, VideoId, VideoPacket};
-use super::{OttTimer, Timing};
-use sim_core::{NodeId, SimTime};
+use super::{Host, OttMsg, OttRole, OttTimer};
+use sim_core::{Ctx, Node, NodeId, SimTime};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A server's state.
-#[derive(Clone, Debug)]
 pub struct Server {
+    /// Its endpoint and counters.
+    pub host: Host,
     /// This server.
     pub me: NodeId,
     /// Where to ask for neighbours.
@@ -35,12 +35,14 @@ pub struct Server {
 impl Server {
     /// A server that streams `videos` from the start.
     pub fn new(
+        host: Host,
         me: NodeId,
         bootstrapper: NodeId,
         videos: BTreeSet<VideoId>,
         additions: Vec<(SimTime, VideoId)>,
     ) -> Self {
         Server {
+            host,
             me,
             bootstrapper,
             neighbours: BTreeSet::new(),
@@ -53,20 +55,17 @@ impl Server {
         }
     }
 
-    fn flood(&mut self, now: SimTime, out: &mut Actions) {
-        let flood = Flood {
+    fn flood(&mut self, now: SimTime) {
+        let flood = Control::Flood(Flood {
             created_at: now,
             videos: self.videos.iter().copied().collect(),
             visited: vec![self.me],
             my_parents: Vec::new(),
             hops: 0,
-        };
+        });
         for &n in &self.neighbours {
             self.floods_sent += 1;
-            out.push(Action::Control {
-                to: n,
-                msg: Control::Flood(flood.clone()),
-            });
+            self.host.send_control(now, n, &flood);
         }
     }
 
@@ -80,118 +79,118 @@ impl Server {
     }
 }
 
-impl Core for Server {
-    fn start(&mut self, now: SimTime, _: &Timing, out: &mut Actions) {
-        for &(at, video) in &self.additions {
-            if at >= now {
-                out.push(Action::Timer {
-                    after: at - now,
-                    timer: OttTimer::AddVideo { video },
-                });
-            }
-        }
-        out.push(Action::Control {
-            to: self.bootstrapper,
-            msg: Control::Hello,
-        });
+impl OttRole for Server {
+    fn host(&mut self) -> &mut Host {
+        &mut self.host
     }
 
-    fn control(
-        &mut self,
-        now: SimTime,
-        timing: &Timing,
-        from: NodeId,
-        msg: Control,
-        out: &mut Actions,
-    ) {
+    /// Neighbours (the first answer starts the floods), requests and stops of video,
+    /// adoptions.
+    fn on_control(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: Control) {
+        let (now, timing) = (ctx.now(), self.host.timing);
         match msg {
             Control::Neighbours { neighbours, .. } => {
                 let first = self.neighbours.is_empty();
                 self.neighbours.extend(neighbours);
                 if first {
-                    self.flood(now, out);
-                    out.push(Action::Timer {
-                        after: timing.flood_interval,
-                        timer: OttTimer::Flood,
-                    });
+                    self.flood(now);
+                    ctx.set_timer(timing.flood_interval, OttTimer::Flood);
                 }
             }
             Control::RequestVideo { video } if self.videos.contains(&video) => {
                 self.subscribers.entry(video).or_default().insert(from);
-                out.push(Action::Control {
-                    to: from,
-                    msg: Control::Feeding {
-                        video,
-                        chain: vec![self.me],
-                    },
-                });
+                let feeding = Control::Feeding {
+                    video,
+                    chain: vec![self.me],
+                };
+                self.host.send_control(now, from, &feeding);
                 if self.running.insert(video) {
                     // Datagrams leave on the stream's clock: at multiples of the interval.
                     let interval = timing.datagram_interval.0;
                     let next = (now.0 / interval + 1) * interval;
-                    out.push(Action::Timer {
-                        after: SimTime(next - now.0),
-                        timer: OttTimer::VideoDatagram { video },
-                    });
+                    ctx.set_timer(SimTime(next - now.0), OttTimer::VideoDatagram { video });
                 }
             }
             Control::StopVideo { video } => self.unsubscribe(from, video),
             Control::NewNeighbour => {
                 self.neighbours.insert(from);
-                out.push(Action::Note(format!("adopted n{} as neighbour", from.0)));
+                ctx.annotate(&format!("adopted n{} as neighbour", from.0));
             }
             _ => {}
         }
     }
 
-    fn timer(&mut self, now: SimTime, timing: &Timing, timer: OttTimer, out: &mut Actions) {
-        match timer {
-            OttTimer::Flood => {
-                self.flood(now, out);
-                out.push(Action::Timer {
-                    after: timing.flood_interval,
-                    timer: OttTimer::Flood,
-                });
-            }
-            OttTimer::VideoDatagram { video } => {
-                let Some(subs) = self.subscribers.get(&video) else {
-                    self.running.remove(&video);
-                    return;
-                };
-                let packet = VideoPacket {
-                    video,
-                    seq: now.0 / timing.datagram_interval.0,
-                    ts_packets: timing.ts_per_datagram,
-                };
-                for &to in subs {
-                    self.video_sent += 1;
-                    out.push(Action::Video {
-                        to,
-                        packet: packet.clone(),
-                    });
-                }
-                out.push(Action::Timer {
-                    after: timing.datagram_interval,
-                    timer: OttTimer::VideoDatagram { video },
-                });
-            }
-            OttTimer::AddVideo { video } => {
-                self.videos.insert(video);
-                out.push(Action::Note(format!("video {video} added")));
-            }
-            _ => {}
-        }
-    }
-
-    fn lost(&mut self, _: SimTime, to: NodeId, _: &mut Actions) {
-        // A neighbour that does not acknowledge is unresponsive: stop its video.
+    /// A neighbour that does not acknowledge is unresponsive: stop its video.
+    fn on_lost(&mut self, _: &mut impl Ctx<Self>, to: NodeId) {
         let videos: Vec<VideoId> = self.subscribers.keys().copied().collect();
         for v in videos {
             self.unsubscribe(to, v);
         }
     }
+}
 
-    fn crash(&mut self) {
+impl Node for Server {
+    type Msg = OttMsg;
+    type Timer = OttTimer;
+
+    /// Schedule the videos added later, and ask the bootstrapper for neighbours.
+    fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
+        let now = ctx.now();
+        for &(at, video) in &self.additions {
+            if at >= now {
+                ctx.set_timer(at - now, OttTimer::AddVideo { video });
+            }
+        }
+        self.host
+            .send_control(now, self.bootstrapper, &Control::Hello);
+        self.host.flush(ctx);
+    }
+
+    fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: OttMsg) {
+        if let OttMsg::Segment(segment) = msg {
+            self.on_segment(ctx, from, segment);
+        }
+        self.host.flush(ctx);
+    }
+
+    /// Floods, the streams' datagrams, videos added.
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: OttTimer) {
+        let (now, timing) = (ctx.now(), self.host.timing);
+        match timer {
+            OttTimer::Transport(token) => self.on_transport_timer(ctx, token),
+            OttTimer::Flood => {
+                self.flood(now);
+                ctx.set_timer(timing.flood_interval, OttTimer::Flood);
+            }
+            OttTimer::VideoDatagram { video } => match self.subscribers.get(&video) {
+                None => {
+                    self.running.remove(&video);
+                }
+                Some(subs) => {
+                    let packet = VideoPacket {
+                        video,
+                        seq: now.0 / timing.datagram_interval.0,
+                        ts_packets: timing.ts_per_datagram,
+                    };
+                    for &to in subs {
+                        self.video_sent += 1;
+                        self.host.send_video(ctx, to, packet.clone());
+                    }
+                    ctx.set_timer(timing.datagram_interval, OttTimer::VideoDatagram { video });
+                }
+            },
+            OttTimer::AddVideo { video } => {
+                self.videos.insert(video);
+                ctx.annotate(&format!("video {video} added"));
+            }
+            _ => {}
+        }
+        self.host.flush(ctx);
+    }
+
+    /// Neighbours and subscribers are forgotten; the videos and additions stay.
+    fn on_crash(&mut self) {
+        self.host.endpoint.crash();
         self.neighbours.clear();
         self.subscribers.clear();
         self.running.clear();

@@ -2,15 +2,15 @@
 //! and the TOML table, and the report's failure walk-through step by step.
 
 use super::bootstrap::parse_toml_table;
-use super::client::Client;
+use super::client::{Client, Watch};
 use super::flood::{Candidate, choose};
 use super::invariants;
 use super::overlay::{Overlay, Upstream};
-use super::wire::{Control, Flood};
+use super::wire::{Control, Flood, VideoPacket};
 use super::*;
 use dsim_system::{LinkTable, NodeDecl};
 use proptest::prelude::*;
-use sim_core::{Fault, Latency, LinkParams, ScheduledFault, SimConfig};
+use sim_core::{Fault, Latency, LinkParams, Node, Recorder, Role, ScheduledFault, SimConfig};
 
 fn cand(id: u32, ms: f64, hops: u32, requested: usize, streams: usize) -> Candidate {
     Candidate {
@@ -244,17 +244,13 @@ fn build(
 }
 
 fn overlay<'a>(sim: &'a Simulation<OttNode>, name: &str) -> &'a Overlay {
-    match &sim.node(sim.lookup(name).unwrap()).1.role {
-        Role::Overlay(o) => o,
-        _ => panic!("{name} is not an overlay node"),
-    }
+    Overlay::of(sim.node(sim.lookup(name).unwrap()).1)
+        .unwrap_or_else(|| panic!("{name} is not an overlay node"))
 }
 
 fn client<'a>(sim: &'a Simulation<OttNode>, name: &str) -> &'a Client {
-    match &sim.node(sim.lookup(name).unwrap()).1.role {
-        Role::Client(c) => c,
-        _ => panic!("{name} is not a client"),
-    }
+    Client::of(sim.node(sim.lookup(name).unwrap()).1)
+        .unwrap_or_else(|| panic!("{name} is not a client"))
 }
 
 fn parent(sim: &Simulation<OttNode>, name: &str, video: u64) -> Option<String> {
@@ -396,9 +392,7 @@ fn cut_link_heals_by_adoption() {
     let mut sim = build(&params, &nodes, &network, 9, &[(secs(10), cut)]);
     let out = sim.run_until(secs(20));
     assert_eq!(out.violation, None);
-    let Role::Server(s1) = &sim.node(sim.lookup("S1").unwrap()).1.role else {
-        unreachable!()
-    };
+    let s1 = Server::of(sim.node(sim.lookup("S1").unwrap()).1).expect("a server");
     let n1 = sim.lookup("N1").unwrap();
     assert!(
         s1.neighbours.iter().any(|&n| n != n1),
@@ -486,10 +480,8 @@ fn pop_drops_a_silent_client_and_stops_upstream() {
         assert!(overlay(&sim, n).subscribers.is_empty(), "{n}");
         assert_eq!(parent(&sim, n, 1), None, "{n}");
     }
-    match &sim.node(sim.lookup("S1").unwrap()).1.role {
-        Role::Server(s) => assert!(s.subscribers.is_empty()),
-        _ => unreachable!(),
-    }
+    let s1 = Server::of(sim.node(sim.lookup("S1").unwrap()).1).expect("a server");
+    assert!(s1.subscribers.is_empty());
     assert_eq!(sim.finish().violation, None);
 }
 
@@ -590,9 +582,7 @@ fn invariants_catch_duplicates_and_loops() {
     let mut dups = invariants::all(&params).remove(0);
     let (n1, n4) = (sim.lookup("N1").unwrap(), sim.lookup("N4").unwrap());
     let feed_n4_too = |sim: &mut Simulation<OttNode>| {
-        let Role::Overlay(o) = &mut sim.node_mut(n1).role else {
-            unreachable!()
-        };
+        let o = Overlay::of_mut(sim.node_mut(n1)).expect("an overlay node");
         o.subscribers.entry(1).or_default().insert(n4);
     };
     feed_n4_too(&mut sim);
@@ -611,9 +601,7 @@ fn invariants_catch_duplicates_and_loops() {
     let (n1, n3) = (sim.lookup("N1").unwrap(), sim.lookup("N3").unwrap());
     let corrupt = |sim: &mut Simulation<OttNode>| {
         for (node, parent) in [(n1, n3), (n3, n1)] {
-            let Role::Overlay(o) = &mut sim.node_mut(node).role else {
-                unreachable!()
-            };
+            let o = Overlay::of_mut(sim.node_mut(node)).expect("an overlay node");
             o.upstream.insert(
                 1,
                 Upstream {
@@ -869,4 +857,230 @@ fn equivalent_parents_share_the_streams() {
     Ott::report(&params, &sim, &mut m);
     assert_eq!(m.value("sessions_never_started"), 0.0);
     assert_eq!(m.value("video_loss_ratio"), 0.0);
+}
+
+// ----- roles alone, under a Recorder (no kernel) -----
+
+/// The peers of a role driven alone: each sends its control packets through an endpoint
+/// of its own, as it would in a run.
+#[derive(Default)]
+struct Peers(BTreeMap<NodeId, Endpoint>);
+
+impl Peers {
+    /// The segment `from`'s endpoint puts on the wire to send `msg` to `to` at `now`.
+    fn control(&mut self, from: NodeId, to: NodeId, now: SimTime, msg: &Control) -> OttMsg {
+        let endpoint = self
+            .0
+            .entry(from)
+            .or_insert_with(|| Endpoint::new(TransportConfig::default()));
+        endpoint.send_reliable(now, to, Payload::new(msg.encode()));
+        loop {
+            match endpoint.poll_output().expect("a segment to send") {
+                Output::Send { segment, .. } => return OttMsg::Segment(segment),
+                _ => continue,
+            }
+        }
+    }
+}
+
+/// The control packets among `sent` (ACKs and video left out), decoded, with their
+/// destinations, in the order sent.
+fn controls(sent: &[(NodeId, OttMsg)]) -> Vec<(NodeId, Control)> {
+    sent.iter()
+        .filter_map(|(to, msg)| match msg {
+            OttMsg::Segment(s) => match s.body() {
+                crate::transport::SegmentBody::Datagram { payload, .. } => {
+                    Some((*to, Control::decode(payload.as_bytes()).expect("decodes")))
+                }
+                _ => None,
+            },
+            OttMsg::Video(_) => None,
+        })
+        .collect()
+}
+
+/// The timers among `timers` that are not the endpoint's, in the order set.
+fn role_timers(timers: &[(sim_core::TimerId, SimTime, OttTimer)]) -> Vec<(SimTime, OttTimer)> {
+    timers
+        .iter()
+        .filter(|(_, _, t)| !matches!(t, OttTimer::Transport(_)))
+        .map(|(_, after, t)| (*after, t.clone()))
+        .collect()
+}
+
+fn host(params: &OttParams) -> Host {
+    Host::new(params.transport.clone(), params.timing())
+}
+
+/// A client alone: it pings every PoP when it starts; a PoP's answer listing the video
+/// makes it responsive; when the viewer presses play the client asks that PoP, not the
+/// silent one; the video that comes back is counted and tallied as `video_bits`.
+#[test]
+fn a_client_alone_asks_the_pop_that_answered_when_it_starts_watching() {
+    let params = OttParams::default();
+    let timing = params.timing();
+    let (p1, p2, me) = (NodeId(1), NodeId(2), NodeId(3));
+    let watch = Watch {
+        video: 7,
+        start: secs(2),
+        stop: None,
+    };
+    let mut c = Client::new(host(&params), me, vec![p1, p2], vec![watch]);
+    let mut ctx = Recorder::new(&["boot", "P1", "P2", "C"], "C", 1);
+    c.on_start(&mut ctx);
+    let ping = |seq| Control::ClientPing {
+        seq,
+        requested: vec![],
+    };
+    assert_eq!(
+        controls(&ctx.take_sent()),
+        vec![(p1, ping(0)), (p2, ping(1))]
+    );
+    assert_eq!(
+        role_timers(&ctx.timers),
+        vec![
+            (secs(2), OttTimer::WatchStart { index: 0 }),
+            (timing.ping_interval, OttTimer::Ping),
+            (timing.check_interval, OttTimer::Tick),
+        ]
+    );
+
+    // P2 answers ping 1 after 10 ms; P1 stays silent.
+    let mut peers = Peers::default();
+    ctx.advance_to(ms(10));
+    let list = Control::VideoList {
+        seq: 1,
+        videos: vec![7],
+        created_at: ms(5),
+    };
+    c.on_message(&mut ctx, p2, peers.control(p2, me, ms(5), &list));
+    assert!(c.views[&p2].responsive && !c.views.contains_key(&p1));
+    assert_eq!(ctx.annotations, vec!["PoP n2 responsive".to_owned()]);
+    assert_eq!(controls(&ctx.take_sent()), vec![], "only the ACK");
+
+    ctx.advance_to(secs(2));
+    c.on_timer(&mut ctx, OttTimer::WatchStart { index: 0 });
+    assert_eq!(
+        controls(&ctx.take_sent()),
+        vec![(p2, Control::RequestVideo { video: 7 })]
+    );
+    assert_eq!(c.streams[&7].pop, Some(p2));
+
+    ctx.advance_to(ms(2_020));
+    let packet = VideoPacket {
+        video: 7,
+        seq: 3,
+        ts_packets: timing.ts_per_datagram,
+    };
+    c.on_message(&mut ctx, p2, OttMsg::Video(packet.clone()));
+    let bytes = u64::from(packet.payload_bytes());
+    assert_eq!(c.video_bytes, bytes);
+    assert_eq!(c.sessions[0].first_video, Some(ms(2_020)));
+    assert_eq!(ctx.metrics.value("video_bits"), (bytes * 8) as f64);
+}
+
+/// An overlay node alone: it asks the bootstrapper for neighbours when it starts,
+/// forwards the first copy of a flood round to its other neighbours (with itself in
+/// `visited` and the sender as its parent) and not a later copy, takes a client's
+/// request to the server the flood came from and answers its ping with the videos it
+/// can get, forwards the parent's video to the client, and asks a non-parent sending
+/// video to stop.
+#[test]
+fn an_overlay_node_alone_forwards_a_flood_round_once_and_feeds_a_client() {
+    let params = OttParams::default();
+    let timing = params.timing();
+    let (boot, s, me, b, c) = (NodeId(0), NodeId(1), NodeId(2), NodeId(3), NodeId(4));
+    let mut node = Overlay::new(host(&params), me, boot);
+    let mut ctx = Recorder::new(&["boot", "S", "A", "B", "C"], "A", 1);
+    let mut peers = Peers::default();
+    node.on_start(&mut ctx);
+    assert_eq!(controls(&ctx.take_sent()), vec![(boot, Control::Hello)]);
+    assert_eq!(
+        role_timers(&ctx.timers),
+        vec![(timing.check_interval, OttTimer::Tick)]
+    );
+
+    ctx.advance_to(ms(2));
+    let neighbours = Control::Neighbours {
+        id: 2,
+        neighbours: vec![s, b],
+    };
+    node.on_message(&mut ctx, boot, peers.control(boot, me, ms(1), &neighbours));
+    ctx.take_sent();
+
+    ctx.advance_to(ms(5));
+    let flood = Flood {
+        created_at: ms(3),
+        videos: vec![7],
+        visited: vec![s],
+        my_parents: vec![],
+        hops: 0,
+    };
+    node.on_message(
+        &mut ctx,
+        s,
+        peers.control(s, me, ms(3), &Control::Flood(flood.clone())),
+    );
+    let forwarded = Flood {
+        visited: vec![s, me],
+        my_parents: vec![s],
+        hops: 1,
+        ..flood.clone()
+    };
+    assert_eq!(
+        controls(&ctx.take_sent()),
+        vec![(b, Control::Flood(forwarded))]
+    );
+    // The same round again, through B: a route learnt, nothing forwarded.
+    let copy = Flood {
+        visited: vec![s, b],
+        hops: 1,
+        ..flood
+    };
+    node.on_message(
+        &mut ctx,
+        b,
+        peers.control(b, me, ms(4), &Control::Flood(copy)),
+    );
+    assert_eq!(controls(&ctx.take_sent()), vec![]);
+    assert_eq!(node.stats.floods_forwarded, 1);
+
+    ctx.advance_to(ms(10));
+    let ping = Control::ClientPing {
+        seq: 0,
+        requested: vec![7],
+    };
+    node.on_message(&mut ctx, c, peers.control(c, me, ms(9), &ping));
+    let list = Control::VideoList {
+        seq: 0,
+        videos: vec![7],
+        created_at: ms(10),
+    };
+    assert_eq!(
+        controls(&ctx.take_sent()),
+        vec![(s, Control::RequestVideo { video: 7 }), (c, list)]
+    );
+    assert_eq!(node.upstream[&7].parent, s, "fewer hops than through B");
+
+    ctx.advance_to(ms(20));
+    let packet = VideoPacket {
+        video: 7,
+        seq: 0,
+        ts_packets: timing.ts_per_datagram,
+    };
+    node.on_message(&mut ctx, s, OttMsg::Video(packet.clone()));
+    let sent = ctx.take_sent();
+    assert!(
+        matches!(&sent[..], [(to, OttMsg::Video(p))] if *to == c && *p == packet),
+        "{sent:?}"
+    );
+    assert_eq!(
+        node.host.video_bytes_sent,
+        u64::from(packet.payload_bytes()) + 8
+    );
+    node.on_message(&mut ctx, b, OttMsg::Video(packet));
+    assert_eq!(
+        controls(&ctx.take_sent()),
+        vec![(b, Control::StopVideo { video: 7 })]
+    );
 }
