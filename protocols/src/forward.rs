@@ -1,7 +1,7 @@
 //! Message forwarding through the network model, the workload of `dsim bench network`:
 //! every node injects a message every `interval` (first at a random phase), and every
 //! message is forwarded to a uniformly drawn other node until it has made `hops` hops.
-//! All traffic goes through [`Context::send`], so the link model (latency, jitter, loss)
+//! All traffic goes through [`Context::send`](sim_core::Context::send), so the link model (latency, jitter, loss)
 //! and the fingerprint are on the path of every message. Lost messages are not replaced:
 //! the injections keep the load steady whatever the loss.
 

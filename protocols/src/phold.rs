@@ -4,7 +4,7 @@
 //! else to the same LP. The population of pending events stays constant, so the run
 //! measures the kernel: queue, dispatch, random draws and fingerprint.
 //!
-//! Events are direct deliveries ([`Context::deliver_after`]): PHOLD's delay is part of
+//! Events are direct deliveries ([`Context::deliver_after`](sim_core::Context::deliver_after)): PHOLD's delay is part of
 //! the model, not a network.
 
 use dsim_system::{LinkTable, Setup, System, TopologyRule};

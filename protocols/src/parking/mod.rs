@@ -23,7 +23,7 @@
 //!   with that mean (for the queueing test). A turned-away car releases at once. The
 //!   passage is seen by the gate's photo-interrupter (`sensor`): once the barrier is up
 //!   the car breaks the beam for length / speed, the raw output bounces at both edges
-//!   (drawn from the gate's random stream), and the firmware's [`Debouncer`] (`debounce`
+//!   (drawn from the gate's random stream), and the firmware's [`Debouncer`](hardware_models::photo_interrupter::Debouncer) (`debounce`
 //!   window) turns it into one break and one restore; the debounced restore is "car has
 //!   passed", and the barrier closes after it. The passage therefore lasts L / v plus the
 //!   sensor response, the bounce and the debounce window (about 7 ms more).
