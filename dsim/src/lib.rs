@@ -8,10 +8,13 @@
 //! `docs/your-own-system.md`; `examples/own-system/` is a complete user crate.
 #![warn(missing_docs, unreachable_pub)]
 
-/// The whole harness: scenario schema and loader, runner, explore, sweeps, reports,
-/// benchmarks, trace files.
+/// The command line for the systems of a [`Registry`]: `dsim::cli::main(&registry)`.
+pub use dsim_cli as cli;
+/// The harness of many runs: the registry, explore, sweeps, benchmarks, test helpers.
 pub use dsim_harness as harness;
-pub use dsim_harness::{Registry, bench, cli, testing};
+pub use dsim_harness::{Registry, bench, testing};
+/// One scenario: the schema, the loader, the runner, trace files.
+pub use dsim_scenario as scenario;
 pub use dsim_system::{
     Finished, LinkTable, NodeDecl, ScenarioFiles, Setup, System, TopologyRule, add_declared,
     round_robin_pairs, run_to, schedule_named, simulation,

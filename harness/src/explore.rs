@@ -7,7 +7,7 @@
 //! the same whatever `--jobs` is, and the violation reported is that of the lowest run
 //! index that fails (runs go in batches; a batch finishes before the next starts).
 
-use crate::runner::{LoadedScenario, RunOptions, RunReport, ViolationReport};
+use dsim_scenario::runner::{LoadedScenario, RunOptions, RunReport, ViolationReport};
 use rand::RngExt;
 use sim_core::fault_plan::{Episode, FaultBudget, FaultKind, draw_plan, plan_faults};
 use sim_core::rng::component_rng;

@@ -18,15 +18,14 @@
 
 pub mod grid;
 mod merge;
-pub mod report;
 pub mod stats;
 
 pub use grid::{Parameter, SeedRange, Shard};
 pub use merge::{PointSummary, SweepSummary, merge, merge_files};
 
-use crate::overrides::apply_override;
 use crate::registry::Registry;
-use crate::runner::{LoadedScenario, RunOptions};
+use dsim_scenario::overrides::apply_override;
+use dsim_scenario::runner::{LoadedScenario, RunOptions};
 use dsim_system::ScenarioFiles;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

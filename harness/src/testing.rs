@@ -17,10 +17,10 @@
 //! Failures panic with the message `dsim` would print, as assertions do.
 
 use crate::explore::{self, ExploreConfig, Outcome};
-use crate::overrides::apply_override;
 use crate::registry::Registry;
-use crate::runner::{LoadedScenario, RunOptions, RunReport};
-use crate::trace_file::{self, TraceHeader};
+use dsim_scenario::overrides::apply_override;
+use dsim_scenario::runner::{LoadedScenario, RunOptions, RunReport};
+use dsim_scenario::trace_file::{self, TraceHeader};
 use sim_core::fault_plan::Episode;
 use std::path::Path;
 
@@ -210,28 +210,5 @@ impl<'r> TestScenario<'r> {
                 v.message
             )),
         }
-    }
-}
-
-impl RunReport {
-    /// Panic unless the run violated nothing; the message names the violation.
-    pub fn assert_clean(&self) {
-        if let Some(v) = self.violations.first() {
-            panic!(
-                "{} (seed {}) violated {} at {}: {}",
-                self.scenario,
-                self.seed,
-                v.invariant,
-                sim_core::SimTime(v.time_ns),
-                v.message
-            );
-        }
-    }
-
-    /// The numeric value of metric `name` (a counter or gauge, or the mean of a sample
-    /// set), if the run reported it.
-    pub fn metric(&self, name: &str) -> Option<f64> {
-        let value = self.metrics.get(name)?;
-        value.as_f64().or_else(|| value.get("mean")?.as_f64())
     }
 }

@@ -9,7 +9,7 @@
 //! `one_session_one_tree` checks that every peer left is in the same session with its
 //! trees computed and that the tree equals Kruskal's on the peers left.
 
-use dsim::harness::runner::{RunOptions, RunReport};
+use dsim::scenario::runner::{RunOptions, RunReport};
 use serde_json::Value;
 
 /// A scenario on the small graph with these joiners, actions and faults.

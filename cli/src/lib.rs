@@ -4,15 +4,16 @@
 //! Exit status: 0 ran clean, 1 an invariant was violated (or `verify` found a
 //! difference), 2 bad input or usage, with a one-paragraph error on stderr.
 
-use crate::bench::{BenchOptions, BenchRequest};
-use crate::explore;
-use crate::load_error::LoadError;
-use crate::overrides::apply_override;
-use crate::registry::{Registry, ron_options};
-use crate::report;
-use crate::runner::{LoadedScenario, RunOptions, RunReport};
-use crate::trace_file::{self, TraceHeader};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use dsim_harness::Registry;
+use dsim_harness::bench::{BenchOptions, BenchRequest};
+use dsim_harness::explore;
+use dsim_report::run as report;
+use dsim_scenario::load_error::LoadError;
+use dsim_scenario::loader::ron_options;
+use dsim_scenario::overrides::apply_override;
+use dsim_scenario::runner::{LoadedScenario, RunOptions, RunReport};
+use dsim_scenario::trace_file::{self, TraceHeader};
 use dsim_system::ScenarioFiles;
 use indicatif::{ProgressBar, ProgressStyle};
 use reports::sequence::Window;
@@ -272,7 +273,7 @@ pub fn main(registry: &Registry) -> ExitCode {
                     invariants,
                     seed,
                 };
-                crate::bench::system(registry.benches(), &name, &request, &options)
+                dsim_harness::bench::system(registry.benches(), &name, &request, &options)
             })
             .map_err(UsageError::from)
             .map(|report| {
@@ -589,7 +590,7 @@ fn print_human(report: &RunReport) {
 }
 
 fn report_dir(registry: &Registry, args: &ReportArgs) -> Result<ExitCode, UsageError> {
-    use crate::sweep::report::{is_sweep_dir, report_sweep};
+    use dsim_report::sweep::{is_sweep_dir, report_sweep};
     let files = match args.dirs.as_slice() {
         [dir] if !is_sweep_dir(dir) => {
             if !args.metrics.is_empty() {
@@ -835,7 +836,7 @@ fn describe(text: &str, scenario: &dyn LoadedScenario) -> String {
 }
 
 fn sweep(registry: &Registry, args: &SweepArgs) -> Result<ExitCode, UsageError> {
-    use crate::sweep::{Parameter, SeedRange, Shard, Sweep};
+    use dsim_harness::sweep::{Parameter, SeedRange, Shard, Sweep};
     let (file, text) = read_scenario(registry, &args.file)?;
     let seeds = SeedRange::parse(&args.seeds)?;
     let shard = args.shard.as_deref().map_or(Ok(Shard::ALL), Shard::parse)?;
@@ -874,8 +875,8 @@ fn sweep(registry: &Registry, args: &SweepArgs) -> Result<ExitCode, UsageError> 
     println!("wrote {}", path.display());
     if shard == Shard::ALL {
         // The file just written alone: a stale shard of the same sweep may share the directory.
-        let summary =
-            crate::sweep::merge_files(sweep.manifest().clone(), &[path]).map_err(UsageError)?;
+        let summary = dsim_harness::sweep::merge_files(sweep.manifest().clone(), &[path])
+            .map_err(UsageError)?;
         print_sweep_summary(&summary, &[]);
     }
     if violated > 0 {
@@ -886,7 +887,7 @@ fn sweep(registry: &Registry, args: &SweepArgs) -> Result<ExitCode, UsageError> 
 }
 
 fn sweep_merge(args: &SweepMergeArgs) -> Result<ExitCode, UsageError> {
-    let summary = crate::sweep::merge(&args.dirs).map_err(UsageError)?;
+    let summary = dsim_harness::sweep::merge(&args.dirs).map_err(UsageError)?;
     if args.json {
         println!(
             "{}",
@@ -899,7 +900,7 @@ fn sweep_merge(args: &SweepMergeArgs) -> Result<ExitCode, UsageError> {
 }
 
 /// Per point: its parameters, then one line per metric (all, or those in `only`).
-fn print_sweep_summary(summary: &crate::sweep::SweepSummary, only: &[String]) {
+fn print_sweep_summary(summary: &dsim_harness::sweep::SweepSummary, only: &[String]) {
     let m = &summary.manifest;
     println!(
         "{}: {} points x {} seeds ({}) = {} runs; mean and 95% CI over seeds",
@@ -913,7 +914,7 @@ fn print_sweep_summary(summary: &crate::sweep::SweepSummary, only: &[String]) {
         println!(
             "point {} {}  ({} runs, {} violated)",
             p.point,
-            crate::sweep::show_point(&p.params),
+            dsim_harness::sweep::show_point(&p.params),
             p.runs,
             p.violations
         );

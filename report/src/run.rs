@@ -8,10 +8,10 @@
 //! or, for a directory of trace files (`dsim run --trace`), re-runs each trace's
 //! scenario, checks the fingerprint and writes a run directory per trace.
 
-use crate::registry::Registry;
-use crate::runner::{RunOptions, RunReport};
-use crate::timeline::{SeriesKind, TimeSeries};
-use crate::trace_file;
+use dsim_harness::registry::Registry;
+use dsim_scenario::runner::{RunOptions, RunReport};
+use dsim_scenario::timeline::{SeriesKind, TimeSeries};
+use dsim_scenario::trace_file;
 use reports::bar::{Bars, bar_chart};
 use reports::html::{self, Figure, Page, Sequence, Table};
 use reports::plot::{ChartLabels, Series, empirical_cdf, line_chart, time_chart};

@@ -77,6 +77,29 @@ pub struct RunReport {
     pub faults: Vec<(SimTime, String)>,
 }
 
+impl RunReport {
+    /// Panic unless the run violated nothing; the message names the violation.
+    pub fn assert_clean(&self) {
+        if let Some(v) = self.violations.first() {
+            panic!(
+                "{} (seed {}) violated {} at {}: {}",
+                self.scenario,
+                self.seed,
+                v.invariant,
+                SimTime(v.time_ns),
+                v.message
+            );
+        }
+    }
+
+    /// The numeric value of metric `name` (a counter or gauge, or the mean of a sample
+    /// set), if the run reported it.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        let value = self.metrics.get(name)?;
+        value.as_f64().or_else(|| value.get("mean")?.as_f64())
+    }
+}
+
 /// A scenario parsed, checked and ready to run any number of times.
 pub trait LoadedScenario: Sync {
     /// The scenario's name.

@@ -7,11 +7,11 @@
 //! `NAME.reference` (a theoretical or published value the system reports next to
 //! `NAME`) or `NAME.bound` (a proven bound) is drawn beside it as a reference series.
 
-use super::stats::MetricStats;
-use super::{SweepSummary, merge};
-use crate::registry::Registry;
-use crate::report::number;
-use crate::timeline::MESSAGES_SENT;
+use crate::run::number;
+use dsim_harness::registry::Registry;
+use dsim_harness::sweep::stats::MetricStats;
+use dsim_harness::sweep::{SweepSummary, merge};
+use dsim_scenario::timeline::MESSAGES_SENT;
 use reports::bar::{Bars, bar_chart};
 use reports::html::{self, Figure, Page, Table};
 use reports::plot::{ChartLabels, Series, line_chart};
@@ -68,7 +68,7 @@ pub fn report_sweep(
         figures,
         sequence: None,
     };
-    let page_file = out.join(crate::report::PAGE_FILE);
+    let page_file = out.join(crate::run::PAGE_FILE);
     std::fs::write(&page_file, html::render(&page))
         .map_err(|e| format!("cannot write {}: {e}", page_file.display()))?;
     files.push(page_file);
@@ -77,7 +77,7 @@ pub fn report_sweep(
 
 /// Whether `dir` holds a sweep (its manifest).
 pub fn is_sweep_dir(dir: &Path) -> bool {
-    dir.join(super::MANIFEST_FILE).exists()
+    dir.join(dsim_harness::sweep::MANIFEST_FILE).exists()
 }
 
 /// The metrics to chart: `asked`, each of which some point must have; or, when none
