@@ -737,7 +737,7 @@ fn explore(registry: &Registry, args: &ExploreArgs) -> Result<ExitCode, UsageErr
         found.duration
     );
     for f in &found.faults {
-        println!("  at {:>12}  {:?}", f.at.to_string(), f.fault);
+        println!("  at {:>12}  {}", f.at.to_string(), fault_ron(&f.fault));
     }
     println!("events before the violation:");
     for r in explore::events_before(scenario.as_ref(), &found, 15)? {
@@ -791,6 +791,13 @@ fn write_files_beside(dir: &Path, files: &ScenarioFiles) -> Result<(), UsageErro
             .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
     }
     Ok(())
+}
+
+/// A fault as a scenario file writes it: `SetDefaultLink((loss: 0.22))`.
+fn fault_ron(fault: &sim_core::Fault<String>) -> String {
+    ron_options()
+        .to_string(fault)
+        .unwrap_or_else(|e| format!("{fault:?} (not as RON: {e})"))
 }
 
 fn list(registry: &Registry) -> ExitCode {

@@ -210,28 +210,40 @@ pub struct LinkPatch {
     /// A named preset (`"campus-wifi"`, ...) the other fields change. Presets live in
     /// `hardware-models`; whoever reads a patch expands it with
     /// [`LinkPatch::expand_preset`] before applying it (the scenario loader does).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub preset: Option<String>,
     /// See [`LinkParams::latency`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub latency: Option<Latency>,
     /// See [`LinkParams::jitter`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jitter: Option<SimTime>,
     /// See [`LinkParams::bandwidth_bps`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bandwidth_bps: Option<u64>,
     /// See [`LinkParams::queue_bytes`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub queue_bytes: Option<u64>,
     /// See [`LinkParams::loss`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub loss: Option<f64>,
     /// See [`LinkParams::duplicate`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicate: Option<f64>,
     /// See [`LinkParams::reorder`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reorder: Option<f64>,
     /// See [`LinkParams::reorder_delay`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reorder_delay: Option<SimTime>,
     /// See [`LinkParams::fifo`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fifo: Option<bool>,
     /// See [`LinkParams::mtu`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mtu: Option<u32>,
     /// See [`LinkParams::fragmentation`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fragmentation: Option<bool>,
 }
 
