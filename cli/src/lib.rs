@@ -937,3 +937,24 @@ fn print_sweep_summary(summary: &dsim_harness::sweep::SweepSummary, only: &[Stri
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::fault_ron;
+    use sim_core::Fault;
+    use sim_core::network::LinkPatch;
+
+    /// A shrunk plan prints as a user writes it in a scenario file, and reads back.
+    #[test]
+    fn faults_print_as_scenario_ron() {
+        let loss = Fault::SetDefaultLink(LinkPatch {
+            loss: Some(0.22),
+            ..LinkPatch::default()
+        });
+        let text = fault_ron(&loss);
+        assert_eq!(text, "SetDefaultLink((loss:0.22))");
+        let back: Fault<String> = super::ron_options().from_str(&text).unwrap();
+        assert_eq!(back, loss);
+        assert_eq!(fault_ron(&Fault::Crash("node-4".into())), "Crash(\"node-4\")");
+    }
+}
