@@ -11,8 +11,9 @@ cd "$here"
 # Share the workspace's build directory, so dsim's crates are built once.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$here/../../target}"
 cargo test --manifest-path Cargo.toml
-cargo build --manifest-path Cargo.toml --release
-own_sim="$CARGO_TARGET_DIR/release/own-sim"
+# A debug build: the tests above built everything it needs.
+cargo build --manifest-path Cargo.toml
+own_sim="$CARGO_TARGET_DIR/debug/own-sim"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 
