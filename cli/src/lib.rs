@@ -955,6 +955,9 @@ mod tests {
         assert_eq!(text, "SetDefaultLink((loss:0.22))");
         let back: Fault<String> = super::ron_options().from_str(&text).unwrap();
         assert_eq!(back, loss);
-        assert_eq!(fault_ron(&Fault::Crash("node-4".into())), "Crash(\"node-4\")");
+        assert_eq!(
+            fault_ron(&Fault::Crash("node-4".into())),
+            "Crash(\"node-4\")"
+        );
     }
 }
