@@ -18,6 +18,7 @@ use dsim_system::ScenarioFiles;
 use indicatif::{ProgressBar, ProgressStyle};
 use reports::sequence::Window;
 use sim_core::SimTime;
+use sim_core::sim::EVENT_BUDGET;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -98,6 +99,10 @@ struct ExploreArgs {
     /// Directory for the counterexample scenario.
     #[arg(long, default_value = ".")]
     out: PathBuf,
+    /// Event budget of every run: a run that reaches it ran away, and is reported
+    /// (default: 10 times the events of the scenario's clean run, at least 100,000).
+    #[arg(long, value_name = "N")]
+    max_events: Option<u64>,
     /// Override a field by dotted path, as with `dsim run`.
     #[arg(long)]
     set: Vec<String>,
@@ -171,6 +176,10 @@ struct RunArgs {
     /// default: the first 200 records.
     #[arg(long, value_parser = parse_window, requires = "report")]
     window: Option<Window>,
+    /// Stop with a violation of `event_budget` after N events: how a runaway that
+    /// `explore` found reproduces.
+    #[arg(long, value_name = "N")]
+    max_events: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -430,6 +439,7 @@ fn run_one(registry: &Registry, args: &RunArgs) -> Result<ExitCode, UsageError> 
         keep_trace: args.trace.is_some() || args.report.is_some(),
         extra_faults: Vec::new(),
         timeline: args.report.is_some(),
+        max_events: args.max_events,
     };
     let (scenario, report) = load_and_run(registry, &file, &text, None, &options)
         .map_err(|e| changed_by_sets(e, &file, &args.set))?;
@@ -443,6 +453,7 @@ fn run_one(registry: &Registry, args: &RunArgs) -> Result<ExitCode, UsageError> 
             events: report.events,
             trace_hash: report.trace_hash.clone(),
             files: scenario.files().clone(),
+            max_events: options.max_events,
         };
         trace_file::write(path, &header, &report.records)?;
     }
@@ -493,6 +504,7 @@ fn run_all(registry: &Registry, args: &RunArgs) -> Result<ExitCode, UsageError> 
         keep_trace: false,
         extra_faults: Vec::new(),
         timeline: false,
+        max_events: args.max_events,
     };
     let mut failed = false;
     for scenario in loaded {
@@ -630,6 +642,7 @@ fn verify(registry: &Registry, path: &Path) -> Result<ExitCode, UsageError> {
         keep_trace: true,
         extra_faults: Vec::new(),
         timeline: false,
+        max_events: header.max_events,
     };
     let (_, report) = load_and_run(
         registry,
@@ -693,6 +706,7 @@ fn explore(registry: &Registry, args: &ExploreArgs) -> Result<ExitCode, UsageErr
         seed: args.seed,
         kinds,
         jobs,
+        max_events: args.max_events,
     };
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = ProgressBar::new(args.runs);
@@ -748,8 +762,14 @@ fn explore(registry: &Registry, args: &ExploreArgs) -> Result<ExitCode, UsageErr
     let path = args
         .out
         .join(format!("{}-counterexample.ron", scenario.name()));
+    let runaway = v.invariant == EVENT_BUDGET;
+    let reproduce = if runaway {
+        format!("dsim run --max-events {}", found.max_events)
+    } else {
+        "dsim run".to_owned()
+    };
     let header = format!(
-        "// Found by `dsim explore {} --runs {} --seed {}`: run {}, seed {}.\n// Violation of {} at {}: {}\n// `dsim run` on this file reproduces it.\n",
+        "// Found by `dsim explore {} --runs {} --seed {}`: run {}, seed {}.\n// Violation of {} at {}: {}\n// `{reproduce}` on this file reproduces it.\n",
         args.file,
         args.runs,
         args.seed,
@@ -759,6 +779,12 @@ fn explore(registry: &Registry, args: &ExploreArgs) -> Result<ExitCode, UsageErr
         SimTime(v.time_ns),
         v.message
     );
+    if runaway {
+        println!(
+            "a runaway: the run did not reach its end within {} events; `{reproduce} FILE` reproduces it",
+            found.max_events
+        );
+    }
     std::fs::write(&path, header + &found.ron)
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     write_files_beside(&args.out, scenario.files())?;

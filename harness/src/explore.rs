@@ -24,7 +24,21 @@ pub struct ExploreConfig {
     pub kinds: Option<Vec<FaultKind>>,
     /// Worker threads.
     pub jobs: usize,
+    /// The event budget of every run: one that reaches it ran away and is a finding.
+    /// `None`: [`RUNAWAY_FACTOR`] times the events of the scenario's clean run.
+    pub max_events: Option<u64>,
 }
+
+/// How many times the events of the clean run (the scenario at its seed with its own
+/// faults only) a run under a fault plan may take before it counts as a runaway. Faults
+/// cost work (retransmissions, elections, recovery), but not ten times the whole run.
+pub const RUNAWAY_FACTOR: u64 = 10;
+
+/// The smallest default event budget, for scenarios whose clean run is tiny.
+pub const MIN_EVENT_BUDGET: u64 = 100_000;
+
+/// The invariant a runaway is reported under.
+pub const EVENT_BUDGET_NAME: &str = sim_core::sim::EVENT_BUDGET;
 
 /// A failing run, shrunk.
 #[derive(Clone, Debug)]
@@ -45,6 +59,9 @@ pub struct Counterexample {
     pub duration: SimTime,
     /// The counterexample as a scenario file.
     pub ron: String,
+    /// The event budget the runs had: a violation of `event_budget` (a runaway)
+    /// reproduces with `dsim run --max-events` this.
+    pub max_events: u64,
     /// Runs spent shrinking.
     pub shrink_runs: u64,
 }
@@ -109,6 +126,7 @@ struct Explorer<'a> {
     nodes: Vec<String>,
     targets: Vec<String>,
     base: LinkParams,
+    max_events: Option<u64>,
 }
 
 impl<'a> Explorer<'a> {
@@ -131,6 +149,7 @@ impl<'a> Explorer<'a> {
             nodes,
             targets,
             base: scenario.default_link(),
+            max_events: None,
         }
     }
 
@@ -151,6 +170,7 @@ impl<'a> Explorer<'a> {
             keep_trace,
             extra_faults: faults,
             timeline: false,
+            max_events: self.max_events,
         };
         self.scenario.run(&options, &mut |_, _| {})
     }
@@ -249,7 +269,11 @@ pub fn explore(
     config: &ExploreConfig,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Outcome, String> {
-    let explorer = Explorer::new(scenario, config.kinds.as_deref());
+    let mut explorer = Explorer::new(scenario, config.kinds.as_deref());
+    explorer.max_events = Some(match config.max_events {
+        Some(n) => n,
+        None => event_budget(scenario)?,
+    });
     let jobs = config.jobs.max(1) as u64;
     let batch = jobs * 4;
     let mut done = 0;
@@ -273,15 +297,27 @@ pub fn explore(
     })
 }
 
+/// The default event budget of runs of `scenario` under fault plans:
+/// [`RUNAWAY_FACTOR`] times the events of its clean run, at least [`MIN_EVENT_BUDGET`].
+pub fn event_budget(scenario: &dyn LoadedScenario) -> Result<u64, String> {
+    let clean = Explorer::new(scenario, None).run(scenario.seed(), Vec::new(), false)?;
+    Ok(clean
+        .events
+        .saturating_mul(RUNAWAY_FACTOR)
+        .max(MIN_EVENT_BUDGET))
+}
+
 /// Run `scenario` at `seed` with the fault episodes of `plan` added to its own faults,
-/// every invariant on: the report. For property tests of a plan drawn by
-/// [`fault_plans`].
+/// every invariant on, stopped as a runaway after `max_events`: the report. For
+/// property tests of a plan drawn by [`fault_plans`].
 pub fn run_plan(
     scenario: &dyn LoadedScenario,
     seed: u64,
     plan: &[Episode<String>],
+    max_events: u64,
 ) -> Result<RunReport, String> {
-    let explorer = Explorer::new(scenario, None);
+    let mut explorer = Explorer::new(scenario, None);
+    explorer.max_events = Some(max_events);
     explorer.run(seed, explorer.faults(plan), false)
 }
 
@@ -363,6 +399,7 @@ fn counterexample(
         duration,
         ron,
         shrink_runs,
+        max_events: explorer.max_events.unwrap_or(u64::MAX),
     })
 }
 
@@ -378,6 +415,7 @@ pub fn events_before(
         keep_trace: true,
         extra_faults: example.faults.clone(),
         timeline: false,
+        max_events: Some(example.max_events),
     };
     let report = scenario.run(&options, &mut |_, _| {})?;
     let records = report.records;

@@ -22,6 +22,7 @@ use dsim_scenario::overrides::apply_override;
 use dsim_scenario::runner::{LoadedScenario, RunOptions, RunReport};
 use dsim_scenario::trace_file::{self, TraceHeader};
 use sim_core::fault_plan::Episode;
+use std::cell::OnceCell;
 use std::path::Path;
 
 /// A scenario loaded for a test: the file, its text with the overrides applied, and the
@@ -31,6 +32,8 @@ pub struct TestScenario<'r> {
     file: String,
     text: String,
     loaded: Box<dyn LoadedScenario>,
+    /// The event budget of runs under fault plans, found on first use.
+    event_budget: OnceCell<u64>,
 }
 
 /// The environment variable that makes [`TestScenario::assert_golden`] re-record its
@@ -62,6 +65,7 @@ impl<'r> TestScenario<'r> {
             file: file.to_owned(),
             text: text.to_owned(),
             loaded,
+            event_budget: OnceCell::new(),
         }
     }
 
@@ -118,6 +122,7 @@ impl<'r> TestScenario<'r> {
                 events: report.events,
                 trace_hash: report.trace_hash.clone(),
                 files: self.loaded.files().clone(),
+                max_events: None,
             };
             trace_file::write(golden, &header, &report.records).unwrap_or_else(|e| panic!("{e}"));
             return;
@@ -158,6 +163,7 @@ impl<'r> TestScenario<'r> {
             seed: 0,
             kinds: None,
             jobs: 1,
+            max_events: None,
         };
         explore::explore(self.loaded.as_ref(), &config, &mut |_, _| {})
             .unwrap_or_else(|e| panic!("{}: {e}", self.file))
@@ -198,7 +204,11 @@ impl<'r> TestScenario<'r> {
     /// Run at `seed` with the fault episodes of `plan` added, every invariant on: `Err`
     /// names the violated invariant, when, and what happened.
     pub fn check_plan(&self, seed: u64, plan: &[Episode<String>]) -> Result<RunReport, String> {
-        let report = explore::run_plan(self.loaded.as_ref(), seed, plan)
+        let budget = *self.event_budget.get_or_init(|| {
+            explore::event_budget(self.loaded.as_ref())
+                .unwrap_or_else(|e| panic!("{}: {e}", self.file))
+        });
+        let report = explore::run_plan(self.loaded.as_ref(), seed, plan, budget)
             .unwrap_or_else(|e| panic!("{}: {e}", self.file));
         match report.violations.first() {
             None => Ok(report),

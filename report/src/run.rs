@@ -250,6 +250,7 @@ fn rerun(registry: &Registry, trace: &Path) -> Result<(String, RunReport), Strin
         keep_trace: true,
         extra_faults: Vec::new(),
         timeline: true,
+        max_events: header.max_events,
     };
     let report = scenario.run(&options, &mut |_, _| {})?;
     if report.trace_hash != header.trace_hash {

@@ -26,6 +26,9 @@ pub struct RunOptions {
     pub extra_faults: Vec<ScheduledFault<String>>,
     /// Record the system's key metrics over time (for `--report`).
     pub timeline: bool,
+    /// Stop with a violation of `event_budget` after this many events: a runaway
+    /// (`dsim explore` sets it from the clean run; `dsim run --max-events`).
+    pub max_events: Option<u64>,
 }
 
 /// One invariant violation, as printed in JSON.
@@ -294,6 +297,9 @@ impl<S: System> LoadedScenario for Prepared<S> {
         let mut sim = self
             .build(seed, options.keep_trace, extra)
             .map_err(|(_, m)| m)?;
+        if let Some(budget) = options.max_events {
+            sim.set_event_budget(budget);
+        }
         let until = options.until.unwrap_or_else(|| self.end_time(extra));
         let mut timeline = options.timeline.then(|| {
             let mut names = S::KEY_METRICS.to_vec();

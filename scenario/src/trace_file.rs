@@ -32,6 +32,9 @@ pub struct TraceHeader {
     /// The files the scenario names (a GML topology, say), as the run read them.
     #[serde(default, skip_serializing_if = "ScenarioFiles::is_empty")]
     pub files: ScenarioFiles,
+    /// The event budget the run had (`dsim run --max-events`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_events: Option<u64>,
 }
 
 /// Write `header` and `records` to `path`.

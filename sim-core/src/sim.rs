@@ -89,6 +89,10 @@ pub trait Invariant<N: Node> {
     }
 }
 
+/// The invariant of the [`Violation`] that stops a run that reached its event budget
+/// ([`Simulation::set_event_budget`]): a runaway, such as an event storm.
+pub const EVENT_BUDGET: &str = "event_budget";
+
 /// The `event` of a [`Violation`] found by an end-of-run (liveness) check.
 pub const END_OF_RUN: &str = "end of run";
 
@@ -169,6 +173,9 @@ pub struct Simulation<N: Node> {
     invariants: Vec<Box<dyn Invariant<N>>>,
     events: u64,
     violation: Option<Violation>,
+    /// The most events [`Simulation::advance_to`] may handle: a run that reaches it ran
+    /// away ([`EVENT_BUDGET`]).
+    event_budget: u64,
     /// Nodes just resumed: the events that waited for them are handled, in arrival
     /// order, before anything else.
     resumed: VecDeque<NodeId>,
@@ -195,6 +202,7 @@ impl<N: Node> Simulation<N> {
             invariants: Vec::new(),
             events: 0,
             violation: None,
+            event_budget: u64::MAX,
             resumed: VecDeque::new(),
         }
     }
@@ -355,12 +363,31 @@ impl<N: Node> Simulation<N> {
         self.finish()
     }
 
+    /// Stop [`Simulation::advance_to`] once `events` events have been handled, with a
+    /// violation of [`EVENT_BUDGET`]: a run that would never reach its end (an event
+    /// storm at one instant, say) becomes a finding instead of a hang. Counting events,
+    /// not wall time, keeps the outcome the same on every machine.
+    pub fn set_event_budget(&mut self, events: u64) {
+        self.event_budget = events;
+    }
+
     /// Run events up to and including time `until` without the end-of-run checks (for
     /// running in slices, e.g. behind a progress bar); false once a violation stopped
     /// the run.
     pub fn advance_to(&mut self, until: SimTime) -> bool {
         while self.violation.is_none() {
             match self.next_event_time() {
+                Some(_) if self.events >= self.event_budget => {
+                    self.violation = Some(Violation {
+                        invariant: EVENT_BUDGET.into(),
+                        time: self.kernel.now,
+                        message: format!(
+                            "the run reached its budget of {} events at {} without reaching its end: it ran away",
+                            self.event_budget, self.kernel.now
+                        ),
+                        event: "the event budget".into(),
+                    });
+                }
                 Some(t) if t <= until => {
                     self.step();
                 }
