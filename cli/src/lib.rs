@@ -753,8 +753,9 @@ fn explore(registry: &Registry, args: &ExploreArgs) -> Result<ExitCode, UsageErr
     for f in &found.faults {
         println!("  at {:>12}  {}", f.at.to_string(), fault_ron(&f.fault));
     }
+    let replay = explore::replay(scenario.as_ref(), &found)?;
     println!("events before the violation:");
-    for r in explore::events_before(scenario.as_ref(), &found, 15)? {
+    for r in &replay.records[replay.records.len().saturating_sub(15)..] {
         println!("  {r}");
     }
     std::fs::create_dir_all(&args.out)
@@ -788,6 +789,20 @@ fn explore(registry: &Registry, args: &ExploreArgs) -> Result<ExitCode, UsageErr
     std::fs::write(&path, header + &found.ron)
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     write_files_beside(&args.out, scenario.files())?;
+    let report_dir = args
+        .out
+        .join(format!("{}-counterexample.report", scenario.name()));
+    let window = report::window_before(&replay.records, v.time_ns);
+    let pages = report::write_run_dir(
+        &report_dir,
+        &path.display().to_string(),
+        &replay,
+        Some(window),
+    )?;
+    println!(
+        "report, its sequence chart at the violation: {}",
+        pages.last().expect("a page").display()
+    );
     println!("{}", path.display());
     Ok(ExitCode::from(1))
 }

@@ -11,7 +11,7 @@ use dsim_scenario::runner::{LoadedScenario, RunOptions, RunReport, ViolationRepo
 use rand::RngExt;
 use sim_core::fault_plan::{Episode, FaultBudget, FaultKind, draw_plan, plan_faults};
 use sim_core::rng::component_rng;
-use sim_core::{LinkParams, ScheduledFault, SimTime, TraceRecord};
+use sim_core::{LinkParams, ScheduledFault, SimTime};
 
 /// How to explore.
 #[derive(Clone, Debug)]
@@ -403,21 +403,20 @@ fn counterexample(
     })
 }
 
-/// The trace records of `example` up to its violation, the last `count` of them.
-pub fn events_before(
+/// The run of `example` again, its trace kept and its key metrics recorded over time:
+/// what the events before the violation and the counterexample's report are drawn
+/// from.
+pub fn replay(
     scenario: &dyn LoadedScenario,
     example: &Counterexample,
-    count: usize,
-) -> Result<Vec<TraceRecord>, String> {
+) -> Result<RunReport, String> {
     let options = RunOptions {
         seed: Some(example.seed),
         until: Some(example.duration),
         keep_trace: true,
         extra_faults: example.faults.clone(),
-        timeline: false,
+        timeline: true,
         max_events: Some(example.max_events),
     };
-    let report = scenario.run(&options, &mut |_, _| {})?;
-    let records = report.records;
-    Ok(records[records.len().saturating_sub(count)..].to_vec())
+    scenario.run(&options, &mut |_, _| {})
 }

@@ -197,6 +197,18 @@ pub fn write_run_dir(
     Ok(files)
 }
 
+/// The window a counterexample's chart opens on: the last
+/// [`sequence::DEFAULT_RECORDS`] records up to and including the instant `time_ns` of
+/// its violation.
+pub fn window_before(records: &[sim_core::TraceRecord], time_ns: u64) -> Window {
+    let upto = records.partition_point(|r| r.time_ns <= time_ns);
+    let first = upto.saturating_sub(sequence::DEFAULT_RECORDS);
+    Window {
+        from_ns: records.get(first).map_or(0, |r| r.time_ns),
+        to_ns: time_ns + 1,
+    }
+}
+
 /// `dsim report DIR`: redraw a run directory's page, its records narrowed to `window`;
 /// or, when `DIR` has no `run.json` but trace files (`*.jsonl`), re-run each, check its
 /// fingerprint, and write a run directory per trace under `DIR`. The files written.

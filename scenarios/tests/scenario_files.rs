@@ -172,4 +172,25 @@ fn counterexamples_reproduce_with_their_files_before_later_faults() {
         "{}",
         reproduced.stdout
     );
+    // Beside it, its report, the sequence chart opened on the records that lead up to
+    // the violation (not on the first records of the run).
+    let run: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("bully-ring-counterexample.report/run.json")).unwrap(),
+    )
+    .unwrap();
+    // The run stops at the violation.
+    let violation_ns = run["sim_time_ns"].as_u64().unwrap();
+    assert_eq!(run["window"]["to_ns"].as_u64(), Some(violation_ns + 1));
+    let records = run["records"].as_array().unwrap();
+    // The last 200 records before the violation, and any more at the first one's instant.
+    assert!((200..300).contains(&records.len()), "{}", records.len());
+    assert_eq!(
+        records.last().unwrap()["time_ns"].as_u64(),
+        Some(violation_ns)
+    );
+    assert!(records[0]["time_ns"].as_u64().unwrap() > 0);
+    assert!(
+        out.join("bully-ring-counterexample.report/report.html")
+            .exists()
+    );
 }
