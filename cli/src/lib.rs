@@ -625,7 +625,8 @@ fn report_dir(registry: &Registry, args: &ReportArgs) -> Result<ExitCode, UsageE
                     "error: --window applies to a run directory, not to a sweep".into(),
                 ));
             }
-            report_sweep(registry, dirs, &args.metrics)?
+            // Sweep errors carry their own "error: ".
+            report_sweep(registry, dirs, &args.metrics).map_err(UsageError)?
         }
     };
     for file in files {

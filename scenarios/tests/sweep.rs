@@ -509,3 +509,25 @@ fn ghs_messages_against_n_stay_within_the_bound() {
     let chart = std::fs::read_to_string(dir.join("sweep-1.svg")).unwrap();
     assert!(chart.contains("ghs_messages.bound") && chart.contains("params.graph.peers"));
 }
+
+/// A report of a sweep asked for a metric no run has: exit 2, one "error:", the metrics
+/// there are.
+#[test]
+fn a_sweep_report_of_an_unknown_metric_is_one_clear_error() {
+    let dir = scratch("sweep-unknown-metric");
+    dsim(&[
+        "sweep",
+        "arq-stop-and-wait",
+        "--seeds",
+        "1",
+        "--out",
+        &arg(&dir),
+    ])
+    .expect_code(0);
+    let run = dsim(&["report", &arg(&dir), "--metric", "nope"]);
+    run.expect_usage_error(&[
+        "no run of the sweep reported a numeric metric \"nope\"",
+        "goodput_bps",
+    ]);
+    assert!(run.stderr.starts_with("error: no run"), "{}", run.stderr);
+}
