@@ -2,7 +2,12 @@
 //! a user's binary call [`main`] with theirs.
 //!
 //! Exit status: 0 ran clean, 1 an invariant was violated (or `verify` found a
-//! difference), 2 bad input or usage, with a one-paragraph error on stderr.
+//! difference), 2 bad input or usage, with a one-paragraph error on stderr, 3 out of
+//! memory (with [`ReportingAllocator`] installed).
+
+mod alloc;
+
+pub use alloc::{OUT_OF_MEMORY, ReportingAllocator};
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use dsim_harness::Registry;

@@ -11,6 +11,7 @@
 //! simulation was built to after every node has started, divided by the node count
 //! (each node's state, kernel bookkeeping, random stream and its first pending events).
 
+use dsim_scenario::memory;
 use dsim_system::{LinkTable, NodeDecl, ScenarioFiles, Setup, System};
 use serde_json::{Value, json};
 use sim_core::{Metrics, Node, SimConfig, SimTime, Simulation};
@@ -127,6 +128,16 @@ impl BenchEntry {
             name: S::NAME,
             description,
             run: Box::new(move |request, options| {
+                // Every unit of size is at least one node: refuse before generating.
+                memory::check_fits(u64::from(request.size), S::BYTES_PER_NODE, S::NAME).map_err(
+                    |why| {
+                        format!(
+                            "bench system {} --size {}: at least {why}",
+                            S::NAME,
+                            request.size
+                        )
+                    },
+                )?;
                 let generated = generate(request.size, options)?;
                 if let Some(unread) = options.unread().first() {
                     return Err(format!(

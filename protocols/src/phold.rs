@@ -168,8 +168,14 @@ impl System for Phold {
     const ROLES: &'static [&'static str] = &[];
     const TOPOLOGY: TopologyRule = TopologyRule::Any;
     const KEY_METRICS: &'static [&'static str] = &["phold.events_processed"];
+    /// 573 bytes per LP after start-up, measured at a million LPs (benches/README.md).
+    const BYTES_PER_NODE: u64 = 573;
     type Params = PholdParams;
     type Node = Lp;
+
+    fn generated_nodes(params: &PholdParams) -> Option<(u64, &'static str)> {
+        Some((u64::from(params.lps), "params.lps"))
+    }
 
     fn validate(params: &PholdParams, setup: &Setup<'_>) -> Result<(), String> {
         if params.lps == 0 {

@@ -4,6 +4,7 @@
 //! reference.
 
 use crate::load_error::LoadError;
+use crate::memory;
 use crate::runner::{LoadedScenario, Prepared};
 use crate::schema::{Scenario, Topology};
 use dsim_system::{LinkTable, NodeDecl, ScenarioFiles, Setup, System, TopologyRule, gml};
@@ -106,6 +107,7 @@ pub fn load<S: System>(
     if scenario.duration.0 == 0 {
         return Err(err(&["duration"], None, "duration must be positive".into()));
     }
+    check_memory::<S>(&scenario, file, text)?;
     let nodes = expand_nodes::<S>(&scenario).map_err(|(token, nth, m)| {
         let (line, col) = locate_nth(text, &["nodes"], Some(&token), nth);
         LoadError::at(file, text, line, col, m)
@@ -518,4 +520,49 @@ fn locate_nth(text: &str, path: &[&str], token: Option<&str>, nth: usize) -> (us
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, col)
+}
+
+/// Refuse a scenario whose nodes cannot fit in the memory the machine has
+/// ([`memory::limit`]), before a node is allocated: the declared nodes, `count`
+/// patterns included, and those the system generates from its parameters, at
+/// [`System::BYTES_PER_NODE`] each. The error names the field with the most nodes.
+fn check_memory<S: System>(
+    scenario: &Scenario<S::Params>,
+    file: &str,
+    text: &str,
+) -> Result<(), LoadError> {
+    let declared: u64 = scenario
+        .nodes
+        .iter()
+        .map(|spec| spec.count.map_or(1, u64::from))
+        .sum();
+    let generated = S::generated_nodes(&scenario.params);
+    let total = declared.saturating_add(generated.map_or(0, |(n, _)| n));
+    let Err(why) = memory::check_fits(total, S::BYTES_PER_NODE, S::NAME) else {
+        return Ok(());
+    };
+    // Point at the field that declares the most nodes.
+    let biggest = scenario
+        .nodes
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, spec)| spec.count.unwrap_or(1));
+    let (field, (line, col)) = match (generated, biggest) {
+        (Some((n, field)), Some((_, spec))) if n >= u64::from(spec.count.unwrap_or(1)) => {
+            (field.to_owned(), locate(text, &["params"], None))
+        }
+        (Some((_, field)), None) => (field.to_owned(), locate(text, &["params"], None)),
+        (_, Some((i, spec))) => (
+            format!("nodes[{i}].count"),
+            locate_nth(text, &["nodes"], Some(&spec.name), 0),
+        ),
+        (None, None) => ("nodes".to_owned(), (1, 1)),
+    };
+    Err(LoadError::at(
+        file,
+        text,
+        line,
+        col,
+        format!("{field}: the scenario has {why}"),
+    ))
 }

@@ -3,7 +3,9 @@
 //! `dsim bench network` (forwarding through the network model).
 
 use clap::Parser;
+use dsim::System;
 use dsim::harness::bench::{BenchOptions, BenchRequest, Generated, measure};
+use dsim::scenario::memory;
 use dsim::{LinkParams, LinkTable, NodeDecl, SimTime};
 use protocols::cityos::{CityOs, CityParams};
 use protocols::forward::{self, ForwardParams};
@@ -251,6 +253,9 @@ pub(crate) fn bench_phold(args: &[String]) -> ExitCode {
             "bench phold: --lps and --events-per-lp must be positive and --remote in [0, 1]",
         );
     }
+    if let Err(why) = memory::check_fits(u64::from(a.lps), Phold::BYTES_PER_NODE, "phold") {
+        return usage(&format!("bench phold --lps {}: {why}", a.lps));
+    }
     let params = PholdParams {
         lps: a.lps,
         events_per_lp: a.events_per_lp,
@@ -307,6 +312,10 @@ struct NetworkArgs {
 /// `dsim bench network ARGS...`: prints JSON.
 pub(crate) fn bench_network(args: &[String]) -> ExitCode {
     let a: NetworkArgs = parse(args);
+    // 605 bytes per forwarder, measured at a million (benches/README.md).
+    if let Err(why) = memory::check_fits(u64::from(a.nodes), 605, "forwarding") {
+        return usage(&format!("bench network --nodes {}: {why}", a.nodes));
+    }
     match network(a.nodes, a.events, a.loss, a.jitter, a.seed) {
         Ok(report) => {
             println!("{report}");

@@ -143,6 +143,11 @@ pub trait System: 'static {
     /// the swept parameters (with `NAME.reference`, a theoretical or published value,
     /// and `NAME.bound`, a proven bound, when the system writes them).
     const KEY_METRICS: &'static [&'static str] = &[];
+    /// Bytes of memory one node takes in a run (its state, the kernel's bookkeeping, its
+    /// random streams, its first pending events), as `dsim bench system` measures it.
+    /// The loader refuses a scenario whose nodes cannot fit in the machine's memory
+    /// before it allocates them.
+    const BYTES_PER_NODE: u64 = 1024;
     /// The system's parameters (`params: (...)` in the scenario file).
     type Params: DeserializeOwned + Serialize + Default + Clone + Send + Sync;
     /// The system's node type.
@@ -154,6 +159,14 @@ pub trait System: 'static {
     /// [`Setup::files`]. The default names none.
     fn files(_params: &Self::Params) -> Vec<String> {
         Vec::new()
+    }
+
+    /// The nodes the system builds from its parameters beyond the declared ones
+    /// (PHOLD's logical processes, a random graph's peers) and the parameter that sets
+    /// their number, so that the loader can refuse a count the machine cannot hold before
+    /// anything is built. The default builds none.
+    fn generated_nodes(_params: &Self::Params) -> Option<(u64, &'static str)> {
+        None
     }
 
     /// Check parameters against each other and the declared nodes; the error names the

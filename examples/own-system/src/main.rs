@@ -17,6 +17,10 @@ fn replicas(size: u32, _: &BenchOptions) -> Result<Generated<LeaderLease>, Strin
     Ok(Generated::new(LeaseParams::default(), nodes))
 }
 
+/// Running out of memory is an error with exit status 3, not an abort.
+#[global_allocator]
+static ALLOCATOR: dsim::cli::ReportingAllocator = dsim::cli::ReportingAllocator;
+
 fn main() -> std::process::ExitCode {
     let registry = Registry::new()
         .system::<LeaderLease>()

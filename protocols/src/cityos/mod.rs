@@ -461,6 +461,8 @@ impl System for CityOs {
     const TOPOLOGY: TopologyRule = TopologyRule::Any;
     const KEY_METRICS: &'static [&'static str] =
         &["measurements_received", "upload_delay_ms", "elections"];
+    /// 903 bytes per node, measured on a field of a million sensors (README).
+    const BYTES_PER_NODE: u64 = 903;
     type Params = CityParams;
     type Node = CityNode;
 

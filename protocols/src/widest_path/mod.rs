@@ -125,6 +125,13 @@ impl System for WidestPath {
     type Params = WidestPathParams;
     type Node = PeerNode;
 
+    fn generated_nodes(params: &WidestPathParams) -> Option<(u64, &'static str)> {
+        match params.graph {
+            GraphSource::Random { peers, .. } => Some((u64::from(peers), "params.graph")),
+            _ => None,
+        }
+    }
+
     fn files(params: &WidestPathParams) -> Vec<String> {
         params.graph.file().map(str::to_owned).into_iter().collect()
     }
