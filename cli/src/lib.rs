@@ -16,6 +16,7 @@ use dsim_harness::explore;
 use dsim_report::run as report;
 use dsim_scenario::load_error::LoadError;
 use dsim_scenario::loader::ron_options;
+use dsim_scenario::memory;
 use dsim_scenario::overrides::apply_override;
 use dsim_scenario::runner::{LoadedScenario, RunOptions, RunReport};
 use dsim_scenario::trace_file::{self, TraceHeader};
@@ -386,6 +387,18 @@ fn changed_by_sets(e: UsageError, file: &str, sets: &[String]) -> UsageError {
     ))
 }
 
+/// Refuse `jobs` runs of `scenario` at once when they cannot fit in the machine's memory
+/// together (each alone was checked at load time).
+fn check_parallel_memory(scenario: &dyn LoadedScenario, jobs: usize) -> Result<(), UsageError> {
+    let (nodes, bytes) = scenario.memory_per_run();
+    memory::check_fits(nodes.saturating_mul(jobs as u64), bytes, scenario.name()).map_err(|why| {
+        UsageError(format!(
+            "error: --jobs {jobs} runs {jobs} copies of {} at once: {why}; or give fewer --jobs",
+            scenario.name()
+        ))
+    })
+}
+
 /// A progress bar on stderr that appears only when stderr is a terminal and the run has
 /// taken more than a second.
 fn progress_reporter(label: String) -> impl FnMut(SimTime, SimTime) {
@@ -707,6 +720,7 @@ fn explore(registry: &Registry, args: &ExploreArgs) -> Result<ExitCode, UsageErr
     if jobs == 0 {
         return Err("--jobs must be at least 1".to_owned().into());
     }
+    check_parallel_memory(scenario.as_ref(), jobs)?;
     let config = explore::ExploreConfig {
         runs: args.runs,
         seed: args.seed,
@@ -906,6 +920,9 @@ fn sweep(registry: &Registry, args: &SweepArgs) -> Result<ExitCode, UsageError> 
         return Err("--jobs must be at least 1".to_owned().into());
     }
     let sweep = Sweep::new(registry, &file, &text, parameters, seeds).map_err(UsageError)?;
+    for point in sweep.loaded_points() {
+        check_parallel_memory(point, jobs)?;
+    }
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = ProgressBar::new(sweep.shard_runs(shard).len() as u64);
         b.set_style(

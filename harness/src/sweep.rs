@@ -175,6 +175,11 @@ impl Sweep {
         })
     }
 
+    /// Each point's scenario, loaded, in point order.
+    pub fn loaded_points(&self) -> impl Iterator<Item = &dyn LoadedScenario> {
+        self.points.iter().map(|p| p.as_ref())
+    }
+
     /// The manifest.
     pub fn manifest(&self) -> &SweepManifest {
         &self.manifest

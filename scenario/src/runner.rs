@@ -120,6 +120,9 @@ pub trait LoadedScenario: Sync {
     fn files(&self) -> &ScenarioFiles;
     /// The scenario's fault budget for `dsim explore`.
     fn budget(&self) -> FaultBudget;
+    /// How many nodes a run of it holds and the bytes each takes
+    /// ([`System::BYTES_PER_NODE`]): what runs in parallel multiply.
+    fn memory_per_run(&self) -> (u64, u64);
     /// The system's key metrics ([`System::KEY_METRICS`]), what reports chart.
     fn key_metrics(&self) -> &'static [&'static str];
     /// When a run with `extra` faults ends: the duration, or, with a quiet period, at
@@ -251,6 +254,11 @@ impl<S: System> LoadedScenario for Prepared<S> {
 
     fn files(&self) -> &ScenarioFiles {
         &self.files
+    }
+
+    fn memory_per_run(&self) -> (u64, u64) {
+        let generated = S::generated_nodes(&self.scenario.params).map_or(0, |(n, _)| n);
+        (self.nodes.len() as u64 + generated, S::BYTES_PER_NODE)
     }
 
     fn budget(&self) -> FaultBudget {

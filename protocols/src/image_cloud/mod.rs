@@ -426,6 +426,9 @@ fn names_with<'a>(setup: &'a Setup<'_>, role: &str) -> Vec<&'a str> {
 
 impl System for ImageCloud {
     const NAME: &'static str = "image-cloud";
+    /// Measured: 76,427 bytes per node,
+    /// `dsim bench system image-cloud --size 5000 --until 1ms` (the clients' images).
+    const BYTES_PER_NODE: u64 = 76_427;
     const DESCRIPTION: &'static str = "cloud servers hide images by LSB steganography; load balancing by token or queues; P2P sharing with view rights";
     const ROLES: &'static [&'static str] = &["server", "client"];
     const TOPOLOGY: TopologyRule = TopologyRule::Any;

@@ -484,6 +484,9 @@ fn names_of<'a>(setup: &'a Setup<'_>, role: &str) -> BTreeSet<&'a str> {
 
 impl System for Ott {
     const NAME: &'static str = "ott";
+    /// Measured: 6,335 bytes per node,
+    /// `dsim bench system ott --size 4096 --until 1ms`.
+    const BYTES_PER_NODE: u64 = 6_335;
     const DESCRIPTION: &'static str =
         "OTT live streaming: flooded overlay, self-healing distribution trees, PoPs and clients";
     const ROLES: &'static [&'static str] = ROLES;
