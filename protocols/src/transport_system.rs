@@ -1336,8 +1336,11 @@ mod tests {
     /// Sender "tx" and receiver "rx" over clean 10 ms links, 4 transfers of 200 kB in
     /// stop-and-wait, with `faults`; the sender's record is `plant`ed with a bug first.
     /// Returns the violation, if any.
+    /// A fault at a time in ms, made for the named node.
+    type TimedFault<'a> = (u64, fn(NodeId) -> sim_core::Fault<NodeId>, &'a str);
+
     fn run_with(
-        faults: &[(u64, fn(NodeId) -> sim_core::Fault<NodeId>, &str)],
+        faults: &[TimedFault<'_>],
         plant: impl FnOnce(&mut SenderState),
     ) -> Option<sim_core::Violation> {
         use sim_core::ScheduledFault;
