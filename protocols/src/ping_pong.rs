@@ -332,6 +332,8 @@ pub struct PingPong;
 impl System for PingPong {
     const NAME: &'static str = "ping-pong";
     const DESCRIPTION: &'static str = "pings over lossy links with timeout and retransmission";
+    /// Measured: 737 bytes per node, `dsim bench system ping-pong --size 20000 --until 1ms`.
+    const BYTES_PER_NODE: u64 = 737;
     const ROLES: &'static [&'static str] = &["pinger", "ponger"];
     const TOPOLOGY: TopologyRule = TopologyRule::Any;
     const KEY_METRICS: &'static [&'static str] = &["pingpong.rtt_ms", "pingpong.retransmissions"];

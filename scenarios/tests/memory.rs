@@ -145,3 +145,28 @@ fn running_out_of_memory_is_exit_3_with_an_error() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("DSIM_MAX_MEMORY=\"lots\""), "{stderr}");
 }
+
+/// Runs in parallel multiply the memory: `--jobs` copies that cannot fit together are
+/// refused, naming the flag.
+#[test]
+fn parallel_runs_that_cannot_fit_together_are_refused() {
+    let (code, stderr) = dsim_limited(
+        8_000_000,
+        None,
+        &[
+            "explore",
+            "ping-pong",
+            "--set",
+            "nodes.0.count=3000000",
+            "--jobs",
+            "4",
+            "--runs",
+            "1",
+        ],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("--jobs 4 runs 4 copies of ping-pong at once"),
+        "{stderr}"
+    );
+}
