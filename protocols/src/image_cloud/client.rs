@@ -8,7 +8,7 @@ use super::rights::Rights;
 use super::stego;
 use super::{Action, Balancing, CloudMsg, CloudTimer, ImageCloudParams, Op, picture};
 use crate::transport::{
-    Endpoint, Output, Payload, Segment, TimerToken, TransferId, TransportHost, forward,
+    Endpoint, Output, PacketId, Payload, Segment, TimerToken, TransferId, TransportHost, forward,
 };
 use rand::RngExt;
 use sim_core::{Ctx, Node, NodeId, SimTime};
@@ -104,6 +104,14 @@ pub struct Client {
     encrypted: Option<Encrypted>,
     /// Previews on their way, and the encrypted image and views to send after each.
     previews_out: BTreeMap<TransferId, (NodeId, Envelope)>,
+    /// Sharing transfers (previews and images) under way, with their destination and
+    /// bytes: one the transport gives up on is started again, until it gets through.
+    shares_out: BTreeMap<TransferId, (NodeId, Arc<[u8]>)>,
+    /// Logins and logouts after the start, numbered.
+    presence_epoch: u64,
+    /// Rights changes and logins/logouts to the directory under way: one declared lost
+    /// is sent again, until acknowledged.
+    rights_out: BTreeMap<PacketId, (NodeId, Arc<[u8]>)>,
     waiting_presence: BTreeMap<NodeId, Vec<Outgoing>>,
     /// The latest rights version sent to each receiver.
     pub versions: BTreeMap<NodeId, u64>,
@@ -131,6 +139,9 @@ impl Client {
             uploads: BTreeMap::new(),
             encrypted: None,
             previews_out: BTreeMap::new(),
+            shares_out: BTreeMap::new(),
+            rights_out: BTreeMap::new(),
+            presence_epoch: 0,
             waiting_presence: BTreeMap::new(),
             versions: BTreeMap::new(),
             inbox: BTreeMap::new(),
@@ -246,6 +257,11 @@ impl Node for Client {
                 }
             }
             CloudTimer::Action(i) => self.act(ctx, i),
+            CloudTimer::PresenceRetry(receiver) => {
+                if self.waiting_presence.contains_key(&receiver) {
+                    self.query_presence(ctx, receiver);
+                }
+            }
             other => ctx.annotate(&format!("client: unexpected timer {other:?}")),
         }
     }
@@ -255,6 +271,8 @@ impl Node for Client {
         self.endpoint.crash();
         self.uploads.clear();
         self.previews_out.clear();
+        self.shares_out.clear();
+        self.rights_out.clear();
         self.waiting_presence.clear();
     }
 }
@@ -271,6 +289,34 @@ impl Client {
         for &s in &self.servers {
             ctx.send(s, CloudMsg::Login);
         }
+    }
+
+    /// A login or logout after the start: to the directory server as a numbered
+    /// reliable datagram (sent again until acknowledged: the cache depends on it), to
+    /// the other servers as a single datagram, as at the start.
+    fn announce_presence(&mut self, ctx: &mut impl Ctx<Self>, online: bool) {
+        self.presence_epoch += 1;
+        let dir = self.directory_server();
+        let env = Envelope {
+            kind: Kind::Presence,
+            owner: ctx.id(),
+            receiver: dir,
+            id: self.presence_epoch,
+            views: u32::from(online),
+            cache: false,
+        };
+        self.send_rights(ctx, dir, env.encode(&[]).into());
+        let msg = if online {
+            CloudMsg::Login
+        } else {
+            CloudMsg::Logout
+        };
+        for &s in &self.servers {
+            if s != dir {
+                ctx.send(s, msg.clone());
+            }
+        }
+        self.pump(ctx);
     }
 
     // ----- encryption requests -----
@@ -313,6 +359,10 @@ impl Client {
         let Some(r) = self.requests.get_mut(&seq) else {
             return;
         };
+        if r.server == Some(server) {
+            // A duplicate of the answer already taken: the upload is under way.
+            return;
+        }
         if r.server.is_some() || r.outcome.is_some() {
             ctx.send(server, CloudMsg::Decline { seq });
             return;
@@ -394,19 +444,50 @@ impl Client {
             Task::View { owner } => self.view(ctx, owner),
             Task::Logout => {
                 self.online = false;
-                for &s in &self.servers {
-                    ctx.send(s, CloudMsg::Logout);
-                }
+                self.announce_presence(ctx, false);
             }
-            Task::Login => self.login(ctx),
+            Task::Login => {
+                self.online = true;
+                self.announce_presence(ctx, true);
+            }
         }
     }
 
     /// Ask the directory where `receiver` is; `out` goes when the answer comes.
     fn ask_presence(&mut self, ctx: &mut impl Ctx<Self>, receiver: NodeId, out: Outgoing) {
+        let asked = self.waiting_presence.contains_key(&receiver);
         self.waiting_presence.entry(receiver).or_default().push(out);
+        if !asked {
+            self.query_presence(ctx, receiver);
+        }
+    }
+
+    /// Send "who is online" for `receiver`, and ask again if no answer came within
+    /// `request_timeout` (the query and the answer are single datagrams).
+    fn query_presence(&mut self, ctx: &mut impl Ctx<Self>, receiver: NodeId) {
         let dir = self.directory_server();
         ctx.send(dir, CloudMsg::WhoIsOnline { client: receiver });
+        ctx.set_timer(
+            self.params.request_timeout,
+            CloudTimer::PresenceRetry(receiver),
+        );
+    }
+
+    /// Start a sharing transfer of `data` to `to`, retried if the transport gives up.
+    fn send_share(&mut self, ctx: &mut impl Ctx<Self>, to: NodeId, data: Arc<[u8]>) -> TransferId {
+        let tid = self
+            .endpoint
+            .start_transfer(ctx.now(), to, Arc::clone(&data));
+        self.shares_out.insert(tid, (to, data));
+        tid
+    }
+
+    /// Send a rights change reliably, again whenever it is declared lost.
+    fn send_rights(&mut self, ctx: &mut impl Ctx<Self>, to: NodeId, bytes: Arc<[u8]>) {
+        let id = self
+            .endpoint
+            .send_reliable(ctx.now(), to, Payload::new(Arc::clone(&bytes)));
+        self.rights_out.insert(id, (to, bytes));
     }
 
     /// Send `out` to `receiver` directly when online, else to the cloud to cache.
@@ -425,9 +506,10 @@ impl Client {
         } else {
             self.directory_server()
         };
+        let me = ctx.id();
         let env = |kind, id, views| Envelope {
             kind,
-            owner: ctx.id(),
+            owner: me,
             receiver,
             id,
             views,
@@ -439,16 +521,13 @@ impl Client {
                 let low =
                     picture::preview(&original, p.image_width as usize, p.preview_factor as usize);
                 let preview = env(Kind::Preview, 0, 0);
-                let tid = self
-                    .endpoint
-                    .start_transfer(ctx.now(), to, preview.encode(&low).into());
+                let tid = self.send_share(ctx, to, preview.encode(&low).into());
                 self.previews_out
                     .insert(tid, (to, env(Kind::Shared, 0, views)));
             }
             Outgoing::Rights { version, views } => {
                 let bytes = env(Kind::Rights, version, views).encode(&[]);
-                self.endpoint
-                    .send_reliable(ctx.now(), to, Payload::new(bytes));
+                self.send_rights(ctx, to, bytes.into());
             }
         }
     }
@@ -487,7 +566,7 @@ impl Client {
                         }
                     }
                     Kind::Preview | Kind::Shared | Kind::Rights => self.on_shared(env, body),
-                    Kind::Upload => ctx.annotate("client: unexpected upload"),
+                    Kind::Upload | Kind::Presence => ctx.annotate("client: unexpected transfer"),
                 }
             }
             Output::Delivered { payload, .. } => {
@@ -501,20 +580,36 @@ impl Client {
                 ctx.metrics()
                     .observe("transfer_time_ms", elapsed.as_millis_f64());
                 self.uploads.remove(&transfer);
+                self.shares_out.remove(&transfer);
                 if let Some((to, env)) = self.previews_out.remove(&transfer)
                     && let Some(e) = &self.encrypted
                 {
                     let data = env.encode(&e.image).into();
-                    self.endpoint.start_transfer(ctx.now(), to, data);
+                    self.send_share(ctx, to, data);
                 }
             }
             Output::TransferFailed {
                 transfer, reason, ..
             } => {
                 ctx.annotate(&format!("client: transfer failed: {reason}"));
-                self.previews_out.remove(&transfer);
+                if let Some((to, data)) = self.shares_out.remove(&transfer) {
+                    // Shared items are not given up: start the transfer again (a copy
+                    // that did arrive is harmless, rights are versioned).
+                    let tid = self.send_share(ctx, to, data);
+                    if let Some(next) = self.previews_out.remove(&transfer) {
+                        self.previews_out.insert(tid, next);
+                    }
+                }
                 if let Some(seq) = self.uploads.remove(&transfer) {
                     self.finish(ctx, seq, false);
+                }
+            }
+            Output::Acked { id, .. } => {
+                self.rights_out.remove(&id);
+            }
+            Output::Lost { id, .. } => {
+                if let Some((to, bytes)) = self.rights_out.remove(&id) {
+                    self.send_rights(ctx, to, bytes);
                 }
             }
             _ => {}
@@ -543,7 +638,7 @@ impl Client {
             Kind::Rights => {
                 self.rights.set(env.owner, env.id, env.views);
             }
-            Kind::Upload | Kind::Encoded => {}
+            Kind::Upload | Kind::Encoded | Kind::Presence => {}
         }
     }
 }

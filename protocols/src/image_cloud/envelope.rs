@@ -20,6 +20,9 @@ pub enum Kind {
     /// Owner to receiver: the receiver may now open the image `views` more times
     /// (rights version `id`).
     Rights = 5,
+    /// Client to the directory server: `owner` logged in (`views` 1) or out (0); `id`
+    /// numbers the client's logins and logouts, so a late one never undoes a newer one.
+    Presence = 6,
 }
 
 /// The header of every transfer and datagram of the image cloud.
@@ -65,6 +68,7 @@ impl Envelope {
             3 => Kind::Preview,
             4 => Kind::Shared,
             5 => Kind::Rights,
+            6 => Kind::Presence,
             _ => return None,
         };
         let u32_at = |i: usize| u32::from_le_bytes(head[i..i + 4].try_into().expect("4 bytes"));

@@ -302,12 +302,22 @@ pub enum CloudMsg {
     },
     /// The working token.
     Token(WorkingToken),
-    /// The offline token (fault simulation).
-    OfflineToken,
+    /// The offline token (fault simulation), in its `round`-th holder's hands (each
+    /// pass numbers it one higher, so a duplicate or late copy is recognized).
+    OfflineToken {
+        /// Passes since server 0 received it.
+        round: u64,
+    },
     /// Server to servers: my workers are offline.
-    Offline,
+    Offline {
+        /// The sender's announcement number (a late or duplicated one is ignored).
+        n: u32,
+    },
     /// Server to servers: I am back.
-    Online,
+    Online {
+        /// The sender's announcement number.
+        n: u32,
+    },
     /// Client to servers: I am online.
     Login,
     /// Client to servers: I am going offline.
@@ -345,9 +355,9 @@ impl Message for CloudMsg {
             CloudMsg::Elected { .. } => "elected",
             CloudMsg::Decline { .. } => "decline",
             CloudMsg::Token(_) => "token",
-            CloudMsg::OfflineToken => "offline_token",
-            CloudMsg::Offline => "offline",
-            CloudMsg::Online => "online",
+            CloudMsg::OfflineToken { .. } => "offline_token",
+            CloudMsg::Offline { .. } => "offline",
+            CloudMsg::Online { .. } => "online",
             CloudMsg::Login => "login",
             CloudMsg::Logout => "logout",
             CloudMsg::WhoIsOnline { .. } => "who_is_online",
@@ -369,6 +379,8 @@ pub enum CloudTimer {
     JobTimeout(u32),
     /// Client: perform action `index` of its list.
     Action(usize),
+    /// Client: the directory has not answered where this receiver is: ask again.
+    PresenceRetry(NodeId),
     /// Server: the encoding of a request is done.
     EncodeDone(RequestId),
     /// Server: an accepted request whose upload never came is given up.
@@ -391,6 +403,7 @@ impl TimerTag for CloudTimer {
             CloudTimer::RequestTimeout(_) => "request_timeout",
             CloudTimer::JobTimeout(_) => "job_timeout",
             CloudTimer::Action(_) => "action",
+            CloudTimer::PresenceRetry(_) => "presence_retry",
             CloudTimer::EncodeDone(_) => "encode_done",
             CloudTimer::JobExpire(_) => "job_expire",
             CloudTimer::TokenPass => "token_pass",

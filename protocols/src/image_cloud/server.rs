@@ -11,10 +11,10 @@ use super::stego;
 use super::token::{Ring, WorkingToken};
 use super::{Balancing, CloudMsg, CloudTimer, ImageCloudParams, RequestId};
 use crate::transport::{
-    Endpoint, Output, Payload, Segment, TimerToken, TransferId, TransportHost, forward,
+    Endpoint, Output, PacketId, Payload, Segment, TimerToken, TransferId, TransportHost, forward,
 };
 use sim_core::{Ctx, Node, NodeId, SimTime};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 /// Where an accepted request stands.
@@ -53,6 +53,18 @@ pub struct Server {
     cover: Arc<[u8]>,
     ring: Ring,
     token: Option<WorkingToken>,
+    /// The newest generation of the working token this server held (`None`: none yet);
+    /// an older or equal one arriving is a duplicate or a late copy, ignored.
+    token_seen: Option<u64>,
+    /// Every request id heard: a duplicated request is handled once.
+    requests_seen: BTreeSet<RequestId>,
+    /// The number of offline/online announcements this server made.
+    announcements: u32,
+    /// The newest announcement heard from each server (by index): an older one
+    /// arriving late, or a duplicate, is ignored.
+    announcement_seen: BTreeMap<usize, u32>,
+    /// The round of the offline token this server last held (`None`: never).
+    offline_round: Option<u64>,
     /// Round-robin mode: requests heard and not known to be taken, in arrival order.
     heard: Vec<(RequestId, SimTime)>,
     view: QueueView,
@@ -65,6 +77,12 @@ pub struct Server {
     busy: u32,
     frozen: Vec<RequestId>,
     returning: BTreeMap<TransferId, RequestId>,
+    /// Cached items being delivered (transfers and rights datagrams): one the transport
+    /// gives up on goes back through the directory (delivered again, or cached).
+    delivering: BTreeMap<TransferId, (NodeId, Cached)>,
+    delivering_rights: BTreeMap<PacketId, (NodeId, Cached)>,
+    /// The newest numbered login or logout applied per client (a late one is ignored).
+    presence_seen: BTreeMap<NodeId, u64>,
     /// Every request this server accepted, in order.
     pub accepted: Vec<RequestId>,
     /// Counters.
@@ -87,6 +105,11 @@ impl Server {
             cover: cover.into(),
             ring: Ring::default(),
             token: None,
+            token_seen: None,
+            requests_seen: BTreeSet::new(),
+            announcements: 0,
+            announcement_seen: BTreeMap::new(),
+            offline_round: None,
             heard: Vec::new(),
             view: QueueView::default(),
             directory: Directory::default(),
@@ -96,6 +119,9 @@ impl Server {
             busy: 0,
             frozen: Vec::new(),
             returning: BTreeMap::new(),
+            delivering: BTreeMap::new(),
+            delivering_rights: BTreeMap::new(),
+            presence_seen: BTreeMap::new(),
             accepted: Vec::new(),
             stats: ServerStats::default(),
         }
@@ -131,7 +157,9 @@ impl Node for Server {
         self.ring = Ring::new(self.index, n);
         self.view = QueueView::new(n);
         if self.params.balancing == Balancing::TokenRing && self.index == 0 {
-            self.token = Some(WorkingToken::default());
+            let token = WorkingToken::default();
+            self.token_seen = Some(token.generation());
+            self.token = Some(token);
             ctx.set_timer(self.params.token_hold, CloudTimer::TokenPass);
         }
         if let Some(t) = &self.params.offline_token
@@ -156,12 +184,27 @@ impl Node for Server {
                 }
             }
             CloudMsg::Token(token) => self.on_token(ctx, token),
-            CloudMsg::OfflineToken => self.go_offline(ctx),
-            CloudMsg::Offline | CloudMsg::Online => {
-                let offline = msg == CloudMsg::Offline;
+            CloudMsg::OfflineToken { round } => {
+                if self.offline_round.is_some_and(|r| round <= r) {
+                    ctx.annotate("server: stale offline token ignored");
+                    return;
+                }
+                self.go_offline(ctx, round);
+            }
+            CloudMsg::Offline { n } | CloudMsg::Online { n } => {
+                let offline = matches!(msg, CloudMsg::Offline { .. });
                 let Some(i) = self.servers.iter().position(|&s| s == from) else {
                     return;
                 };
+                if self
+                    .announcement_seen
+                    .get(&i)
+                    .is_some_and(|&seen| n <= seen)
+                {
+                    ctx.annotate("server: stale announcement ignored");
+                    return;
+                }
+                self.announcement_seen.insert(i, n);
                 self.ring.set_offline(i, offline);
                 if offline {
                     self.view.remove(i);
@@ -169,13 +212,7 @@ impl Node for Server {
                     self.view.enqueue(i);
                 }
             }
-            CloudMsg::Login => {
-                for item in self.directory.login(from) {
-                    self.stats.cached_deliveries += 1;
-                    self.deliver(ctx, from, item);
-                }
-                self.pump(ctx);
-            }
+            CloudMsg::Login => self.login(ctx, from),
             CloudMsg::Logout => self.directory.logout(from),
             CloudMsg::WhoIsOnline { client } => {
                 let online = self.directory.is_online(client);
@@ -206,14 +243,15 @@ impl Node for Server {
                 }
             }
             CloudTimer::TokenPass => self.pass_token(ctx),
-            CloudTimer::OfflineTokenStart => self.go_offline(ctx),
+            CloudTimer::OfflineTokenStart => self.go_offline(ctx, 0),
             CloudTimer::Wake => self.wake(ctx),
             CloudTimer::OfflineTokenPass => {
                 let next = self.servers[(self.index + 1) % self.servers.len()];
+                let round = self.offline_round.map_or(0, |r| r + 1);
                 if next == ctx.id() {
-                    self.go_offline(ctx);
+                    self.go_offline(ctx, round);
                 } else {
-                    ctx.send(next, CloudMsg::OfflineToken);
+                    ctx.send(next, CloudMsg::OfflineToken { round });
                 }
             }
             other => ctx.annotate(&format!("server: unexpected timer {other:?}")),
@@ -229,12 +267,23 @@ impl Node for Server {
         self.ready.clear();
         self.frozen.clear();
         self.returning.clear();
+        self.delivering.clear();
+        self.delivering_rights.clear();
         self.busy = 0;
         self.asleep = false;
     }
 }
 
 impl Server {
+    /// `client` logged in: hand it what was cached for it.
+    fn login(&mut self, ctx: &mut impl Ctx<Self>, client: NodeId) {
+        for item in self.directory.login(client) {
+            self.stats.cached_deliveries += 1;
+            self.deliver(ctx, client, item);
+        }
+        self.pump(ctx);
+    }
+
     fn pump(&mut self, ctx: &mut impl Ctx<Self>) {
         for event in forward(&mut self.endpoint, ctx) {
             self.on_transport(ctx, event);
@@ -251,8 +300,13 @@ impl Server {
 
     // ----- taking requests -----
 
-    /// A request arrived: take it by the configured balancing.
+    /// A request arrived: take it by the configured balancing (once: a duplicate of a
+    /// request already heard is ignored).
     fn on_request(&mut self, ctx: &mut impl Ctx<Self>, id: RequestId) {
+        if !self.requests_seen.insert(id) {
+            ctx.annotate("server: duplicate request ignored");
+            return;
+        }
         match self.params.balancing {
             Balancing::NoBalancing | Balancing::RandomServer => self.try_accept(ctx, id),
             Balancing::Queues | Balancing::QueuesFt => {
@@ -313,8 +367,14 @@ impl Server {
         self.token = Some(token);
     }
 
-    /// The working token arrived: take what waits, or pass it on while offline.
+    /// The working token arrived: take what waits, or pass it on while offline. A copy
+    /// no newer than the last token held (a duplicate, or a late one) is ignored.
     fn on_token(&mut self, ctx: &mut impl Ctx<Self>, mut token: WorkingToken) {
+        if !token.is_newer_than(self.token_seen) {
+            ctx.annotate("server: stale token ignored");
+            return;
+        }
+        self.token_seen = Some(token.generation());
         token.forget_before(ctx.now(), self.params.job_timeout);
         self.heard.retain(|(id, _)| !token.is_taken(id));
         self.token = Some(token);
@@ -331,7 +391,9 @@ impl Server {
     /// both are offline.
     fn pass_token(&mut self, ctx: &mut impl Ctx<Self>) {
         match (self.token.take(), self.ring.successor()) {
-            (Some(token), Some(next)) => ctx.send(self.servers[next], CloudMsg::Token(token)),
+            (Some(token), Some(next)) => {
+                ctx.send(self.servers[next], CloudMsg::Token(token.passed()));
+            }
             (Some(token), None) => {
                 // Everyone it knows of is offline: keep working with it.
                 self.token = Some(token);
@@ -345,15 +407,18 @@ impl Server {
     // ----- the offline token -----
 
     /// The offline token arrived: the workers sleep (announced with fault tolerance).
-    fn go_offline(&mut self, ctx: &mut impl Ctx<Self>) {
+    fn go_offline(&mut self, ctx: &mut impl Ctx<Self>, round: u64) {
         let Some(t) = self.params.offline_token.clone() else {
             return;
         };
+        self.offline_round = Some(round);
         self.asleep = true;
         ctx.metrics().add("offline_periods", 1.0);
         if self.params.balancing.fault_tolerant() {
             self.view.remove(self.index);
-            self.multicast_servers(ctx, CloudMsg::Offline);
+            self.announcements += 1;
+            let n = self.announcements;
+            self.multicast_servers(ctx, CloudMsg::Offline { n });
             if self.token.is_some() {
                 self.pass_token(ctx);
             }
@@ -370,7 +435,9 @@ impl Server {
         self.asleep = false;
         if self.params.balancing.fault_tolerant() {
             self.view.enqueue(self.index);
-            self.multicast_servers(ctx, CloudMsg::Online);
+            self.announcements += 1;
+            let n = self.announcements;
+            self.multicast_servers(ctx, CloudMsg::Online { n });
         }
         for id in std::mem::take(&mut self.frozen) {
             self.finish_encoding(ctx, id);
@@ -460,6 +527,22 @@ impl Server {
                     .encode(body);
                     self.hold(ctx, env.receiver, Cached::Datagram(item.into()));
                 }
+                Some((env, _)) if env.kind == Kind::Presence => {
+                    let client = env.owner;
+                    if self
+                        .presence_seen
+                        .get(&client)
+                        .is_some_and(|&e| env.id <= e)
+                    {
+                        return;
+                    }
+                    self.presence_seen.insert(client, env.id);
+                    if env.views > 0 {
+                        self.login(ctx, client);
+                    } else {
+                        self.directory.logout(client);
+                    }
+                }
                 _ => ctx.annotate("server: unexpected datagram"),
             },
             Output::TransferComplete {
@@ -470,6 +553,7 @@ impl Server {
                 if let Some(id) = self.returning.remove(&transfer) {
                     self.jobs.remove(&id);
                 }
+                self.delivering.remove(&transfer);
             }
             Output::TransferFailed {
                 transfer, reason, ..
@@ -477,6 +561,17 @@ impl Server {
                 ctx.annotate(&format!("server: transfer failed: {reason}"));
                 if let Some(id) = self.returning.remove(&transfer) {
                     self.jobs.remove(&id);
+                }
+                if let Some((to, item)) = self.delivering.remove(&transfer) {
+                    self.hold(ctx, to, item);
+                }
+            }
+            Output::Acked { id, .. } => {
+                self.delivering_rights.remove(&id);
+            }
+            Output::Lost { id, .. } => {
+                if let Some((to, item)) = self.delivering_rights.remove(&id) {
+                    self.hold(ctx, to, item);
                 }
             }
             _ => {}
@@ -504,15 +599,21 @@ impl Server {
         }
     }
 
-    /// Send a cached item to a client that came back.
+    /// Send a cached item to a client that came back; if the transport gives up, the
+    /// item goes back through the directory (sent again, or cached if the client left).
     fn deliver(&mut self, ctx: &mut impl Ctx<Self>, to: NodeId, item: Cached) {
-        match item {
+        match &item {
             Cached::Transfer(bytes) => {
-                self.endpoint.start_transfer(ctx.now(), to, bytes);
+                let tid = self
+                    .endpoint
+                    .start_transfer(ctx.now(), to, Arc::clone(bytes));
+                self.delivering.insert(tid, (to, item));
             }
             Cached::Datagram(bytes) => {
-                self.endpoint
-                    .send_reliable(ctx.now(), to, Payload::new(bytes));
+                let id =
+                    self.endpoint
+                        .send_reliable(ctx.now(), to, Payload::new(Arc::clone(bytes)));
+                self.delivering_rights.insert(id, (to, item));
             }
         }
     }

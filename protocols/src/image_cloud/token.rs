@@ -48,9 +48,15 @@ impl Ring {
     }
 }
 
-/// The working token: the requests taken recently, and when.
+/// The working token: its generation and the requests taken recently, and when.
+///
+/// Every pass increments the generation, and a server accepts only a token newer than
+/// the last one it held or saw ([`WorkingToken::is_newer_than`]): a duplicated or
+/// late copy of a token that has moved on is ignored, so a datagram duplicated or
+/// reordered by the network never makes two holders.
 #[derive(Clone, Debug, Default, Hash, PartialEq, Eq)]
 pub struct WorkingToken {
+    generation: u64,
     taken: BTreeMap<RequestId, SimTime>,
 }
 
@@ -58,6 +64,22 @@ impl WorkingToken {
     /// Bytes on the wire: a small header and 16 bytes per request it remembers.
     pub fn size_bytes(&self) -> u32 {
         16 + 16 * self.taken.len() as u32
+    }
+
+    /// The number of passes since the token was created.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Whether this token is newer than generation `last` (`None`: no token seen yet).
+    pub fn is_newer_than(&self, last: Option<u64>) -> bool {
+        last.is_none_or(|g| self.generation > g)
+    }
+
+    /// The token as it leaves its holder: one generation newer.
+    pub fn passed(mut self) -> Self {
+        self.generation += 1;
+        self
     }
 
     /// Whether `id` was taken.
@@ -100,6 +122,20 @@ mod tests {
         assert_eq!(Ring::new(2, 3).successor(), Some(0), "wraps around");
         assert_eq!(Ring::new(0, 1).successor(), None);
         assert_eq!(Ring::new(0, 2).successor(), Some(1));
+    }
+
+    #[test]
+    fn a_copy_of_a_token_that_moved_on_is_stale() {
+        let t = WorkingToken::default();
+        assert!(t.is_newer_than(None));
+        let passed = t.clone().passed();
+        assert_eq!(passed.generation(), 1);
+        assert!(passed.is_newer_than(Some(0)));
+        assert!(
+            !passed.is_newer_than(Some(1)),
+            "a duplicate of the same pass"
+        );
+        assert!(!t.is_newer_than(Some(1)), "an older pass arriving late");
     }
 
     #[test]
