@@ -14,7 +14,7 @@
 //! and restore are counted, and the debounced restore ("car has passed") starts the
 //! barrier closing. With `hold_mean` set the sensor is not used.
 
-use super::{GrantCause, Mode, ParkMsg, ParkTimer, ParkingParams, RicartAgrawala, send};
+use super::{GrantCause, Mode, ParkMsg, ParkTimer, ParkingParams, RicartAgrawala, resend, send};
 use hardware_models::photo_interrupter::{Beam, Debouncer};
 use sim_core::rng::exponential;
 use sim_core::{Ctx, Message, Node, NodeId, SimTime};
@@ -59,6 +59,9 @@ pub struct Gate {
     pub releases: u64,
     /// The last release sent (sequence number, change).
     pub last_release: Option<(u64, i32)>,
+    /// Lock-server mode: the release of every car that left the critical section
+    /// (sequence number, change), repeated when the server repeats that car's GRANT.
+    pub released: BTreeMap<u64, (u64, i32)>,
     /// Running sum of the changes of releases 1..=k, at index k (index 0 is 0).
     pub delta_prefix: Vec<i64>,
     /// Whether the gate is open (the admin may close it).
@@ -103,6 +106,7 @@ impl Gate {
             turned_away: 0,
             releases: 0,
             last_release: None,
+            released: BTreeMap::new(),
             delta_prefix: vec![0],
             open: true,
             capacity: params.capacity,
@@ -138,6 +142,9 @@ impl Gate {
             Mode::LockServer | Mode::Replicated => {
                 if let Some(server) = self.server {
                     send(ctx, server, ParkMsg::Request { car });
+                    if self.params.mode == Mode::LockServer {
+                        ctx.set_timer(self.params.retry, ParkTimer::RequestRetry { car });
+                    }
                 }
             }
             Mode::RicartAgrawala => self.ra_try(ctx),
@@ -155,7 +162,9 @@ impl Gate {
                     send(ctx, p, ParkMsg::RaRequest { ts });
                 }
             }
-            if self.ra.in_cs() {
+            if !self.ra.in_cs() {
+                ctx.set_timer(self.params.retry, ParkTimer::RaRetry { ts });
+            } else {
                 let car = *self.waiting.keys().next().expect("checked");
                 let (occ, cap) = (self.view.1, self.capacity);
                 self.enter(ctx, car, occ, cap, None);
@@ -293,6 +302,9 @@ impl Gate {
                 self.last_release = Some((seq, delta));
                 let last = *self.delta_prefix.last().unwrap_or(&0);
                 self.delta_prefix.push(last + i64::from(delta));
+                if self.params.mode == Mode::LockServer {
+                    self.released.insert(car, (seq, delta));
+                }
                 if let Some(server) = self.server {
                     send(ctx, server, ParkMsg::Release { car, delta, seq });
                 }
@@ -307,9 +319,10 @@ impl Gate {
                     }
                 }
                 let (version, occupied) = self.view;
-                for i in self.ra.release() {
+                for (i, ts) in self.ra.release() {
                     let to = self.peers[i];
                     let msg = ParkMsg::RaReply {
+                        ts,
                         version,
                         occupied,
                         deferred: true,
@@ -338,6 +351,16 @@ impl Node for Gate {
                 capacity,
                 cause,
             } => {
+                if self.params.mode == Mode::LockServer && !self.waiting.contains_key(&car) {
+                    // A repeated or duplicated GRANT: if the car has left, its RELEASE
+                    // went missing; if it is inside, there is nothing to do.
+                    if let (Some(&(seq, delta)), Some(server)) =
+                        (self.released.get(&car), self.server)
+                    {
+                        resend(ctx, server, ParkMsg::Release { car, delta, seq });
+                    }
+                    return;
+                }
                 let sync = cause == GrantCause::Release;
                 self.enter(ctx, car, occupied, capacity, Some((2, sync)));
             }
@@ -348,6 +371,7 @@ impl Node for Gate {
                 if self.ra.on_request(ts, idx) {
                     let (version, occupied) = self.view;
                     let msg = ParkMsg::RaReply {
+                        ts,
                         version,
                         occupied,
                         deferred: false,
@@ -356,6 +380,7 @@ impl Node for Gate {
                 }
             }
             ParkMsg::RaReply {
+                ts,
                 version,
                 occupied,
                 deferred,
@@ -363,7 +388,10 @@ impl Node for Gate {
                 if version > self.view.0 {
                     self.view = (version, occupied);
                 }
-                if self.ra.on_reply() {
+                let Some(idx) = self.peers.iter().position(|&p| p == from) else {
+                    return;
+                };
+                if self.ra.on_reply(idx, ts) {
                     let car = *self.waiting.keys().next().expect("requested for a car");
                     let chain = if deferred { (1, true) } else { (2, false) };
                     let (occ, cap) = (self.view.1, self.capacity);
@@ -397,10 +425,29 @@ impl Node for Gate {
             ParkTimer::BarrierOpen { car } => self.barrier_open(ctx, car),
             ParkTimer::BeamEdge { beam } => self.beam_edge(ctx, beam),
             ParkTimer::Debounce => self.debounce(ctx),
+            ParkTimer::RequestRetry { car } => {
+                if self.waiting.contains_key(&car)
+                    && let Some(server) = self.server
+                {
+                    resend(ctx, server, ParkMsg::Request { car });
+                    ctx.set_timer(self.params.retry, ParkTimer::RequestRetry { car });
+                }
+            }
+            ParkTimer::RaRetry { ts } => {
+                if let Some((current, missing)) = self.ra.unanswered()
+                    && current == ts
+                {
+                    for i in missing {
+                        resend(ctx, self.peers[i], ParkMsg::RaRequest { ts });
+                    }
+                    ctx.set_timer(self.params.retry, ParkTimer::RaRetry { ts });
+                }
+            }
             // A gate sets only the timers above.
             ParkTimer::LcdWritten { .. }
             | ParkTimer::Heartbeat
             | ParkTimer::ElectionTimeout
+            | ParkTimer::GrantRetry { .. }
             | ParkTimer::Admin { .. }
             | ParkTimer::Frame => {}
         }

@@ -60,6 +60,11 @@ impl<R: Clone + PartialEq> LockServer<R> {
         self.holder.as_ref()
     }
 
+    /// Whether `who` is waiting in the queue.
+    pub fn is_queued(&self, who: &R) -> bool {
+        self.queue.contains(who)
+    }
+
     /// Requests waiting.
     pub fn waiting(&self) -> usize {
         self.queue.len()

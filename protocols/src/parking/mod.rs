@@ -27,8 +27,18 @@
 //!   window) turns it into one break and one restore; the debounced restore is "car has
 //!   passed", and the barrier closes after it. The passage therefore lasts L / v plus the
 //!   sensor response, the bounce and the debounce window (about 7 ms more).
-//! - Links are assumed reliable (the report's assumption): the protocol has no
-//!   retransmission, so scenarios set `loss: 0.0` on the ESP32 preset.
+//! - Links may lose, duplicate and reorder messages (ESP32 Wi-Fi is UDP-like). The
+//!   report assumed reliable links; here the mutual exclusion recovers by timeouts that
+//!   only fire when a message went missing, so a fault-free run sends exactly the
+//!   report's messages. Lock server: a gate repeats a car's REQUEST every `retry` until
+//!   granted; the server, every `retry` while a car holds the lock, repeats its GRANT; a
+//!   gate answers a GRANT for a car it already released by repeating that RELEASE. The
+//!   server keys everything by (gate, car), answers a repeated REQUEST of the holder with
+//!   its GRANT, ignores one already queued or released, and applies a RELEASE only from
+//!   the holder, so duplicates and late copies change nothing. Ricart-Agrawala: see
+//!   [`ricart_agrawala`]; a gate repeats its REQUEST every `retry` to the peers whose
+//!   REPLY is missing. Repeated messages are counted in `retransmissions`, apart from
+//!   `mutex_messages`. The replicated mode keeps the reliable-link assumption.
 //! - In Ricart-Agrawala mode the counter travels on the replies: each reply carries the
 //!   sender's (version, occupancy), and the entering gate keeps the highest version. Every
 //!   earlier critical section's reply reaches the next entrant after that section ended,
@@ -116,6 +126,11 @@ pub struct ParkingParams {
     pub debounce: SimTime,
     /// A car waiting longer than this at the end of the run is a liveness violation.
     pub stuck_after: SimTime,
+    /// Lock server and Ricart-Agrawala: how long a gate waits for a GRANT (or the
+    /// missing REPLYs) before repeating its REQUEST, and the server waits for a RELEASE
+    /// before repeating its GRANT. Longer than a fault-free wait, so that a run without
+    /// faults repeats nothing.
+    pub retry: SimTime,
     /// Replicated mode: the primary's heartbeat period (silence for 3 periods starts an
     /// election).
     pub heartbeat: SimTime,
@@ -144,6 +159,7 @@ impl Default for ParkingParams {
             sensor: PhotoInterrupter::default(),
             debounce: DEFAULT_DEBOUNCE,
             stuck_after: SimTime::from_secs(30),
+            retry: SimTime::from_secs(20),
             heartbeat: SimTime::from_secs(1),
             election_timeout: SimTime::from_millis(500),
             admin: Vec::new(),
@@ -202,6 +218,8 @@ pub enum ParkMsg {
     },
     /// Ricart-Agrawala reply carrying the sender's view of the counter.
     RaReply {
+        /// Timestamp of the request answered.
+        ts: u64,
         /// Counter version (critical sections that changed it).
         version: u64,
         /// Occupied places at that version.
@@ -321,6 +339,24 @@ pub enum ParkTimer {
         /// Car id.
         car: u64,
     },
+    /// A gate's car `car` is still waiting for its GRANT: repeat the REQUEST.
+    RequestRetry {
+        /// Car id.
+        car: u64,
+    },
+    /// The server's GRANT to (`gate`, `car`) may be lost, or the RELEASE: repeat the
+    /// GRANT if that car still holds the lock.
+    GrantRetry {
+        /// The gate.
+        gate: NodeId,
+        /// Car id.
+        car: u64,
+    },
+    /// Ricart-Agrawala: the request of timestamp `ts` still misses replies.
+    RaRetry {
+        /// Timestamp.
+        ts: u64,
+    },
     /// The LCD finished writing `free`.
     LcdWritten {
         /// Free places shown.
@@ -348,6 +384,9 @@ impl sim_core::TimerTag for ParkTimer {
             ParkTimer::Debounce => "debounce",
             ParkTimer::Done { .. } => "done",
             ParkTimer::LcdWritten { .. } => "lcd_written",
+            ParkTimer::RequestRetry { .. } => "request_retry",
+            ParkTimer::GrantRetry { .. } => "grant_retry",
+            ParkTimer::RaRetry { .. } => "ra_retry",
             ParkTimer::Heartbeat => "heartbeat",
             ParkTimer::ElectionTimeout => "election_timeout",
             ParkTimer::Admin { .. } => "admin",
@@ -416,6 +455,13 @@ fn send(ctx: &mut impl Context<ParkMsg, ParkTimer>, to: NodeId, msg: ParkMsg) {
     ctx.send(to, msg);
 }
 
+/// Send `msg` again after a timeout: counted in `retransmissions`, not in the
+/// report's message counts.
+fn resend(ctx: &mut impl Context<ParkMsg, ParkTimer>, to: NodeId, msg: ParkMsg) {
+    ctx.metrics().add("retransmissions", 1.0);
+    ctx.send(to, msg);
+}
+
 /// The parking-lot system.
 pub struct Parking;
 
@@ -464,6 +510,9 @@ impl System for Parking {
         }
         if params.mode == Mode::RicartAgrawala && count("server") != 0 {
             return Err("params.mode RicartAgrawala takes no node with role \"server\"".into());
+        }
+        if params.retry == SimTime::ZERO {
+            return Err("params.retry must be positive".into());
         }
         if params.heartbeat == SimTime::ZERO || params.election_timeout == SimTime::ZERO {
             return Err("params.heartbeat and params.election_timeout must be positive".into());
@@ -550,7 +599,10 @@ impl System for Parking {
                     g.ra = RicartAgrawala::new(me, gates.len());
                     g.peers = gates.clone();
                 }
-                ParkingNode::Server(s) => s.display = display,
+                ParkingNode::Server(s) => {
+                    s.display = display;
+                    s.retry = Some(params.retry);
+                }
                 ParkingNode::Display(_) => {}
                 ParkingNode::Admin(a) => {
                     a.place_targets = match params.mode {

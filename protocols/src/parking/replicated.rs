@@ -320,6 +320,9 @@ impl Node for Replica {
             | ParkTimer::Debounce
             | ParkTimer::Done { .. }
             | ParkTimer::LcdWritten { .. }
+            | ParkTimer::RequestRetry { .. }
+            | ParkTimer::GrantRetry { .. }
+            | ParkTimer::RaRetry { .. }
             | ParkTimer::Admin { .. }
             | ParkTimer::Frame => {}
         }

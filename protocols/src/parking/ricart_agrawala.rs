@@ -4,6 +4,14 @@
 //! it has N-1 REPLYs; a participant defers its reply while it is in the critical section
 //! or wants it with priority (smaller `(timestamp, index)`). 2(N-1) messages per entry,
 //! synchronization delay one message. A participant has at most one request at a time.
+//!
+//! Lossy, duplicating, reordering links: a reply names the request it answers (its
+//! timestamp) and the requester counts distinct repliers for its current request, so a
+//! duplicated or stale reply counts at most once; [`RicartAgrawala::unanswered`] lists
+//! the participants whose reply is still missing, to whom the caller retransmits the same
+//! request. A repeated request is answered again by the same rule (replying is safe: it
+//! says "I neither hold nor want the section before you"), and a deferred requester is
+//! remembered once.
 
 /// One participant's state. Participants are indexed `0..n`.
 #[derive(Clone, Debug, Default)]
@@ -12,9 +20,9 @@ pub struct RicartAgrawala {
     n: usize,
     clock: u64,
     requesting: Option<u64>,
-    missing_replies: usize,
+    replied: Vec<bool>,
     in_cs: bool,
-    deferred: Vec<usize>,
+    deferred: Vec<(usize, u64)>,
 }
 
 impl RicartAgrawala {
@@ -36,8 +44,8 @@ impl RicartAgrawala {
         }
         self.clock += 1;
         self.requesting = Some(self.clock);
-        self.missing_replies = self.n - 1;
-        if self.missing_replies == 0 {
+        self.replied = (0..self.n).map(|i| i == self.me).collect();
+        if self.n <= 1 {
             self.requesting = None;
             self.in_cs = true;
         }
@@ -53,20 +61,24 @@ impl RicartAgrawala {
             None => false,
         };
         if self.in_cs || mine_first {
-            self.deferred.push(from);
+            if !self.deferred.contains(&(from, ts)) {
+                self.deferred.push((from, ts));
+            }
             false
         } else {
             true
         }
     }
 
-    /// A reply arrived; returns whether this participant now enters.
-    pub fn on_reply(&mut self) -> bool {
-        if self.requesting.is_none() || self.missing_replies == 0 {
+    /// A reply from `from` to the request of timestamp `ts` arrived; returns whether
+    /// this participant now enters. A reply to another request, or a second reply from
+    /// the same participant, is ignored.
+    pub fn on_reply(&mut self, from: usize, ts: u64) -> bool {
+        if self.requesting != Some(ts) || from >= self.n || self.replied[from] {
             return false;
         }
-        self.missing_replies -= 1;
-        if self.missing_replies == 0 {
+        self.replied[from] = true;
+        if self.replied.iter().all(|&r| r) {
             self.requesting = None;
             self.in_cs = true;
             return true;
@@ -74,8 +86,16 @@ impl RicartAgrawala {
         false
     }
 
-    /// Leave the critical section; returns the participants whose replies were deferred.
-    pub fn release(&mut self) -> Vec<usize> {
+    /// The request under way and the participants whose reply to it is missing.
+    pub fn unanswered(&self) -> Option<(u64, Vec<usize>)> {
+        let ts = self.requesting?;
+        let missing = (0..self.n).filter(|&i| !self.replied[i]).collect();
+        Some((ts, missing))
+    }
+
+    /// Leave the critical section; returns the deferred requests `(participant,
+    /// timestamp)` to reply to.
+    pub fn release(&mut self) -> Vec<(usize, u64)> {
         self.in_cs = false;
         std::mem::take(&mut self.deferred)
     }
@@ -104,9 +124,11 @@ mod tests {
         // Equal timestamps: the lower index wins.
         assert!(!a.on_request(tb, 1));
         assert!(b.on_request(ta, 0));
-        assert!(a.on_reply());
+        assert!(!a.on_reply(1, tb), "a reply to another request");
+        assert!(a.on_reply(1, ta));
         assert!(a.in_cs());
-        assert_eq!(a.release(), vec![1]);
-        assert!(b.on_reply());
+        assert_eq!(a.release(), vec![(1, tb)]);
+        assert!(b.on_reply(0, tb));
+        assert!(!b.on_reply(0, tb), "a duplicate");
     }
 }

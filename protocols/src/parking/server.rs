@@ -1,9 +1,9 @@
 //! The report's lock server as a node: the sans-IO [`LockServer`] core plus the counter,
 //! the display updates and the lock-wait measurement.
 
-use super::{GrantCause, LockServer, ParkMsg, ParkTimer, send};
+use super::{GrantCause, LockServer, ParkMsg, ParkTimer, resend, send};
 use sim_core::{Ctx, Message, Node, NodeId, SimTime};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The lock server (lock-server mode); every replica of the replicated mode embeds one
 /// for the same lock, counter and display.
@@ -16,6 +16,11 @@ pub struct Server {
     pub occupied: u32,
     /// Places in the lot.
     pub capacity: u32,
+    /// Lock-server mode: repeat a GRANT after this long while its car holds the lock
+    /// (`None` in the replicated mode, which assumes reliable links).
+    pub(super) retry: Option<SimTime>,
+    /// Cars whose RELEASE was applied: a late or repeated REQUEST of theirs is ignored.
+    pub(super) done: BTreeSet<(NodeId, u64)>,
 }
 
 impl Server {
@@ -27,6 +32,8 @@ impl Server {
             display: None,
             occupied,
             capacity,
+            retry: None,
+            done: BTreeSet::new(),
         }
     }
 
@@ -64,6 +71,23 @@ impl Server {
             cause,
         };
         send(ctx, gate, msg);
+        if let Some(retry) = self.retry {
+            ctx.set_timer(retry, ParkTimer::GrantRetry { gate, car });
+        }
+    }
+
+    /// The GRANT of a car that still holds the lock, again.
+    fn regrant(&mut self, ctx: &mut impl Ctx<Self>, gate: NodeId, car: u64) {
+        let msg = ParkMsg::Grant {
+            car,
+            occupied: self.occupied,
+            capacity: self.capacity,
+            cause: GrantCause::Request,
+        };
+        resend(ctx, gate, msg);
+        if let Some(retry) = self.retry {
+            ctx.set_timer(retry, ParkTimer::GrantRetry { gate, car });
+        }
     }
 }
 
@@ -78,6 +102,15 @@ impl Node for Server {
     fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: ParkMsg) {
         match msg {
             ParkMsg::Request { car } => {
+                let who = (from, car);
+                if self.lock.holder() == Some(&who) {
+                    // A repeated request: the GRANT went missing.
+                    self.regrant(ctx, from, car);
+                    return;
+                }
+                if self.done.contains(&who) || self.lock.is_queued(&who) {
+                    return;
+                }
                 self.arrived.insert((from, car), ctx.sim_time());
                 if let Some(g) = self.lock.request((from, car)) {
                     self.grant(ctx, g, GrantCause::Request);
@@ -89,6 +122,7 @@ impl Node for Server {
                     return;
                 }
                 self.change_occupancy(ctx, delta);
+                self.done.insert((from, car));
                 if let Some(g) = self.lock.release(&(from, car)) {
                     self.grant(ctx, g, GrantCause::Release);
                 }
@@ -97,8 +131,13 @@ impl Node for Server {
         }
     }
 
-    fn on_timer(&mut self, _ctx: &mut impl Ctx<Self>, _timer: ParkTimer) {
-        // The lock server sets no timers.
+    fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: ParkTimer) {
+        // `GrantRetry` is the only timer the lock server sets.
+        if let ParkTimer::GrantRetry { gate, car } = timer
+            && self.lock.holder() == Some(&(gate, car))
+        {
+            self.regrant(ctx, gate, car);
+        }
     }
 
     fn on_crash(&mut self) {
@@ -106,5 +145,6 @@ impl Node for Server {
         // (the counter is kept, as if written to flash).
         self.lock.clear();
         self.arrived.clear();
+        self.done.clear();
     }
 }
