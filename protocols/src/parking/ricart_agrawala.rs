@@ -124,7 +124,7 @@ mod tests {
         // Equal timestamps: the lower index wins.
         assert!(!a.on_request(tb, 1));
         assert!(b.on_request(ta, 0));
-        assert!(!a.on_reply(1, tb), "a reply to another request");
+        assert!(!a.on_reply(1, ta + 7), "a reply to another request");
         assert!(a.on_reply(1, ta));
         assert!(a.in_cs());
         assert_eq!(a.release(), vec![(1, tb)]);
