@@ -101,6 +101,10 @@ pub struct Overlay {
     stray_stops: BTreeMap<(NodeId, VideoId), SimTime>,
     /// The last NewNeighbour round (to repeat it while streams stay pending).
     last_adoption: Option<SimTime>,
+    /// Neighbours this node asked to adopt it, and when it last asked. An adopter that
+    /// restarts forgets the adoption (the bootstrapper does not know it), so while one
+    /// sends no floods the request is repeated every `parent_timeout`.
+    adopters: BTreeMap<NodeId, SimTime>,
     /// Counters.
     pub stats: OverlayStats,
 }
@@ -123,6 +127,7 @@ impl Overlay {
             forwarded: BTreeMap::new(),
             stray_stops: BTreeMap::new(),
             last_adoption: None,
+            adopters: BTreeMap::new(),
             stats: OverlayStats::default(),
         }
     }
@@ -485,6 +490,23 @@ impl Overlay {
         {
             self.adopt(ctx, now);
         }
+        // Adopters that went silent may have restarted and forgotten this node: ask
+        // again (a dead one just loses the packet).
+        let flooding = self.parents(now, timing);
+        let again: Vec<NodeId> = self
+            .adopters
+            .iter()
+            .filter(|(g, t)| {
+                !flooding.contains(g) && now.saturating_sub(**t) >= timing.parent_timeout
+            })
+            .map(|(g, _)| *g)
+            .collect();
+        for g in again {
+            self.adopters.insert(g, now);
+            self.stats.new_neighbours_sent += 1;
+            ctx.annotate(&format!("NewNeighbour again to silent adopter n{}", g.0));
+            self.host.send_control(now, g, &Control::NewNeighbour);
+        }
         // Streams that stopped arriving: ask again. A parent that never announced a
         // path (it is itself still looking, the choice came from stale routes, or the
         // parents form a loop with no source) is treated as one that announced none:
@@ -554,6 +576,7 @@ impl Overlay {
         for g in grandparents {
             self.stats.new_neighbours_sent += 1;
             self.neighbours.insert(g);
+            self.adopters.insert(g, now);
             ctx.annotate(&format!("NewNeighbour to grandparent n{}", g.0));
             self.host.send_control(now, g, &Control::NewNeighbour);
         }
@@ -672,6 +695,7 @@ impl Node for Overlay {
             forwarded,
             stray_stops,
             last_adoption,
+            adopters,
         } = self;
         neighbours.clear();
         routes.clear();
@@ -684,5 +708,6 @@ impl Node for Overlay {
         forwarded.clear();
         stray_stops.clear();
         *last_adoption = None;
+        adopters.clear();
     }
 }
