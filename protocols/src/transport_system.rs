@@ -1147,6 +1147,19 @@ mod tests {
         assert!(m1.value("datagrams_delivered") >= m1.value("datagrams_acked"));
     }
 
+    /// `params` validated and built on `setup` at its seed, its link table installed,
+    /// without invariants: for tests that plant state or faults before running.
+    fn built(params: &TransportParams, setup: &Setup<'_>) -> Simulation<TransportNode> {
+        Transport::validate(params, setup).unwrap();
+        let mut sim = Simulation::new(SimConfig {
+            seed: setup.seed,
+            ..SimConfig::default()
+        });
+        Transport::build(params, setup, &mut sim);
+        setup.network.install(&mut sim).unwrap();
+        sim
+    }
+
     /// A receiver that crashes mid-transfer and restarts: the sender learns it from the
     /// next ACK's incarnation and fails that transfer at once (rather than after its
     /// whole back-off), tries it again, both transfers complete intact, and no datagram
@@ -1175,13 +1188,7 @@ mod tests {
             },
             ..TransportParams::default()
         };
-        Transport::validate(&params, &setup).unwrap();
-        let mut sim = Simulation::new(SimConfig {
-            seed: 3,
-            ..SimConfig::default()
-        });
-        Transport::build(&params, &setup, &mut sim);
-        network.install(&mut sim).unwrap();
+        let mut sim = built(&params, &setup);
         let rx = sim.lookup("rx").unwrap();
         for (at, fault) in [(300, Fault::Crash(rx)), (400, Fault::Restart(rx))] {
             sim.schedule_fault(ScheduledFault {
@@ -1364,13 +1371,7 @@ mod tests {
             },
             ..TransportParams::default()
         };
-        Transport::validate(&params, &setup).unwrap();
-        let mut sim = Simulation::new(SimConfig {
-            seed: 5,
-            ..SimConfig::default()
-        });
-        Transport::build(&params, &setup, &mut sim);
-        network.install(&mut sim).unwrap();
+        let mut sim = built(&params, &setup);
         let tx = sim.lookup("tx").unwrap();
         plant(&mut Sender::of_mut(sim.node_mut(tx)).unwrap().state);
         for &(at, fault, target) in faults {
