@@ -343,7 +343,7 @@ same() {
   b=$(sed -n "${line}p" "$single")
   col=$(cmp <(printf '%s\n' "$a") <(printf '%s\n' "$b") | sed -n 's/.* byte \([0-9]*\),.*/\1/p' || true)
   from=$((col > 60 ? col - 60 : 1))
-  echo "$me: FAIL: $what differs at line $line, column $col:" >&2
+  echo "$me: FAIL: $what: first difference at line $line, column $col:" >&2
   echo "  Slurm:          ...${a:from-1:160}..." >&2
   echo "  single machine: ...${b:from-1:160}..." >&2
   exit 1
@@ -353,7 +353,7 @@ runs=$(wc -l <"$one/runs-0-of-1.jsonl")
 same "the manifest (sweep.json)" "$out/sweep.json" "$one/sweep.json"
 # The shards' run lines put back in run order (each line starts {"run":N,...).
 LC_ALL=C sort -t: -k2,2n "$out"/runs-*-of-"$SHARDS".jsonl >"$tmp/work/runs.jsonl"
-same "the run lines in run order" "$tmp/work/runs.jsonl" "$one/runs-0-of-1.jsonl"
+same "the run lines in run order (line N is run N-1)" "$tmp/work/runs.jsonl" "$one/runs-0-of-1.jsonl"
 same "the merged table (dsim sweep-merge)" "$tmp/work/merged.txt" "$tmp/one/merged.txt"
 # The report's files: the same names, then each the same (summary.json first).
 report_files() { sed -n 's|^wrote .*/||p' "$1" | sort; }
