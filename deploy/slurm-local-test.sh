@@ -336,7 +336,7 @@ same() {
     return 0
   fi
   case $where in
-  *EOF*) fail "$what differs: $where" ;;
+  *EOF*) fail "$what: first difference: one file is shorter ($where)" ;;
   esac
   line=$(sed -n 's/.* line \([0-9]*\).*/\1/p' <<<"$where")
   a=$(sed -n "${line}p" "$slurm")
