@@ -151,7 +151,7 @@ if ! have_slurm; then
     $sudo chmod 755 /usr/sbin/policy-rc.d
     added_policy=1
   fi
-  $sudo apt-get update -qq || fail "apt-get update failed: no access to Debian's packages?"
+  $sudo apt-get update -qq -o DPkg::Lock::Timeout=120 || fail "apt-get update failed: no access to Debian's packages?"
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
     -o DPkg::Lock::Timeout=120 slurm-wlm munge >/dev/null ||
     fail "apt-get install slurm-wlm munge failed"
@@ -279,7 +279,8 @@ out="$tmp/work/sweep"
 # asks for 4, more than a small machine has.
 job=$(cd "$tmp/work" && DSIM="$DSIM" SCENARIO="$SCENARIO" SEEDS="$SEEDS" SET="$SET" OUT="$out" \
   SLURM_CONF="$conf" sbatch --parsable --array=0-$((SHARDS - 1)) --cpus-per-task=1 \
-  --output="$tmp/work/task-%A_%a.log" "$root/deploy/slurm-sweep.sh")
+  --output="$tmp/work/task-%A_%a.log" "$root/deploy/slurm-sweep.sh") ||
+  fail "sbatch refused deploy/slurm-sweep.sh"
 job=${job%%;*}
 say "submitted job $job: deploy/slurm-sweep.sh --array=0-$((SHARDS - 1)) ($SCENARIO, seeds $SEEDS, $SET)"
 
@@ -295,7 +296,7 @@ done
 show_logs=""
 
 # Every task must have COMPLETED with exit code 0.
-tasks=$(SLURM_CONF="$conf" scontrol -o show job "$job")
+tasks=$(SLURM_CONF="$conf" scontrol -o show job "$job") || fail "scontrol show job $job failed"
 bad=0
 for id in $(seq 0 $((SHARDS - 1))); do
   line=$(grep "ArrayTaskId=$id " <<<"$tasks" || true)
