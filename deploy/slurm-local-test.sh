@@ -173,8 +173,9 @@ if [ -z "${DSIM:-}" ]; then
   (cd "$root" && cargo build --release --quiet -p scenarios --bin dsim)
   DSIM="${CARGO_TARGET_DIR:-$root/target}/release/dsim"
 fi
-DSIM=$(realpath "$DSIM")
-[ -x "$DSIM" ] || fail "no dsim binary at $DSIM"
+resolved=$(command -v "$DSIM" || true)
+[ -n "$resolved" ] || fail "no dsim binary at $DSIM"
+DSIM=$(realpath "$resolved")
 say "dsim: $DSIM"
 
 # ---------------------------------------------------------------------------------
@@ -338,6 +339,9 @@ same() {
   fi
   case $where in
   *EOF*) fail "$what: first difference: one file is shorter ($where)" ;;
+  esac
+  case $slurm in
+  *.png) fail "$what: first difference: $where" ;;
   esac
   line=$(sed -n 's/.* line \([0-9]*\).*/\1/p' <<<"$where")
   a=$(sed -n "${line}p" "$slurm")
