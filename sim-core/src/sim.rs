@@ -73,6 +73,12 @@ impl<'a, N: Node> World<'a, N> {
     pub fn metrics(&self) -> &'a Metrics {
         &self.kernel.metrics
     }
+    /// Whether the network would carry a message from `from` to `to` now: no
+    /// partition, cut link or missing route in the way (random loss is not counted).
+    /// Liveness invariants use it to count only the time a path existed.
+    pub fn can_send(&self, from: NodeId, to: NodeId) -> bool {
+        self.kernel.network.blocked(from, to).is_none()
+    }
 }
 
 /// A property of the system: safety checked after every event, liveness at the end.

@@ -5,7 +5,7 @@
 
 use super::wire::Control;
 use super::{Host, OttMsg, OttRole, OttTimer};
-use sim_core::{Ctx, Node, NodeId};
+use sim_core::{Ctx, Node, NodeId, SimTime};
 use std::collections::BTreeMap;
 
 /// The bootstrapper: its host, the table (by node id) and what it answered.
@@ -42,17 +42,32 @@ impl OttRole for Bootstrapper {
         if msg != Control::Hello {
             return;
         }
-        match self.table.get(&from) {
-            Some(neighbours) => {
-                self.answered += 1;
-                let answer = Control::Neighbours {
-                    id: u64::from(from.0),
-                    neighbours: neighbours.clone(),
-                };
-                self.host.send_control(ctx.now(), from, &answer);
-            }
-            None => self.unknown += 1,
+        if self.answer(ctx.now(), from) {
+            self.answered += 1;
+        } else {
+            self.unknown += 1;
         }
+    }
+
+    /// An answer the transport gave up on is sent again until it is acknowledged: the
+    /// node's `Hello` was acknowledged, so the node would not ask again by itself.
+    fn on_lost(&mut self, ctx: &mut impl Ctx<Self>, to: NodeId) {
+        self.answer(ctx.now(), to);
+    }
+}
+
+impl Bootstrapper {
+    /// Send `to` its neighbours and id; false if the table does not list it.
+    fn answer(&mut self, now: SimTime, to: NodeId) -> bool {
+        let Some(neighbours) = self.table.get(&to) else {
+            return false;
+        };
+        let answer = Control::Neighbours {
+            id: u64::from(to.0),
+            neighbours: neighbours.clone(),
+        };
+        self.host.send_control(now, to, &answer);
+        true
     }
 }
 
@@ -80,6 +95,54 @@ impl Node for Bootstrapper {
 
     fn on_crash(&mut self) {
         self.host.endpoint.crash();
+    }
+}
+
+/// A server's or node's side of the start-up exchange: it asks the bootstrapper for its
+/// neighbours, and asks again with a fresh `Hello` whenever the transport gives up
+/// before the answer came (as the report's TCP client would reconnect). Otherwise a
+/// start-up under a partition that outlasts the transport's tries (a `Hello`
+/// acknowledged but its answer lost, or no acknowledgement at all) would leave the
+/// node without neighbours for ever. The bootstrapper answers every `Hello`, and an
+/// answer that comes twice adds nothing, so asking again is harmless.
+pub struct Bootstrap {
+    /// Where to ask for neighbours.
+    pub bootstrapper: NodeId,
+    /// Whether the bootstrapper has answered since the node (re)started.
+    answered: bool,
+}
+
+impl Bootstrap {
+    /// Not yet asked.
+    pub fn new(bootstrapper: NodeId) -> Self {
+        Bootstrap {
+            bootstrapper,
+            answered: false,
+        }
+    }
+
+    /// Ask the bootstrapper for neighbours (at start, and after a restart).
+    pub fn ask(&mut self, host: &mut Host, now: SimTime) {
+        self.answered = false;
+        host.send_control(now, self.bootstrapper, &Control::Hello);
+    }
+
+    /// The bootstrapper's answer came.
+    pub fn answered(&mut self) {
+        self.answered = true;
+    }
+
+    /// The transport gave up on a packet to `to`: if it went to the bootstrapper
+    /// before its answer came, ask again. Returns whether the loss was the
+    /// bootstrapper's (so that the caller does not take it for a dead peer).
+    pub fn on_lost(&mut self, host: &mut Host, now: SimTime, to: NodeId) -> bool {
+        if to != self.bootstrapper {
+            return false;
+        }
+        if !self.answered {
+            host.send_control(now, to, &Control::Hello);
+        }
+        true
     }
 }
 

@@ -37,19 +37,20 @@ pub(super) fn all(params: &OttParams) -> Vec<Box<dyn Invariant<OttNode>>> {
     ]
 }
 
-/// For every (receiver, stream), the live nodes sending it that stream: those that
-/// list it as a subscriber and have the stream themselves (a server streaming it, or a
-/// node that received it within `fresh`). A subscription at a node without the stream
-/// carries nothing; it is undone by the first datagram, which the receiver answers with
-/// a stop.
+/// For every (receiver, stream), the nodes sending it that stream: those up (a paused
+/// node sends nothing) that list it as a subscriber and have the stream themselves (a
+/// server streaming it, or a node that received it within `fresh`). A subscription at a
+/// node without the stream carries nothing; it is undone by the first datagram, which
+/// the receiver answers with a stop (so is a paused parent's, once it resumes).
 pub(super) fn feeders(
     world: &World<'_, OttNode>,
     fresh: SimTime,
 ) -> BTreeMap<(NodeId, VideoId), BTreeSet<NodeId>> {
-    let now = world.now();
-    let up: BTreeSet<NodeId> = world.live_nodes().map(|(id, _)| id).collect();
+    let live: BTreeSet<NodeId> = world.live_nodes().map(|(id, _)| id).collect();
     let mut out: BTreeMap<(NodeId, VideoId), BTreeSet<NodeId>> = BTreeMap::new();
-    for (id, n) in world.live_nodes() {
+    for (id, n) in world.up_nodes() {
+        // A node stamps the video it receives with its own clock.
+        let now = world.local_time(id);
         let (subs, has): (_, &dyn Fn(VideoId) -> bool) = match n {
             OttNode::Server(s) => (&s.subscribers, &|v| s.videos.contains(&v)),
             OttNode::Overlay(o) => (&o.subscribers, &|v| {
@@ -61,7 +62,7 @@ pub(super) fn feeders(
             _ => continue,
         };
         for (&v, set) in subs.iter().filter(|(v, _)| has(**v)) {
-            for &x in set.iter().filter(|x| up.contains(x)) {
+            for &x in set.iter().filter(|x| live.contains(x)) {
                 out.entry((x, v)).or_default().insert(id);
             }
         }
@@ -186,7 +187,8 @@ impl Invariant<OttNode> for NoStreamLoops {
 }
 
 /// A client waiting for a stream that some live server offering it can reach through
-/// live overlay links to one of the client's live PoPs gets it within `bound`.
+/// working overlay links ([`reachable`]) to one of the client's up PoPs, over a link
+/// the network carries both ways, gets it within `bound`.
 struct DeliveredWithinBound {
     bound: SimTime,
     every: SimTime,
@@ -194,13 +196,15 @@ struct DeliveredWithinBound {
     next: SimTime,
 }
 
-/// The live nodes reachable in the overlay (live neighbour links, both ends up) from a
-/// live server offering `video`.
+/// The live nodes a live server offering `video` can stream it to through the overlay.
+/// A stream flows from a node to a neighbour it knows (it floods it), so an edge counts
+/// when its upstream end has the downstream one among its neighbours (a node that has
+/// not yet had the bootstrapper's answer knows none), both ends are up, and the network
+/// carries packets both ways (floods and video down, requests and acknowledgements up).
 fn reachable(world: &World<'_, OttNode>, video: VideoId) -> BTreeSet<NodeId> {
-    let mut adj: BTreeMap<NodeId, BTreeSet<NodeId>> = BTreeMap::new();
-    let up: BTreeSet<NodeId> = world.live_nodes().map(|(id, _)| id).collect();
+    let mut downstream: BTreeMap<NodeId, &BTreeSet<NodeId>> = BTreeMap::new();
     let mut queue = VecDeque::new();
-    for (id, n) in world.live_nodes() {
+    for (id, n) in world.up_nodes() {
         let neighbours = match n {
             OttNode::Server(s) => {
                 if s.videos.contains(&video) {
@@ -211,15 +215,16 @@ fn reachable(world: &World<'_, OttNode>, video: VideoId) -> BTreeSet<NodeId> {
             OttNode::Overlay(o) => &o.neighbours,
             _ => continue,
         };
-        for &m in neighbours.iter().filter(|m| up.contains(m)) {
-            adj.entry(id).or_default().insert(m);
-            adj.entry(m).or_default().insert(id);
-        }
+        downstream.insert(id, neighbours);
     }
     let mut seen: BTreeSet<NodeId> = queue.iter().copied().collect();
     while let Some(n) = queue.pop_front() {
-        for &m in adj.get(&n).into_iter().flatten() {
-            if seen.insert(m) {
+        for &m in downstream.get(&n).copied().into_iter().flatten() {
+            if downstream.contains_key(&m)
+                && world.can_send(n, m)
+                && world.can_send(m, n)
+                && seen.insert(m)
+            {
                 queue.push_back(m);
             }
         }
@@ -232,21 +237,26 @@ impl DeliveredWithinBound {
         let now = world.now();
         let mut cache: BTreeMap<VideoId, BTreeSet<NodeId>> = BTreeMap::new();
         let mut waiting = BTreeSet::new();
-        for (id, n) in world.live_nodes() {
+        for (id, n) in world.up_nodes() {
             let Some(c) = Client::of(n) else { continue };
             for (&v, s) in &c.streams {
                 let from = s.last_video.unwrap_or(s.asked_at);
                 let reach = cache.entry(v).or_insert_with(|| reachable(world, v));
-                if !c.pops.iter().any(|p| reach.contains(p)) {
+                let served = |p: &NodeId| {
+                    reach.contains(p) && world.can_send(id, *p) && world.can_send(*p, id)
+                };
+                if !c.pops.iter().any(served) {
                     continue;
                 }
                 waiting.insert((id, v));
                 let since = *self.reachable_since.entry((id, v)).or_insert(now);
-                let start = from.max(since);
-                if now.saturating_sub(start) > self.bound {
+                // The client times its wait on its own clock (`from` is its local time,
+                // which a clock jump moves), the reachability on true time.
+                let waited_locally = world.local_time(id).saturating_sub(from);
+                if waited_locally.min(now.saturating_sub(since)) > self.bound {
                     return Err(format!(
-                        "{} has waited for video {v} since {:.3} s (reachable since {:.3} s), \
-                         longer than the bound of {:.1} s",
+                        "{} has waited for video {v} since {:.3} s of its clock (reachable \
+                         since {:.3} s), longer than the bound of {:.1} s",
                         world.name(id),
                         from.as_secs_f64(),
                         since.as_secs_f64(),

@@ -13,7 +13,9 @@
 //! - Control packets are reliable datagrams of the [`transport`](crate::transport)
 //!   layer (ACK within `transport.timeout`, 100 ms, up to `max_tries`, 5, then the
 //!   sender is told the packet is lost), encoded as bincode-like bytes ([`wire`]). The
-//!   bootstrapper's TCP exchange is modelled as one reliable datagram each way.
+//!   bootstrapper's TCP exchange is modelled as one reliable datagram each way, asked
+//!   and answered again until it goes through, as a TCP client reconnects
+//!   ([`bootstrap::Bootstrap`]).
 //! - Video travels as unreliable datagrams of `ts_per_datagram` (7) MPEG-TS packets of
 //!   188 bytes, 1316 bytes as in IPTV, plus a 16-byte stream id and sequence number
 //!   and the transport's 8-byte header; they go straight to the network as

@@ -20,6 +20,7 @@
 //! not yet heard the stop, or one that lost track after a restart) is answered with a
 //! `StopVideo`, at most once per `video_timeout`, so a child is fed by one parent.
 
+use super::bootstrap::Bootstrap;
 use super::flood::{Candidate, Route, choose};
 use super::wire::{Control, Flood, VideoId, VideoPacket};
 use super::{Host, OttMsg, OttRole, OttTimer, Timing};
@@ -72,8 +73,8 @@ pub struct Overlay {
     pub host: Host,
     /// This node.
     pub me: NodeId,
-    /// Where to ask for neighbours.
-    pub bootstrapper: NodeId,
+    /// Its side of the start-up exchange.
+    pub bootstrap: Bootstrap,
     /// Overlay neighbours (from the bootstrapper, plus adoptions).
     pub neighbours: BTreeSet<NodeId>,
     /// Routes by (neighbour, server).
@@ -101,6 +102,11 @@ pub struct Overlay {
     stray_stops: BTreeMap<(NodeId, VideoId), SimTime>,
     /// The last NewNeighbour round (to repeat it while streams stay pending).
     last_adoption: Option<SimTime>,
+    /// Neighbours the transport gave up on (a control packet to them went
+    /// unacknowledged), and until when (`parent_timeout` later) they are parent
+    /// candidates only if no other neighbour can serve. Under a one-way cut their
+    /// floods still arrive, but a request would not reach them.
+    deaf: BTreeMap<NodeId, SimTime>,
     /// Neighbours this node asked to adopt it, and when it last asked. An adopter that
     /// restarts forgets the adoption (the bootstrapper does not know it), so while one
     /// sends no floods the request is repeated every `parent_timeout`.
@@ -115,7 +121,7 @@ impl Overlay {
         Overlay {
             host,
             me,
-            bootstrapper,
+            bootstrap: Bootstrap::new(bootstrapper),
             neighbours: BTreeSet::new(),
             routes: BTreeMap::new(),
             unresponsive: BTreeSet::new(),
@@ -127,6 +133,7 @@ impl Overlay {
             forwarded: BTreeMap::new(),
             stray_stops: BTreeMap::new(),
             last_adoption: None,
+            deaf: BTreeMap::new(),
             adopters: BTreeMap::new(),
             stats: OverlayStats::default(),
         }
@@ -159,7 +166,8 @@ impl Overlay {
     }
 
     /// The candidates for providing `video`: live neighbours with a route offering it,
-    /// except those this node sends the stream to (which would close a loop).
+    /// except those this node sends the stream to (which would close a loop), and
+    /// except deaf ones while another can serve.
     pub fn candidates(&self, video: VideoId, now: SimTime, timing: &Timing) -> Vec<Candidate> {
         let children = self.subscribers.get(&video);
         let mut best: BTreeMap<NodeId, (u32, f64)> = BTreeMap::new();
@@ -183,7 +191,8 @@ impl Overlay {
                 *e = (r.hops, mean);
             }
         }
-        best.into_iter()
+        let mut candidates: Vec<Candidate> = best
+            .into_iter()
             .map(|(id, (hops, mean))| Candidate {
                 id,
                 mean_latency_ns: mean,
@@ -191,7 +200,13 @@ impl Overlay {
                 requested: self.upstream.values().filter(|u| u.parent == id).count(),
                 streams: streams.get(&id).map_or(0, BTreeSet::len),
             })
-            .collect()
+            .collect();
+        // A neighbour that did not acknowledge is asked only when no other can serve.
+        let deaf = |c: &Candidate| self.deaf.get(&c.id).is_some_and(|until| now <= *until);
+        if candidates.iter().any(|c| !deaf(c)) {
+            candidates.retain(|c| !deaf(c));
+        }
+        candidates
     }
 
     /// Whether `via` recently announced that it has no path for `video`, or one that
@@ -559,6 +574,7 @@ impl Overlay {
         self.stray_stops
             .retain(|_, t| now.saturating_sub(*t) < timing.video_timeout);
         self.chains.retain(|_, (_, until)| now <= *until);
+        self.deaf.retain(|_, until| now <= *until);
         ctx.set_timer(timing.check_interval, OttTimer::Tick);
     }
 
@@ -593,7 +609,10 @@ impl OttRole for Overlay {
     fn on_control(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: Control) {
         let (now, timing) = (ctx.now(), self.host.timing);
         match msg {
-            Control::Neighbours { neighbours, .. } => self.neighbours.extend(neighbours),
+            Control::Neighbours { neighbours, .. } => {
+                self.bootstrap.answered();
+                self.neighbours.extend(neighbours);
+            }
             Control::Flood(f) => self.on_flood(ctx, now, &timing, from, f),
             Control::RequestVideo { video } => self.subscribe(from, video, now, &timing),
             Control::StopVideo { video } => self.unsubscribe(now, from, video),
@@ -634,12 +653,25 @@ impl OttRole for Overlay {
     /// unacknowledged packet makes its peer unresponsive as a child or client.
     fn on_lost(&mut self, ctx: &mut impl Ctx<Self>, to: NodeId) {
         let now = ctx.now();
-        if to == self.bootstrapper && self.neighbours.is_empty() {
-            self.host.send_control(now, to, &Control::Hello);
+        if self.bootstrap.on_lost(&mut self.host, now, to) {
             return;
         }
         self.clients.remove(&to);
         self.unsubscribe_everywhere(now, to);
+        // Nor is it a parent for a while: the streams it was asked for go elsewhere.
+        let timing = self.host.timing;
+        self.deaf.insert(to, now + timing.parent_timeout);
+        let fed: Vec<VideoId> = self
+            .upstream
+            .iter()
+            .filter(|(_, u)| u.parent == to)
+            .map(|(v, _)| *v)
+            .collect();
+        for v in fed {
+            ctx.annotate(&format!("video {v}: n{} does not acknowledge, choosing again", to.0));
+            self.upstream.remove(&v);
+            self.request(v, now, &timing);
+        }
     }
 }
 
@@ -649,8 +681,7 @@ impl Node for Overlay {
 
     /// Ask the bootstrapper for neighbours; start the timeout checks.
     fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
-        self.host
-            .send_control(ctx.now(), self.bootstrapper, &Control::Hello);
+        self.bootstrap.ask(&mut self.host, ctx.now());
         ctx.set_timer(self.host.timing.check_interval, OttTimer::Tick);
         self.host.flush(ctx);
     }
@@ -682,7 +713,7 @@ impl Node for Overlay {
         let Overlay {
             host: _,
             me: _,
-            bootstrapper: _,
+            bootstrap: _,
             stats: _,
             neighbours,
             routes,
@@ -695,6 +726,7 @@ impl Node for Overlay {
             forwarded,
             stray_stops,
             last_adoption,
+            deaf,
             adopters,
         } = self;
         neighbours.clear();
@@ -708,6 +740,7 @@ impl Node for Overlay {
         forwarded.clear();
         stray_stops.clear();
         *last_adoption = None;
+        deaf.clear();
         adopters.clear();
     }
 }

@@ -3,6 +3,7 @@
 //! as MPEG-TS datagrams at the stream's bit rate to every node that asked (the report's
 //! ffmpeg instances run all the time; bytes leave the server only when needed).
 
+use super::bootstrap::Bootstrap;
 use super::wire::{Control, Flood, VideoId, VideoPacket};
 use super::{Host, OttMsg, OttRole, OttTimer};
 use sim_core::{Ctx, Node, NodeId, SimTime};
@@ -14,8 +15,8 @@ pub struct Server {
     pub host: Host,
     /// This server.
     pub me: NodeId,
-    /// Where to ask for neighbours.
-    pub bootstrapper: NodeId,
+    /// Its side of the start-up exchange.
+    pub bootstrap: Bootstrap,
     /// Overlay neighbours (from the bootstrapper, plus nodes that adopted it).
     pub neighbours: BTreeSet<NodeId>,
     /// Videos it streams (videos added at runtime join on their timer).
@@ -44,7 +45,7 @@ impl Server {
         Server {
             host,
             me,
-            bootstrapper,
+            bootstrap: Bootstrap::new(bootstrapper),
             neighbours: BTreeSet::new(),
             videos,
             additions,
@@ -90,6 +91,7 @@ impl OttRole for Server {
         let (now, timing) = (ctx.now(), self.host.timing);
         match msg {
             Control::Neighbours { neighbours, .. } => {
+                self.bootstrap.answered();
                 let first = self.neighbours.is_empty();
                 self.neighbours.extend(neighbours);
                 if first {
@@ -120,8 +122,12 @@ impl OttRole for Server {
         }
     }
 
-    /// A neighbour that does not acknowledge is unresponsive: stop its video.
-    fn on_lost(&mut self, _: &mut impl Ctx<Self>, to: NodeId) {
+    /// An unanswered `Hello` is sent again; a neighbour that does not acknowledge is
+    /// unresponsive: stop its video.
+    fn on_lost(&mut self, ctx: &mut impl Ctx<Self>, to: NodeId) {
+        if self.bootstrap.on_lost(&mut self.host, ctx.now(), to) {
+            return;
+        }
         let videos: Vec<VideoId> = self.subscribers.keys().copied().collect();
         for v in videos {
             self.unsubscribe(to, v);
@@ -141,8 +147,7 @@ impl Node for Server {
                 ctx.set_timer(at - now, OttTimer::AddVideo { video });
             }
         }
-        self.host
-            .send_control(now, self.bootstrapper, &Control::Hello);
+        self.bootstrap.ask(&mut self.host, now);
         self.host.flush(ctx);
     }
 
