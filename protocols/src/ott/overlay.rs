@@ -661,16 +661,29 @@ impl OttRole for Overlay {
         // Nor is it a parent for a while: the streams it was asked for go elsewhere.
         let timing = self.host.timing;
         self.deaf.insert(to, now + timing.parent_timeout);
+        // Only where another neighbour can serve: with none, the stream keeps its
+        // parent and path, and the flood timeout decides (then the grandparents adopt).
         let fed: Vec<VideoId> = self
             .upstream
             .iter()
-            .filter(|(_, u)| u.parent == to)
+            .filter(|(v, u)| {
+                u.parent == to
+                    && self
+                        .candidates(**v, now, &timing)
+                        .iter()
+                        .any(|c| c.id != to)
+            })
             .map(|(v, _)| *v)
             .collect();
         for v in fed {
-            ctx.annotate(&format!("video {v}: n{} does not acknowledge, choosing again", to.0));
             self.upstream.remove(&v);
-            self.request(v, now, &timing);
+            if self.request(v, now, &timing) {
+                self.stats.parent_switches += 1;
+                ctx.annotate(&format!(
+                    "video {v}: n{} does not acknowledge, switched to n{}",
+                    to.0, self.upstream[&v].parent.0
+                ));
+            }
         }
     }
 }
