@@ -171,6 +171,7 @@ impl<'a> Explorer<'a> {
             extra_faults: faults,
             timeline: false,
             max_events: self.max_events,
+            full_checks: false,
         };
         self.scenario.run(&options, &mut |_, _| {})
     }
@@ -417,6 +418,7 @@ pub fn replay(
         extra_faults: example.faults.clone(),
         timeline: true,
         max_events: Some(example.max_events),
+        full_checks: false,
     };
     scenario.run(&options, &mut |_, _| {})
 }

@@ -20,7 +20,7 @@
 use dsim_system::{Setup, System, TopologyRule, add_declared};
 use serde::{Deserialize, Serialize};
 use sim_core::{
-    Ctx, Invariant, Message, Metrics, Node, NodeId, NodeStatus, SimTime, Simulation, TimerId,
+    Ctx, Invariant, Members, Message, Metrics, Node, NodeId, NodeStatus, SimTime, Simulation, TimerId,
     TimerTag, World,
 };
 
@@ -253,8 +253,12 @@ impl Node for BullyNode {
     }
 }
 
-/// At no moment do two live nodes both believe they are the coordinator.
-pub struct AtMostOneCoordinator;
+/// At no moment do two live nodes both believe they are the coordinator (the set of
+/// coordinators is kept from the nodes each event changed).
+#[derive(Default)]
+pub struct AtMostOneCoordinator {
+    leaders: Members,
+}
 
 impl Invariant<BullyNode> for AtMostOneCoordinator {
     fn name(&self) -> &str {
@@ -262,11 +266,10 @@ impl Invariant<BullyNode> for AtMostOneCoordinator {
     }
 
     fn check(&mut self, world: &World<'_, BullyNode>) -> Result<(), String> {
-        let leaders: Vec<&str> = world
-            .live_nodes()
-            .filter(|(_, n)| n.role == Role::Coordinator)
-            .map(|(id, _)| world.name(id))
-            .collect();
+        let leaders = self.leaders.update(world, |_, status, n| {
+            matches!(status, NodeStatus::Up | NodeStatus::Paused) && n.role == Role::Coordinator
+        });
+        let leaders: Vec<&str> = leaders.iter().map(|&id| world.name(id)).collect();
         if leaders.len() > 1 {
             return Err(format!(
                 "{} coordinators at once: {leaders:?}",
@@ -363,7 +366,7 @@ impl System for Bully {
     }
 
     fn invariants(_: &BullyParams) -> Vec<Box<dyn Invariant<BullyNode>>> {
-        vec![Box::new(AtMostOneCoordinator), Box::new(CoordinatorElected)]
+        vec![Box::new(AtMostOneCoordinator::default()), Box::new(CoordinatorElected)]
     }
 
     fn report(_: &BullyParams, sim: &Simulation<BullyNode>, metrics: &mut Metrics) {

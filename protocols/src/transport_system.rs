@@ -535,7 +535,8 @@ impl Node for Receiver {
     }
 }
 
-/// Every transfer a receiver delivered matched, byte for byte, what was sent.
+/// Every transfer a receiver delivered matched, byte for byte, what was sent (checked
+/// on the receiver an event changed: its counts change only in its own events).
 struct PayloadIntact;
 
 impl Invariant<TransportNode> for PayloadIntact {
@@ -543,7 +544,7 @@ impl Invariant<TransportNode> for PayloadIntact {
         "payload_intact"
     }
     fn check(&mut self, world: &World<'_, TransportNode>) -> Result<(), String> {
-        for (id, _, node) in world.nodes() {
+        for (id, _, node) in world.changed_nodes() {
             if let Some(Receiver { state: r, .. }) = Receiver::of(node)
                 && (r.corrupt > 0 || r.corrupt_datagrams > 0)
             {
@@ -561,7 +562,7 @@ impl Invariant<TransportNode> for PayloadIntact {
 
 /// No reliable datagram is delivered twice by one incarnation of a receiver (a
 /// receiver that restarts has lost its duplicate filter, and may deliver once more
-/// what it delivered before the crash).
+/// what it delivered before the crash). Checked on the receiver an event changed.
 struct AtMostOnce;
 
 impl Invariant<TransportNode> for AtMostOnce {
@@ -569,7 +570,7 @@ impl Invariant<TransportNode> for AtMostOnce {
         "at_most_once"
     }
     fn check(&mut self, world: &World<'_, TransportNode>) -> Result<(), String> {
-        for (id, _, node) in world.nodes() {
+        for (id, _, node) in world.changed_nodes() {
             if let Some(Receiver { state: r, .. }) = Receiver::of(node)
                 && r.duplicate_deliveries > 0
             {

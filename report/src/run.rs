@@ -263,6 +263,7 @@ fn rerun(registry: &Registry, trace: &Path) -> Result<(String, RunReport), Strin
         extra_faults: Vec::new(),
         timeline: true,
         max_events: header.max_events,
+        full_checks: false,
     };
     let report = scenario.run(&options, &mut |_, _| {})?;
     if report.trace_hash != header.trace_hash {

@@ -29,6 +29,10 @@ pub struct RunOptions {
     /// Stop with a violation of `event_budget` after this many events: a runaway
     /// (`dsim explore` sets it from the clean run; `dsim run --max-events`).
     pub max_events: Option<u64>,
+    /// Let every invariant see every node after every event (a full scan) instead of
+    /// the node the event changed: slow, the reference an incremental invariant must
+    /// agree with (`dsim run --full-checks`).
+    pub full_checks: bool,
 }
 
 /// One invariant violation, as printed in JSON.
@@ -308,6 +312,7 @@ impl<S: System> LoadedScenario for Prepared<S> {
         if let Some(budget) = options.max_events {
             sim.set_event_budget(budget);
         }
+        sim.set_full_checks(options.full_checks);
         let until = options.until.unwrap_or_else(|| self.end_time(extra));
         let mut timeline = options.timeline.then(|| {
             let mut names = S::KEY_METRICS.to_vec();

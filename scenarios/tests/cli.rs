@@ -446,7 +446,6 @@ fn bench_system_reports_key_metrics_with_their_bounds() {
         "40",
         "--until",
         "20s",
-        "--invariants",
     ];
     let run = dsim(&args);
     run.expect_code(0);

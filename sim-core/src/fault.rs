@@ -85,6 +85,24 @@ pub enum Fault<N = NodeId> {
     },
 }
 
+impl<N: Copy> Fault<N> {
+    /// The node whose state or status alone this fault changes (crash, restart, pause,
+    /// resume, join, leave, clock drift or jump); `None` for a fault on the network,
+    /// which may change what every node can reach.
+    pub fn node_state_only(&self) -> Option<N> {
+        match self {
+            Fault::Crash(n)
+            | Fault::Restart(n)
+            | Fault::Pause(n)
+            | Fault::Resume(n)
+            | Fault::Join(n)
+            | Fault::Leave(n) => Some(*n),
+            Fault::ClockDrift { node, .. } | Fault::ClockJump { node, .. } => Some(*node),
+            _ => None,
+        }
+    }
+}
+
 impl<N> Fault<N> {
     /// The same fault with every node reference mapped through `f` (name to id, say);
     /// the first error stops the mapping.

@@ -24,6 +24,21 @@ struct NodeCell<N>(N);
 pub struct World<'a, N: Node> {
     nodes: &'a [NodeCell<N>],
     kernel: &'a Kernel<N>,
+    changed: Changed,
+}
+
+/// What the event just processed may have changed: the state an invariant must look at
+/// again. A handler changes only its own node (what it sends changes nothing until it
+/// is delivered), and so does a fault aimed at one node (crash, restart, pause, resume,
+/// join, leave, clock drift or jump). A fault on the network (partition, cut, isolation,
+/// link change, heal), a node's start from outside an event, and the end-of-run checks
+/// report [`Changed::Everything`]: reachability may have moved for every node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Changed {
+    /// Only this node's state or status.
+    Node(NodeId),
+    /// Anything (the network, or an unknown change): check it all.
+    Everything,
 }
 
 impl<'a, N: Node> World<'a, N> {
@@ -72,6 +87,29 @@ impl<'a, N: Node> World<'a, N> {
     /// The metrics recorded so far.
     pub fn metrics(&self) -> &'a Metrics {
         &self.kernel.metrics
+    }
+    /// The number of registered nodes (ids run from 0 to this, exclusive).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+    /// What the event just processed may have changed ([`Changed`]): an invariant whose
+    /// cost must not grow with the number of nodes checks only that, and keeps its
+    /// aggregates (holders of a lock, coordinators) up to date node by node.
+    pub fn changed(&self) -> Changed {
+        self.changed
+    }
+    /// The nodes the event may have changed, with their status: the one node it ran on
+    /// or was aimed at, or every node after [`Changed::Everything`].
+    pub fn changed_nodes(&self) -> impl Iterator<Item = (NodeId, NodeStatus, &'a N)> + 'a {
+        let (from, to) = match self.changed {
+            Changed::Node(id) => (id.index(), id.index() + 1),
+            Changed::Everything => (0, self.nodes.len()),
+        };
+        let statuses = &self.kernel.status;
+        self.nodes[from..to]
+            .iter()
+            .zip(from..)
+            .map(move |(n, i)| (NodeId(i as u32), statuses[i], &n.0))
     }
     /// Whether the network would carry a message from `from` to `to` now: no
     /// partition, cut link or missing route in the way (random loss is not counted).
@@ -179,6 +217,8 @@ pub struct Simulation<N: Node> {
     invariants: Vec<Box<dyn Invariant<N>>>,
     events: u64,
     violation: Option<Violation>,
+    /// Whether invariants see every node after every event ([`Simulation::set_full_checks`]).
+    full_checks: bool,
     /// The most events [`Simulation::advance_to`] may handle: a run that reaches it ran
     /// away ([`EVENT_BUDGET`]).
     event_budget: u64,
@@ -208,6 +248,7 @@ impl<N: Node> Simulation<N> {
             invariants: Vec::new(),
             events: 0,
             violation: None,
+            full_checks: false,
             event_budget: u64::MAX,
             resumed: VecDeque::new(),
         }
@@ -316,11 +357,13 @@ impl<N: Node> Simulation<N> {
         m
     }
 
-    /// A read-only view of every node, as invariants see it.
+    /// A read-only view of every node, as invariants see it (after an unknown change:
+    /// [`Changed::Everything`]).
     pub fn world(&self) -> World<'_, N> {
         World {
             nodes: &self.nodes,
             kernel: &self.kernel,
+            changed: Changed::Everything,
         }
     }
 
@@ -409,12 +452,31 @@ impl<N: Node> Simulation<N> {
         self.violation.is_none()
     }
 
+    /// Make every invariant check see [`Changed::Everything`] (a full scan) instead of
+    /// the node an event changed: the reference incremental invariants are tested
+    /// against, which must report every violation at the same event.
+    pub fn set_full_checks(&mut self, full: bool) {
+        self.full_checks = full;
+    }
+
+    /// Change node `id` by hand as one of its handlers could, then check the invariants
+    /// as after an event on that node: how a test plants a violation. Returns whether
+    /// the run may go on (false: a violation, see [`Simulation::violation`]).
+    pub fn plant(&mut self, id: NodeId, change: impl FnOnce(&mut N)) -> bool {
+        change(&mut self.nodes[id.index()].0);
+        if self.violation.is_none() && !self.invariants.is_empty() {
+            self.check_invariants(EventLabel::Planted(id));
+        }
+        self.violation.is_none()
+    }
+
     /// Run the end-of-run (liveness) checks and report how the run ended.
     pub fn finish(&mut self) -> RunOutcome {
         if self.violation.is_none() {
             let world = World {
                 nodes: &self.nodes,
                 kernel: &self.kernel,
+                changed: Changed::Everything,
             };
             for inv in &mut self.invariants {
                 if let Err(message) = inv.check_at_end(&world) {
@@ -602,7 +664,7 @@ impl<N: Node> Simulation<N> {
                 EventLabel::Start(node)
             }
             Payload::Fault(fault) => {
-                let label = EventLabel::Fault(fault.name());
+                let label = EventLabel::Fault(fault.name(), fault.node_state_only());
                 self.apply_fault(*fault);
                 label
             }
@@ -729,6 +791,11 @@ impl<N: Node> Simulation<N> {
         let world = World {
             nodes: &self.nodes,
             kernel: &self.kernel,
+            changed: if self.full_checks {
+                Changed::Everything
+            } else {
+                what.changed()
+            },
         };
         for inv in &mut self.invariants {
             if let Err(message) = inv.check(&world) {
@@ -749,10 +816,25 @@ enum EventLabel {
     Deliver(NodeId, NodeId, &'static str),
     Timer(NodeId, &'static str),
     Start(NodeId),
-    Fault(&'static str),
+    /// A fault's name, and the node it is aimed at when it changes only that node.
+    Fault(&'static str, Option<NodeId>),
+    /// A change made by hand ([`Simulation::plant`]).
+    Planted(NodeId),
 }
 
 impl EventLabel {
+    /// What the event may have changed.
+    fn changed(&self) -> Changed {
+        match *self {
+            EventLabel::Deliver(_, to, _) => Changed::Node(to),
+            EventLabel::Timer(n, _)
+            | EventLabel::Start(n)
+            | EventLabel::Planted(n)
+            | EventLabel::Fault(_, Some(n)) => Changed::Node(n),
+            EventLabel::Fault(_, None) => Changed::Everything,
+        }
+    }
+
     fn describe<N: Node>(&self, k: &Kernel<N>) -> String {
         let name = |n: &NodeId| k.nodes[n.index()].name.as_str();
         match self {
@@ -761,7 +843,8 @@ impl EventLabel {
             }
             EventLabel::Timer(n, kind) => format!("timer {kind} of {}", name(n)),
             EventLabel::Start(n) => format!("start of {}", name(n)),
-            EventLabel::Fault(f) => format!("fault {f}"),
+            EventLabel::Fault(f, _) => format!("fault {f}"),
+            EventLabel::Planted(n) => format!("change planted in {}", name(n)),
         }
     }
 }

@@ -76,7 +76,7 @@ use hardware_models::servo::Barrier;
 use invariants::{AdmittedWereGranted, LockLiveness, MutualExclusion, NoForgottenCar, Occupancy};
 use serde::{Deserialize, Serialize};
 use sim_core::{
-    Context, Ctx, Invariant, Message, Metrics, Node, NodeId, Role, SimTime, Simulation,
+    Context, Ctx, Invariant, Message, Metrics, Node, NodeId, Role, SimTime, Simulation, Tally,
 };
 use std::collections::BTreeMap;
 
@@ -637,8 +637,9 @@ impl System for Parking {
                     .chain([i64::from(params.capacity)])
                     .max()
                     .unwrap_or(0),
+                through: Tally::default(),
             }),
-            Box::new(MutualExclusion),
+            Box::new(MutualExclusion::default()),
             Box::new(AdmittedWereGranted),
             Box::new(LockLiveness {
                 stuck_after: params.stuck_after,
