@@ -127,6 +127,8 @@ struct Explorer<'a> {
     targets: Vec<String>,
     base: LinkParams,
     max_events: Option<u64>,
+    /// Invariants see every node after every event ([`RunOptions::full_checks`]).
+    full_checks: bool,
 }
 
 impl<'a> Explorer<'a> {
@@ -150,6 +152,7 @@ impl<'a> Explorer<'a> {
             targets,
             base: scenario.default_link(),
             max_events: None,
+            full_checks: false,
         }
     }
 
@@ -171,7 +174,7 @@ impl<'a> Explorer<'a> {
             extra_faults: faults,
             timeline: false,
             max_events: self.max_events,
-            full_checks: false,
+            full_checks: self.full_checks,
         };
         self.scenario.run(&options, &mut |_, _| {})
     }
@@ -309,16 +312,19 @@ pub fn event_budget(scenario: &dyn LoadedScenario) -> Result<u64, String> {
 }
 
 /// Run `scenario` at `seed` with the fault episodes of `plan` added to its own faults,
-/// every invariant on, stopped as a runaway after `max_events`: the report. For
-/// property tests of a plan drawn by [`fault_plans`].
+/// every invariant on (looking at every node after every event with `full_checks`),
+/// stopped as a runaway after `max_events`: the report. For property tests of a plan
+/// drawn by [`fault_plans`].
 pub fn run_plan(
     scenario: &dyn LoadedScenario,
     seed: u64,
     plan: &[Episode<String>],
     max_events: u64,
+    full_checks: bool,
 ) -> Result<RunReport, String> {
     let mut explorer = Explorer::new(scenario, None);
     explorer.max_events = Some(max_events);
+    explorer.full_checks = full_checks;
     explorer.run(seed, explorer.faults(plan), false)
 }
 

@@ -208,7 +208,7 @@ impl<'r> TestScenario<'r> {
             explore::event_budget(self.loaded.as_ref())
                 .unwrap_or_else(|e| panic!("{}: {e}", self.file))
         });
-        let report = explore::run_plan(self.loaded.as_ref(), seed, plan, budget)
+        let report = explore::run_plan(self.loaded.as_ref(), seed, plan, budget, false)
             .unwrap_or_else(|e| panic!("{}: {e}", self.file));
         match report.violations.first() {
             None => Ok(report),
