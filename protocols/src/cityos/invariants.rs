@@ -7,20 +7,7 @@ use super::grid::MIN_NODE_DISTANCE;
 use super::rest::AverageId;
 use super::{CityNode, Cloud, CloudServer, EdgeNode};
 use sim_core::{Invariant, NodeId, NodeStatus, Role, SimTime, World};
-use std::collections::BTreeMap;
-
-/// The edge nodes of the world, found once (nodes are all added before the run).
-fn edge_ids(cache: &mut Option<Vec<NodeId>>, world: &World<'_, CityNode>) -> Vec<NodeId> {
-    cache
-        .get_or_insert_with(|| {
-            world
-                .nodes()
-                .filter(|(_, _, n)| EdgeNode::of(n).is_some())
-                .map(|(id, _, _)| id)
-                .collect()
-        })
-        .clone()
-}
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The server's store.
 fn cloud<'a>(cache: &mut Option<NodeId>, world: &World<'a, CityNode>) -> Option<&'a Cloud> {
@@ -45,15 +32,47 @@ fn phase<'a>(world: &World<'a, CityNode>, id: NodeId) -> (Phase, Option<&'a Edge
     }
 }
 
+/// Where an edge node stands in the agreement on a coordinator.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+enum Stance {
+    /// Not up, or not in the network.
+    #[default]
+    Out,
+    /// The coordinator, with its id.
+    Coordinator(i64),
+    /// Active under this coordinator (or none known).
+    Follows(Option<i64>),
+    /// In the network, but greeting or electing.
+    Unsettled,
+}
+
+impl Stance {
+    fn of(world: &World<'_, CityNode>, id: NodeId) -> Stance {
+        match phase(world, id) {
+            (_, Some(e)) if !e.in_network() => Stance::Out,
+            (Phase::Coordinator, Some(e)) => Stance::Coordinator(e.id()),
+            (Phase::Active, Some(e)) => Stance::Follows(e.coordinator()),
+            (_, Some(_)) => Stance::Unsettled,
+            (_, None) => Stance::Out,
+        }
+    }
+}
+
 /// After an election settles there is exactly one coordinator and every live node in
 /// the network agrees on it. "Settles" is made checkable with the bound
 /// [`super::Timing::settle_bound`]: after the last disruption (an edge node crashing,
 /// restarting, joining or leaving) the network may disagree (while nodes join, elect or
 /// have not yet noticed the failure) for at most that long.
+///
+/// Each node's stance is kept up to date from the node the event changed, and the
+/// stances are counted, so agreement is decided in constant time; only a violation's
+/// message looks at every node.
 pub struct OneCoordinator {
     bound: SimTime,
-    edges: Option<Vec<NodeId>>,
-    /// Which edge nodes were up after the previous event.
+    stances: Vec<Stance>,
+    /// How many nodes take each stance (`Out` not counted).
+    counts: BTreeMap<Stance, usize>,
+    /// Which nodes were up after the previous event.
     up: Vec<bool>,
     disagreeing_since: Option<SimTime>,
 }
@@ -63,9 +82,53 @@ impl OneCoordinator {
     pub fn new(bound: SimTime) -> OneCoordinator {
         OneCoordinator {
             bound,
-            edges: None,
+            stances: Vec::new(),
+            counts: BTreeMap::new(),
             up: Vec::new(),
             disagreeing_since: None,
+        }
+    }
+
+    /// Refresh the changed nodes' stances; whether an edge node went up or down.
+    fn update(&mut self, world: &World<'_, CityNode>) -> bool {
+        self.stances.resize(world.node_count(), Stance::Out);
+        self.up.resize(world.node_count(), false);
+        let mut disrupted = false;
+        for (id, status, node) in world.changed_nodes() {
+            if EdgeNode::of(node).is_none() {
+                continue;
+            }
+            let up = status == NodeStatus::Up;
+            disrupted |= std::mem::replace(&mut self.up[id.index()], up) != up;
+            let new = Stance::of(world, id);
+            let old = std::mem::replace(&mut self.stances[id.index()], new);
+            if old != new {
+                self.uncount(old);
+                if new != Stance::Out {
+                    *self.counts.entry(new).or_default() += 1;
+                }
+            }
+        }
+        disrupted
+    }
+
+    fn uncount(&mut self, stance: Stance) {
+        if let Some(n) = self.counts.get_mut(&stance) {
+            *n -= 1;
+            if *n == 0 {
+                self.counts.remove(&stance);
+            }
+        }
+    }
+
+    /// Whether the nodes in the network agree: none, or one coordinator followed by
+    /// every other.
+    fn agreed(&self) -> bool {
+        match self.counts.iter().collect::<Vec<_>>()[..] {
+            [] => true,
+            [(Stance::Coordinator(_), 1)] => true,
+            [(Stance::Coordinator(c), 1), (Stance::Follows(Some(f)), _)] => c == f,
+            _ => false,
         }
     }
 }
@@ -109,27 +172,26 @@ impl Invariant<CityNode> for OneCoordinator {
     }
 
     fn check(&mut self, world: &World<'_, CityNode>) -> Result<(), String> {
-        let edges = edge_ids(&mut self.edges, world);
-        let up: Vec<bool> = edges
-            .iter()
-            .map(|id| world.node(*id).0 == NodeStatus::Up)
-            .collect();
-        let disrupted = up != self.up;
-        self.up = up;
-        match agreement(world, &edges) {
-            Ok(()) => self.disagreeing_since = None,
-            Err(what) => {
-                let since = self.disagreeing_since.get_or_insert(world.now());
-                if disrupted {
-                    *since = world.now();
-                }
-                if world.now() - *since > self.bound {
-                    return Err(format!(
-                        "no agreed coordinator since {} (longer than the settling bound {}): {what}",
-                        since, self.bound
-                    ));
-                }
-            }
+        let disrupted = self.update(world);
+        if self.agreed() {
+            self.disagreeing_since = None;
+            return Ok(());
+        }
+        let since = self.disagreeing_since.get_or_insert(world.now());
+        if disrupted {
+            *since = world.now();
+        }
+        if world.now() - *since > self.bound {
+            let edges: Vec<NodeId> = world
+                .nodes()
+                .filter(|(_, _, n)| EdgeNode::of(n).is_some())
+                .map(|(id, _, _)| id)
+                .collect();
+            let what = agreement(world, &edges).err().unwrap_or_default();
+            return Err(format!(
+                "no agreed coordinator since {} (longer than the settling bound {}): {what}",
+                since, self.bound
+            ));
         }
         Ok(())
     }
@@ -137,11 +199,19 @@ impl Invariant<CityNode> for OneCoordinator {
 
 /// A node that joined while a coordinator was in charge never becomes coordinator
 /// while that coordinator is alive and still in charge.
+///
+/// Kept from the node each event changed: the coordinators in charge, each with the
+/// number of the term it is in (a coordinator that lost its charge and took it again
+/// is in a new term, and no longer protects a node that joined in its old one).
 #[derive(Default)]
 pub struct JoinerNeverDisplaces {
-    edges: Option<Vec<NodeId>>,
     previous: BTreeMap<NodeId, Phase>,
-    joined_under: BTreeMap<NodeId, Vec<NodeId>>,
+    /// Coordinators in charge, with their current term.
+    in_charge: BTreeMap<NodeId, u64>,
+    /// Terms started so far, by node.
+    terms: BTreeMap<NodeId, u64>,
+    /// For each joiner, the coordinators (and their terms) in charge when it joined.
+    joined_under: BTreeMap<NodeId, Vec<(NodeId, u64)>>,
 }
 
 impl Invariant<CityNode> for JoinerNeverDisplaces {
@@ -150,29 +220,39 @@ impl Invariant<CityNode> for JoinerNeverDisplaces {
     }
 
     fn check(&mut self, world: &World<'_, CityNode>) -> Result<(), String> {
-        let edges = edge_ids(&mut self.edges, world);
-        let in_charge = |id: NodeId| phase(world, id).0 == Phase::Coordinator;
-        for &id in &edges {
+        for (id, _, node) in world.changed_nodes() {
+            if EdgeNode::of(node).is_none() {
+                continue;
+            }
             let now = phase(world, id).0;
             let before = self.previous.insert(id, now).unwrap_or(Phase::Down);
-            if now == Phase::Hello && before != Phase::Hello {
-                let under = edges
-                    .iter()
-                    .copied()
-                    .filter(|c| *c != id && in_charge(*c))
-                    .collect();
-                self.joined_under.insert(id, under);
-            }
-            // A coordinator that lost its charge no longer protects against this joiner.
-            if let Some(under) = self.joined_under.get_mut(&id) {
-                under.retain(|c| in_charge(*c));
-                if now == Phase::Coordinator && before != Phase::Coordinator && !under.is_empty() {
+            if now == Phase::Coordinator && before != Phase::Coordinator {
+                let term = self.terms.entry(id).or_default();
+                *term += 1;
+                let term = *term;
+                if let Some(under) = self.joined_under.get(&id)
+                    && let Some((c, _)) = under
+                        .iter()
+                        .find(|(c, t)| *c != id && self.in_charge.get(c) == Some(t))
+                {
                     return Err(format!(
                         "{} joined while {} was coordinator and took over while it still is",
                         world.name(id),
-                        world.name(under[0])
+                        world.name(*c)
                     ));
                 }
+                self.in_charge.insert(id, term);
+            } else if now != Phase::Coordinator {
+                self.in_charge.remove(&id);
+            }
+            if now == Phase::Hello && before != Phase::Hello {
+                let under = self
+                    .in_charge
+                    .iter()
+                    .filter(|(c, _)| **c != id)
+                    .map(|(c, t)| (*c, *t))
+                    .collect();
+                self.joined_under.insert(id, under);
             }
         }
         Ok(())
@@ -241,9 +321,17 @@ impl Invariant<CityNode> for AveragesReachTheCloud {
 }
 
 /// The server never holds two nodes closer than the minimum distance.
+///
+/// Checked after the server's own events only (its store changes nowhere else), when
+/// the number of registered nodes changed (the server handles one request, one
+/// registration or removal, per event): each node registered since is compared with
+/// every other, so a run pays for each registration once, not for every pair at every
+/// event.
 #[derive(Default)]
 pub struct MinimumDistance {
     server: Option<NodeId>,
+    /// The ids registered at the last check.
+    registered: BTreeSet<i64>,
 }
 
 impl Invariant<CityNode> for MinimumDistance {
@@ -255,11 +343,25 @@ impl Invariant<CityNode> for MinimumDistance {
         let Some(cloud) = cloud(&mut self.server, world) else {
             return Ok(());
         };
-        let nodes: Vec<_> = cloud.nodes.values().collect();
-        for (i, a) in nodes.iter().enumerate() {
-            if let Some(b) = nodes[i + 1..]
-                .iter()
-                .find(|b| a.cell.distance(b.cell) < MIN_NODE_DISTANCE)
+        let server_changed = world
+            .changed_nodes()
+            .any(|(_, _, n)| CloudServer::of(n).is_some());
+        // One request per event registers or removes one node: a store of the same
+        // size is the same store.
+        if !server_changed || cloud.nodes.len() == self.registered.len() {
+            return Ok(());
+        }
+        let new: Vec<_> = cloud
+            .nodes
+            .values()
+            .filter(|a| !self.registered.contains(&a.id))
+            .collect();
+        self.registered = cloud.nodes.keys().copied().collect();
+        for a in new {
+            if let Some(b) = cloud
+                .nodes
+                .values()
+                .find(|b| b.id != a.id && a.cell.distance(b.cell) < MIN_NODE_DISTANCE)
             {
                 return Err(format!(
                     "nodes {} at {} and {} at {} are {} apart",

@@ -5,7 +5,7 @@ use super::oracle::kruskal;
 use super::session::TreeKind;
 use super::{Life, Peer, PeerNode};
 use petgraph::unionfind::UnionFind;
-use sim_core::{Invariant, World};
+use sim_core::{Invariant, NodeStatus, World};
 use std::collections::BTreeMap;
 
 /// No peer ever has more bandwidth reserved on a link than the link's capacity.
@@ -15,8 +15,10 @@ impl Invariant<PeerNode> for ReservationsWithinCapacity {
     fn name(&self) -> &str {
         "reservations_within_capacity"
     }
+    /// A peer's reservations change only in its own events: it alone is checked.
     fn check(&mut self, world: &World<'_, PeerNode>) -> Result<(), String> {
-        for (id, node) in world.live_nodes() {
+        let live = |s: NodeStatus| matches!(s, NodeStatus::Up | NodeStatus::Paused);
+        for (id, _, node) in world.changed_nodes().filter(|(_, s, _)| live(*s)) {
             let p = &node.0;
             for (&n, &cap) in &p.links {
                 let reserved = p.channels.reserved_on(n);
