@@ -202,11 +202,15 @@ impl Overlay {
             })
             .collect();
         // A neighbour that did not acknowledge is asked only when no other can serve.
-        let deaf = |c: &Candidate| self.deaf.get(&c.id).is_some_and(|until| now <= *until);
-        if candidates.iter().any(|c| !deaf(c)) {
-            candidates.retain(|c| !deaf(c));
+        if candidates.iter().any(|c| !self.is_deaf(c.id, now)) {
+            candidates.retain(|c| !self.is_deaf(c.id, now));
         }
         candidates
+    }
+
+    /// Whether the transport recently gave up on a packet to `id` (see `deaf`).
+    fn is_deaf(&self, id: NodeId, now: SimTime) -> bool {
+        self.deaf.get(&id).is_some_and(|until| now <= *until)
     }
 
     /// Whether `via` recently announced that it has no path for `video`, or one that
@@ -661,8 +665,9 @@ impl OttRole for Overlay {
         // Nor is it a parent for a while: the streams it was asked for go elsewhere.
         let timing = self.host.timing;
         self.deaf.insert(to, now + timing.parent_timeout);
-        // Only where another neighbour can serve: with none, the stream keeps its
-        // parent and path, and the flood timeout decides (then the grandparents adopt).
+        // Only where a neighbour that is not deaf can serve: with none, the stream
+        // keeps its parent and path, and the flood timeout decides (then the
+        // grandparents adopt).
         let fed: Vec<VideoId> = self
             .upstream
             .iter()
@@ -671,7 +676,7 @@ impl OttRole for Overlay {
                     && self
                         .candidates(**v, now, &timing)
                         .iter()
-                        .any(|c| c.id != to)
+                        .any(|c| !self.is_deaf(c.id, now))
             })
             .map(|(v, _)| *v)
             .collect();
