@@ -299,7 +299,8 @@ impl Invariant<PingPongNode> for Accounting {
 /// `ping_accounting`). The end comes at least the scenario's `quiet` period after the
 /// last fault, and a pinger resolves a ping at least every `interval + max_tries x
 /// timeout` whatever the network does, so the liveness is judged after the recovery
-/// time (the scenario's duration must also be long enough for `count` rounds).
+/// time (the scenario's duration must also be long enough for `count` rounds). A
+/// pinger whose count is [`PINGS_FOR_EVER`] (the benchmark's) is never done.
 struct AllResolved;
 
 impl Invariant<PingPongNode> for AllResolved {
@@ -309,6 +310,7 @@ impl Invariant<PingPongNode> for AllResolved {
     fn check_at_end(&mut self, world: &World<'_, PingPongNode>) -> Result<(), String> {
         for (id, node) in world.live_nodes() {
             if let Some(p) = Pinger::of(node)
+                && p.params.count != PINGS_FOR_EVER
                 && p.acked + p.lost + p.abandoned < p.params.count
             {
                 return Err(format!(
@@ -326,6 +328,10 @@ impl Invariant<PingPongNode> for AllResolved {
         Ok(())
     }
 }
+
+/// A `count` that means "ping until the run ends" (`dsim bench system ping-pong`):
+/// such a pinger has no pings left to resolve at the end.
+pub const PINGS_FOR_EVER: u32 = u32::MAX;
 
 /// The ping-pong system.
 pub struct PingPong;

@@ -41,7 +41,7 @@ pub(crate) fn phold(size: u32, _: &BenchOptions) -> Result<Generated<Phold>, Str
 /// Ping-pong: `size` pingers, each with its own ponger, pinging for ever.
 pub(crate) fn ping_pong(size: u32, _: &BenchOptions) -> Result<Generated<PingPong>, String> {
     let params = PingPongParams {
-        count: u32::MAX,
+        count: protocols::ping_pong::PINGS_FOR_EVER,
         ..PingPongParams::default()
     };
     let nodes = (0..size)
