@@ -7,17 +7,30 @@
 //! report's "joining" role) -> `Active` under a coordinator, or `Electing` when no
 //! coordinator answered the hello -> `Coordinator` if it wins.
 //!
+//! Datagrams between edge nodes travel over the reliable channel of [`super::channel`]:
+//! acknowledged, retransmitted, deduplicated, and given up on only when the peer is
+//! down. Every wait of the protocol ends on an answer or on the channel giving up,
+//! never on a timeout alone, so delay and loss slow it down but do not mislead it:
+//! - Hello: a joining node waits until every node it greeted has answered or been given
+//!   up on (offline, as in the report); one that received the hello but is silent is
+//!   greeted again every `hello_timeout`.
+//! - Keep-alive: a node suspects its coordinator when the channel gives up on a
+//!   keep-alive, or when the node it keeps alive answers NOT_COORDINATOR (it restarted
+//!   or stepped down).
+//!
 //! The election is Bully with the report's exception, made precise here:
-//! - A candidate sends ELECTION to every higher node and to the coordinator it suspects
-//!   (whose keep-alive went unanswered), waits `answer_timeout`, and wins if nobody
-//!   answered. A coordinator in charge answers an ELECTION with COORDINATOR, so a live
-//!   coordinator is never replaced by a suspicious node.
+//! - A candidate sends ELECTION to every higher node and to the coordinator it suspects,
+//!   and wins once each has answered NOT_COORDINATOR or been given up on by the channel
+//!   (is down), if no higher node answered; one that received the ELECTION but is silent
+//!   (still greeting) is asked again every `answer_timeout`. A coordinator in charge
+//!   answers an ELECTION with COORDINATOR, so a live coordinator is never replaced by a
+//!   suspicious node, however slow the network.
 //! - A node that is `Active` under a coordinator answers a lower candidate but does not
 //!   run itself until its own keep-alive fails; that is why a node that joined under a
 //!   coordinator (even with a higher id) never takes over while it lives. It also tells
 //!   the candidate who its coordinator is (LEADER), so a candidate that never heard of
 //!   that coordinator adopts it instead of electing for ever (`dsim explore` found that
-//!   livelock).
+//!   livelock); unless it names the coordinator the candidate itself found dead.
 //! - Two coordinators that meet (after a partition, or a joiner that arrived during an
 //!   election and found none) settle by Bully: the higher id re-asserts, the lower
 //!   steps down.
@@ -33,8 +46,9 @@
 //!
 //! The coordinator removes from the server nodes it has not heard for `cleanup_after`
 //! (crashed nodes would otherwise stay listed and sensors would keep being sent to
-//! them); a node restarted with a fixed id that finds its stale entry (409) deletes it
-//! and registers again.
+//! them); a node restarted with a fixed id that finds a stale entry of its id with
+//! another cell (409) deletes it and registers again (an entry exactly like its request
+//! is answered 200).
 
 use super::channel::{Asked, Channel, Event};
 use super::grid::{Cell, Grid};
@@ -362,7 +376,10 @@ impl EdgeNode {
     }
 
     fn learn(&mut self, ctx: &impl Ctx<Self>, info: EdgeInfo) {
-        if info.id == self.me.id {
+        // Itself, under its id or under an old one (a node that crashed and drew a new
+        // id may find its old entry in the server's list: `dsim explore` found such a
+        // node greeting itself for ever).
+        if info.id == self.me.id || info.addr == self.me.addr {
             return;
         }
         // One id per address: a node that registered again under a new id (its old
