@@ -18,9 +18,9 @@
 //! The wire format ([`encode`], [`decode`]) is little-endian and fixed-width: the
 //! protocol token, a tag, then the fields in declaration order.
 
+use super::Datagram;
 use super::grid::Cell;
 use super::rest::{Average, AverageId, EdgeInfo, Ugm3};
-use super::Datagram;
 use crate::transport::{Endpoint, Output, PacketId, Payload, TransportConfig};
 use sim_core::{NodeId, SimTime};
 use std::collections::BTreeMap;
@@ -367,6 +367,9 @@ mod tests {
             longer.push(0);
             assert_eq!(decode(&longer), None, "{d:?} with a trailing byte");
         }
-        assert_eq!(decode(&[0; 8].iter().chain(&[200]).copied().collect::<Vec<_>>()), None);
+        assert_eq!(
+            decode(&[0; 8].iter().chain(&[200]).copied().collect::<Vec<_>>()),
+            None
+        );
     }
 }

@@ -350,19 +350,17 @@ impl EdgeNode {
     /// The channel gave up on `to`: it is down (crashed or left).
     fn on_lost(&mut self, ctx: &mut impl Ctx<Self>, to: NodeId, asked: Asked) {
         match asked {
-            Asked::Hello if self.phase == Phase::Hello => {
-                // The report: a node that does not answer the hello is offline.
-                if self.hello_waiting.remove(&to).is_some() {
-                    self.members.retain(|_, addr| *addr != to);
-                    if self.hello_waiting.is_empty() {
-                        self.finish_hello(ctx);
-                    }
+            // The report: a node that does not answer the hello is offline.
+            Asked::Hello if self.phase == Phase::Hello && self.hello_waiting.contains_key(&to) => {
+                self.hello_waiting.remove(&to);
+                self.members.retain(|_, addr| *addr != to);
+                if self.hello_waiting.is_empty() {
+                    self.finish_hello(ctx);
                 }
             }
-            Asked::Election if self.phase == Phase::Electing => {
-                if self.ballot.remove(&to).is_some() {
-                    self.tally(ctx);
-                }
+            Asked::Election if self.phase == Phase::Electing && self.ballot.contains_key(&to) => {
+                self.ballot.remove(&to);
+                self.tally(ctx);
             }
             Asked::KeepAlive
                 if self.phase == Phase::Active && self.coordinator.map(|c| c.addr) == Some(to) =>
@@ -1020,7 +1018,10 @@ impl Node for EdgeNode {
     }
 
     fn on_crash(&mut self) {
-        let mut channel = std::mem::replace(&mut self.channel, Channel::new(self.settings.channel.clone()));
+        let mut channel = std::mem::replace(
+            &mut self.channel,
+            Channel::new(self.settings.channel.clone()),
+        );
         channel.crash();
         *self = EdgeNode {
             channel,
