@@ -295,10 +295,21 @@ impl EdgeNode {
 
     /// Send `datagram` to the edge node `to` over the channel.
     fn send(&mut self, ctx: &mut impl Ctx<Self>, to: NodeId, datagram: Datagram) {
+        let token = self.token.unwrap_or_default();
+        self.send_stamped(ctx, to, token, datagram);
+    }
+
+    /// Send `datagram`, stamped with `token`, to the edge node `to` over the channel.
+    fn send_stamped(
+        &mut self,
+        ctx: &mut impl Ctx<Self>,
+        to: NodeId,
+        token: u64,
+        datagram: Datagram,
+    ) {
         if datagram.is_election() {
             ctx.metrics().add("election_messages", 1.0);
         }
-        let token = self.token.unwrap_or_default();
         self.channel.send(ctx.now(), to, token, &datagram);
         let events = forward::<Self>(&mut self.channel.endpoint, ctx);
         debug_assert!(events.is_empty(), "sending produced {events:?}");
@@ -327,6 +338,14 @@ impl EdgeNode {
     }
 
     fn on_stamped(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, token: u64, d: Datagram) {
+        if self.token.is_none() && matches!(d, Datagram::KeepAlive(_) | Datagram::Election(_)) {
+            // Restarted and not registered yet (the server may be offline): the node
+            // cannot check the token, and can only say that it is not the coordinator,
+            // stamped as asked; silence would hold the asker, which the channel keeps
+            // acknowledging, for as long as the server is down (`dsim explore` found it).
+            self.send_stamped(ctx, from, token, Datagram::NotCoordinator);
+            return;
+        }
         if Some(token) != self.token {
             ctx.metrics().add("datagrams_bad_token", 1.0);
             return;
@@ -476,6 +495,11 @@ impl EdgeNode {
                     Datagram::HelloReply(self.me)
                 };
                 self.send(ctx, from, reply);
+                // A joiner that was waiting only for this greeter is done (`dsim
+                // explore` found a joiner greeting for ever).
+                if joining && self.hello_waiting.is_empty() {
+                    self.finish_hello(ctx);
+                }
             }
             Datagram::HelloReply(info) | Datagram::HelloCoordinator(info) if self.in_network() => {
                 self.learn(ctx, info);
@@ -571,6 +595,11 @@ impl EdgeNode {
     /// crashed since is then given up on by the channel.
     fn greet_again(&mut self, ctx: &mut impl Ctx<Self>) {
         if self.phase != Phase::Hello {
+            return;
+        }
+        // Every greeted node was heard from otherwise (its own hello, say).
+        if self.hello_waiting.is_empty() {
+            self.finish_hello(ctx);
             return;
         }
         let again: Vec<NodeId> = self
