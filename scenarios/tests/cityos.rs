@@ -195,7 +195,7 @@ fn a_node_joining_while_another_leaves_drops_it() {
 fn a_node_joining_during_an_election_may_win_it() {
     let (mut sim, duration) = simulation("cityos-join-during-election");
     let mut seen_join = None;
-    step_until(&mut sim, SimTime::from_millis(61_600), |sim| {
+    step_until(&mut sim, SimTime::from_millis(64_600), |sim| {
         let p = phases(sim);
         if seen_join.is_none() && p.contains(&(90, Phase::Hello)) {
             seen_join = Some(p);
@@ -219,7 +219,7 @@ fn a_node_joining_during_an_election_may_win_it() {
 #[test]
 fn the_winner_leaving_during_an_election_makes_the_next_one_win() {
     let (mut sim, duration) = simulation("cityos-leave-during-election");
-    sim.run_until(SimTime::from_millis(61_499));
+    sim.run_until(SimTime::from_millis(64_499));
     assert!(phases(&sim).iter().any(|(_, p)| *p == Phase::Electing));
     sim.run_until(duration);
     assert_eq!(sim.violation(), None);
@@ -240,13 +240,9 @@ fn sensors_of_an_offline_node_move_and_lose_little() {
         "{} > {bound}",
         m.value("measurements_lost")
     );
-    let Some(sim_core::Metric::Tally(codes)) = m.get("http_status_counts") else {
-        panic!()
-    };
-    assert!(
-        codes.contains_key("409"),
-        "the restarted node should find its stale entry"
-    );
+    // The restarted node registers again: its stale entry is exactly what it asks for
+    // (same id, cell and address), which the server answers like a first request.
+    assert!(edge(&sim, "edge-20").1.crashed);
     assert_eq!(edge(&sim, "edge-20").1.phase(), Phase::Active);
     assert!(cloud(&sim).nodes.contains_key(&20));
 }

@@ -95,7 +95,8 @@ impl Node for Analyst {
             | CityTimer::CoordinatorTimeout
             | CityTimer::LocalAverage
             | CityTimer::GlobalAverage
-            | CityTimer::Sample => {}
+            | CityTimer::Sample
+            | CityTimer::Transport(_) => {}
         }
     }
 

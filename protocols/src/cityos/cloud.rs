@@ -5,7 +5,10 @@
 //! Rules the report leaves open, as decided here:
 //! - `POST api/nodes` checks, in order: a malformed node (negative id, cell outside the
 //!   grid) is 400; an id already registered is 409; a cell closer than
-//!   [`MIN_NODE_DISTANCE`] to a registered node is 403.
+//!   [`MIN_NODE_DISTANCE`] to a registered node is 403. A request for exactly the
+//!   entry held (same id, cell and address) is a repeat, answered 200 like the first:
+//!   over a lossy network a node retries a registration whose answer it never got, and
+//!   must not be refused (or redraw its id, leaving a ghost entry) because of itself.
 //! - "No nodes with such id" (404 of the per-node measurement calls) means the id never
 //!   registered: a node that left keeps its averages readable.
 //! - `POST api/measurements` is idempotent: a local average already stored (same
@@ -104,8 +107,10 @@ impl Cloud {
         if info.id < 0 || !self.grid.contains(info.cell) {
             return Response::status(400);
         }
-        if self.nodes.contains_key(&info.id) {
-            return Response::status(409);
+        match self.nodes.get(&info.id) {
+            Some(held) if *held == info => return self.list_nodes(),
+            Some(_) => return Response::status(409),
+            None => {}
         }
         if self.too_close(info.cell).is_some() {
             return Response::status(403);
@@ -234,6 +239,10 @@ mod tests {
             (200, Body::Nodes(vec![node(5, 10, 10)]))
         );
         assert_eq!(status(&mut c, Request::AddNode(node(5, 80, 80))), 409);
+        // The same entry again is a retried request: answered like the first.
+        let (again, _) = c.handle(&Request::AddNode(node(5, 10, 10)));
+        assert_eq!(again.status, 200);
+        assert_eq!(c.nodes.len(), 1);
         // Distance 19 is too close, 20 is allowed.
         assert_eq!(status(&mut c, Request::AddNode(node(6, 20, 19))), 403);
         assert_eq!(status(&mut c, Request::AddNode(node(6, 20, 20))), 200);

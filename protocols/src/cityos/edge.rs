@@ -7,17 +7,30 @@
 //! report's "joining" role) -> `Active` under a coordinator, or `Electing` when no
 //! coordinator answered the hello -> `Coordinator` if it wins.
 //!
+//! Datagrams between edge nodes travel over the reliable channel of [`super::channel`]:
+//! acknowledged, retransmitted, deduplicated, and given up on only when the peer is
+//! down. Every wait of the protocol ends on an answer or on the channel giving up,
+//! never on a timeout alone, so delay and loss slow it down but do not mislead it:
+//! - Hello: a joining node waits until every node it greeted has answered or been given
+//!   up on (offline, as in the report); one that received the hello but is silent is
+//!   greeted again every `hello_timeout`.
+//! - Keep-alive: a node suspects its coordinator when the channel gives up on a
+//!   keep-alive, or when the node it keeps alive answers NOT_COORDINATOR (it restarted
+//!   or stepped down).
+//!
 //! The election is Bully with the report's exception, made precise here:
-//! - A candidate sends ELECTION to every higher node and to the coordinator it suspects
-//!   (whose keep-alive went unanswered), waits `answer_timeout`, and wins if nobody
-//!   answered. A coordinator in charge answers an ELECTION with COORDINATOR, so a live
-//!   coordinator is never replaced by a suspicious node.
+//! - A candidate sends ELECTION to every higher node and to the coordinator it suspects,
+//!   and wins once each has answered NOT_COORDINATOR or been given up on by the channel
+//!   (is down), if no higher node answered; one that received the ELECTION but is silent
+//!   (still greeting) is asked again every `answer_timeout`. A coordinator in charge
+//!   answers an ELECTION with COORDINATOR, so a live coordinator is never replaced by a
+//!   suspicious node, however slow the network.
 //! - A node that is `Active` under a coordinator answers a lower candidate but does not
 //!   run itself until its own keep-alive fails; that is why a node that joined under a
 //!   coordinator (even with a higher id) never takes over while it lives. It also tells
 //!   the candidate who its coordinator is (LEADER), so a candidate that never heard of
 //!   that coordinator adopts it instead of electing for ever (`dsim explore` found that
-//!   livelock).
+//!   livelock); unless it names the coordinator the candidate itself found dead.
 //! - Two coordinators that meet (after a partition, or a joiner that arrived during an
 //!   election and found none) settle by Bully: the higher id re-asserts, the lower
 //!   steps down.
@@ -33,13 +46,16 @@
 //!
 //! The coordinator removes from the server nodes it has not heard for `cleanup_after`
 //! (crashed nodes would otherwise stay listed and sensors would keep being sent to
-//! them); a node restarted with a fixed id that finds its stale entry (409) deletes it
-//! and registers again.
+//! them); a node restarted with a fixed id that finds a stale entry of its id with
+//! another cell (409) deletes it and registers again (an entry exactly like its request
+//! is answered 200).
 
+use super::channel::{Asked, Channel, Event};
 use super::grid::{Cell, Grid};
 use super::http::HttpClient;
 use super::rest::{Aggregate, Average, AverageId, Body, EdgeInfo, Request, Response, Ugm3};
 use super::{CityMsg, CityParams, CityTimer, Datagram, EdgeConfig, Timing};
+use crate::transport::{Segment, TimerToken, TransportConfig, TransportHost, forward};
 use rand::RngExt;
 use sim_core::{Ctx, Node, NodeId, SimTime, TimerId};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -108,6 +124,7 @@ struct CoordinatorState {
 #[derive(Clone, Debug)]
 struct Settings {
     config: EdgeConfig,
+    channel: TransportConfig,
     timing: Timing,
     id_range: i64,
     join_attempts: u32,
@@ -116,11 +133,13 @@ struct Settings {
 }
 
 /// An edge node.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct EdgeNode {
     settings: Settings,
     timing: Timing,
     server: NodeId,
+    /// The channel to the other edge nodes; a crash starts a new incarnation of it.
+    channel: Channel,
     // Volatile state, lost in a crash.
     phase: Phase,
     me: EdgeInfo,
@@ -128,15 +147,19 @@ pub struct EdgeNode {
     token: Option<u64>,
     http: HttpClient<Call>,
     members: BTreeMap<i64, NodeId>,
-    hello_waiting: BTreeSet<i64>,
+    /// Greeted nodes that have not answered the hello, and whether the channel
+    /// delivered it to them.
+    hello_waiting: BTreeMap<NodeId, bool>,
     hello_coordinator: Option<EdgeInfo>,
     hello_timer: Option<TimerId>,
     coordinator: Option<EdgeInfo>,
     suspected: Option<EdgeInfo>,
     stage: Option<(Stage, TimerId)>,
+    /// While waiting for answers: the nodes sent ELECTION that have neither answered
+    /// nor been given up on by the channel, and whether it delivered it to them.
+    ballot: BTreeMap<NodeId, bool>,
     timer: Option<TimerId>,
     keepalive: Option<TimerId>,
-    keepalive_timeout: Option<TimerId>,
     window: Vec<f64>,
     stack: BTreeMap<AverageId, (Average, SimTime)>,
     coord: Option<CoordinatorState>,
@@ -157,6 +180,7 @@ impl EdgeNode {
     pub fn new(config: EdgeConfig, params: &CityParams, server: NodeId) -> EdgeNode {
         EdgeNode::with(Settings {
             config,
+            channel: params.channel.clone(),
             timing: params.timing(),
             id_range: params.id_range,
             join_attempts: params.join_attempts,
@@ -169,6 +193,7 @@ impl EdgeNode {
         EdgeNode {
             timing: settings.timing,
             server: settings.server,
+            channel: Channel::new(settings.channel.clone()),
             settings,
             phase: Phase::Down,
             me: EdgeInfo {
@@ -180,15 +205,15 @@ impl EdgeNode {
             token: None,
             http: HttpClient::default(),
             members: BTreeMap::new(),
-            hello_waiting: BTreeSet::new(),
+            hello_waiting: BTreeMap::new(),
             hello_coordinator: None,
             hello_timer: None,
             coordinator: None,
             suspected: None,
             stage: None,
+            ballot: BTreeMap::new(),
             timer: None,
             keepalive: None,
-            keepalive_timeout: None,
             window: Vec::new(),
             stack: BTreeMap::new(),
             coord: None,
@@ -268,22 +293,120 @@ impl EdgeNode {
         ));
     }
 
-    fn send(&self, ctx: &mut impl Ctx<Self>, to: NodeId, datagram: Datagram) {
+    /// Send `datagram` to the edge node `to` over the channel.
+    fn send(&mut self, ctx: &mut impl Ctx<Self>, to: NodeId, datagram: Datagram) {
+        let token = self.token.unwrap_or_default();
+        self.send_stamped(ctx, to, token, datagram);
+    }
+
+    /// Send `datagram`, stamped with `token`, to the edge node `to` over the channel.
+    fn send_stamped(
+        &mut self,
+        ctx: &mut impl Ctx<Self>,
+        to: NodeId,
+        token: u64,
+        datagram: Datagram,
+    ) {
         if datagram.is_election() {
             ctx.metrics().add("election_messages", 1.0);
         }
+        self.channel.send(ctx.now(), to, token, &datagram);
+        let events = forward::<Self>(&mut self.channel.endpoint, ctx);
+        debug_assert!(events.is_empty(), "sending produced {events:?}");
+    }
+
+    /// Send `datagram` to the sensor `to`, as a bare UDP datagram.
+    fn send_udp(&self, ctx: &mut impl Ctx<Self>, to: NodeId, datagram: Datagram) {
         let token = self.token.unwrap_or_default();
         ctx.send(to, CityMsg::Udp { token, datagram });
     }
 
-    fn learn(&mut self, ctx: &impl Ctx<Self>, info: EdgeInfo) {
-        if info.id == self.me.id {
+    /// Act on what the channel's endpoint delivered, or gave up on.
+    fn on_channel(&mut self, ctx: &mut impl Ctx<Self>) {
+        let outputs = forward::<Self>(&mut self.channel.endpoint, ctx);
+        for event in self.channel.events(outputs) {
+            match event {
+                Event::Delivered {
+                    from,
+                    token,
+                    datagram,
+                } => self.on_stamped(ctx, from, token, datagram),
+                Event::Acked { to, asked } => self.on_acked(to, asked),
+                Event::Lost { to, asked } => self.on_lost(ctx, to, asked),
+            }
+        }
+    }
+
+    fn on_stamped(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, token: u64, d: Datagram) {
+        if self.token.is_none() && matches!(d, Datagram::KeepAlive(_) | Datagram::Election(_)) {
+            // Restarted and not registered yet (the server may be offline): the node
+            // cannot check the token, and can only say that it is not the coordinator,
+            // stamped as asked; silence would hold the asker, which the channel keeps
+            // acknowledging, for as long as the server is down (`dsim explore` found it).
+            self.send_stamped(ctx, from, token, Datagram::NotCoordinator);
             return;
         }
+        if Some(token) != self.token {
+            ctx.metrics().add("datagrams_bad_token", 1.0);
+            return;
+        }
+        self.on_datagram(ctx, from, d);
+    }
+
+    /// The channel delivered a request to `to`: its answer is on its way, unless `to`
+    /// crashes first (then the request is sent again, and given up on).
+    fn on_acked(&mut self, to: NodeId, asked: Asked) {
+        let waiting = match asked {
+            Asked::Hello => &mut self.hello_waiting,
+            Asked::Election => &mut self.ballot,
+            Asked::KeepAlive => return,
+        };
+        if let Some(delivered) = waiting.get_mut(&to) {
+            *delivered = true;
+        }
+    }
+
+    /// The channel gave up on `to`: it is down (crashed or left).
+    fn on_lost(&mut self, ctx: &mut impl Ctx<Self>, to: NodeId, asked: Asked) {
+        match asked {
+            // The report: a node that does not answer the hello is offline.
+            Asked::Hello if self.phase == Phase::Hello && self.hello_waiting.contains_key(&to) => {
+                self.hello_waiting.remove(&to);
+                self.members.retain(|_, addr| *addr != to);
+                if self.hello_waiting.is_empty() {
+                    self.finish_hello(ctx);
+                }
+            }
+            Asked::Election if self.phase == Phase::Electing && self.ballot.contains_key(&to) => {
+                self.ballot.remove(&to);
+                self.tally(ctx);
+            }
+            Asked::KeepAlive
+                if self.phase == Phase::Active && self.coordinator.map(|c| c.addr) == Some(to) =>
+            {
+                ctx.annotate("the channel gave up on the coordinator's keep-alive");
+                self.suspected = self.coordinator;
+                self.start_election(ctx);
+            }
+            _ => {}
+        }
+    }
+
+    fn learn(&mut self, ctx: &impl Ctx<Self>, info: EdgeInfo) {
+        // Itself, under its id or under an old one (a node that crashed and drew a new
+        // id may find its old entry in the server's list: `dsim explore` found such a
+        // node greeting itself for ever).
+        if info.id == self.me.id || info.addr == self.me.addr {
+            return;
+        }
+        // One id per address: a node that registered again under a new id (its old
+        // entry may linger on the server) is known by the id it now gives.
+        self.members
+            .retain(|id, addr| *addr != info.addr || *id == info.id);
         self.members.insert(info.id, info.addr);
         // Heard from while greeting: alive, whether or not it answers our hello (it may
         // have been down when we sent it and greet us itself).
-        self.hello_waiting.remove(&info.id);
+        self.hello_waiting.remove(&info.addr);
         if let Some(coord) = &mut self.coord {
             coord.last_seen.insert(info.id, ctx.now());
         }
@@ -350,7 +473,17 @@ impl EdgeNode {
                 ctx.metrics().add("measurements_received", 1.0);
             }
             Datagram::SensorKeepAlive if self.in_network() => {
-                self.send(ctx, from, Datagram::KeepAliveReply);
+                self.send_udp(ctx, from, Datagram::KeepAliveReply);
+            }
+            // Only the coordinator answers a keep-alive as such; any other node says it is
+            // not the coordinator (a restarted or deposed one), so the asker elects.
+            Datagram::KeepAlive(id) => {
+                if self.phase == Phase::Coordinator {
+                    self.heard(ctx, id);
+                    self.send(ctx, from, Datagram::KeepAliveReply);
+                } else {
+                    self.send(ctx, from, Datagram::NotCoordinator);
+                }
             }
             // A node still registering answers too: a joiner that registered just after
             // it must not take it for offline (nor be missed by it).
@@ -362,6 +495,11 @@ impl EdgeNode {
                     Datagram::HelloReply(self.me)
                 };
                 self.send(ctx, from, reply);
+                // A joiner that was waiting only for this greeter is done (`dsim
+                // explore` found a joiner greeting for ever).
+                if joining && self.hello_waiting.is_empty() {
+                    self.finish_hello(ctx);
+                }
             }
             Datagram::HelloReply(info) | Datagram::HelloCoordinator(info) if self.in_network() => {
                 self.learn(ctx, info);
@@ -369,7 +507,6 @@ impl EdgeNode {
                     if matches!(datagram, Datagram::HelloCoordinator(_)) {
                         self.hello_coordinator = Some(info);
                     }
-                    self.hello_waiting.remove(&info.id);
                     if self.hello_waiting.is_empty() {
                         self.finish_hello(ctx);
                     }
@@ -377,19 +514,12 @@ impl EdgeNode {
             }
             // A joining node handles only hello messages (the report): the rest is dropped.
             _ if joining => ctx.metrics().add("datagrams_dropped_while_joining", 1.0),
-            Datagram::KeepAlive(id) if self.phase == Phase::Coordinator => {
-                self.heard(ctx, id);
-                self.send(ctx, from, Datagram::KeepAliveReply);
-            }
-            Datagram::KeepAliveReply if self.phase == Phase::Active => {
-                if let Some(t) = self.keepalive_timeout.take() {
-                    ctx.cancel_timer(t);
-                }
-            }
-            Datagram::Election(info) if self.in_network() => self.on_election(ctx, from, info),
+            Datagram::NotCoordinator => self.on_not_coordinator(ctx, from),
+            Datagram::Election(info) => self.on_election(ctx, from, info),
             Datagram::ElectionReply(info) if self.phase == Phase::Electing => {
                 self.learn(ctx, info);
                 if let Some((Stage::Answers, t)) = self.stage {
+                    self.ballot.clear();
                     ctx.cancel_timer(t);
                     let t = ctx.set_timer(
                         self.timing.coordinator_timeout,
@@ -399,7 +529,11 @@ impl EdgeNode {
                 }
             }
             Datagram::Coordinator(info) if self.in_network() => self.on_coordinator(ctx, info),
-            Datagram::Leader(info) if self.phase == Phase::Electing => {
+            // Not the coordinator this candidate found dead: a node that has not noticed
+            // yet vouches for it, and the candidate waits for the election instead.
+            Datagram::Leader(info)
+                if self.phase == Phase::Electing && self.suspected.is_none_or(|s| s != info) =>
+            {
                 self.learn(ctx, info);
                 self.adopt(ctx, info);
             }
@@ -419,6 +553,21 @@ impl EdgeNode {
         }
     }
 
+    /// `from` answered a keep-alive or an ELECTION: it is not the coordinator.
+    fn on_not_coordinator(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId) {
+        if self.suspected.is_some_and(|s| s.addr == from) {
+            self.suspected = None;
+        }
+        match self.phase {
+            Phase::Electing if self.ballot.remove(&from).is_some() => self.tally(ctx),
+            Phase::Active if self.coordinator.is_some_and(|c| c.addr == from) => {
+                ctx.annotate("the coordinator says it is no longer in charge");
+                self.start_election(ctx);
+            }
+            _ => {}
+        }
+    }
+
     fn heard(&mut self, ctx: &impl Ctx<Self>, id: i64) {
         if let Some(coord) = &mut self.coord {
             coord.last_seen.insert(id, ctx.now());
@@ -430,28 +579,49 @@ impl EdgeNode {
     fn start_hello(&mut self, ctx: &mut impl Ctx<Self>) {
         self.phase = Phase::Hello;
         self.hello_coordinator = None;
-        self.hello_waiting = self.members.keys().copied().collect();
+        self.hello_waiting = self.members.values().map(|addr| (*addr, false)).collect();
         if self.hello_waiting.is_empty() {
             self.finish_hello(ctx);
             return;
         }
-        for addr in self.members.values().copied().collect::<Vec<_>>() {
+        for addr in self.hello_waiting.keys().copied().collect::<Vec<_>>() {
             self.send(ctx, addr, Datagram::Hello(self.me));
         }
         let t = ctx.set_timer(self.timing.hello_timeout, CityTimer::HelloDone);
         self.hello_timer = Some(t);
     }
 
+    /// Greet again the nodes that received the hello but have not answered: one that
+    /// crashed since is then given up on by the channel.
+    fn greet_again(&mut self, ctx: &mut impl Ctx<Self>) {
+        if self.phase != Phase::Hello {
+            return;
+        }
+        // Every greeted node was heard from otherwise (its own hello, say).
+        if self.hello_waiting.is_empty() {
+            self.finish_hello(ctx);
+            return;
+        }
+        let again: Vec<NodeId> = self
+            .hello_waiting
+            .iter_mut()
+            .filter_map(|(addr, delivered)| std::mem::take(delivered).then_some(*addr))
+            .collect();
+        for addr in again {
+            self.send(ctx, addr, Datagram::Hello(self.me));
+        }
+        let t = ctx.set_timer(self.timing.hello_timeout, CityTimer::HelloDone);
+        self.hello_timer = Some(t);
+    }
+
+    /// Every greeted node answered or is down: join under the coordinator that
+    /// answered, or elect.
     fn finish_hello(&mut self, ctx: &mut impl Ctx<Self>) {
         if self.phase != Phase::Hello {
             return;
         }
         if let Some(t) = self.hello_timer.take() {
             ctx.cancel_timer(t);
-        }
-        // Nodes that did not answer are offline: forget them.
-        for id in std::mem::take(&mut self.hello_waiting) {
-            self.members.remove(&id);
         }
         match self.hello_coordinator.take() {
             Some(coordinator) => self.adopt(ctx, coordinator),
@@ -468,10 +638,7 @@ impl EdgeNode {
     }
 
     fn stop_keepalive(&mut self, ctx: &mut impl Ctx<Self>) {
-        for t in [self.keepalive.take(), self.keepalive_timeout.take()]
-            .into_iter()
-            .flatten()
-        {
+        if let Some(t) = self.keepalive.take() {
             ctx.cancel_timer(t);
         }
     }
@@ -482,19 +649,47 @@ impl EdgeNode {
         self.coordinator = None;
         self.stop_keepalive(ctx);
         self.stage_timer(ctx, None);
-        let mut targets: BTreeMap<i64, NodeId> = self
+        self.ballot = self
             .members
             .range(self.me.id + 1..)
-            .map(|(id, addr)| (*id, *addr))
+            .map(|(_, addr)| (*addr, false))
+            .chain(self.suspected.map(|s| (s.addr, false)))
             .collect();
-        if let Some(s) = self.suspected {
-            targets.insert(s.id, s.addr);
-        }
-        if targets.is_empty() {
+        if self.ballot.is_empty() {
             self.become_coordinator(ctx);
             return;
         }
-        for addr in targets.into_values() {
+        for addr in self.ballot.keys().copied().collect::<Vec<_>>() {
+            self.send(ctx, addr, Datagram::Election(self.me));
+        }
+        let t = ctx.set_timer(self.timing.answer_timeout, CityTimer::AnswerTimeout);
+        self.stage = Some((Stage::Answers, t));
+    }
+
+    /// Bully over the channel: a candidate wins once every node it asked has answered
+    /// that it is not the coordinator or been given up on by the channel (is down),
+    /// and no higher node answered. Waiting for the channel, not for a timeout, is
+    /// what keeps a slow but live coordinator from being displaced.
+    fn tally(&mut self, ctx: &mut impl Ctx<Self>) {
+        if self.phase == Phase::Electing
+            && matches!(self.stage, Some((Stage::Answers, _)))
+            && self.ballot.is_empty()
+        {
+            self.stage_timer(ctx, None);
+            self.become_coordinator(ctx);
+        }
+    }
+
+    /// Ask again the nodes that received this candidate's ELECTION but have not
+    /// answered (a node still greeting drops it; one that crashed since is then given
+    /// up on by the channel).
+    fn ask_again(&mut self, ctx: &mut impl Ctx<Self>) {
+        let again: Vec<NodeId> = self
+            .ballot
+            .iter_mut()
+            .filter_map(|(addr, delivered)| std::mem::take(delivered).then_some(*addr))
+            .collect();
+        for addr in again {
             self.send(ctx, addr, Datagram::Election(self.me));
         }
         let t = ctx.set_timer(self.timing.answer_timeout, CityTimer::AnswerTimeout);
@@ -518,7 +713,9 @@ impl EdgeNode {
             Phase::Electing if self.me.id > candidate.id => {
                 self.send(ctx, from, Datagram::ElectionReply(self.me));
             }
-            _ => {}
+            // A lower node (the suspected coordinator, deposed or restarted) tells the
+            // candidate not to wait for it.
+            _ => self.send(ctx, from, Datagram::NotCoordinator),
         }
     }
 
@@ -539,6 +736,7 @@ impl EdgeNode {
     }
 
     fn become_coordinator(&mut self, ctx: &mut impl Ctx<Self>) {
+        self.ballot.clear();
         self.phase = Phase::Coordinator;
         self.coordinator = Some(self.me);
         self.suspected = None;
@@ -570,6 +768,7 @@ impl EdgeNode {
 
     fn adopt(&mut self, ctx: &mut impl Ctx<Self>, coordinator: EdgeInfo) {
         self.stage_timer(ctx, None);
+        self.ballot.clear();
         self.stop_keepalive(ctx);
         self.phase = Phase::Active;
         self.coordinator = Some(coordinator);
@@ -605,10 +804,6 @@ impl EdgeNode {
         let Some(c) = self.coordinator else { return };
         self.keepalive = Some(ctx.set_timer(self.timing.keepalive_period, CityTimer::KeepAlive));
         self.send(ctx, c.addr, Datagram::KeepAlive(self.me.id));
-        if self.keepalive_timeout.is_none() {
-            let t = ctx.set_timer(self.timing.keepalive_timeout, CityTimer::KeepAliveTimeout);
-            self.keepalive_timeout = Some(t);
-        }
         self.send_stack(ctx, self.timing.resend_after);
     }
 
@@ -786,12 +981,10 @@ impl Node for EdgeNode {
                     self.on_reply(ctx, call, response);
                 }
             }
-            CityMsg::Udp { token, datagram } => {
-                if Some(token) != self.token {
-                    ctx.metrics().add("datagrams_bad_token", 1.0);
-                    return;
-                }
-                self.on_datagram(ctx, from, datagram);
+            CityMsg::Udp { token, datagram } => self.on_stamped(ctx, from, token, datagram),
+            CityMsg::Segment(segment) => {
+                self.channel.endpoint.on_segment(ctx.now(), from, segment);
+                self.on_channel(ctx);
             }
             // Requests go to the server only.
             CityMsg::Http { .. } => {}
@@ -813,11 +1006,10 @@ impl Node for EdgeNode {
                 Phase::Coordinator => self.try_upload(ctx),
                 _ => {}
             },
-            CityTimer::HelloDone => self.finish_hello(ctx),
+            CityTimer::HelloDone => self.greet_again(ctx),
             CityTimer::AnswerTimeout => {
                 if self.phase == Phase::Electing {
-                    self.stage = None;
-                    self.become_coordinator(ctx);
+                    self.ask_again(ctx);
                 }
             }
             CityTimer::CoordinatorTimeout => {
@@ -827,13 +1019,9 @@ impl Node for EdgeNode {
                 }
             }
             CityTimer::KeepAlive => self.keepalive_tick(ctx),
-            CityTimer::KeepAliveTimeout => {
-                self.keepalive_timeout = None;
-                if self.phase == Phase::Active {
-                    ctx.annotate("coordinator did not answer the keep-alive");
-                    self.suspected = self.coordinator;
-                    self.start_election(ctx);
-                }
+            CityTimer::Transport(token) => {
+                self.channel.endpoint.on_timer(ctx.now(), token);
+                self.on_channel(ctx);
             }
             CityTimer::LocalAverage => {
                 if self.in_network() {
@@ -854,12 +1042,18 @@ impl Node for EdgeNode {
                 }
             }
             // Sensors and the analyst set these; an edge node never does.
-            CityTimer::Sample | CityTimer::Query => {}
+            CityTimer::Sample | CityTimer::Query | CityTimer::KeepAliveTimeout => {}
         }
     }
 
     fn on_crash(&mut self) {
+        let mut channel = std::mem::replace(
+            &mut self.channel,
+            Channel::new(self.settings.channel.clone()),
+        );
+        channel.crash();
         *self = EdgeNode {
+            channel,
             restarted: true,
             produced: std::mem::take(&mut self.produced),
             crashed: true,
@@ -889,5 +1083,15 @@ impl Node for EdgeNode {
             ctx.send(self.server, CityMsg::Http { req: 0, request });
         }
         self.phase = Phase::Gone;
+    }
+}
+
+impl TransportHost for EdgeNode {
+    fn wrap_segment(segment: Segment) -> CityMsg {
+        CityMsg::Segment(segment)
+    }
+
+    fn wrap_timer(token: TimerToken) -> CityTimer {
+        CityTimer::Transport(token)
     }
 }

@@ -23,6 +23,7 @@
 //! does when started with the server address only.
 
 pub mod analyst;
+pub mod channel;
 pub mod cloud;
 pub mod edge;
 pub mod grid;
@@ -39,6 +40,7 @@ pub use edge::{EdgeNode, Phase};
 pub use grid::{Cell, Grid};
 pub use sensor::Sensor;
 
+use crate::transport::{Segment, TimerToken, TransportConfig};
 use dsim_system::{Setup, System, TopologyRule};
 use hardware_models::pm10::{FieldConfig, Pm10Field, Pm10Process, Sds011};
 use invariants::{AveragesReachTheCloud, JoinerNeverDisplaces, MinimumDistance, OneCoordinator};
@@ -77,13 +79,21 @@ pub struct CityParams {
     pub join_attempts: u32,
     /// Keep-alive period, sensor to node and node to coordinator (2 s in the report).
     pub keepalive_period: SimTime,
-    /// How long a keep-alive waits for its reply before the peer counts as gone.
+    /// How long a sensor's keep-alive waits for its node's reply before the sensor
+    /// looks for another node. (An edge node's keep-alive travels over the channel: the
+    /// coordinator counts as gone when the channel gives up on it, or when it answers
+    /// that it is no longer the coordinator.)
     pub keepalive_timeout: SimTime,
-    /// How long a joining node waits for hello replies.
+    /// A joining node greets again, every `hello_timeout`, the nodes that received its
+    /// hello but have not answered (one that crashed after receiving it is then given
+    /// up on by the channel).
     pub hello_timeout: SimTime,
-    /// How long a Bully candidate waits for an answer from a higher node.
+    /// A Bully candidate asks again, every `answer_timeout`, the nodes that received its
+    /// ELECTION but have not answered.
     pub answer_timeout: SimTime,
-    /// How long a candidate that got an answer waits for the coordinator message.
+    /// How long a candidate that got an answer waits for the coordinator message. The
+    /// higher node may first have to wait for the channel to give up on the dead nodes
+    /// above it (`channel.max_tries * channel.timeout`), so this must be longer.
     pub coordinator_timeout: SimTime,
     /// How often a node averages what its sensors sent.
     pub local_period: SimTime,
@@ -96,9 +106,13 @@ pub struct CityParams {
     pub resend_after: SimTime,
     /// The coordinator removes from the server a node it has not heard for this long.
     pub cleanup_after: SimTime,
-    /// Assumed bound on one-way network delay, used only to derive the settling bound
+    /// Assumed bound on the one-way delivery of a datagram over the channel (latency,
+    /// delay spikes and a few retransmissions), used only to derive the settling bound
     /// of elections that the invariants check.
     pub max_delay: SimTime,
+    /// The reliable channel between edge nodes ([`channel`]); it gives up on a peer
+    /// (which then counts as down) after `max_tries * timeout`.
+    pub channel: TransportConfig,
     /// How often the analyst queries the server.
     pub query_period: SimTime,
     /// How many values the analyst's queries ask for.
@@ -120,13 +134,17 @@ impl Default for CityParams {
             keepalive_timeout: SimTime::from_secs(1),
             hello_timeout: SimTime::from_secs(1),
             answer_timeout: SimTime::from_secs(1),
-            coordinator_timeout: SimTime::from_secs(2),
+            coordinator_timeout: SimTime::from_secs(5),
             local_period: SimTime::from_secs(2),
             global_period: SimTime::from_secs(5),
             http_timeout: SimTime::from_secs(1),
             resend_after: SimTime::from_secs(30),
             cleanup_after: SimTime::from_secs(10),
-            max_delay: SimTime::from_millis(100),
+            max_delay: SimTime::from_secs(1),
+            channel: TransportConfig {
+                max_tries: 30,
+                ..TransportConfig::default()
+            },
             query_period: SimTime::from_secs(10),
             query_n: 10,
             field: FieldConfig::default(),
@@ -155,6 +173,7 @@ impl CityParams {
             resend_after: self.resend_after,
             cleanup_after: self.cleanup_after,
             max_delay: self.max_delay,
+            give_up: self.channel.timeout * u64::from(self.channel.max_tries),
         }
     }
 }
@@ -184,29 +203,32 @@ pub struct Timing {
     pub cleanup_after: SimTime,
     /// See [`CityParams::max_delay`].
     pub max_delay: SimTime,
+    /// How long the channel tries a datagram before it gives up on the peer
+    /// (`channel.max_tries * channel.timeout`).
+    pub give_up: SimTime,
 }
 
 impl Timing {
     /// How long after a disruption (a crash, leave or join) the network has one
     /// coordinator that every live node agrees on, if nothing else happens meanwhile.
     ///
-    /// The slowest case is the coordinator failing: every node notices within a
-    /// keep-alive period plus its timeout; the highest live node (which defers to its
-    /// coordinator until it notices itself) then sends ELECTION to the old coordinator,
-    /// waits an answer timeout, and announces. A lower node that got an ANSWER from it
-    /// earlier may time out waiting for COORDINATOR and start one more round, which
-    /// the new coordinator ends by answering COORDINATOR at once. A joiner adds the
-    /// registration round trip and its hello timeout before the same election. Each
-    /// message step costs at most `max_delay`:
+    /// The slowest case is the coordinator failing: every node's next keep-alive
+    /// (within a period) is given up on by the channel (`give_up`); the highest live
+    /// node then sends ELECTION to the dead coordinator (and dead higher nodes), wins
+    /// when the channel gives up on them, and announces. A lower node that got an
+    /// ANSWER from a node that died meanwhile waits `coordinator_timeout` and runs
+    /// again (one more `give_up`). A joiner adds its hello, which waits for the channel
+    /// to give up on a dead node it greets. A node that received a hello or an ELECTION
+    /// and crashed before answering is asked again after `hello_timeout` or
+    /// `answer_timeout`. Each message step costs at most `max_delay`:
     ///
-    /// `period + keepalive_timeout + hello_timeout + answer_timeout +
-    ///  coordinator_timeout + answer_timeout + 8 * max_delay`.
+    /// `period + 4 * give_up + coordinator_timeout + hello_timeout + answer_timeout +
+    ///  8 * max_delay`.
     pub fn settle_bound(&self) -> SimTime {
         self.keepalive_period
-            + self.keepalive_timeout
-            + self.hello_timeout
-            + self.answer_timeout
+            + self.give_up * 4
             + self.coordinator_timeout
+            + self.hello_timeout
             + self.answer_timeout
             + self.max_delay * 8
     }
@@ -238,7 +260,11 @@ pub enum CityMsg {
         /// Status and body.
         response: Response,
     },
-    /// A UDP datagram, stamped with the protocol token; a wrong token is discarded.
+    /// A segment of the reliable channel between edge nodes ([`channel`]); its
+    /// datagrams carry the protocol token too.
+    Segment(Segment),
+    /// A UDP datagram between a sensor and its node, stamped with the protocol token; a
+    /// wrong token is discarded.
     Udp {
         /// The token from `api/init`.
         token: u64,
@@ -259,6 +285,11 @@ pub enum Datagram {
     KeepAlive(i64),
     /// Keep-alive reply.
     KeepAliveReply,
+    /// To a node's keep-alive or to a higher candidate's ELECTION, from a node that is
+    /// not the coordinator: do not wait for this node (it is alive, and not in charge).
+    /// Not in the report, whose nodes stay silent; over a channel that only gives up on
+    /// dead nodes, silence would leave the asker waiting.
+    NotCoordinator,
     /// Hello request from a joining node.
     Hello(EdgeInfo),
     /// Hello reply from a node that is not the coordinator (or is joining itself).
@@ -309,13 +340,15 @@ impl Message for CityMsg {
         match self {
             CityMsg::Http { request, .. } => HTTP_OVERHEAD + request.body_bytes(),
             CityMsg::HttpReply { response, .. } => HTTP_OVERHEAD + response.body_bytes(),
+            CityMsg::Segment(segment) => DATAGRAM_OVERHEAD + segment.size_bytes(),
             CityMsg::Udp { datagram, .. } => {
                 DATAGRAM_OVERHEAD
                     + match datagram {
                         Datagram::Measurement(_) => 40,
                         Datagram::SensorKeepAlive
                         | Datagram::KeepAlive(_)
-                        | Datagram::KeepAliveReply => 8,
+                        | Datagram::KeepAliveReply
+                        | Datagram::NotCoordinator => 8,
                         Datagram::LocalAverages(v) => 48 * v.len() as u32,
                         Datagram::AverageAck(v) => 24 * v.len() as u32,
                         _ => 48,
@@ -328,11 +361,13 @@ impl Message for CityMsg {
         match self {
             CityMsg::Http { .. } => "http_request",
             CityMsg::HttpReply { .. } => "http_reply",
+            CityMsg::Segment(segment) => segment.kind(),
             CityMsg::Udp { datagram, .. } => match datagram {
                 Datagram::Measurement(_) => "measurement",
                 Datagram::SensorKeepAlive => "sensor_keepalive",
                 Datagram::KeepAlive(_) => "keepalive",
                 Datagram::KeepAliveReply => "keepalive_reply",
+                Datagram::NotCoordinator => "not_coordinator",
                 Datagram::Hello(_) => "hello",
                 Datagram::HelloReply(_) => "hello_reply",
                 Datagram::HelloCoordinator(_) => "hello_coordinator",
@@ -373,6 +408,8 @@ pub enum CityTimer {
     Sample,
     /// The analyst runs its next round of queries.
     Query,
+    /// A timer of an edge node's channel endpoint.
+    Transport(TimerToken),
 }
 
 impl TimerTag for CityTimer {
@@ -389,6 +426,7 @@ impl TimerTag for CityTimer {
             CityTimer::GlobalAverage => "global_average",
             CityTimer::Sample => "sample",
             CityTimer::Query => "query",
+            CityTimer::Transport(_) => "transport",
         }
     }
 }
@@ -437,7 +475,7 @@ impl Node for CloudServer {
 
 sim_core::roles! {
     /// A CityOS node of any role.
-    #[derive(Clone, Debug)]
+    #[derive(Debug)]
     pub enum CityNode {
         /// An edge node.
         Edge(Box<EdgeNode>),
@@ -508,6 +546,10 @@ impl System for CityOs {
                 return Err(format!("params.{name}: must be longer than zero"));
             }
         }
+        params
+            .channel
+            .validate()
+            .map_err(|e| format!("params.channel.{e}"))?;
         if params.keepalive_timeout >= params.keepalive_period {
             return Err(format!(
                 "params.keepalive_timeout: {} must be shorter than keepalive_period {}",

@@ -180,7 +180,8 @@ impl Node for Sensor {
             | CityTimer::CoordinatorTimeout
             | CityTimer::LocalAverage
             | CityTimer::GlobalAverage
-            | CityTimer::Query => {}
+            | CityTimer::Query
+            | CityTimer::Transport(_) => {}
         }
     }
 

@@ -146,11 +146,11 @@ proptest! {
 
 #[test]
 fn the_settling_bound_adds_up_the_timeouts() {
-    // 2 s keep-alive + 1 s timeout + 1 s hello + 1 s answer + 2 s coordinator + 1 s
-    // answer + 8 x 100 ms.
+    // 2 s keep-alive + 4 x 3 s channel give-up (30 x 100 ms) + 5 s coordinator + 1 s
+    // hello + 1 s answer + 8 x 1 s.
     assert_eq!(
         CityParams::default().timing().settle_bound(),
-        SimTime::from_millis(8_800)
+        SimTime::from_secs(29)
     );
 }
 
