@@ -53,8 +53,8 @@ pub enum Channel {
 struct Tx {
     /// The number of the next message.
     next: u64,
-    /// Messages not acknowledged yet, by number.
-    pending: BTreeMap<u64, WpMsg>,
+    /// Messages not acknowledged yet, by number, with when each was last sent.
+    pending: BTreeMap<u64, (SimTime, WpMsg)>,
     /// Whether a retransmission timer is set.
     armed: bool,
 }
@@ -117,7 +117,7 @@ impl Link {
         let tx = self.tx.entry(to.0).or_default();
         let seq = tx.next;
         tx.next += 1;
-        tx.pending.insert(seq, msg.clone());
+        tx.pending.insert(seq, (ctx.now(), msg.clone()));
         let base = tx.base();
         if !tx.armed {
             tx.armed = true;
@@ -185,8 +185,9 @@ impl Link {
         }
     }
 
-    /// The retransmission timer for `to` fired: send again what is pending, or drop it
-    /// if the peer no longer talks to `to` (`keep` false).
+    /// The retransmission timer for `to` fired: send again what has waited
+    /// `retransmit` since it was last sent, or drop everything pending if the peer no
+    /// longer talks to `to` (`keep` false).
     pub fn on_retransmit(&mut self, ctx: &mut impl Context<WpMsg, WpTimer>, to: u32, keep: bool) {
         let Channel::Reliable { retransmit } = self.channel else {
             return;
@@ -199,16 +200,22 @@ impl Link {
         if !keep {
             tx.pending.clear();
         }
-        if tx.pending.is_empty() {
-            return;
-        }
+        let now = ctx.now();
         let base = tx.base();
-        for (&seq, msg) in &tx.pending {
-            ctx.metrics().add("link_retransmissions", 1.0);
-            ctx.send(NodeId(to), segment(inc, seq, base, msg.clone()));
+        let mut oldest = None;
+        for (&seq, (sent, msg)) in &mut tx.pending {
+            if now.saturating_sub(*sent) >= retransmit {
+                ctx.metrics().add("link_retransmissions", 1.0);
+                ctx.send(NodeId(to), segment(inc, seq, base, msg.clone()));
+                *sent = now;
+            }
+            oldest = Some(oldest.map_or(*sent, |o: SimTime| o.min(*sent)));
         }
-        tx.armed = true;
-        ctx.set_timer(retransmit, WpTimer::Retransmit { to });
+        if let Some(oldest) = oldest {
+            tx.armed = true;
+            let due = (oldest + retransmit).saturating_sub(now);
+            ctx.set_timer(due, WpTimer::Retransmit { to });
+        }
     }
 }
 
