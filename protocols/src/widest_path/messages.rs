@@ -216,15 +216,16 @@ pub enum WpTimer {
     },
     /// Serve the request queue again after a `Retry` answer.
     RetryQueue,
-    /// Retransmit what the reliable channel to `to` has pending.
-    Retransmit {
-        /// The neighbour.
-        to: u32,
-    },
     /// User action number `index` is due.
     Op {
         /// Index into the peer's actions.
         index: usize,
+    },
+    // Added last: a variant's position enters the trace's fingerprint.
+    /// Retransmit what the reliable channel to `to` has pending.
+    Retransmit {
+        /// The neighbour.
+        to: u32,
     },
 }
 

@@ -269,6 +269,7 @@ impl System for WidestPath {
         vec![
             Box::new(invariants::ReservationsWithinCapacity),
             Box::new(invariants::OneSessionOneTree),
+            Box::new(invariants::NoLinkLost),
         ]
     }
 

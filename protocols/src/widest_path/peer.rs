@@ -135,6 +135,10 @@ impl Peer {
                 self.break_channels_over(ctx, from);
                 self.links.insert(from, kbps);
                 self.last_heard.insert(from, now);
+                // It is alive: a wave in progress must not drop it as silent. It knows
+                // no session, and starts one of its own (above this one) once its
+                // `Hello`s are answered.
+                self.sessions.alive(from);
                 let session = self.sessions.current;
                 send(ctx, from, WpMsg::HelloAck { session });
             }
