@@ -53,9 +53,9 @@ pub use params::{GraphSource, Joiner, Op, OpKind, WidestPathParams};
 pub use peer::{Life, Peer, PeerNode, PeerOp, Timing};
 
 use channel::Channels;
-use link::Channel;
 use dsim_system::{Setup, System, TopologyRule};
 use graph::PeerGraph;
+use link::Channel;
 use session::{Sessions, TreeKind};
 use sim_core::{Invariant, Metrics, NodeId, SimTime, Simulation};
 use std::collections::BTreeMap;

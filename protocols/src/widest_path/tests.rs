@@ -640,7 +640,7 @@ fn the_reliable_channel_delivers_in_order_once() {
     }
     assert_eq!(ca.timers.len(), 1, "one retransmission timer per neighbour");
     let segments: Vec<WpMsg> = ca.sent.drain(..).map(|(_, m)| m).collect();
-    let mut arrive = |b: &mut Link, cb: &mut Recorder<WpMsg, WpTimer>, seg: &WpMsg| {
+    let arrive = |b: &mut Link, cb: &mut Recorder<WpMsg, WpTimer>, seg: &WpMsg| {
         let WpMsg::Seg {
             inc,
             seq,
