@@ -201,25 +201,37 @@ pub fn load<S: System>(
         budget
             .validate(scenario.duration)
             .map_err(|m| err(&["explore"], None, m))?;
-        if let Some(unknown) = budget.nodes.iter().find(|n| !names.contains(n.as_str())) {
-            return Err(err(
-                &["explore"],
-                Some(unknown),
-                format!("explore.nodes names unknown node {unknown:?}"),
-            ));
-        }
     }
-    let prepared = Prepared::<S> {
+    let mut prepared = Prepared::<S> {
         scenario,
         nodes,
         links,
         network,
         files: scenario_files,
+        built_names: Vec::new(),
     };
     // Build once: every fault must name a node the system actually has.
-    prepared
+    let sim = prepared
         .build(prepared.scenario.seed, false, &[])
         .map_err(|(token, m)| err(&["faults"], Some(&token), m))?;
+    let world = sim.world();
+    prepared.built_names = world
+        .nodes()
+        .map(|(id, _, _)| world.name(id).to_owned())
+        .collect();
+    // Explore may target any node the system has, declared or built from its params.
+    if let Some(budget) = &prepared.scenario.explore
+        && let Some(unknown) = budget
+            .nodes
+            .iter()
+            .find(|n| !prepared.built_names.contains(n))
+    {
+        return Err(err(
+            &["explore"],
+            Some(unknown),
+            format!("explore.nodes names unknown node {unknown:?}"),
+        ));
+    }
     Ok(prepared)
 }
 

@@ -115,7 +115,9 @@ pub trait LoadedScenario: Sync {
     fn seed(&self) -> u64;
     /// The scenario's duration.
     fn duration(&self) -> SimTime;
-    /// Node names in declaration order (what fault plans may target).
+    /// Node names (what fault plans may target): the declared nodes in declaration
+    /// order, or, when the scenario declares none, the nodes the system built from its
+    /// parameters, by node id.
     fn node_names(&self) -> Vec<String>;
     /// The default link parameters (what network fault episodes restore).
     fn default_link(&self) -> LinkParams;
@@ -153,6 +155,9 @@ pub struct Prepared<S: System> {
     pub(crate) network: LinkTable,
     /// The files the scenario names, as read at load time.
     pub(crate) files: ScenarioFiles,
+    /// The names of the nodes the system built at load time (the declared ones, or
+    /// those a system that builds its own nodes made), by node id.
+    pub(crate) built_names: Vec<String>,
 }
 
 impl<S: System> Prepared<S> {
@@ -249,7 +254,11 @@ impl<S: System> LoadedScenario for Prepared<S> {
     }
 
     fn node_names(&self) -> Vec<String> {
-        self.nodes.iter().map(|n| n.name.clone()).collect()
+        if self.nodes.is_empty() {
+            self.built_names.clone()
+        } else {
+            self.nodes.iter().map(|n| n.name.clone()).collect()
+        }
     }
 
     fn default_link(&self) -> LinkParams {

@@ -35,6 +35,41 @@ impl Invariant<PeerNode> for ReservationsWithinCapacity {
     }
 }
 
+/// At the end every link of the graph between two peers still in the network (up, not
+/// gone) is in use at both ends: no fault made a peer drop a neighbour that is alive,
+/// so the tree [`OneSessionOneTree`] compares with Kruskal's spans the whole graph that
+/// is left. (A pair counts when each end has the other among its configured links: a
+/// restarted peer announces only its graph links, not a joiner's.)
+pub struct NoLinkLost;
+
+impl Invariant<PeerNode> for NoLinkLost {
+    fn name(&self) -> &str {
+        "no_link_lost"
+    }
+    fn check_at_end(&mut self, world: &World<'_, PeerNode>) -> Result<(), String> {
+        let peers: BTreeMap<u32, (sim_core::NodeId, &Peer)> = world
+            .up_nodes()
+            .map(|(id, n)| (n.0.me, (id, n.0.as_ref())))
+            .filter(|(_, (_, p))| p.life != Life::Gone)
+            .collect();
+        for (id, p) in peers.values() {
+            for &(n, _) in &p.config {
+                let Some((nid, q)) = peers.get(&n) else {
+                    continue;
+                };
+                if q.config.iter().any(|&(m, _)| m == p.me) && !p.links.contains_key(&n) {
+                    return Err(format!(
+                        "{} dropped its link to {}, though both are up",
+                        world.name(*id),
+                        world.name(*nid)
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// At the end every peer still in the network is in the same session as the peers it
 /// is connected to, with its trees computed; the tree edges both ends report agree; and
 /// the capacity tree (a forest if a crash cut the graph) is the one Kruskal finds on the

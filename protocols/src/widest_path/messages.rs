@@ -122,6 +122,25 @@ pub enum WpMsg {
         /// Towards the target.
         forward: bool,
     },
+    /// A message on the reliable channel ([`super::link`]): numbered per neighbour.
+    Seg {
+        /// The sender's incarnation.
+        inc: u32,
+        /// The message's number on this sender-receiver stream.
+        seq: u64,
+        /// The sender's lowest unacknowledged number: the receiver skips what lies below.
+        base: u64,
+        /// The message.
+        msg: Box<WpMsg>,
+    },
+    /// The reliable channel's acknowledgement: every message of the receiver's
+    /// incarnation `inc` numbered below `upto` has arrived.
+    Ack {
+        /// The incarnation of the sender of the acknowledged messages.
+        inc: u32,
+        /// The cumulative point.
+        upto: u64,
+    },
 }
 
 impl WpMsg {
@@ -147,6 +166,8 @@ impl Message for WpMsg {
             | WpMsg::Reply { path, .. }
             | WpMsg::Probe { path, .. }
             | WpMsg::ProbeReply { path, .. } => 48 + 4 * path.len() as u32,
+            // Incarnation, number and base in front of the message.
+            WpMsg::Seg { msg, .. } => 20 + msg.size_bytes(),
             _ => 40,
         }
     }
@@ -169,6 +190,9 @@ impl Message for WpMsg {
             WpMsg::Data { .. } => "data",
             WpMsg::Close { .. } => "close",
             WpMsg::Broken { .. } => "broken",
+            // A numbered message shows as what it carries.
+            WpMsg::Seg { msg, .. } => msg.kind(),
+            WpMsg::Ack { .. } => "link_ack",
         }
     }
 }
@@ -197,6 +221,12 @@ pub enum WpTimer {
         /// Index into the peer's actions.
         index: usize,
     },
+    // Added last: a variant's position enters the trace's fingerprint.
+    /// Retransmit what the reliable channel to `to` has pending.
+    Retransmit {
+        /// The neighbour.
+        to: u32,
+    },
 }
 
 impl sim_core::TimerTag for WpTimer {
@@ -207,6 +237,7 @@ impl sim_core::TimerTag for WpTimer {
             WpTimer::HelloTimeout => "hello_timeout",
             WpTimer::HopTimeout { .. } => "hop_timeout",
             WpTimer::RetryQueue => "retry_queue",
+            WpTimer::Retransmit { .. } => "retransmit",
             WpTimer::Op { .. } => "op",
         }
     }

@@ -28,12 +28,17 @@
 //!   end; a peer that loses a neighbour (heartbeats stop, or it says goodbye) tears down
 //!   the channels over that link, starts a session, and the requester re-establishes
 //!   them on the new tree.
-//! - Links must be FIFO (GHS needs it); scenarios set `fifo: true`.
+//! - Messages between neighbours travel over a [`link`] channel: bare datagrams on
+//!   ideal FIFO links (`fifo: true`, the report's assumption, kept by the measurement
+//!   scenarios), or the reliable channel (acknowledged, retransmitted, deduplicated,
+//!   FIFO per neighbour pair) that GHS needs over links that lose, duplicate, reorder
+//!   and delay.
 
 pub mod channel;
 pub mod ghs;
 pub mod graph;
 pub mod invariants;
+pub mod link;
 pub mod messages;
 pub mod oracle;
 pub mod params;
@@ -50,6 +55,7 @@ pub use peer::{Life, Peer, PeerNode, PeerOp, Timing};
 use channel::Channels;
 use dsim_system::{Setup, System, TopologyRule};
 use graph::PeerGraph;
+use link::Channel;
 use session::{Sessions, TreeKind};
 use sim_core::{Invariant, Metrics, NodeId, SimTime, Simulation};
 use std::collections::BTreeMap;
@@ -168,7 +174,12 @@ impl System for WidestPath {
             ("dead_after", params.dead_after),
             ("echo_timeout", params.echo_timeout),
             ("hop_timeout", params.hop_timeout),
-        ] {
+        ]
+        .into_iter()
+        .chain(match params.channel {
+            Channel::Reliable { retransmit } => Some(("channel.retransmit", retransmit)),
+            Channel::Bare => None,
+        }) {
             if t == SimTime::ZERO {
                 return Err(format!("params.{name} must be positive"));
             }
@@ -195,6 +206,7 @@ impl System for WidestPath {
             dead_after: params.dead_after,
             echo_timeout: params.echo_timeout,
             hop_timeout: params.hop_timeout,
+            channel: params.channel,
         };
         let first = params
             .first_session_by
@@ -257,6 +269,7 @@ impl System for WidestPath {
         vec![
             Box::new(invariants::ReservationsWithinCapacity),
             Box::new(invariants::OneSessionOneTree),
+            Box::new(invariants::NoLinkLost),
         ]
     }
 

@@ -3,6 +3,7 @@
 
 use super::ghs::Objective;
 use super::graph::PeerGraph;
+use super::link::Channel;
 use dsim_system::ScenarioFiles;
 use serde::{Deserialize, Serialize};
 use sim_core::SimTime;
@@ -212,6 +213,9 @@ pub struct WidestPathParams {
     /// Which tree GHS builds on residual capacities (Max: widest paths; Min only to
     /// exercise GHS).
     pub objective: Objective,
+    /// How messages travel between neighbours: `Bare` datagrams on ideal FIFO links
+    /// (the report's assumption), or `Reliable(retransmit: "100ms")` over real ones.
+    pub channel: Channel,
 }
 
 impl Default for WidestPathParams {
@@ -226,6 +230,7 @@ impl Default for WidestPathParams {
             echo_timeout: SimTime::from_secs(2),
             hop_timeout: SimTime::from_millis(500),
             objective: Objective::Max,
+            channel: Channel::Bare,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! the simulator's, or a [`sim_core::Recorder`] in unit tests.
 
 use super::channel::Channels;
+use super::link::{Channel, Link, Wire};
 use super::messages::{WpMsg, WpTimer};
 use super::session::Sessions;
 use sim_core::{Ctx, Node, NodeId, SimTime};
@@ -19,6 +20,8 @@ pub struct Timing {
     pub echo_timeout: SimTime,
     /// Request hop patience.
     pub hop_timeout: SimTime,
+    /// How messages travel between neighbours.
+    pub channel: Channel,
 }
 
 /// A user action resolved to peer ids.
@@ -125,15 +128,17 @@ impl Peer {
             return;
         }
         let now = ctx.now();
-        if self.links.contains_key(&from) {
-            self.last_heard.insert(from, now);
-        }
+        self.heard(from, now);
         match msg {
             WpMsg::Hello { kbps } => {
                 // A new or restarted peer: nothing of an earlier incarnation survives.
                 self.break_channels_over(ctx, from);
                 self.links.insert(from, kbps);
                 self.last_heard.insert(from, now);
+                // It is alive: a wave in progress must not drop it as silent. It knows
+                // no session, and starts one of its own (above this one) once its
+                // `Hello`s are answered.
+                self.sessions.alive(from);
                 let session = self.sessions.current;
                 send(ctx, from, WpMsg::HelloAck { session });
             }
@@ -198,6 +203,8 @@ impl Peer {
             WpTimer::EchoTimeout { session } => self.on_echo_timeout(ctx, session),
             WpTimer::HopTimeout { chan } => self.on_hop_timeout(ctx, chan),
             WpTimer::RetryQueue => self.resume_queue(ctx),
+            // The node handles its channel's timers.
+            WpTimer::Retransmit { .. } => {}
             WpTimer::Op { index } => {
                 let op = self.ops[index].1.clone();
                 self.perform(ctx, op);
@@ -245,6 +252,20 @@ impl Peer {
         }
     }
 
+    /// A sign of life from `from` at `now` (a message, or a segment of one).
+    fn heard(&mut self, from: u32, now: SimTime) {
+        if self.links.contains_key(&from) {
+            self.last_heard.insert(from, now);
+        }
+    }
+
+    /// Whether this peer still talks to `peer`: a neighbour, or one a joining peer's
+    /// `Hello` has not heard back from. The reliable channel drops what is pending to
+    /// any other peer.
+    fn talks_to(&self, peer: u32) -> bool {
+        self.links.contains_key(&peer) || (self.joins && self.hello_waiting.contains(&peer))
+    }
+
     /// The current residual bandwidth of the link to `peer`.
     pub fn residual(&self, peer: u32) -> u64 {
         self.links
@@ -263,14 +284,16 @@ pub(super) fn send(ctx: &mut impl Ctx<PeerNode>, to: u32, msg: WpMsg) {
 }
 
 /// A node of the widest-path system: a peer, boxed so that the simulator's node slots
-/// stay small.
+/// stay small, and its end of the channels to its neighbours, which every message the
+/// peer sends or receives goes through.
 #[derive(Clone, Debug)]
-pub struct PeerNode(pub Box<Peer>);
+pub struct PeerNode(pub Box<Peer>, Box<Link>);
 
 impl PeerNode {
-    /// The node of `peer`.
+    /// The node of `peer`, its channels in the mode its timing names.
     pub fn new(peer: Peer) -> PeerNode {
-        PeerNode(Box::new(peer))
+        let link = Link::new(peer.timing.channel);
+        PeerNode(Box::new(peer), Box::new(link))
     }
 }
 
@@ -279,15 +302,34 @@ impl Node for PeerNode {
     type Timer = WpTimer;
 
     fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
-        self.0.on_start(ctx);
+        self.0.on_start(&mut Wire::new(ctx, &mut self.1));
     }
 
     fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: WpMsg) {
-        self.0.on_message(ctx, from.0, msg);
+        let PeerNode(peer, link) = self;
+        match msg {
+            WpMsg::Seg {
+                inc,
+                seq,
+                base,
+                msg,
+            } => {
+                peer.heard(from.0, ctx.now());
+                for m in link.on_segment(ctx, from, inc, seq, base, *msg) {
+                    peer.on_message(&mut Wire::new(ctx, link), from.0, m);
+                }
+            }
+            WpMsg::Ack { inc, upto } => link.on_ack(from, inc, upto),
+            msg => peer.on_message(&mut Wire::new(ctx, link), from.0, msg),
+        }
     }
 
     fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: WpTimer) {
-        self.0.on_timer(ctx, timer);
+        let PeerNode(peer, link) = self;
+        match timer {
+            WpTimer::Retransmit { to } => link.on_retransmit(ctx, to, peer.talks_to(to)),
+            timer => peer.on_timer(&mut Wire::new(ctx, link), timer),
+        }
     }
 
     fn on_crash(&mut self) {
@@ -299,11 +341,13 @@ impl Node for PeerNode {
         p.channels = Channels::default();
         p.life = Life::Active;
         p.joins = true;
+        self.1.crash();
     }
 
     fn on_leave(&mut self, ctx: &mut impl Ctx<Self>) {
         // An abrupt leave: say goodbye; channels through this peer break.
-        let p = &mut self.0;
+        let PeerNode(p, link) = self;
+        let ctx = &mut Wire::new(ctx, link);
         for &n in p.links.keys() {
             send(ctx, n, WpMsg::Bye);
         }

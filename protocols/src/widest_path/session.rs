@@ -145,6 +145,14 @@ impl Sessions {
             .and_then(|t| t.ghs.iter().find_map(|g| g.error))
     }
 
+    /// `peer` is known alive: the echo wave in progress, if any, waits for it instead
+    /// of dropping it at the echo timeout.
+    pub(super) fn alive(&mut self, peer: u32) {
+        if let Phase::Wave(w) = &mut self.phase {
+            w.heard.insert(peer);
+        }
+    }
+
     /// The routing of `tree`, once GHS runs.
     pub fn route(&self, tree: TreeKind) -> Option<&Route> {
         self.trees().map(|t| &t.routes[tree.index()])

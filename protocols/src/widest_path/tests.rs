@@ -589,6 +589,110 @@ fn the_system_needs_fifo_links() {
     assert!(failed >= 3, "only {failed} of 10 reordered runs failed");
 }
 
+/// Over the reliable channel, links that reorder, lose 20% and duplicate 20% of the
+/// messages pass: every peer finishes the same session with Kruskal's tree, and no link
+/// is dropped. The channel retransmits and suppresses copies to get there.
+#[test]
+fn the_reliable_channel_gives_ghs_what_it_needs() {
+    let bad = LinkParams {
+        latency: sim_core::Latency::Constant(SimTime::from_millis(5)),
+        loss: 0.2,
+        duplicate: 0.2,
+        reorder: 0.5,
+        reorder_delay: SimTime::from_millis(30),
+        ..LinkParams::default()
+    };
+    let params = WidestPathParams {
+        channel: Channel::Reliable {
+            retransmit: SimTime::from_millis(100),
+        },
+        ..random_params(12)
+    };
+    for seed in 0..10 {
+        let (_, m, violation) = run_system(&params, bad.clone(), seed, SimTime::from_secs(8), &[]);
+        assert_eq!(violation, None, "seed {seed}");
+        assert!(m.value("link_retransmissions") > 0.0, "seed {seed}");
+        assert!(m.value("link_duplicates") > 0.0, "seed {seed}");
+        assert_eq!(m.value("neighbours_dropped"), 0.0, "seed {seed}");
+    }
+}
+
+/// The reliable channel delivers in send order, once, whatever order and how many
+/// copies the segments arrive in; acknowledges cumulatively; retransmits what is
+/// unacknowledged after the timeout; a restarted sender starts a new stream, and the
+/// receiver drops what is left of the old one.
+#[test]
+fn the_reliable_channel_delivers_in_order_once() {
+    let channel = Channel::Reliable {
+        retransmit: SimTime::from_millis(100),
+    };
+    let (mut a, mut b) = (Link::new(channel), Link::new(channel));
+    let mut ca = Recorder::<WpMsg, WpTimer>::new(&["a", "b"], "a", 1);
+    let mut cb = Recorder::<WpMsg, WpTimer>::new(&["a", "b"], "b", 1);
+    let echo = |counter| WpMsg::Echo {
+        session: SessionId {
+            counter,
+            starter: 0,
+        },
+    };
+    for i in 0..3 {
+        a.send(&mut ca, NodeId(1), echo(i));
+    }
+    assert_eq!(ca.timers.len(), 1, "one retransmission timer per neighbour");
+    let segments: Vec<WpMsg> = ca.sent.drain(..).map(|(_, m)| m).collect();
+    let arrive = |b: &mut Link, cb: &mut Recorder<WpMsg, WpTimer>, seg: &WpMsg| {
+        let WpMsg::Seg {
+            inc,
+            seq,
+            base,
+            msg,
+        } = seg.clone()
+        else {
+            panic!("not a segment: {seg:?}")
+        };
+        b.on_segment(cb, NodeId(0), inc, seq, base, *msg)
+    };
+    let mut got = Vec::new();
+    for i in [2, 0, 0, 2, 1] {
+        got.extend(arrive(&mut b, &mut cb, &segments[i]));
+    }
+    assert_eq!(got, vec![echo(0), echo(1), echo(2)]);
+    assert_eq!(cb.metrics.value("link_duplicates"), 2.0);
+    let acks: Vec<u64> = cb
+        .sent
+        .iter()
+        .map(|(_, m)| match m {
+            WpMsg::Ack { upto, .. } => *upto,
+            m => panic!("not an ack: {m:?}"),
+        })
+        .collect();
+    assert_eq!(acks, vec![0, 1, 1, 1, 3]);
+    // Only the first is acknowledged: 100 ms later the other two go again.
+    a.on_ack(NodeId(1), 0, 1);
+    ca.now = SimTime::from_millis(100);
+    a.on_retransmit(&mut ca, 1, true);
+    let again: Vec<u64> = ca
+        .sent
+        .drain(..)
+        .map(|(_, m)| match m {
+            WpMsg::Seg { seq, base, .. } => {
+                assert_eq!(base, 1);
+                seq
+            }
+            m => panic!("not a segment: {m:?}"),
+        })
+        .collect();
+    assert_eq!(again, vec![1, 2]);
+    // A restarted sender numbers from 0 again in a new incarnation; the receiver takes
+    // it as a new stream, and drops a late copy from the old one.
+    a.crash();
+    a.send(&mut ca, NodeId(1), echo(7));
+    let fresh = ca.sent.pop().expect("sent").1;
+    assert_eq!(arrive(&mut b, &mut cb, &fresh), vec![echo(7)]);
+    assert_eq!(arrive(&mut b, &mut cb, &segments[2]), vec![]);
+    assert_eq!(cb.metrics.value("link_stale"), 1.0);
+}
+
 /// The same scenario twice gives the same fingerprint.
 #[test]
 fn runs_are_deterministic() {
@@ -913,10 +1017,12 @@ fn a_crash_that_cuts_the_graph_leaves_one_tree_per_part() {
     assert_eq!(m.value("requests_noproc"), 1.0);
 }
 
-/// A neighbour is dropped only if nothing at all came from it in the wave: with a's
-/// messages to b lost for the first second, b drops a (and a drops b once b's
-/// heartbeats stop), but no one drops a child whose subtree is merely slow, so only
-/// the link a-b is lost and the tree is a-c, b-c, c-d.
+/// A neighbour is dropped only if nothing at all came from it in the wave: with bare
+/// datagrams and a's messages to b lost for the first second, b drops a (and a drops b
+/// once b's heartbeats stop), but no one drops a child whose subtree is merely slow, so
+/// only the link a-b is lost and the tree is a-c, b-c, c-d. Both peers are alive, so
+/// `no_link_lost` reports it. Over the reliable channel a's messages go again once the
+/// partition heals, and nothing is dropped.
 #[test]
 fn only_silent_neighbours_are_dropped_from_the_wave() {
     let faults = [
@@ -929,18 +1035,23 @@ fn only_silent_neighbours_are_dropped_from_the_wave() {
         ),
         (SimTime::from_secs(1), Fault::Heal),
     ];
-    let (sim, m, violation) = run_system(
-        &diamond_params(vec![]),
-        fifo_link(),
-        1,
-        SimTime::from_secs(10),
-        &faults,
-    );
-    assert_eq!(violation, None);
+    let ten = SimTime::from_secs(10);
+    let (sim, m, violation) = run_system(&diamond_params(vec![]), fifo_link(), 1, ten, &faults);
+    let violation = violation.expect("a live link is lost");
+    assert!(violation.starts_with("no_link_lost"), "{violation}");
     assert_eq!(m.value("neighbours_dropped"), 1.0);
     assert!(!peer(&sim, "a").links.contains_key(&1));
     assert!(!peer(&sim, "b").links.contains_key(&0));
     assert_eq!(m.value("mst_weight"), 16.0);
+    let reliable = WidestPathParams {
+        channel: Channel::Reliable {
+            retransmit: SimTime::from_millis(100),
+        },
+        ..diamond_params(vec![])
+    };
+    let (_, m, violation) = run_system(&reliable, fifo_link(), 1, ten, &faults);
+    assert_eq!(violation, None);
+    assert_eq!(m.value("neighbours_dropped"), 0.0);
 }
 
 /// The shipped files read as documented: parallel circuits merged (BELNET 44 edges to 41
@@ -1013,6 +1124,7 @@ fn churn_keeps_reservations_and_trees_consistent() {
 // Peers under a `Recorder`: handlers checked without a kernel.
 
 use super::channel::{ChanId, Outcome, Request};
+use super::link::{Channel, Link};
 use super::session::{SessionId, Sessions};
 use super::{Life, Peer, PeerOp, Timing, WpMsg, WpTimer};
 use sim_core::{Node, NodeId, Recorder};
@@ -1029,6 +1141,7 @@ fn lone_peer(me: u32, config: Vec<(u32, u64)>, starts: bool, ops: Vec<(SimTime, 
             dead_after: SimTime::from_secs(3),
             echo_timeout: SimTime::from_secs(2),
             hop_timeout: SimTime::from_millis(500),
+            channel: Channel::Bare,
         },
         ops,
         links: BTreeMap::new(),
