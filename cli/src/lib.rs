@@ -472,6 +472,7 @@ fn run_one(registry: &Registry, args: &RunArgs) -> Result<ExitCode, UsageError> 
             trace_hash: report.trace_hash.clone(),
             files: scenario.files().clone(),
             max_events: options.max_events,
+            live: None,
         };
         trace_file::write(path, &header, &report.records)?;
     }
