@@ -1,0 +1,176 @@
+//! `dsim live` on loopback: a short run of real sockets, bounded in time (each run lasts
+//! its `--for`, a second or two), garbage datagrams thrown at a live node, and the
+//! command line around it (trace, verify, report, refusals).
+
+mod common;
+
+use common::{dsim, scratch};
+use dsim::live::LiveOptions;
+use dsim::live::codec::{self, HEADER_BYTES, MAGIC};
+use dsim::{SimTime, scenario::runner::RunReport};
+use std::net::UdpSocket;
+use std::time::Duration;
+
+/// Ping-pong over lossy, jittery links, few enough pings to finish in a second: the
+/// network model acts live at the sender. `ghost` is a pinger that the garbage test
+/// hosts nowhere (its address is a socket the test holds).
+const PING_PONG: &str = r#"Scenario(
+    name: "live-ping-pong",
+    seed: 3,
+    duration: "1500ms",
+    system: "ping-pong",
+    params: (count: 10, interval: "50ms", timeout: "60ms", max_tries: 5, size_bytes: 64),
+    nodes: [
+        (name: "client", role: "pinger"),
+        (name: "echo", role: "ponger"),
+        (name: "ghost", role: "pinger"),
+    ],
+    network: (default: (latency: Constant("5ms"), jitter: "2ms", loss: 0.1)),
+)"#;
+
+fn metric(report: &RunReport, name: &str) -> f64 {
+    report
+        .metric(name)
+        .unwrap_or_else(|| panic!("no metric {name} in {:?}", report.metrics))
+}
+
+fn run_live(text: &str, options: &LiveOptions) -> RunReport {
+    let registry = scenarios::registry();
+    let scenario = registry.load_live("live.ron", text).expect("loads");
+    scenario.run_live(text, options).expect("runs").report
+}
+
+/// A port on loopback nobody uses right now.
+fn free_port() -> u16 {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.local_addr().unwrap().port()
+}
+
+#[test]
+fn a_short_live_run_on_loopback_pings_through_the_network_model() {
+    let started = std::time::Instant::now();
+    let report = run_live(
+        PING_PONG,
+        &LiveOptions {
+            keep_trace: true,
+            ..LiveOptions::default()
+        },
+    );
+    assert!(started.elapsed() < Duration::from_secs(5), "bounded in time");
+    report.assert_clean();
+    // Both pingers resolve all 10 pings; the 10% loss forced retransmissions that the
+    // model decided at the sender, and every datagram sent arrived over loopback.
+    assert_eq!(metric(&report, "pingpong.acked") + metric(&report, "pingpong.lost"), 20.0);
+    assert!(metric(&report, "pingpong.retransmissions") > 0.0);
+    assert!(metric(&report, "net.dropped.loss") > 0.0);
+    let sent = metric(&report, "live.datagrams_sent");
+    assert!(sent > 20.0);
+    assert_eq!(metric(&report, "live.datagrams_received"), sent);
+    assert_eq!(metric(&report, "net.messages_delivered"), sent);
+    // RTTs are the model's 5-7 ms each way plus the real path's own fraction of a ms.
+    let rtt = report.metrics["pingpong.rtt_ms"]["min"].as_f64().unwrap();
+    assert!((10.0..14.0).contains(&rtt), "min rtt {rtt} ms");
+    assert!(report.records.iter().any(|r| r.label == "pong"));
+}
+
+#[test]
+fn garbage_datagrams_are_counted_and_dropped() {
+    let registry = scenarios::registry();
+    // The ghost's socket: a known sender that speaks garbage.
+    let ghost = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (client, echo) = (free_port(), free_port());
+    let addresses = format!(
+        "client 127.0.0.1:{client}\necho 127.0.0.1:{echo}\nghost {}\n",
+        ghost.local_addr().unwrap()
+    );
+    let stranger = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let thrower = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        let to = format!("127.0.0.1:{echo}");
+        let tag = codec::run_tag(PING_PONG, 3);
+        let mut foreign = MAGIC.to_vec();
+        foreign.extend_from_slice(&(tag ^ 1).to_le_bytes());
+        foreign.push(0);
+        let mut huge_vec = MAGIC.to_vec();
+        huge_vec.extend_from_slice(&tag.to_le_bytes());
+        huge_vec.extend_from_slice(&[0, 0xff, 0xff, 0xff, 0xff, 0x0f]);
+        for datagram in [
+            &b""[..],
+            &b"hello"[..],
+            &[0u8; HEADER_BYTES][..],
+            &huge_vec[..],
+            &foreign[..],
+            &[7u8; 1000][..],
+        ] {
+            ghost.send_to(datagram, &to).unwrap();
+        }
+        stranger.send_to(b"who am I", &to).unwrap();
+    });
+    let scenario = registry.load_live("live.ron", PING_PONG).unwrap();
+    let options = LiveOptions {
+        addresses: Some(("addresses.txt".into(), addresses)),
+        host: vec!["client".into(), "echo".into()],
+        max_datagram: 512,
+        ..LiveOptions::default()
+    };
+    let outcome = scenario.run_live(PING_PONG, &options).expect("runs");
+    thrower.join().unwrap();
+    let report = outcome.report;
+    assert_eq!(outcome.hosted, ["client", "echo"]);
+    assert_eq!(metric(&report, "live.dropped.undecodable"), 4.0);
+    assert_eq!(metric(&report, "live.dropped.foreign_run"), 1.0);
+    assert_eq!(metric(&report, "live.dropped.oversized"), 1.0);
+    assert_eq!(metric(&report, "live.dropped.unknown_sender"), 1.0);
+    // The hosted pair went on undisturbed; the ghost, hosted nowhere, never started.
+    assert_eq!(metric(&report, "pingpong.acked") + metric(&report, "pingpong.lost"), 10.0);
+    report.assert_clean();
+}
+
+#[test]
+fn the_command_line_writes_a_live_trace_that_report_draws_and_verify_refuses() {
+    let dir = scratch("live-cli");
+    let scenario = dir.join("pp.ron");
+    std::fs::write(&scenario, PING_PONG).unwrap();
+    let trace = dir.join("traces/live.jsonl");
+    let (s, t) = (scenario.to_str().unwrap(), trace.to_str().unwrap());
+    let run = dsim(&["live", s, "--for", "1s", "--trace", t, "--json"]);
+    run.expect_code(0);
+    let json: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert!(json["metrics"]["live.datagrams_sent"].as_f64().unwrap() > 0.0);
+    let header = std::fs::read_to_string(&trace).unwrap();
+    let header: serde_json::Value =
+        serde_json::from_str(header.lines().next().unwrap()).unwrap();
+    assert!(header["live"]["note"].as_str().unwrap().contains("not deterministic"));
+    dsim(&["verify", t]).expect_usage_error(&["live run", "not deterministic"]);
+    let traces = dir.join("traces");
+    let report = dsim(&["report", traces.to_str().unwrap()]);
+    report.expect_code(0);
+    let page = traces.join("live.report/report.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("live-ping-pong"));
+}
+
+#[test]
+fn faults_without_a_live_meaning_and_bad_address_files_are_refused() {
+    // The library's ping-pong drifts a clock at 50 s: refused within the run...
+    dsim(&["live", "ping-pong", "--for", "60s"])
+        .expect_usage_error(&["faults[4]", "clock_drift", "no live meaning", "--for"]);
+    let dir = scratch("live-refusals");
+    let addresses = dir.join("addresses.txt");
+    std::fs::write(&addresses, "client-0 127.0.0.1:7000\necho localhost\n").unwrap();
+    dsim(&["live", "ping-pong", "--for", "1s", "--addresses", addresses.to_str().unwrap()])
+        .expect_usage_error(&["addresses.txt:2: field 2 (address)", "\"localhost\""]);
+    dsim(&["live", "ping-pong", "--for", "1s", "--host", "echo"])
+        .expect_usage_error(&["--host", "--addresses"]);
+    dsim(&["live", "ping-pong", "--max-datagram", "4"]).expect_usage_error(&["--max-datagram"]);
+}
+
+#[test]
+fn sim_time_survives_a_binary_codec_and_stays_a_string_in_ron_and_json() {
+    let t = SimTime::from_millis(1500);
+    assert_eq!(serde_json::to_string(&t).unwrap(), "\"1.5s\"");
+    let mut buf = Vec::new();
+    codec::encode(1, &t, &mut buf).unwrap();
+    assert_eq!(codec::decode::<SimTime>(1, &buf), Ok(t));
+    assert!(serde_json::from_str::<SimTime>("1500").is_err());
+}
