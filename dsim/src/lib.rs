@@ -143,8 +143,8 @@
 pub use dsim_cli as cli;
 /// The harness of many runs: the registry, explore, sweeps, benchmarks, test helpers.
 pub use dsim_harness as harness;
-pub use dsim_live as live;
 pub use dsim_harness::{Registry, bench, testing};
+pub use dsim_live as live;
 /// One scenario: the schema, the loader, the runner, trace files.
 pub use dsim_scenario as scenario;
 pub use dsim_system::{

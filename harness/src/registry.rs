@@ -12,11 +12,11 @@
 //! ```
 
 use crate::bench::{BenchEntry, EngineBench, Generator};
+use dsim_live::{LiveScenario, Wire};
 use dsim_scenario::load_error::LoadError;
 use dsim_scenario::loader::{self, FileSource, list_or_none, locate, ron_options};
 use dsim_scenario::runner::{LoadedScenario, Prepared};
 use dsim_scenario::schema::SystemName;
-use dsim_live::{LiveScenario, Wire};
 use dsim_system::{ScenarioFiles, System};
 use sim_core::Node;
 use std::process::ExitCode;

@@ -102,9 +102,9 @@ where
 /// Why a fault of the plan cannot run live, if it cannot.
 pub fn no_live_meaning<N>(fault: &Fault<N>) -> Option<&'static str> {
     match fault {
-        Fault::ClockDrift { .. } | Fault::ClockJump { .. } => Some(
-            "a live node's clock is its host's clock, which dsim neither drifts nor steps",
-        ),
+        Fault::ClockDrift { .. } | Fault::ClockJump { .. } => {
+            Some("a live node's clock is its host's clock, which dsim neither drifts nor steps")
+        }
         _ => None,
     }
 }
@@ -130,7 +130,9 @@ where
             }
         }
         let seed = options.seed.unwrap_or(scenario.seed);
-        let mut sim = self.build(seed, options.keep_trace, &[]).map_err(|(_, m)| m)?;
+        let mut sim = self
+            .build(seed, options.keep_trace, &[])
+            .map_err(|(_, m)| m)?;
         let names: Vec<String> = {
             let world = sim.world();
             world

@@ -91,7 +91,11 @@ impl LiveRun {
                 .collect(),
             node_names: report.node_names.clone(),
             timeline: report.timeline.clone(),
-            faults: report.faults.iter().map(|(t, f)| (t.0, f.clone())).collect(),
+            faults: report
+                .faults
+                .iter()
+                .map(|(t, f)| (t.0, f.clone()))
+                .collect(),
         }
     }
 

@@ -56,11 +56,17 @@ fn a_short_live_run_on_loopback_pings_through_the_network_model() {
             ..LiveOptions::default()
         },
     );
-    assert!(started.elapsed() < Duration::from_secs(5), "bounded in time");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "bounded in time"
+    );
     report.assert_clean();
     // Both pingers resolve all 10 pings; the 10% loss forced retransmissions that the
     // model decided at the sender, and every datagram sent arrived over loopback.
-    assert_eq!(metric(&report, "pingpong.acked") + metric(&report, "pingpong.lost"), 20.0);
+    assert_eq!(
+        metric(&report, "pingpong.acked") + metric(&report, "pingpong.lost"),
+        20.0
+    );
     assert!(metric(&report, "pingpong.retransmissions") > 0.0);
     assert!(metric(&report, "net.dropped.loss") > 0.0);
     let sent = metric(&report, "live.datagrams_sent");
@@ -122,7 +128,10 @@ fn garbage_datagrams_are_counted_and_dropped() {
     assert_eq!(metric(&report, "live.dropped.oversized"), 1.0);
     assert_eq!(metric(&report, "live.dropped.unknown_sender"), 1.0);
     // The hosted pair went on undisturbed; the ghost, hosted nowhere, never started.
-    assert_eq!(metric(&report, "pingpong.acked") + metric(&report, "pingpong.lost"), 10.0);
+    assert_eq!(
+        metric(&report, "pingpong.acked") + metric(&report, "pingpong.lost"),
+        10.0
+    );
     report.assert_clean();
 }
 
@@ -138,9 +147,13 @@ fn the_command_line_writes_a_live_trace_that_report_draws_and_verify_refuses() {
     let json: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
     assert!(json["metrics"]["live.datagrams_sent"].as_f64().unwrap() > 0.0);
     let header = std::fs::read_to_string(&trace).unwrap();
-    let header: serde_json::Value =
-        serde_json::from_str(header.lines().next().unwrap()).unwrap();
-    assert!(header["live"]["note"].as_str().unwrap().contains("not deterministic"));
+    let header: serde_json::Value = serde_json::from_str(header.lines().next().unwrap()).unwrap();
+    assert!(
+        header["live"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("not deterministic")
+    );
     dsim(&["verify", t]).expect_usage_error(&["live run", "not deterministic"]);
     let traces = dir.join("traces");
     let report = dsim(&["report", traces.to_str().unwrap()]);
@@ -153,13 +166,24 @@ fn the_command_line_writes_a_live_trace_that_report_draws_and_verify_refuses() {
 #[test]
 fn faults_without_a_live_meaning_and_bad_address_files_are_refused() {
     // The library's ping-pong drifts a clock at 50 s: refused within the run...
-    dsim(&["live", "ping-pong", "--for", "60s"])
-        .expect_usage_error(&["faults[4]", "clock_drift", "no live meaning", "--for"]);
+    dsim(&["live", "ping-pong", "--for", "60s"]).expect_usage_error(&[
+        "faults[4]",
+        "clock_drift",
+        "no live meaning",
+        "--for",
+    ]);
     let dir = scratch("live-refusals");
     let addresses = dir.join("addresses.txt");
     std::fs::write(&addresses, "client-0 127.0.0.1:7000\necho localhost\n").unwrap();
-    dsim(&["live", "ping-pong", "--for", "1s", "--addresses", addresses.to_str().unwrap()])
-        .expect_usage_error(&["addresses.txt:2: field 2 (address)", "\"localhost\""]);
+    dsim(&[
+        "live",
+        "ping-pong",
+        "--for",
+        "1s",
+        "--addresses",
+        addresses.to_str().unwrap(),
+    ])
+    .expect_usage_error(&["addresses.txt:2: field 2 (address)", "\"localhost\""]);
     dsim(&["live", "ping-pong", "--for", "1s", "--host", "echo"])
         .expect_usage_error(&["--host", "--addresses"]);
     dsim(&["live", "ping-pong", "--max-datagram", "4"]).expect_usage_error(&["--max-datagram"]);

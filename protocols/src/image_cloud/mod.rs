@@ -272,7 +272,9 @@ impl Default for ImageCloudParams {
 }
 
 /// A request: the client and its request number.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct RequestId {
     /// The client.
     pub client: NodeId,

@@ -157,36 +157,6 @@ impl fmt::Debug for Payload {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn checksum_sees_order_length_and_content() {
-        let a = checksum(b"hello world, 16b");
-        assert_eq!(a, checksum(b"hello world, 16b"));
-        assert_ne!(a, checksum(b"world hello, 16b"));
-        assert_ne!(a, checksum(b"hello world, 16b\0"));
-        assert_ne!(checksum(b""), checksum(b"\0"));
-    }
-
-    #[test]
-    fn slices_share_the_buffer_and_hash_cheaply() {
-        let data = pseudo_random_bytes(7, 100_003);
-        assert_eq!(data.len(), 100_003);
-        assert_eq!(data, pseudo_random_bytes(7, 100_003));
-        assert_ne!(data, pseudo_random_bytes(8, 100_003));
-        let p = Payload::slice_of(&data, 60_000..100_003);
-        assert_eq!(p.len(), 40_003);
-        assert_eq!(p.as_bytes(), &data[60_000..]);
-        assert!(p.verify());
-        assert_eq!(Arc::strong_count(&data), 2);
-        let copy = p.clone();
-        assert_eq!(copy, p);
-        assert!(format!("{p:?}").len() < 64);
-    }
-}
-
 impl serde::Serialize for Payload {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeTuple;
@@ -239,5 +209,35 @@ impl<'de> serde::Deserialize<'de> for ByteBuf {
             }
         }
         d.deserialize_byte_buf(Visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_sees_order_length_and_content() {
+        let a = checksum(b"hello world, 16b");
+        assert_eq!(a, checksum(b"hello world, 16b"));
+        assert_ne!(a, checksum(b"world hello, 16b"));
+        assert_ne!(a, checksum(b"hello world, 16b\0"));
+        assert_ne!(checksum(b""), checksum(b"\0"));
+    }
+
+    #[test]
+    fn slices_share_the_buffer_and_hash_cheaply() {
+        let data = pseudo_random_bytes(7, 100_003);
+        assert_eq!(data.len(), 100_003);
+        assert_eq!(data, pseudo_random_bytes(7, 100_003));
+        assert_ne!(data, pseudo_random_bytes(8, 100_003));
+        let p = Payload::slice_of(&data, 60_000..100_003);
+        assert_eq!(p.len(), 40_003);
+        assert_eq!(p.as_bytes(), &data[60_000..]);
+        assert!(p.verify());
+        assert_eq!(Arc::strong_count(&data), 2);
+        let copy = p.clone();
+        assert_eq!(copy, p);
+        assert!(format!("{p:?}").len() < 64);
     }
 }

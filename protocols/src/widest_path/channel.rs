@@ -9,7 +9,9 @@ use sim_core::{Ctx, SimTime, TimerId};
 use std::collections::{BTreeMap, VecDeque};
 
 /// A channel's identity: requester, destination, and the requester's request number.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct ChanId {
     /// The requester (`A`).
     pub from: u32,
