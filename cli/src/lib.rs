@@ -106,6 +106,20 @@ struct LiveArgs {
     /// dropped).
     #[arg(long, value_name = "BYTES", default_value_t = dsim_live::codec::MAX_DATAGRAM)]
     max_datagram: usize,
+    /// Start the run (its time zero) at this Unix time in seconds, e.g.
+    /// $(($(date +%s) + 5)): every process of a run across machines is given the same.
+    #[arg(long, value_name = "UNIX_SECONDS", value_parser = parse_unix_time)]
+    start_at: Option<std::time::SystemTime>,
+}
+
+fn parse_unix_time(s: &str) -> Result<std::time::SystemTime, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds since 1970"))?;
+    if !(secs.is_finite() && secs >= 0.0) {
+        return Err(format!("{s:?} is not a number of seconds since 1970"));
+    }
+    Ok(std::time::UNIX_EPOCH + Duration::from_secs_f64(secs))
 }
 
 #[derive(clap::Args, Debug)]
@@ -727,6 +741,7 @@ fn live(registry: &Registry, args: &LiveArgs) -> Result<ExitCode, UsageError> {
         keep_trace: args.trace.is_some() || args.report.is_some(),
         timeline: args.report.is_some(),
         max_datagram: args.max_datagram,
+        start_at: args.start_at,
     };
     let outcome = scenario.run_live(&text, &options)?;
     let report = &outcome.report;

@@ -50,6 +50,9 @@ pub struct LiveOptions {
     pub timeline: bool,
     /// The largest datagram sent or accepted, in bytes.
     pub max_datagram: usize,
+    /// When the run starts (`--start-at`), the same for every process of a run across
+    /// machines; `None`: at once.
+    pub start_at: Option<std::time::SystemTime>,
 }
 
 impl Default for LiveOptions {
@@ -62,6 +65,7 @@ impl Default for LiveOptions {
             keep_trace: false,
             timeline: false,
             max_datagram: codec::MAX_DATAGRAM,
+            start_at: None,
         }
     }
 }
@@ -173,6 +177,7 @@ where
             hosted: hosted.clone(),
             book,
             timeline,
+            start_at: options.start_at,
         };
         let (counters, timeline) = runtime::run(&mut sim, config)?;
         let outcome = sim.finish();

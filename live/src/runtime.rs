@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Datagrams received but not yet handled, at most: a listener waits (and its
 /// socket's buffer fills, then drops) while the handlers are this far behind. Bounds
@@ -47,6 +47,9 @@ pub struct LiveConfig {
     pub book: AddressBook,
     /// The metrics to record over time, if any.
     pub timeline: Option<Vec<&'static str>>,
+    /// When the run starts (its time zero), for the processes of one run to start
+    /// together; `None`: as soon as the sockets are bound.
+    pub start_at: Option<SystemTime>,
 }
 
 /// What the sockets saw, reported as `live.*` metrics.
@@ -193,6 +196,17 @@ where
     let mut next_sample = every;
     let mut counters = LiveCounters::default();
     let mut buf = Vec::new();
+    if let Some(at) = config.start_at {
+        match at.duration_since(SystemTime::now()) {
+            Ok(wait) => std::thread::sleep(wait),
+            Err(late) => {
+                return Err(format!(
+                    "--start-at is {:.3} s in the past: give a time a few seconds ahead, the same to every process of the run",
+                    late.duration().as_secs_f64()
+                ));
+            }
+        }
+    }
     let start = Instant::now();
     let wall = || SimTime(start.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64);
     loop {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{dsim, scratch};
+use common::{arg, dsim, scratch};
 use dsim::live::LiveOptions;
 use dsim::live::codec::{self, HEADER_BYTES, MAGIC};
 use dsim::{SimTime, scenario::runner::RunReport};
@@ -197,4 +197,70 @@ fn sim_time_survives_a_binary_codec_and_stays_a_string_in_ron_and_json() {
     codec::encode(1, &t, &mut buf).unwrap();
     assert_eq!(codec::decode::<SimTime>(1, &buf), Ok(t));
     assert!(serde_json::from_str::<SimTime>("1500").is_err());
+}
+
+#[test]
+fn two_processes_run_one_system_from_an_address_file() {
+    let dir = scratch("live-two-processes");
+    let scenario = dir.join("pp.ron");
+    std::fs::write(&scenario, PING_PONG).unwrap();
+    let addresses = dir.join("addresses.txt");
+    let book: String = ["client", "echo", "ghost"]
+        .iter()
+        .map(|n| format!("{n} 127.0.0.1:{}\n", free_port()))
+        .collect();
+    std::fs::write(&addresses, book).unwrap();
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        + 1.0;
+    let args = |hosts: &str| -> Vec<String> {
+        let (s, a) = (arg(&scenario), arg(&addresses));
+        let start = start.to_string();
+        [
+            "live",
+            &s,
+            "--for",
+            "1500ms",
+            "--json",
+            "--addresses",
+            &a,
+            "--host",
+            hosts,
+        ]
+        .iter()
+        .map(|x| x.to_string())
+        .chain(["--start-at".to_owned(), start])
+        .collect()
+    };
+    let process = |args: Vec<String>| {
+        std::thread::spawn(move || {
+            let run = dsim(&args);
+            run.expect_code(0);
+            run.json()
+        })
+    };
+    let (echo, pingers) = (process(args("echo")), process(args("client,ghost")));
+    let (echo, pingers) = (echo.join().unwrap(), pingers.join().unwrap());
+    let m = |r: &serde_json::Value, k: &str| r["metrics"][k].as_f64().unwrap_or(0.0);
+    // The pingers' process resolved its 20 pings through the echo's process.
+    assert_eq!(
+        m(&pingers, "pingpong.acked") + m(&pingers, "pingpong.lost"),
+        20.0
+    );
+    assert!(m(&pingers, "pingpong.acked") > 0.0);
+    assert_eq!(
+        m(&echo, "pingpong.pings"),
+        0.0,
+        "no pinger runs in the echo's process"
+    );
+    assert_eq!(
+        m(&echo, "live.datagrams_sent"),
+        m(&pingers, "live.datagrams_received")
+    );
+    assert_eq!(
+        m(&pingers, "live.datagrams_sent"),
+        m(&echo, "live.datagrams_received")
+    );
 }
