@@ -90,8 +90,8 @@ pub trait LiveScenario {
     fn run_live(&self, text: &str, options: &LiveOptions) -> Result<LiveOutcome, String>;
 }
 
-/// Load scenario `text` (from `file`) of system `S` to run live: what a
-/// [registry](../dsim_harness/registry/index.html) entry calls.
+/// Load scenario `text` (from `file`) of system `S` to run live: what the entry of `S`
+/// in a `Registry` (dsim-harness) calls.
 pub fn load_live<S: System>(
     file: &str,
     text: &str,
