@@ -132,11 +132,6 @@ impl AddressBook {
     pub fn node_at(&self, addr: SocketAddr) -> Option<usize> {
         self.by_addr.get(&addr).copied()
     }
-
-    /// Whether every address is on the loopback interface.
-    pub fn is_loopback(&self) -> bool {
-        self.addrs.iter().all(|a| a.ip().is_loopback())
-    }
 }
 
 #[cfg(test)]

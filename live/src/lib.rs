@@ -175,6 +175,7 @@ where
             tag: codec::run_tag(text, seed),
             max_datagram: options.max_datagram,
             hosted: hosted.clone(),
+            names: names.clone(),
             book,
             timeline,
             start_at: options.start_at,

@@ -43,6 +43,8 @@ pub struct LiveConfig {
     pub max_datagram: usize,
     /// The nodes this process runs.
     pub hosted: Vec<NodeId>,
+    /// Every node's name, by node index (for errors).
+    pub names: Vec<String>,
     /// Every node's address.
     pub book: AddressBook,
     /// The metrics to record over time, if any.
@@ -136,7 +138,8 @@ fn bind(
     for &node in &config.hosted {
         let i = node.index();
         let addr = config.book.addr(i);
-        let fail = |e: std::io::Error| format!("cannot bind node {i} to {addr}: {e}");
+        let name = &config.names[i];
+        let fail = |e: std::io::Error| format!("cannot bind node {name} to {addr}: {e}");
         let socket = UdpSocket::bind(addr).map_err(fail)?;
         let local = socket.local_addr().map_err(fail)?;
         config.book.bound(i, local);
@@ -147,7 +150,7 @@ fn bind(
             .name(format!("listen-{i}"))
             .stack_size(128 * 1024)
             .spawn(move || listen(&listener, node, max, &tx, &stop))
-            .map_err(|e| format!("cannot start the listener of node {i}: {e}"))?;
+            .map_err(|e| format!("cannot start the listener of node {name}: {e}"))?;
         listeners.threads.push(thread);
         sockets[i] = Some(socket);
     }

@@ -91,7 +91,7 @@ fn garbage_datagrams_are_counted_and_dropped() {
     );
     let stranger = UdpSocket::bind("127.0.0.1:0").unwrap();
     let thrower = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(300));
+        std::thread::sleep(Duration::from_millis(500));
         let to = format!("127.0.0.1:{echo}");
         let tag = codec::run_tag(PING_PONG, 3);
         let mut foreign = MAGIC.to_vec();
@@ -184,6 +184,25 @@ fn faults_without_a_live_meaning_and_bad_address_files_are_refused() {
         addresses.to_str().unwrap(),
     ])
     .expect_usage_error(&["addresses.txt:2: field 2 (address)", "\"localhost\""]);
+    // A port another socket holds.
+    let taken = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let book = format!(
+        "client-0 127.0.0.1:{}\nclient-1 127.0.0.1:{}\nclient-2 127.0.0.1:{}\necho {}\n",
+        free_port(),
+        free_port(),
+        free_port(),
+        taken.local_addr().unwrap()
+    );
+    std::fs::write(&addresses, book).unwrap();
+    dsim(&[
+        "live",
+        "ping-pong",
+        "--for",
+        "1s",
+        "--addresses",
+        addresses.to_str().unwrap(),
+    ])
+    .expect_usage_error(&["cannot bind node echo to 127.0.0.1:"]);
     dsim(&["live", "ping-pong", "--for", "1s", "--host", "echo"])
         .expect_usage_error(&["--host", "--addresses"]);
     dsim(&["live", "ping-pong", "--max-datagram", "4"]).expect_usage_error(&["--max-datagram"]);
@@ -214,7 +233,7 @@ fn two_processes_run_one_system_from_an_address_file() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs_f64()
-        + 1.0;
+        + 2.0;
     let args = |hosts: &str| -> Vec<String> {
         let (s, a) = (arg(&scenario), arg(&addresses));
         let start = start.to_string();
