@@ -283,3 +283,36 @@ fn two_processes_run_one_system_from_an_address_file() {
         m(&echo, "live.datagrams_received")
     );
 }
+
+#[test]
+fn a_transport_chunk_travels_as_one_byte_string_with_its_checksum() {
+    use protocols::transport::{Payload, Segment, SegmentBody, TransferId};
+    let bytes: Vec<u8> = (0..60_508u32).map(|i| (i * 7) as u8).collect();
+    let shared: std::sync::Arc<[u8]> = bytes.into();
+    // A slice of a shared buffer, as the sender makes its chunks.
+    let chunk = Payload::slice_of(&shared, 1000..61_000.min(shared.len()));
+    let segment = Segment::new(
+        2,
+        60_516,
+        SegmentBody::Data {
+            transfer: TransferId(1),
+            seq: 3,
+            payload: chunk.clone(),
+        },
+    );
+    let mut buf = Vec::new();
+    codec::encode(5, &segment, &mut buf).unwrap();
+    // Header, epoch, size, variant, transfer, seq, a 3-byte length, the bytes, checksum.
+    assert!(
+        buf.len() < HEADER_BYTES + chunk.len() + 24,
+        "{} bytes",
+        buf.len()
+    );
+    let back: Segment = codec::decode(5, &buf).unwrap();
+    assert_eq!(back, segment);
+    let SegmentBody::Data { payload, .. } = back.body() else {
+        panic!("a data segment")
+    };
+    assert!(payload.verify());
+    assert_eq!(payload.as_bytes(), chunk.as_bytes());
+}
