@@ -139,7 +139,18 @@ fn bind(
         let i = node.index();
         let addr = config.book.addr(i);
         let name = &config.names[i];
-        let fail = |e: std::io::Error| format!("cannot bind node {name} to {addr}: {e}");
+        let hosted = config.hosted.len();
+        let fail = |e: std::io::Error| {
+            // EMFILE: out of file descriptors.
+            let hint = if e.raw_os_error() == Some(24) {
+                format!(
+                    "; a live run opens one socket per node and this process hosts {hosted}: raise the limit (ulimit -n) or spread the nodes over processes (--addresses, --host)"
+                )
+            } else {
+                String::new()
+            };
+            format!("cannot bind node {name} to {addr}: {e}{hint}")
+        };
         let socket = UdpSocket::bind(addr).map_err(fail)?;
         let local = socket.local_addr().map_err(fail)?;
         config.book.bound(i, local);
