@@ -351,6 +351,10 @@ impl<N: Node> Simulation<N> {
     /// [`Simulation::arrive`]. Nodes not hosted here never start here, and node faults
     /// naming them are ignored (their process applies them); network faults apply
     /// everywhere. The caller drives time: [`Simulation::advance_to`] the wall clock.
+    /// Call it before the run starts (a message already on its way is delivered here).
+    ///
+    /// # Panics
+    /// If a node of `hosted` is not a node of the simulation.
     pub fn host_live(&mut self, hosted: &[NodeId]) {
         let mut here = vec![false; self.nodes.len()];
         for n in hosted {
