@@ -739,7 +739,8 @@ fn live(registry: &Registry, args: &LiveArgs) -> Result<ExitCode, UsageError> {
         addresses,
         host: args.host.clone(),
         keep_trace: args.trace.is_some() || args.report.is_some(),
-        timeline: args.report.is_some(),
+        // A live trace carries its timeline: `dsim report` cannot re-run to get one.
+        timeline: args.trace.is_some() || args.report.is_some(),
         max_datagram: args.max_datagram,
         start_at: args.start_at,
     };

@@ -154,6 +154,8 @@ fn the_command_line_writes_a_live_trace_that_report_draws_and_verify_refuses() {
             .unwrap()
             .contains("not deterministic")
     );
+    // It carries the key metrics over time, which a report cannot re-run to get.
+    assert!(!header["live"]["timeline"].as_array().unwrap().is_empty());
     dsim(&["verify", t]).expect_usage_error(&["live run", "not deterministic"]);
     let traces = dir.join("traces");
     let report = dsim(&["report", traces.to_str().unwrap()]);
