@@ -318,3 +318,53 @@ fn a_transport_chunk_travels_as_one_byte_string_with_its_checksum() {
     assert!(payload.verify());
     assert_eq!(payload.as_bytes(), chunk.as_bytes());
 }
+
+#[test]
+fn faults_act_at_their_wall_clock_times() {
+    // The echo is down from 200 ms to 400 ms; a SetLink makes every ping from the
+    // client lost between 500 ms and 600 ms.
+    let text = PING_PONG.replace(
+        "network: (default: (latency: Constant(\"5ms\"), jitter: \"2ms\", loss: 0.1)),",
+        r#"network: (default: (latency: Constant("5ms"))),
+    faults: [
+        (at: "200ms", fault: Crash("echo")),
+        (at: "400ms", fault: Restart("echo")),
+        (at: "500ms", fault: SetLink(from: "client", to: "echo", params: (loss: 1.0))),
+        (at: "600ms", fault: SetLink(from: "client", to: "echo", params: (loss: 0.0))),
+    ],"#,
+    );
+    assert_ne!(text, PING_PONG);
+    let report = run_live(
+        &text,
+        &LiveOptions {
+            keep_trace: true,
+            ..LiveOptions::default()
+        },
+    );
+    report.assert_clean();
+    assert!(metric(&report, "net.dropped.node_down") > 0.0);
+    assert!(metric(&report, "net.dropped.loss") > 0.0);
+    assert_eq!(
+        metric(&report, "pingpong.acked") + metric(&report, "pingpong.lost"),
+        20.0
+    );
+    let at = |label: &str| {
+        report
+            .records
+            .iter()
+            .find(|r| r.label == label)
+            .map(|r| SimTime(r.time_ns))
+            .unwrap_or_else(|| panic!("no {label} record"))
+    };
+    // Each fault acted at its time (the loop runs it within a fraction of a ms; the
+    // bound leaves room for a loaded machine).
+    assert!((SimTime::from_millis(200)..SimTime::from_millis(250)).contains(&at("crash")));
+    assert!((SimTime::from_millis(400)..SimTime::from_millis(450)).contains(&at("restart")));
+    // While the echo was down, nothing reached it; every drop there was node_down.
+    let delivered_to_echo_while_down = report.records.iter().any(|r| {
+        r.kind == dsim::RecordKind::Deliver
+            && r.node == 1
+            && (200_000_000..400_000_000).contains(&r.time_ns)
+    });
+    assert!(!delivered_to_echo_while_down);
+}
