@@ -66,6 +66,60 @@ enum Command {
     /// Draw the HTML report of a run directory written by `dsim run --report` (or of
     /// every trace file in a directory of `dsim run --trace` files).
     Report(ReportArgs),
+    /// Run a scenario's nodes as real UDP endpoints on the wall clock, the scenario's
+    /// network applied at the sender (see docs/live.md). Not deterministic. Exit 1 when
+    /// an invariant was violated.
+    Live(LiveArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct LiveArgs {
+    /// Scenario file, or the name of a library scenario (see `dsim list`).
+    file: String,
+    /// Run for this wall-clock time (e.g. "10s") instead of the scenario's duration.
+    #[arg(long = "for", value_parser = parse_time, value_name = "DURATION")]
+    duration: Option<SimTime>,
+    /// Seed instead of the scenario's (it seeds the nodes' and links' random streams).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Address file: one `NODE IP:PORT` line per node of the run, for nodes on several
+    /// hosts. Without it every node binds 127.0.0.1 at a port the system picks.
+    #[arg(long, value_name = "FILE")]
+    addresses: Option<PathBuf>,
+    /// The nodes this process hosts (repeatable, or comma-separated); the others run
+    /// in other processes. Default: every node. Needs --addresses.
+    #[arg(long = "host", value_name = "NODE", value_delimiter = ',')]
+    host: Vec<String>,
+    /// Override a field by dotted path with a RON value, as with `dsim run`.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+    /// Write the trace (header marked live, and records) to this file.
+    #[arg(long)]
+    trace: Option<PathBuf>,
+    /// Write a report directory, as `dsim run --report` does.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+    /// Print exactly one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// The largest datagram sent or accepted, in bytes (larger ones are counted and
+    /// dropped).
+    #[arg(long, value_name = "BYTES", default_value_t = dsim_live::codec::MAX_DATAGRAM)]
+    max_datagram: usize,
+    /// Start the run (its time zero) at this Unix time in seconds, e.g.
+    /// $(($(date +%s) + 5)): every process of a run across machines is given the same.
+    #[arg(long, value_name = "UNIX_SECONDS", value_parser = parse_unix_time)]
+    start_at: Option<std::time::SystemTime>,
+}
+
+fn parse_unix_time(s: &str) -> Result<std::time::SystemTime, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds since 1970"))?;
+    if !(secs.is_finite() && secs >= 0.0) {
+        return Err(format!("{s:?} is not a number of seconds since 1970"));
+    }
+    Ok(std::time::UNIX_EPOCH + Duration::from_secs_f64(secs))
 }
 
 #[derive(clap::Args, Debug)]
@@ -278,6 +332,7 @@ pub fn main(registry: &Registry) -> ExitCode {
         Command::Sweep(args) => sweep(registry, &args),
         Command::SweepMerge(args) => sweep_merge(&args),
         Command::Report(args) => report_dir(registry, &args),
+        Command::Live(args) => live(registry, &args),
         Command::List => Ok(list(registry)),
         Command::Bench(BenchCommand::System {
             name,
@@ -479,6 +534,7 @@ fn run_one(registry: &Registry, args: &RunArgs) -> Result<ExitCode, UsageError> 
             trace_hash: report.trace_hash.clone(),
             files: scenario.files().clone(),
             max_events: options.max_events,
+            live: None,
         };
         trace_file::write(path, &header, &report.records)?;
     }
@@ -661,8 +717,83 @@ fn report_dir(registry: &Registry, args: &ReportArgs) -> Result<ExitCode, UsageE
     Ok(ExitCode::SUCCESS)
 }
 
+/// `dsim live`: run a scenario's nodes on real sockets.
+fn live(registry: &Registry, args: &LiveArgs) -> Result<ExitCode, UsageError> {
+    use dsim_live::codec::{HEADER_BYTES, MAX_DATAGRAM};
+    if !(HEADER_BYTES < args.max_datagram && args.max_datagram <= MAX_DATAGRAM) {
+        return Err(format!(
+            "--max-datagram {}: must be more than the {HEADER_BYTES}-byte header and at most {MAX_DATAGRAM}, the largest UDP datagram",
+            args.max_datagram
+        )
+        .into());
+    }
+    let (file, text) = read_scenario(registry, &args.file)?;
+    let text = apply_sets(&file, text, &args.set)?;
+    let scenario = registry
+        .load_live(&file, &text)
+        .map_err(|e| changed_by_sets(e.into(), &file, &args.set))?;
+    let addresses = match &args.addresses {
+        Some(path) => {
+            let name = path.display().to_string();
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read address file {name}: {e}"))?;
+            Some((name, text))
+        }
+        None => None,
+    };
+    let options = dsim_live::LiveOptions {
+        duration: args.duration,
+        seed: args.seed,
+        addresses,
+        host: args.host.clone(),
+        keep_trace: args.trace.is_some() || args.report.is_some(),
+        // A live trace carries its timeline: `dsim report` cannot re-run to get one.
+        timeline: args.trace.is_some() || args.report.is_some(),
+        max_datagram: args.max_datagram,
+        start_at: args.start_at,
+    };
+    let outcome = scenario.run_live(&text, &options)?;
+    let report = &outcome.report;
+    if let Some(path) = &args.trace {
+        let header = TraceHeader {
+            format: trace_file::FORMAT.into(),
+            scenario_file: file.clone(),
+            scenario_text: text.clone(),
+            seed: report.seed,
+            until_ns: outcome.until.0,
+            events: report.events,
+            trace_hash: report.trace_hash.clone(),
+            files: scenario.loaded().files().clone(),
+            max_events: None,
+            live: Some(trace_file::LiveRun::of(report, outcome.hosted.clone())),
+        };
+        trace_file::write(path, &header, &report.records)?;
+    }
+    if let Some(dir) = &args.report {
+        let files = report::write_run_dir(dir, &file, report, None)?;
+        eprintln!("wrote {}", files.last().expect("a page").display());
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(report).expect("reports serialize")
+        );
+    } else {
+        println!("live       {}", trace_file::LIVE_NOTE);
+        println!("hosted     {}", outcome.hosted.join(", "));
+        print_human(report);
+    }
+    Ok(exit_for(report))
+}
+
 fn verify(registry: &Registry, path: &Path) -> Result<ExitCode, UsageError> {
     let (header, expected) = trace_file::read(path)?;
+    if header.live.is_some() {
+        return Err(UsageError(format!(
+            "error: {} is the trace of a live run (dsim live): a live run is not deterministic, so there is nothing to re-run and compare; `dsim report` draws it from its records",
+            path.display()
+        )));
+    }
     let options = RunOptions {
         seed: Some(header.seed),
         until: Some(SimTime(header.until_ns)),

@@ -20,7 +20,8 @@
 //! };
 //! use serde::{Deserialize, Serialize};
 //!
-//! #[derive(Clone, Debug, Hash, PartialEq)]
+//! // Messages derive serde's traits, so that `dsim live` can put them on real sockets.
+//! #[derive(Clone, Debug, Hash, PartialEq, Serialize, Deserialize)]
 //! pub enum Msg { Ask(u64), Answer(u64) }
 //! impl Message for Msg {
 //!     fn size_bytes(&self) -> u32 { 16 }
@@ -143,6 +144,7 @@ pub use dsim_cli as cli;
 /// The harness of many runs: the registry, explore, sweeps, benchmarks, test helpers.
 pub use dsim_harness as harness;
 pub use dsim_harness::{Registry, bench, testing};
+pub use dsim_live as live;
 /// One scenario: the schema, the loader, the runner, trace files.
 pub use dsim_scenario as scenario;
 pub use dsim_system::{

@@ -2,7 +2,8 @@
 # The user-crate example, end to end, as a user would drive it: its own tests (which use
 # dsim's harness: golden trace, fault plans, explore), then its `own-sim` binary (the
 # dsim command line with the leader lease registered) through run, run --all over the
-# scenario folder, verify, explore, a sweep in two shards, sweep-merge and report.
+# scenario folder, verify, explore, a sweep in two shards, sweep-merge, report and a
+# short live run over loopback UDP.
 # Called by scripts/test.sh (the README's test command). Exits non-zero on the first
 # failure.
 set -euo pipefail
@@ -68,6 +69,11 @@ step report of a run and of a trace
 expect 0 "$own_sim" run scenarios/lease-ring.ron --report "$out/run"
 expect 0 "$own_sim" report "$out/run"
 [ -s "$out/run/report.html" ]
+
+step "live lease.ron for 2 s on loopback (its clock drift at 40 s is past the end)"
+expect 0 "$own_sim" live scenarios/lease.ron --for 2s --json
+grep -q '"live.datagrams_received":[1-9]' "$out/stdout"
+grep -q '"leaders_at_end":1' "$out/stdout"
 
 step list
 expect 0 "$own_sim" list

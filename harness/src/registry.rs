@@ -12,25 +12,32 @@
 //! ```
 
 use crate::bench::{BenchEntry, EngineBench, Generator};
+use dsim_live::{LiveScenario, Wire};
 use dsim_scenario::load_error::LoadError;
 use dsim_scenario::loader::{self, FileSource, list_or_none, locate, ron_options};
 use dsim_scenario::runner::{LoadedScenario, Prepared};
 use dsim_scenario::schema::SystemName;
 use dsim_system::{ScenarioFiles, System};
+use sim_core::Node;
 use std::process::ExitCode;
 
-/// One hosted system: its name, its description and how to load its scenarios.
+/// One hosted system: its name, its description and how to load its scenarios, to
+/// simulate or to run live.
 pub struct SystemEntry {
     /// The name scenario files use.
     pub name: &'static str,
     /// One line for `dsim list`.
     pub description: &'static str,
     load: Loader,
+    live: LiveLoader,
 }
 
 /// Loads scenario text (file name, text, where its files come from) as one system's
 /// scenario.
 type Loader = fn(&str, &str, &FileSource<'_>) -> Result<Box<dyn LoadedScenario>, LoadError>;
+
+/// Loads scenario text as one system's scenario, to run live (`dsim live`).
+type LiveLoader = fn(&str, &str, &FileSource<'_>) -> Result<Box<dyn LiveScenario>, LoadError>;
 
 /// A scenario of the library: `dsim run NAME`, `dsim run --all` and `dsim list` know it.
 #[derive(Clone, Debug)]
@@ -57,11 +64,16 @@ impl Registry {
         Self::default()
     }
 
-    /// Host system `S`: scenario files with `system: "S::NAME"` load as `S`.
+    /// Host system `S`: scenario files with `system: "S::NAME"` load as `S`, to
+    /// simulate or to run live (`dsim live`, for which its messages derive serde's
+    /// `Serialize` and `Deserialize`).
     ///
     /// # Panics
     /// If a system of the same name is already registered (a programming error).
-    pub fn system<S: System>(mut self) -> Self {
+    pub fn system<S: System>(mut self) -> Self
+    where
+        <S::Node as Node>::Msg: Wire,
+    {
         assert!(
             self.systems.iter().all(|e| e.name != S::NAME),
             "system {:?} registered twice",
@@ -71,6 +83,7 @@ impl Registry {
             name: S::NAME,
             description: S::DESCRIPTION,
             load: loader::load_boxed::<S>,
+            live: dsim_live::load_live::<S>,
         });
         self
     }
@@ -167,12 +180,24 @@ impl Registry {
         loader::load::<S>(file, text, &FileSource::Disk(&self.shipped))
     }
 
+    /// Load the scenario in `text` (the contents of `file`) to run live, as
+    /// [`Registry::load`] loads it to simulate.
+    pub fn load_live(&self, file: &str, text: &str) -> Result<Box<dyn LiveScenario>, LoadError> {
+        let entry = self.entry_for(file, text)?;
+        (entry.live)(file, text, &FileSource::Disk(&self.shipped))
+    }
+
     fn load_from(
         &self,
         file: &str,
         text: &str,
         files: &FileSource<'_>,
     ) -> Result<Box<dyn LoadedScenario>, LoadError> {
+        (self.entry_for(file, text)?.load)(file, text, files)
+    }
+
+    /// The entry of the system scenario `text` names.
+    fn entry_for(&self, file: &str, text: &str) -> Result<&SystemEntry, LoadError> {
         let head: SystemName = ron_options()
             .from_str(text)
             .map_err(|e| LoadError::from_ron(file, text, &e))?;
@@ -191,6 +216,6 @@ impl Registry {
                 ),
             ));
         };
-        (entry.load)(file, text, files)
+        Ok(entry)
     }
 }

@@ -123,6 +123,7 @@ impl<'r> TestScenario<'r> {
                 trace_hash: report.trace_hash.clone(),
                 files: self.loaded.files().clone(),
                 max_events: None,
+                live: None,
             };
             trace_file::write(golden, &header, &report.records).unwrap_or_else(|e| panic!("{e}"));
             return;

@@ -47,7 +47,7 @@ impl Default for BullyParams {
 }
 
 /// Bully messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum BullyMsg {
     /// From the coordinator, every period.
     Heartbeat,

@@ -43,7 +43,7 @@ impl Default for PholdParams {
 }
 
 /// A PHOLD event (carries nothing; its arrival is the event).
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PholdEvent;
 
 impl Message for PholdEvent {

@@ -42,7 +42,7 @@ impl Default for PingPongParams {
 }
 
 /// Messages of the ping-pong system.
-#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PingMsg {
     /// Ping number `seq`, transmission `attempt` (1-based).
     Ping {

@@ -211,7 +211,8 @@ pub fn window_before(records: &[sim_core::TraceRecord], time_ns: u64) -> Window 
 
 /// `dsim report DIR`: redraw a run directory's page, its records narrowed to `window`;
 /// or, when `DIR` has no `run.json` but trace files (`*.jsonl`), re-run each, check its
-/// fingerprint, and write a run directory per trace under `DIR`. The files written.
+/// fingerprint, and write a run directory per trace under `DIR` (the trace of a live
+/// run is drawn from its records and the report its header carries). The files written.
 pub fn report_dir(
     registry: &Registry,
     dir: &Path,
@@ -250,9 +251,14 @@ pub fn report_dir(
 }
 
 /// Re-run the scenario a trace file carries (its seed and end time) and check that the
-/// run reproduces the trace's fingerprint: the scenario's file name and the run.
+/// run reproduces the trace's fingerprint: the scenario's file name and the run. A live
+/// run's trace is not re-run: the run is its records and the report in its header.
 fn rerun(registry: &Registry, trace: &Path) -> Result<(String, RunReport), String> {
-    let (header, _) = trace_file::read(trace)?;
+    let (header, records) = trace_file::read(trace)?;
+    // A live run cannot be re-run: its trace carries its report.
+    if let Some(live) = &header.live {
+        return Ok((header.scenario_file.clone(), live.report(&header, records)));
+    }
     let scenario = registry
         .load_carried(&header.scenario_file, &header.scenario_text, &header.files)
         .map_err(|e| e.to_string())?;

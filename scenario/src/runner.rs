@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use sim_core::fault_plan::FaultBudget;
 use sim_core::{
-    LinkParams, Metric, Metrics, ScheduledFault, SimConfig, SimTime, Simulation, Summary,
-    TraceRecord,
+    LinkParams, Metric, Metrics, RunOutcome, ScheduledFault, SimConfig, SimTime, Simulation,
+    Summary, TraceRecord,
 };
 use std::collections::BTreeMap;
 
@@ -172,9 +172,10 @@ impl<S: System> Prepared<S> {
             .expect("loading built this scenario once already")
     }
 
-    /// Build the simulation for `seed`; an error names a node the fault plan or the
+    /// Build the simulation for `seed`, keeping trace records if `keep_trace`, with the
+    /// scenario's faults and `extra_faults`; an error names a node the fault plan or the
     /// network refers to but the system does not have: (the name, the message).
-    pub(crate) fn build(
+    pub fn build(
         &self,
         seed: u64,
         keep_trace: bool,
@@ -344,13 +345,32 @@ impl<S: System> LoadedScenario for Prepared<S> {
             progress(t, until);
         }
         let outcome = sim.finish();
+        let timeline = timeline.map(TimelineRecorder::finish).unwrap_or_default();
+        Ok(self.report(&sim, outcome, seed, options.keep_trace, timeline, extra))
+    }
+}
+
+impl<S: System> Prepared<S> {
+    /// The report of a run of this scenario that ended with `outcome`: `sim`'s metrics
+    /// with the system's own ([`System::report`]), its trace records if `keep_trace`, the
+    /// key metrics over time and the faults of the plan (the scenario's and `extra`).
+    /// Simulated and live runs (`dsim live`) report through it alike.
+    pub fn report(
+        &self,
+        sim: &Simulation<S::Node>,
+        outcome: RunOutcome,
+        seed: u64,
+        keep_trace: bool,
+        timeline: Vec<TimeSeries>,
+        extra: &[ScheduledFault<String>],
+    ) -> RunReport {
         let mut metrics = sim.metrics();
-        S::report(&self.scenario.params, &sim, &mut metrics);
+        S::report(&self.scenario.params, sim, &mut metrics);
         let mut records = Vec::new();
-        if options.keep_trace {
+        if keep_trace {
             records = sim.trace_records().to_vec();
         }
-        Ok(RunReport {
+        RunReport {
             scenario: self.scenario.name.clone(),
             seed,
             sim_time_ns: outcome.end_time.0,
@@ -376,9 +396,9 @@ impl<S: System> LoadedScenario for Prepared<S> {
                     .map(|(id, _, _)| world.name(id).to_owned())
                     .collect()
             },
-            timeline: timeline.map(TimelineRecorder::finish).unwrap_or_default(),
+            timeline,
             faults: fault_marks(&self.scenario.faults, extra),
-        })
+        }
     }
 }
 

@@ -1,10 +1,16 @@
 //! Trace files: a JSON header line (the scenario text itself and the files it names,
 //! seed, end time, fingerprint) followed by one JSON line per trace record. A trace file is
 //! self-contained: `dsim verify` re-runs the scenario it carries and compares.
+//!
+//! The trace of a live run (`dsim live --trace`) has the same layout, and its header
+//! says so ([`TraceHeader::live`]): it carries the run's report, because a live run is
+//! not deterministic and cannot be re-run.
 
+use crate::runner::{RunReport, ViolationReport, metrics_json};
+use crate::timeline::TimeSeries;
 use dsim_system::ScenarioFiles;
 use serde::{Deserialize, Serialize};
-use sim_core::TraceRecord;
+use sim_core::{Metrics, SimTime, TraceRecord};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 
@@ -35,6 +41,94 @@ pub struct TraceHeader {
     /// The event budget the run had (`dsim run --max-events`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_events: Option<u64>,
+    /// Set for the trace of a live run (`dsim live`), which is not deterministic:
+    /// `dsim verify` refuses it and `dsim report` draws it from what it recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveRun>,
+}
+
+/// What the trace of a live run records beside its records: the run's report, since
+/// it cannot be re-run. Times are wall-clock time since the run began.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveRun {
+    /// Says, for a person reading the file, that the run was live and not deterministic.
+    pub note: String,
+    /// The nodes this process hosted (the others ran in other processes).
+    pub hosted: Vec<String>,
+    /// Scenario name.
+    pub scenario: String,
+    /// Wall-clock time since the start when the run ended, in ns.
+    pub end_ns: u64,
+    /// The metrics as recorded, sample sets whole.
+    pub metrics: Metrics,
+    /// Violations: (invariant, time in ns, message).
+    pub violations: Vec<(String, u64, String)>,
+    /// Node names by node id.
+    pub node_names: Vec<String>,
+    /// The key metrics over time.
+    pub timeline: Vec<TimeSeries>,
+    /// The faults of the plan: (time in ns, what and whom).
+    pub faults: Vec<(u64, String)>,
+}
+
+/// The note every live trace header carries.
+pub const LIVE_NOTE: &str = "live run over real UDP sockets: not deterministic; dsim verify cannot re-run it, dsim report draws it from these records";
+
+impl LiveRun {
+    /// The record of a live run's `report`, for a trace whose process hosted `hosted`.
+    pub fn of(report: &RunReport, hosted: Vec<String>) -> LiveRun {
+        LiveRun {
+            note: LIVE_NOTE.to_owned(),
+            hosted,
+            scenario: report.scenario.clone(),
+            end_ns: report.sim_time_ns,
+            metrics: report.raw_metrics.clone(),
+            violations: report
+                .violations
+                .iter()
+                .map(|v| (v.invariant.clone(), v.time_ns, v.message.clone()))
+                .collect(),
+            node_names: report.node_names.clone(),
+            timeline: report.timeline.clone(),
+            faults: report
+                .faults
+                .iter()
+                .map(|(t, f)| (t.0, f.clone()))
+                .collect(),
+        }
+    }
+
+    /// The report of the run again, with its `records`: what `dsim report` draws.
+    pub fn report(&self, header: &TraceHeader, records: Vec<TraceRecord>) -> RunReport {
+        RunReport {
+            scenario: self.scenario.clone(),
+            seed: header.seed,
+            sim_time_ns: self.end_ns,
+            events: header.events,
+            trace_hash: header.trace_hash.clone(),
+            violations: self
+                .violations
+                .iter()
+                .map(|(invariant, time_ns, message)| ViolationReport {
+                    invariant: invariant.clone(),
+                    time_ns: *time_ns,
+                    message: message.clone(),
+                    at_end: false,
+                })
+                .collect(),
+            metrics: metrics_json(&self.metrics),
+            records,
+            raw_metrics: self.metrics.clone(),
+            node_names: self.node_names.clone(),
+            timeline: self.timeline.clone(),
+            faults: self
+                .faults
+                .iter()
+                .map(|(t, f)| (SimTime(*t), f.clone()))
+                .collect(),
+        }
+    }
 }
 
 /// Write `header` and `records` to `path`.

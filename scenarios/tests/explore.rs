@@ -182,7 +182,7 @@ mod storm {
         TimerTag, TopologyRule, add_declared,
     };
 
-    #[derive(Clone, Debug, Hash)]
+    #[derive(Clone, Debug, Hash, serde::Serialize, serde::Deserialize)]
     pub struct Beat;
     impl Message for Beat {
         fn size_bytes(&self) -> u32 {

@@ -4,7 +4,8 @@
 //!
 //! A handler takes `ctx: &mut impl Ctx<Self>`, so the same node code runs in the
 //! simulator, under a [`Recorder`] in a unit test, and under any other runtime that
-//! implements [`Context`] (a live one over sockets). A role of a multi-role system is a
+//! implements [`Context`]. `dsim live` runs it over real sockets with [`SimContext`]
+//! itself: it hosts the simulation live ([`Simulation::host_live`](crate::Simulation::host_live)). A role of a multi-role system is a
 //! [`Node`] of its own with the system's message and timer types, so its code depends on
 //! those types only, not on the system's node enum (see [`crate::roles!`]).
 

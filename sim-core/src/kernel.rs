@@ -32,6 +32,14 @@ pub(crate) enum Payload<N: Node + ?Sized> {
         incarnation: u32,
         timer: N::Timer,
     },
+    /// A message leaves the kernel for a real socket, in a run hosted live
+    /// ([`Simulation::host_live`](crate::Simulation::host_live)): the network model has
+    /// decided its fate, and its arrival time is now.
+    Depart {
+        from: NodeId,
+        to: NodeId,
+        msg: N::Msg,
+    },
     /// A node starts.
     Start(NodeId),
     /// A fault from the plan takes effect (boxed: faults are rare and large, and every
@@ -60,6 +68,15 @@ pub(crate) struct NetCounters {
     pub(crate) dropped: [u64; DropReason::ALL.len()],
 }
 
+/// What a run hosted on real sockets keeps
+/// ([`Simulation::host_live`](crate::Simulation::host_live)).
+pub(crate) struct LiveHost<M> {
+    /// Which nodes this process runs, by node index; the others run elsewhere.
+    pub(crate) hosted: Vec<bool>,
+    /// Messages due to leave, in departure order: (from, to, message).
+    pub(crate) outbox: Vec<(NodeId, NodeId, M)>,
+}
+
 /// Everything but the nodes.
 pub(crate) struct Kernel<N: Node + ?Sized> {
     pub(crate) seed: u64,
@@ -76,11 +93,21 @@ pub(crate) struct Kernel<N: Node + ?Sized> {
     pub(crate) status: Vec<NodeStatus>,
     /// Every node's random stream, by node index, dense for the same reason.
     pub(crate) rngs: Vec<SimRng>,
+    /// Set when the run is hosted on real sockets: deliveries depart instead.
+    pub(crate) live: Option<Box<LiveHost<N::Msg>>>,
 }
 
 impl<N: Node> Kernel<N> {
     pub(crate) fn lookup(&self, name: &str) -> Option<NodeId> {
         self.by_name.get(name).copied()
+    }
+
+    /// Whether `node` runs here: always, unless the run is hosted live across
+    /// processes and another one runs it.
+    pub(crate) fn hosts(&self, node: NodeId) -> bool {
+        self.live
+            .as_ref()
+            .is_none_or(|l| l.hosted.get(node.index()) == Some(&true))
     }
 
     /// Hand a message to the network at the current time.
@@ -137,16 +164,17 @@ impl<N: Node> Kernel<N> {
         via_network: bool,
     ) {
         self.record_send(from, to, &msg, at.0);
-        self.queue.push(
-            at,
-            to.0,
+        let payload = if self.live.is_some() {
+            Payload::Depart { from, to, msg }
+        } else {
             Payload::Deliver {
                 from,
                 to,
                 msg,
                 via_network,
-            },
-        );
+            }
+        };
+        self.queue.push(at, to.0, payload);
     }
 
     fn record_send(&mut self, from: NodeId, to: NodeId, msg: &N::Msg, at: u64) {

@@ -1,10 +1,10 @@
 //! Metrics a run records: counters, gauges and samples, summarised for JSON output.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// One named metric.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Metric {
     /// A running total.
     Counter(f64),
@@ -68,7 +68,8 @@ impl Summary {
 }
 
 /// All metrics of a run, by name (sorted, so output order is stable).
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct Metrics {
     values: BTreeMap<String, Metric>,
 }

@@ -2,7 +2,7 @@
 
 use crate::context::SimContext;
 use crate::fault::{Fault, ScheduledFault};
-use crate::kernel::{Kernel, NetCounters, NodeMeta, Payload};
+use crate::kernel::{Kernel, LiveHost, NetCounters, NodeMeta, Payload};
 use crate::metrics::Metrics;
 use crate::network::{LinkParams, Network};
 use crate::node::{Message, Node, NodeId, NodeStatus, TimerTag};
@@ -244,6 +244,7 @@ impl<N: Node> Simulation<N> {
                 net: NetCounters::default(),
                 status: Vec::new(),
                 rngs: Vec::new(),
+                live: None,
             },
             invariants: Vec::new(),
             events: 0,
@@ -383,6 +384,54 @@ impl<N: Node> Simulation<N> {
         let start = self.events;
         while self.events - start < max_events && self.step() {}
         self.events - start
+    }
+
+    /// Host this run on real sockets (sans-IO: the caller does the I/O), with the nodes
+    /// in `hosted` running here and every other node in another process. From now on a
+    /// message does not reach its receiver in this simulation: at the time the network
+    /// model gives for its arrival it departs ([`Simulation::take_departures`]), and the
+    /// caller sends it; what arrives from a socket enters with
+    /// [`Simulation::arrive`]. Nodes not hosted here never start here, and node faults
+    /// naming them are ignored (their process applies them); network faults apply
+    /// everywhere. The caller drives time: [`Simulation::advance_to`] the wall clock.
+    /// Call it before the run starts (a message already on its way is delivered here).
+    ///
+    /// # Panics
+    /// If a node of `hosted` is not a node of the simulation.
+    pub fn host_live(&mut self, hosted: &[NodeId]) {
+        let mut here = vec![false; self.nodes.len()];
+        for n in hosted {
+            here[n.index()] = true;
+        }
+        self.kernel.live = Some(Box::new(LiveHost {
+            hosted: here,
+            outbox: Vec::new(),
+        }));
+    }
+
+    /// The messages that departed since the last call, in order: (from, to, message).
+    /// Empty unless the run is hosted live.
+    pub fn take_departures(&mut self) -> Vec<(NodeId, NodeId, N::Msg)> {
+        self.kernel
+            .live
+            .as_mut()
+            .map(|l| std::mem::take(&mut l.outbox))
+            .unwrap_or_default()
+    }
+
+    /// A message from `from` to `to` arrived from outside at `at` (the simulation's
+    /// time if that is later): it is delivered at the next [`Simulation::advance_to`]
+    /// that reaches it, as the network model's deliveries are (dropped if `to` is down
+    /// or absent, or a partition or cut separates the two; held while `to` is paused).
+    pub fn arrive(&mut self, at: SimTime, from: NodeId, to: NodeId, msg: N::Msg) {
+        let at = at.max(self.kernel.now);
+        let payload = Payload::Deliver {
+            from,
+            to,
+            msg,
+            via_network: true,
+        };
+        self.kernel.queue.push(at, to.0, payload);
     }
 
     /// The violation that stopped the run, if any.
@@ -656,9 +705,19 @@ impl<N: Node> Simulation<N> {
                 self.nodes[node.index()].0.on_timer(&mut ctx, timer);
                 label
             }
+            Payload::Depart { from, to, msg } => {
+                let label = EventLabel::Depart(from, to, msg.kind());
+                if let Some(live) = &mut self.kernel.live {
+                    live.outbox.push((from, to, msg));
+                }
+                label
+            }
             Payload::Start(node) => {
-                // A node that joined early (or has crashed since) does not start again.
-                if self.kernel.status[node.index()] == NodeStatus::NotStarted {
+                // A node that joined early (or has crashed since) does not start again;
+                // a node another process hosts starts there.
+                if self.kernel.status[node.index()] == NodeStatus::NotStarted
+                    && self.kernel.hosts(node)
+                {
                     self.start(node, false);
                 }
                 EventLabel::Start(node)
@@ -700,6 +759,20 @@ impl<N: Node> Simulation<N> {
             _ => u32::MAX,
         };
         let subject = node_of(&fault);
+        // A node fault acts where the node runs: in a run hosted live across
+        // processes, the process that hosts it.
+        let node_fault = matches!(
+            fault,
+            Fault::Crash(_)
+                | Fault::Restart(_)
+                | Fault::Pause(_)
+                | Fault::Resume(_)
+                | Fault::Join(_)
+                | Fault::Leave(_)
+        );
+        if node_fault && !self.kernel.hosts(NodeId(subject)) {
+            return;
+        }
         self.kernel
             .record_event(RecordKind::Fault, subject, fault.name(), || {
                 format!("{fault:?}")
@@ -814,6 +887,7 @@ impl<N: Node> Simulation<N> {
 /// The event just processed, kept cheap to build (formatted only on a violation).
 enum EventLabel {
     Deliver(NodeId, NodeId, &'static str),
+    Depart(NodeId, NodeId, &'static str),
     Timer(NodeId, &'static str),
     Start(NodeId),
     /// A fault's name, and the node it is aimed at when it changes only that node.
@@ -840,6 +914,9 @@ impl EventLabel {
         match self {
             EventLabel::Deliver(from, to, kind) => {
                 format!("delivery of {kind} from {} to {}", name(from), name(to))
+            }
+            EventLabel::Depart(from, to, kind) => {
+                format!("departure of {kind} from {} to {}", name(from), name(to))
             }
             EventLabel::Timer(n, kind) => format!("timer {kind} of {}", name(n)),
             EventLabel::Start(n) => format!("start of {}", name(n)),

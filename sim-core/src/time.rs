@@ -195,15 +195,22 @@ impl FromStr for SimTime {
     }
 }
 
+/// Human-readable formats (RON, JSON) write a duration string; compact binary formats
+/// (a live run's datagrams) the nanosecond count.
 impl Serialize for SimTime {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string())
+        if s.is_human_readable() {
+            s.serialize_str(&self.to_string())
+        } else {
+            s.serialize_u64(self.0)
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for SimTime {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
+        /// Reads a duration string; in a binary format (`.0`), a nanosecond count.
+        struct Visitor(bool);
         impl serde::de::Visitor<'_> for Visitor {
             type Value = SimTime;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -212,8 +219,19 @@ impl<'de> Deserialize<'de> for SimTime {
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SimTime, E> {
                 v.parse().map_err(E::custom)
             }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<SimTime, E> {
+                if self.0 {
+                    Ok(SimTime(v))
+                } else {
+                    Err(E::invalid_type(serde::de::Unexpected::Unsigned(v), &self))
+                }
+            }
         }
-        d.deserialize_any(Visitor)
+        if d.is_human_readable() {
+            d.deserialize_any(Visitor(false))
+        } else {
+            d.deserialize_u64(Visitor(true))
+        }
     }
 }
 

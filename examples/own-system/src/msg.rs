@@ -1,11 +1,12 @@
 //! What replicas say to each other, and what they set timers for.
 
 use dsim::{Message, NodeId, TimerTag};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A candidacy's number: a round, made unique by the candidate's id. Ordered by round
 /// first, so a candidate that has seen round `r` outbids it with `r + 1`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Ballot {
     /// The round; each candidacy takes one above the highest it has seen.
     pub round: u64,
@@ -28,8 +29,9 @@ impl fmt::Display for Ballot {
 }
 
 /// Lease messages. `attempt` numbers one round of requests of a candidate or leader,
-/// so that a late answer to an abandoned round is never counted for a newer one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// so that a late answer to an abandoned round is never counted for a newer one. They
+/// derive serde's traits so that `own-sim live` can send them over UDP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum LeaseMsg {
     /// Grant me a lease (a candidacy, or a leader's renewal, which is also its heartbeat).
     Request {

@@ -244,7 +244,7 @@ impl Timing {
 
 /// Messages of CityOS: HTTP calls to the server, and datagrams between sensors and
 /// nodes.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum CityMsg {
     /// An HTTP request to the cloud server.
     Http {
@@ -274,7 +274,7 @@ pub enum CityMsg {
 }
 
 /// The report's protocol messages between sensors and nodes and among nodes.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Datagram {
     /// Sensor to node: one PM-10 reading.
     Measurement(Ugm3),

@@ -272,7 +272,9 @@ impl Default for ImageCloudParams {
 }
 
 /// A request: the client and its request number.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct RequestId {
     /// The client.
     pub client: NodeId,
@@ -281,7 +283,7 @@ pub struct RequestId {
 }
 
 /// Messages of the image cloud.
-#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CloudMsg {
     /// A transport segment (chunks, end markers, ACKs, datagrams).
     Transport(Segment),

@@ -54,7 +54,7 @@ impl Ring {
 /// the last one it held or saw ([`WorkingToken::is_newer_than`]): a duplicated or
 /// late copy of a token that has moved on is ignored, so a datagram duplicated or
 /// reordered by the network never makes two holders.
-#[derive(Clone, Debug, Default, Hash, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Hash, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WorkingToken {
     generation: u64,
     taken: BTreeMap<RequestId, SimTime>,

@@ -266,7 +266,7 @@ impl Timing {
 }
 
 /// Messages of the OTT system.
-#[derive(Clone, Debug, Hash)]
+#[derive(Clone, Debug, Hash, serde::Serialize, serde::Deserialize)]
 pub enum OttMsg {
     /// A transport segment (control packets and their ACKs).
     Segment(Segment),

@@ -269,7 +269,7 @@ impl Reader<'_> {
 
 /// One video datagram: `ts_packets` MPEG-TS packets of stream `video` (7 in a
 /// 1316-byte datagram, as IPTV sends them), numbered by the server.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct VideoPacket {
     /// The stream.
     pub video: VideoId,

@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 
 /// Why a grant was given: decides which delay metric the entry measures.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum GrantCause {
     /// The lock was free when the request arrived (client delay: REQUEST + GRANT).
     Request,

@@ -184,7 +184,7 @@ impl ParkingParams {
 }
 
 /// Messages of the parking lot.
-#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ParkMsg {
     /// Gate to server: car `car` wants the lock.
     Request {

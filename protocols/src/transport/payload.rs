@@ -67,6 +67,9 @@ pub fn fill_pseudo_random(key: u64, out: &mut [u8]) {
 }
 
 /// Bytes carried by a segment: a range of a shared buffer plus its checksum.
+///
+/// Encoded (for a live run's datagrams) as its bytes and the checksum it carries, so a
+/// receiver's [`Payload::verify`] still tells a corrupted payload.
 #[derive(Clone)]
 pub struct Payload {
     data: Arc<[u8]>,
@@ -151,6 +154,61 @@ impl fmt::Debug for Payload {
     /// Never the bytes (traces print messages): length and checksum.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Payload({} B, sum {:016x})", self.len, self.checksum)
+    }
+}
+
+impl serde::Serialize for Payload {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let mut t = s.serialize_tuple(2)?;
+        t.serialize_element(&Bytes(self.as_bytes()))?;
+        t.serialize_element(&self.checksum)?;
+        t.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Payload {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (ByteBuf(bytes), checksum) = <(ByteBuf, u64)>::deserialize(d)?;
+        let len = bytes.len();
+        Ok(Payload {
+            data: bytes.into(),
+            start: 0,
+            len,
+            checksum,
+        })
+    }
+}
+
+/// Bytes serialized as one byte string (not a sequence of numbers).
+struct Bytes<'a>(&'a [u8]);
+
+impl serde::Serialize for Bytes<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(self.0)
+    }
+}
+
+/// Bytes deserialized from one byte string.
+struct ByteBuf(Vec<u8>);
+
+impl<'de> serde::Deserialize<'de> for ByteBuf {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        /// Takes a byte string.
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = ByteBuf;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a byte string")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<ByteBuf, E> {
+                Ok(ByteBuf(v.to_vec()))
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<ByteBuf, E> {
+                Ok(ByteBuf(v))
+            }
+        }
+        d.deserialize_byte_buf(Visitor)
     }
 }
 

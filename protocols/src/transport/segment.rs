@@ -20,7 +20,7 @@ pub struct TransferId(pub u32);
 pub struct TimerToken(pub u64);
 
 /// The kinds of segment.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum SegmentBody {
     /// A datagram; `reliable` is set when the sender expects a [`SegmentBody::DatagramAck`].
     Datagram {
@@ -75,7 +75,7 @@ pub enum SegmentBody {
 }
 
 /// The identity of a reliable datagram.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ReliableHeader {
     /// The datagram's id.
     pub id: PacketId,
@@ -86,7 +86,7 @@ pub struct ReliableHeader {
 
 /// One packet of the transport protocol: the sender's incarnation, the body, and the
 /// size on the wire (fixed when the segment is made).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Segment {
     epoch: u32,
     size: u32,

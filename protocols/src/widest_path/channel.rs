@@ -9,7 +9,9 @@ use sim_core::{Ctx, SimTime, TimerId};
 use std::collections::{BTreeMap, VecDeque};
 
 /// A channel's identity: requester, destination, and the requester's request number.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct ChanId {
     /// The requester (`A`).
     pub from: u32,
@@ -20,7 +22,7 @@ pub struct ChanId {
 }
 
 /// The answer to a request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     /// Granted; `width` is the narrowest residual on the path before reserving.
     Ok {
@@ -49,7 +51,7 @@ pub enum Outcome {
 }
 
 /// A `request_to_communicate` on its way to the destination.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Request {
     /// The session whose residual tree routes it.
     pub session: SessionId,

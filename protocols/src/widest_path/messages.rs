@@ -6,7 +6,7 @@ use super::session::{SessionId, TreeKind};
 use sim_core::Message;
 
 /// Messages between peers.
-#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum WpMsg {
     /// A joining (or restarted) peer announces its link and its bandwidth.
     Hello {
