@@ -179,7 +179,9 @@ fn the_ott_bit_rate_dips_at_each_death_and_recovers() {
     // 8 Mb/s of MPEG-TS payload plus the 16-byte datagram header.
     let full = 8.0 * 1332.0 / 1316.0;
     assert!((rate(5.0, 19.0) - full).abs() < 0.1, "{}", rate(5.0, 19.0));
-    assert!(rate(20.4, 21.6) < 0.01, "dip after the simple death");
+    // The simple death: N4's flood to N3 goes unacknowledged and the stream moves to N2
+    // at 20.56 s.
+    assert!(rate(20.1, 20.5) < 0.01, "dip after the simple death");
     assert!((rate(24.0, 39.0) - full).abs() < 0.1);
     assert!(rate(40.4, 42.0) < 0.01, "dip after the catastrophic death");
     assert!((rate(45.0, 79.0) - full).abs() < 0.1);

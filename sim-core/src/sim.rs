@@ -35,6 +35,8 @@ pub struct World<'a, N: Node> {
 /// report [`Changed::Everything`]: reachability may have moved for every node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Changed {
+    /// No node: a message left for a node hosted by another process (`dsim live`).
+    Nothing,
     /// Only this node's state or status.
     Node(NodeId),
     /// Anything (the network, or an unknown change): check it all.
@@ -102,6 +104,7 @@ impl<'a, N: Node> World<'a, N> {
     /// or was aimed at, or every node after [`Changed::Everything`].
     pub fn changed_nodes(&self) -> impl Iterator<Item = (NodeId, NodeStatus, &'a N)> + 'a {
         let (from, to) = match self.changed {
+            Changed::Nothing => (0, 0),
             Changed::Node(id) => (id.index(), id.index() + 1),
             Changed::Everything => (0, self.nodes.len()),
         };
@@ -901,6 +904,7 @@ impl EventLabel {
     fn changed(&self) -> Changed {
         match *self {
             EventLabel::Deliver(_, to, _) => Changed::Node(to),
+            EventLabel::Depart(..) => Changed::Nothing,
             EventLabel::Timer(n, _)
             | EventLabel::Start(n)
             | EventLabel::Planted(n)
