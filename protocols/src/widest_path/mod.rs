@@ -207,6 +207,7 @@ impl System for WidestPath {
             echo_timeout: params.echo_timeout,
             hop_timeout: params.hop_timeout,
             channel: params.channel,
+            reconnect: params.reconnect,
         };
         let first = params
             .first_session_by
