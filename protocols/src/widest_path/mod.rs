@@ -33,6 +33,10 @@
 //!   scenarios), or the reliable channel (acknowledged, retransmitted, deduplicated,
 //!   FIFO per neighbour pair) that GHS needs over links that lose, duplicate, reorder
 //!   and delay.
+//! - A neighbour silent for `dead_after` (or, in a wave, for `echo_timeout`) is dropped;
+//!   as in the report it stays dropped until one end restarts or joins, unless
+//!   `reconnect` is on: then peers probe their dropped neighbours every heartbeat and a
+//!   live one comes back (after a partition, a pause or a clock jump).
 
 pub mod channel;
 pub mod ghs;
@@ -207,6 +211,7 @@ impl System for WidestPath {
             echo_timeout: params.echo_timeout,
             hop_timeout: params.hop_timeout,
             channel: params.channel,
+            reconnect: params.reconnect,
         };
         let first = params
             .first_session_by

@@ -216,6 +216,11 @@ pub struct WidestPathParams {
     /// How messages travel between neighbours: `Bare` datagrams on ideal FIFO links
     /// (the report's assumption), or `Reliable(retransmit: "100ms")` over real ones.
     pub channel: Channel,
+    /// Probe dropped neighbours every `heartbeat` with a `Hello`, so that a link dropped
+    /// while both ends were alive (a partition, a pause, a clock jump longer than
+    /// `dead_after`) comes back once the fault ends. Off in the report, where a dropped
+    /// link stays unused until one end restarts or joins.
+    pub reconnect: bool,
 }
 
 impl Default for WidestPathParams {
@@ -231,6 +236,7 @@ impl Default for WidestPathParams {
             hop_timeout: SimTime::from_millis(500),
             objective: Objective::Max,
             channel: Channel::Bare,
+            reconnect: false,
         }
     }
 }

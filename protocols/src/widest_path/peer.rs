@@ -22,6 +22,8 @@ pub struct Timing {
     pub hop_timeout: SimTime,
     /// How messages travel between neighbours.
     pub channel: Channel,
+    /// Whether dropped neighbours are probed every heartbeat period (and come back).
+    pub reconnect: bool,
 }
 
 /// A user action resolved to peer ids.
@@ -133,7 +135,7 @@ impl Peer {
             WpMsg::Hello { kbps } => {
                 // A new or restarted peer: nothing of an earlier incarnation survives.
                 self.break_channels_over(ctx, from);
-                self.links.insert(from, kbps);
+                let back = self.links.insert(from, kbps).is_none();
                 self.last_heard.insert(from, now);
                 // It is alive: a wave in progress must not drop it as silent. It knows
                 // no session, and starts one of its own (above this one) once its
@@ -141,6 +143,11 @@ impl Peer {
                 self.sessions.alive(from);
                 let session = self.sessions.current;
                 send(ctx, from, WpMsg::HelloAck { session });
+                if self.timing.reconnect && back && !self.joins && self.life == Life::Active {
+                    // A neighbour this peer had dropped probes it (both may have
+                    // dropped the link, and both probe): the trees must include it.
+                    self.neighbour_back(ctx, from);
+                }
             }
             WpMsg::HelloAck { session } => {
                 // Only raise the id seen: the newcomer takes part in no session yet.
@@ -148,13 +155,19 @@ impl Peer {
                     self.sessions.current.counter = session.counter;
                 }
                 self.hello_waiting.retain(|&p| p != from);
+                let back = !self.links.contains_key(&from);
                 if let Some(&(_, kbps)) = self.config.iter().find(|(p, _)| *p == from) {
                     self.links.insert(from, kbps);
                     self.last_heard.insert(from, now);
                 }
-                if self.hello_waiting.is_empty() && self.joins {
-                    self.joins = false;
-                    self.start_session(ctx);
+                if self.joins {
+                    if self.hello_waiting.is_empty() {
+                        self.joins = false;
+                        self.start_session(ctx);
+                    }
+                } else if self.timing.reconnect && back && self.links.contains_key(&from) {
+                    // A dropped neighbour answered a probe.
+                    self.neighbour_back(ctx, from);
                 }
             }
             WpMsg::Heartbeat => {}
@@ -192,6 +205,19 @@ impl Peer {
                 }
                 for &p in self.links.keys() {
                     send(ctx, p, WpMsg::Heartbeat);
+                }
+                if self.timing.reconnect && self.life == Life::Active && !self.joins {
+                    // Probe configured neighbours this peer dropped: one that is alive
+                    // answers, and the link comes back.
+                    let dropped: Vec<(u32, u64)> = self
+                        .config
+                        .iter()
+                        .filter(|(p, _)| !self.links.contains_key(p))
+                        .copied()
+                        .collect();
+                    for (p, kbps) in dropped {
+                        send(ctx, p, WpMsg::Hello { kbps });
+                    }
                 }
             }
             WpTimer::HelloTimeout => {
@@ -238,6 +264,13 @@ impl Peer {
         if self.life != Life::Gone {
             self.start_session(ctx);
         }
+    }
+
+    /// A neighbour this peer had dropped is back (`reconnect`): start a session whose
+    /// trees include it.
+    fn neighbour_back(&mut self, ctx: &mut impl Ctx<PeerNode>, peer: u32) {
+        ctx.annotate(&format!("neighbour {peer} is back"));
+        self.start_session(ctx);
     }
 
     /// Leave for good once no channel passes through (graceful leave).

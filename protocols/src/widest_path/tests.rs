@@ -1054,6 +1054,38 @@ fn only_silent_neighbours_are_dropped_from_the_wave() {
     assert_eq!(m.value("neighbours_dropped"), 0.0);
 }
 
+/// A partition longer than `dead_after` makes both sides drop the links across it. By
+/// the report's rule they stay dropped (`no_link_lost`); with `reconnect` the peers probe
+/// their dropped neighbours, and once the partition heals the links come back and one
+/// session builds Kruskal's tree over the whole graph.
+#[test]
+fn reconnect_brings_back_the_links_a_partition_dropped() {
+    let faults = [
+        (
+            SimTime::from_secs(1),
+            Fault::Partition(vec![
+                vec!["a".to_owned()],
+                vec!["b".to_owned(), "c".to_owned(), "d".to_owned()],
+            ]),
+        ),
+        (SimTime::from_secs(7), Fault::Heal),
+    ];
+    let reliable = |reconnect| WidestPathParams {
+        channel: Channel::Reliable {
+            retransmit: SimTime::from_millis(100),
+        },
+        reconnect,
+        ..diamond_params(vec![])
+    };
+    let until = SimTime::from_secs(15);
+    let (_, _, violation) = run_system(&reliable(false), fifo_link(), 1, until, &faults);
+    let violation = violation.expect("the links stay dropped");
+    assert!(violation.starts_with("no_link_lost"), "{violation}");
+    let (sim, _, violation) = run_system(&reliable(true), fifo_link(), 1, until, &faults);
+    assert_eq!(violation, None);
+    assert_eq!(peer(&sim, "a").links.len(), peer(&sim, "a").config.len());
+}
+
 /// The shipped files read as documented: parallel circuits merged (BELNET 44 edges to 41
 /// links, EEnet 16 to 13), every peer named, Abilene refused without a default speed.
 #[test]
@@ -1142,6 +1174,7 @@ fn lone_peer(me: u32, config: Vec<(u32, u64)>, starts: bool, ops: Vec<(SimTime, 
             echo_timeout: SimTime::from_secs(2),
             hop_timeout: SimTime::from_millis(500),
             channel: Channel::Bare,
+            reconnect: false,
         },
         ops,
         links: BTreeMap::new(),
