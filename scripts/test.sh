@@ -5,7 +5,8 @@
 # - The HTML report's browser test (scenarios/tests/report_browser.rs) needs a headless
 #   Chromium: $DSIM_CHROMIUM, or one on the PATH, or Debian's chromium-headless-shell,
 #   installed here with apt-get (as root, or through sudo).
-# - The workspace's tests (`cargo test --workspace`).
+# - The workspace's tests (`cargo test --workspace`), and in release the comparison
+#   of incremental invariants with full scans.
 # - The user-crate example (examples/own-system, a cargo project of its own that
 #   depends on dsim by path): its tests, and its `own-sim` binary driven through run,
 #   explore, sweep in two shards, sweep-merge, report and verify.
@@ -45,4 +46,6 @@ if ! find_chromium; then
 fi
 
 cargo test --workspace
+# Incremental invariants against full scans: minutes unoptimised, seconds in release.
+cargo test --release -p scenarios --test incremental_checks -- --include-ignored
 bash examples/own-system/check.sh

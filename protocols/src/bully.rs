@@ -20,8 +20,8 @@
 use dsim_system::{Setup, System, TopologyRule, add_declared};
 use serde::{Deserialize, Serialize};
 use sim_core::{
-    Ctx, Invariant, Members, Message, Metrics, Node, NodeId, NodeStatus, SimTime, Simulation, TimerId,
-    TimerTag, World,
+    Ctx, Invariant, Members, Message, Metrics, Node, NodeId, NodeStatus, SimTime, Simulation,
+    TimerId, TimerTag, World,
 };
 
 /// Bully parameters.
@@ -366,7 +366,10 @@ impl System for Bully {
     }
 
     fn invariants(_: &BullyParams) -> Vec<Box<dyn Invariant<BullyNode>>> {
-        vec![Box::new(AtMostOneCoordinator::default()), Box::new(CoordinatorElected)]
+        vec![
+            Box::new(AtMostOneCoordinator::default()),
+            Box::new(CoordinatorElected),
+        ]
     }
 
     fn report(_: &BullyParams, sim: &Simulation<BullyNode>, metrics: &mut Metrics) {

@@ -16,6 +16,10 @@ const PLANS: usize = 2;
 const WRONG_PLANS: usize = 12;
 
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "minutes unoptimised: scripts/test.sh runs it in release"
+)]
 fn incremental_checks_agree_with_full_scans() {
     let registry = scenarios::registry();
     let dir = env!("CARGO_MANIFEST_DIR");

@@ -41,9 +41,7 @@ impl Shape {
                     o.subscribers.hash(&mut h);
                     let now = world.local_time(id);
                     for (v, u) in &o.upstream {
-                        let has = u
-                            .last_video
-                            .is_some_and(|t| now.saturating_sub(t) <= fresh);
+                        let has = u.last_video.is_some_and(|t| now.saturating_sub(t) <= fresh);
                         (v, u.parent, has).hash(&mut h);
                     }
                 }

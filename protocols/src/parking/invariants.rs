@@ -45,9 +45,9 @@ impl Invariant<ParkingNode> for MutualExclusion {
         "at_most_one_lock_holder"
     }
     fn check(&mut self, world: &World<'_, ParkingNode>) -> Result<(), String> {
-        let holders = self
-            .holders
-            .update(world, |_, _, n| Gate::of(n).is_some_and(|g| g.in_cs.is_some()));
+        let holders = self.holders.update(world, |_, _, n| {
+            Gate::of(n).is_some_and(|g| g.in_cs.is_some())
+        });
         let holders: Vec<&str> = holders.iter().map(|&id| world.name(id)).collect();
         if holders.len() > 1 {
             return Err(format!(
@@ -125,9 +125,9 @@ impl Invariant<ParkingNode> for NoForgottenCar {
     }
     fn check(&mut self, world: &World<'_, ParkingNode>) -> Result<(), String> {
         // Only a primary's own event changes what it applied (gates only append).
-        let primary_changed = world.changed_nodes().any(|(_, _, n)| {
-            Replica::of(n).is_some_and(|r| r.primary && r.ready)
-        });
+        let primary_changed = world
+            .changed_nodes()
+            .any(|(_, _, n)| Replica::of(n).is_some_and(|r| r.primary && r.ready));
         if !primary_changed {
             return Ok(());
         }
