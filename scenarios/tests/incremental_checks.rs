@@ -12,6 +12,9 @@ use std::path::PathBuf;
 
 /// Fault plans per library scenario.
 const PLANS: usize = 2;
+/// A scenario file, a `--set` override making it wrong (if any), and its plans.
+type Case = (PathBuf, Option<(&'static str, &'static str)>, usize);
+
 /// Fault plans per wrong variant.
 const WRONG_PLANS: usize = 12;
 
@@ -29,8 +32,7 @@ fn incremental_checks_agree_with_full_scans() {
         .filter(|p| p.extension().is_some_and(|e| e == "ron"))
         .collect();
     files.sort();
-    let mut cases: Vec<(PathBuf, Option<(&str, &str)>, usize)> =
-        files.into_iter().map(|f| (f, None, PLANS)).collect();
+    let mut cases: Vec<Case> = files.into_iter().map(|f| (f, None, PLANS)).collect();
     cases.push((
         format!("{dir}/teaching/bully-short-timeout.ron").into(),
         None,
