@@ -3,7 +3,7 @@
 //!
 //! The first two read the nodes' subscription state. After each event a digest of the
 //! changed node's part of it (status, subscriptions, parents, which streams it has) is
-//! compared with the last one ([`Shape`]); the whole state is read again only when some
+//! compared with the last one (`Shape`); the whole state is read again only when some
 //! digest moved or a violation is being timed, and at most once per millisecond of
 //! simulated time. Video datagrams, the bulk of the events, move no digest, so the
 //! cost per event does not grow with the number of nodes. The delivery bound reads
