@@ -524,17 +524,10 @@ fn run_one(registry: &Registry, args: &RunArgs) -> Result<ExitCode, UsageError> 
     let (scenario, report) = load_and_run(registry, &file, &text, None, &options)
         .map_err(|e| changed_by_sets(e, &file, &args.set))?;
     if let Some(path) = &args.trace {
+        let until = options.until.unwrap_or(scenario.end_time(&[]));
         let header = TraceHeader {
-            format: trace_file::FORMAT.into(),
-            scenario_file: file.clone(),
-            scenario_text: text.clone(),
-            seed: report.seed,
-            until_ns: options.until.unwrap_or(scenario.end_time(&[])).0,
-            events: report.events,
-            trace_hash: report.trace_hash.clone(),
-            files: scenario.files().clone(),
             max_events: options.max_events,
-            live: None,
+            ..TraceHeader::of(&file, &text, &report, until, scenario.files())
         };
         trace_file::write(path, &header, &report.records)?;
     }
@@ -755,17 +748,10 @@ fn live(registry: &Registry, args: &LiveArgs) -> Result<ExitCode, UsageError> {
     let outcome = scenario.run_live(&text, &options)?;
     let report = &outcome.report;
     if let Some(path) = &args.trace {
+        let files = scenario.loaded().files();
         let header = TraceHeader {
-            format: trace_file::FORMAT.into(),
-            scenario_file: file.clone(),
-            scenario_text: text.clone(),
-            seed: report.seed,
-            until_ns: outcome.until.0,
-            events: report.events,
-            trace_hash: report.trace_hash.clone(),
-            files: scenario.loaded().files().clone(),
-            max_events: None,
             live: Some(trace_file::LiveRun::of(report, outcome.hosted.clone())),
+            ..TraceHeader::of(&file, &text, report, outcome.until, files)
         };
         trace_file::write(path, &header, &report.records)?;
     }

@@ -113,18 +113,9 @@ impl<'r> TestScenario<'r> {
         let golden = golden.as_ref();
         let report = self.run_with(seed, true);
         if std::env::var_os(BLESS).is_some() {
-            let header = TraceHeader {
-                format: trace_file::FORMAT.into(),
-                scenario_file: self.file.clone(),
-                scenario_text: self.text.clone(),
-                seed,
-                until_ns: self.loaded.end_time(&[]).0,
-                events: report.events,
-                trace_hash: report.trace_hash.clone(),
-                files: self.loaded.files().clone(),
-                max_events: None,
-                live: None,
-            };
+            let until = self.loaded.end_time(&[]);
+            let header =
+                TraceHeader::of(&self.file, &self.text, &report, until, self.loaded.files());
             trace_file::write(golden, &header, &report.records).unwrap_or_else(|e| panic!("{e}"));
             return;
         }

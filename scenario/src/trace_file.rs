@@ -47,6 +47,32 @@ pub struct TraceHeader {
     pub live: Option<LiveRun>,
 }
 
+impl TraceHeader {
+    /// The header of the trace of `report`, a run of `scenario_text` (from
+    /// `scenario_file`, naming `files`) asked to reach `until`; no event budget, not
+    /// live (set `max_events` and `live` on the result where they apply).
+    pub fn of(
+        scenario_file: &str,
+        scenario_text: &str,
+        report: &RunReport,
+        until: SimTime,
+        files: &ScenarioFiles,
+    ) -> TraceHeader {
+        TraceHeader {
+            format: FORMAT.into(),
+            scenario_file: scenario_file.to_owned(),
+            scenario_text: scenario_text.to_owned(),
+            seed: report.seed,
+            until_ns: until.0,
+            events: report.events,
+            trace_hash: report.trace_hash.clone(),
+            files: files.clone(),
+            max_events: None,
+            live: None,
+        }
+    }
+}
+
 /// What the trace of a live run records beside its records: the run's report, since
 /// it cannot be re-run. Times are wall-clock time since the run began.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -511,17 +511,6 @@ impl<N: Node> Simulation<N> {
         self.full_checks = full;
     }
 
-    /// Change node `id` by hand as one of its handlers could, then check the invariants
-    /// as after an event on that node: how a test plants a violation. Returns whether
-    /// the run may go on (false: a violation, see [`Simulation::violation`]).
-    pub fn plant(&mut self, id: NodeId, change: impl FnOnce(&mut N)) -> bool {
-        change(&mut self.nodes[id.index()].0);
-        if self.violation.is_none() && !self.invariants.is_empty() {
-            self.check_invariants(EventLabel::Planted(id));
-        }
-        self.violation.is_none()
-    }
-
     /// Run the end-of-run (liveness) checks and report how the run ended.
     pub fn finish(&mut self) -> RunOutcome {
         if self.violation.is_none() {
@@ -895,8 +884,6 @@ enum EventLabel {
     Start(NodeId),
     /// A fault's name, and the node it is aimed at when it changes only that node.
     Fault(&'static str, Option<NodeId>),
-    /// A change made by hand ([`Simulation::plant`]).
-    Planted(NodeId),
 }
 
 impl EventLabel {
@@ -905,10 +892,9 @@ impl EventLabel {
         match *self {
             EventLabel::Deliver(_, to, _) => Changed::Node(to),
             EventLabel::Depart(..) => Changed::Nothing,
-            EventLabel::Timer(n, _)
-            | EventLabel::Start(n)
-            | EventLabel::Planted(n)
-            | EventLabel::Fault(_, Some(n)) => Changed::Node(n),
+            EventLabel::Timer(n, _) | EventLabel::Start(n) | EventLabel::Fault(_, Some(n)) => {
+                Changed::Node(n)
+            }
             EventLabel::Fault(_, None) => Changed::Everything,
         }
     }
@@ -925,7 +911,6 @@ impl EventLabel {
             EventLabel::Timer(n, kind) => format!("timer {kind} of {}", name(n)),
             EventLabel::Start(n) => format!("start of {}", name(n)),
             EventLabel::Fault(f, _) => format!("fault {f}"),
-            EventLabel::Planted(n) => format!("change planted in {}", name(n)),
         }
     }
 }

@@ -124,10 +124,13 @@ impl OneCoordinator {
     /// Whether the nodes in the network agree: none, or one coordinator followed by
     /// every other.
     fn agreed(&self) -> bool {
-        match self.counts.iter().collect::<Vec<_>>()[..] {
-            [] => true,
-            [(Stance::Coordinator(_), 1)] => true,
-            [(Stance::Coordinator(c), 1), (Stance::Follows(Some(f)), _)] => c == f,
+        let mut stances = self.counts.iter();
+        match (stances.next(), stances.next(), stances.next()) {
+            (None, _, _) => true,
+            (Some((Stance::Coordinator(_), 1)), None, _) => true,
+            (Some((Stance::Coordinator(c), 1)), Some((Stance::Follows(Some(f)), _)), None) => {
+                c == f
+            }
             _ => false,
         }
     }
