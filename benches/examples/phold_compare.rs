@@ -8,7 +8,7 @@
 //!
 //! Options (defaults in brackets): `--lps` [10000], `--events-per-lp` [1], `--events`
 //! [10000000], `--lookahead-ns` [100000], `--mean-ns` [1000000], `--remote` [0.9],
-//! `--seed` [1], `--runs` [3], `--impls` [dsim,simcore,floor,floor-shared].
+//! `--seed` [1], `--runs` [3], `--impls` [dsim,simcore,bare-heap,floor,floor-shared].
 //!
 //! Prints one JSON line per implementation and run, then one line per implementation
 //! with the median over the runs (`"run":"median"`). Only the event loop is timed;
@@ -19,6 +19,7 @@
 #[path = "../benches/simcore_phold/mod.rs"]
 mod simcore_phold;
 
+use benches::bare_heap::BareHeap;
 use benches::dsim_phold::DsimPhold;
 use benches::heap_floor::{HeapFloor, Streams};
 use benches::{PholdParams, PholdRun};
@@ -45,7 +46,7 @@ fn parse() -> Result<Options, String> {
         events: 10_000_000,
         seed: 1,
         runs: 3,
-        impls: ["dsim", "simcore", "floor", "floor-shared"]
+        impls: ["dsim", "simcore", "bare-heap", "floor", "floor-shared"]
             .map(String::from)
             .to_vec(),
     };
@@ -115,6 +116,7 @@ fn measure(name: &str, o: &Options) -> Result<Sample, String> {
     let (p, seed, events) = (&o.params, o.seed, o.events);
     Ok(match name {
         "dsim" => timed(|| DsimPhold::new(p, seed), |m| m.run(events)),
+        "bare-heap" => timed(|| BareHeap::new(p, seed), |m| m.run(events)),
         "floor" => timed(
             || HeapFloor::new(p, seed, Streams::PerLp),
             |m| m.run(events),

@@ -7,7 +7,8 @@
 #   cargo build --release -p benches --example phold_compare
 #   benches/scripts/path_scan.sh target/release/examples/phold_compare 10000 10000000
 #
-# Prints dsim / simcore for each path, sorted, and the median.
+# Prints dsim / simcore and dsim / bare-heap (the issue-21 BinaryHeap loop) for each
+# path, sorted, and their medians.
 set -euo pipefail
 bin=$(realpath "$1")
 lps=${2:-10000}
@@ -15,6 +16,7 @@ events=${3:-10000000}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 ratios=()
+heap_ratios=()
 for length in $(seq 24 4 88); do
   # "$dir/" + padding + "/p" must be `length` characters long.
   pad=$((length - ${#dir} - 3))
@@ -22,11 +24,19 @@ for length in $(seq 24 4 88); do
   sub="$dir/$(head -c "$pad" /dev/zero | tr '\0' d)"
   mkdir -p "$sub"
   cp "$bin" "$sub/p"
-  out=$("$sub/p" --lps "$lps" --events "$events" --runs 1 --impls dsim,simcore | grep '"median"')
+  out=$("$sub/p" --lps "$lps" --events "$events" --runs 1 --impls dsim,simcore,bare-heap | grep '"median"')
   rate() { echo "$out" | grep "\"impl\":\"$1\"" | sed 's/.*"events_per_s":\([0-9]*\).*/\1/'; }
   ratios+=("$(awk -v d="$(rate dsim)" -v s="$(rate simcore)" 'BEGIN { printf "%.3f", d / s }')")
+  heap_ratios+=("$(awk -v d="$(rate dsim)" -v s="$(rate bare-heap)" 'BEGIN { printf "%.3f", d / s }')")
   rm -rf "$sub"
 done
-sorted=$(printf '%s\n' "${ratios[@]}" | sort -n)
-echo "dsim / simcore by path, sorted: $(echo "$sorted" | tr '\n' ' ')"
-echo "median: $(echo "$sorted" | sed -n "$(( (${#ratios[@]} + 1) / 2 ))p")"
+summary() {
+  local name=$1
+  shift
+  local sorted
+  sorted=$(printf '%s\n' "$@" | sort -n)
+  echo "dsim / $name by path, sorted: $(echo "$sorted" | tr '\n' ' ')"
+  echo "median: $(echo "$sorted" | sed -n "$(( ($# + 1) / 2 ))p")"
+}
+summary simcore "${ratios[@]}"
+summary bare-heap "${heap_ratios[@]}"

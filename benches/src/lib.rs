@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bare_heap;
 pub mod dsim_phold;
 pub mod heap_floor;
 pub mod scaling;
