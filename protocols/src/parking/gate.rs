@@ -14,7 +14,9 @@
 //! and restore are counted, and the debounced restore ("car has passed") starts the
 //! barrier closing. With `hold_mean` set the sensor is not used.
 
-use super::{GrantCause, Mode, ParkMsg, ParkTimer, ParkingParams, RicartAgrawala, resend, send};
+use super::{
+    GrantCause, Mode, ParkMsg, ParkTimer, ParkingParams, Released, RicartAgrawala, resend, send,
+};
 use hardware_models::photo_interrupter::{Beam, Debouncer};
 use sim_core::rng::exponential;
 use sim_core::{Ctx, Message, Node, NodeId, SimTime};
@@ -36,6 +38,9 @@ pub struct Gate {
     /// Entry or exit.
     pub kind: GateKind,
     pub(super) server: Option<NodeId>,
+    /// Replicated mode: the term of the primary `server` (the highest COORDINATOR term
+    /// heard; an older one is ignored).
+    pub(super) term: u64,
     pub(super) display: Option<NodeId>,
     /// The other gates (Ricart-Agrawala), by participant index.
     pub(super) peers: Vec<NodeId>,
@@ -57,10 +62,9 @@ pub struct Gate {
     pub turned_away: u64,
     /// Releases sent.
     pub releases: u64,
-    /// The last release sent (sequence number, change).
-    pub last_release: Option<(u64, i32)>,
-    /// Lock-server mode: the release of every car that left the critical section
-    /// (sequence number, change), repeated when the server repeats that car's GRANT.
+    /// Lock-server and replicated modes: the release of every car that left the
+    /// critical section (sequence number, change), repeated when the server repeats
+    /// that car's GRANT.
     pub released: BTreeMap<u64, (u64, i32)>,
     /// Running sum of the changes of releases 1..=k, at index k (index 0 is 0).
     pub delta_prefix: Vec<i64>,
@@ -93,6 +97,7 @@ impl Gate {
             params: params.clone(),
             kind,
             server: None,
+            term: 0,
             display: None,
             peers: Vec::new(),
             ra: RicartAgrawala::default(),
@@ -105,7 +110,6 @@ impl Gate {
             left: 0,
             turned_away: 0,
             releases: 0,
-            last_release: None,
             released: BTreeMap::new(),
             delta_prefix: vec![0],
             open: true,
@@ -142,9 +146,7 @@ impl Gate {
             Mode::LockServer | Mode::Replicated => {
                 if let Some(server) = self.server {
                     send(ctx, server, ParkMsg::Request { car });
-                    if self.params.mode == Mode::LockServer {
-                        ctx.set_timer(self.params.retry, ParkTimer::RequestRetry { car });
-                    }
+                    ctx.set_timer(self.params.retry, ParkTimer::RequestRetry { car });
                 }
             }
             Mode::RicartAgrawala => self.ra_try(ctx),
@@ -299,12 +301,9 @@ impl Gate {
             Mode::LockServer | Mode::Replicated => {
                 self.releases += 1;
                 let seq = self.releases;
-                self.last_release = Some((seq, delta));
                 let last = *self.delta_prefix.last().unwrap_or(&0);
                 self.delta_prefix.push(last + i64::from(delta));
-                if self.params.mode == Mode::LockServer {
-                    self.released.insert(car, (seq, delta));
-                }
+                self.released.insert(car, (seq, delta));
                 if let Some(server) = self.server {
                     send(ctx, server, ParkMsg::Release { car, delta, seq });
                 }
@@ -351,7 +350,11 @@ impl Node for Gate {
                 capacity,
                 cause,
             } => {
-                if self.params.mode == Mode::LockServer && !self.waiting.contains_key(&car) {
+                if self.params.mode == Mode::Replicated && Some(from) != self.server {
+                    // From a replica that is no longer this gate's primary.
+                    return;
+                }
+                if !self.waiting.contains_key(&car) {
                     // A repeated or duplicated GRANT: if the car has left, its RELEASE
                     // went missing; if it is inside, there is nothing to do.
                     if let (Some(&(seq, delta)), Some(server)) =
@@ -404,12 +407,24 @@ impl Node for Gate {
                 ctx.metrics().add("chat_messages", 1.0);
                 send(ctx, from, ParkMsg::Chat { answer: true });
             }
-            ParkMsg::Coordinator => {
+            // An announcement of an older term comes from a deposed primary, or one that
+            // won without hearing of a later term: tell it.
+            ParkMsg::Coordinator { term } if term < self.term => {
+                ctx.metrics().add("failover_messages", 1.0);
+                send(ctx, from, ParkMsg::Superseded { term: self.term });
+            }
+            ParkMsg::Coordinator { term } => {
+                // Answered every time: a repeated COORDINATOR means the RECOVER was lost.
+                self.term = term;
                 self.server = Some(from);
                 let msg = ParkMsg::Recover {
+                    term,
                     holding: self.in_cs.map(|(car, _)| car),
                     waiting: self.waiting.iter().map(|(c, t)| (*c, *t)).collect(),
-                    last_release: self.last_release,
+                    released: Released {
+                        seq: self.releases,
+                        sum: *self.delta_prefix.last().unwrap_or(&0),
+                    },
                 };
                 ctx.metrics().add("failover_messages", 1.0);
                 send(ctx, from, msg);

@@ -111,9 +111,9 @@ impl Invariant<ParkingNode> for LockLiveness {
     }
 }
 
-/// With replication, no admitted car is forgotten: a ready primary has applied every
-/// release any earlier primary applied, and its occupancy is exactly what those releases
-/// add up to.
+/// With replication, no admitted car is forgotten: the lot's primary (the ready one of
+/// the highest term) has applied every release any earlier primary applied, and its
+/// occupancy is exactly what those releases add up to.
 pub(super) struct NoForgottenCar {
     pub(super) initial: i64,
     pub(super) seen: BTreeMap<NodeId, u64>,
@@ -135,14 +135,18 @@ impl Invariant<ParkingNode> for NoForgottenCar {
             .nodes()
             .filter_map(|(id, _, n)| Gate::of(n).map(|g| (id, g)))
             .collect();
-        for (id, n) in world.live_nodes() {
-            let Some(r) = Replica::of(n) else { continue };
-            if !(r.primary && r.ready) {
-                continue;
-            }
+        // The lot's primary is the ready one of the highest term: a deposed primary
+        // that has not heard of its successor (its messages lost) may still think
+        // itself ready, but no gate follows it any more.
+        let current = world
+            .live_nodes()
+            .filter_map(|(id, n)| Replica::of(n).map(|r| (id, r)))
+            .filter(|(_, r)| r.primary && r.ready)
+            .max_by_key(|(_, r)| r.term);
+        if let Some((id, r)) = current {
             let mut occ = self.initial;
             for (gid, g) in &gates {
-                let applied = r.applied.get(gid).copied().unwrap_or(0);
+                let applied = r.applied.get(gid).map_or(0, |r| r.seq);
                 let seen = self.seen.entry(*gid).or_insert(0);
                 if applied < *seen {
                     return Err(format!(

@@ -38,7 +38,8 @@
 //!   the holder, so duplicates and late copies change nothing. Ricart-Agrawala: see
 //!   [`ricart_agrawala`]; a gate repeats its REQUEST every `retry` to the peers whose
 //!   REPLY is missing. Repeated messages are counted in `retransmissions`, apart from
-//!   `mutex_messages`. The replicated mode keeps the reliable-link assumption.
+//!   `mutex_messages`. The replicated mode repeats the same way and adds terms to its
+//!   election: see [`replicated`].
 //! - In Ricart-Agrawala mode the counter travels on the replies: each reply carries the
 //!   sender's (version, occupancy), and the entering gate keeps the highest version. Every
 //!   earlier critical section's reply reaches the next entrant after that section ended,
@@ -183,6 +184,17 @@ impl ParkingParams {
     }
 }
 
+/// A gate's releases as the replicated server counts them: how many (the sequence
+/// number of the last) and the sum of their changes to the occupancy. The sum makes a
+/// new primary exact even when it missed several of a gate's releases.
+#[derive(Clone, Copy, Debug, Default, Hash, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Released {
+    /// Releases so far (the last one's sequence number).
+    pub seq: u64,
+    /// Sum of their occupancy changes.
+    pub sum: i64,
+}
+
 /// Messages of the parking lot.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ParkMsg {
@@ -234,17 +246,22 @@ pub enum ParkMsg {
     },
     /// Primary to backups: the replicated state (also the heartbeat).
     State {
+        /// The primary's term.
+        term: u64,
         /// Occupied places.
         occupied: u32,
-        /// Per gate (node index), the last release applied.
-        applied: Vec<(u32, u64)>,
+        /// Per gate (node index): its releases applied and the sum of their changes.
+        applied: Vec<(u32, Released)>,
     },
     /// Bully: a lower replica starts an election.
     Election,
     /// Bully: a higher replica is alive and takes over the election.
     Answer,
-    /// Bully: the sender is the new primary (to replicas and gates).
-    Coordinator,
+    /// Bully: the sender is the new primary (to replicas and gates), for `term`.
+    Coordinator {
+        /// The new primary's term: a message of an older term is ignored.
+        term: u64,
+    },
     /// Admin: the lot now has `places` places.
     SetPlaces {
         /// Places.
@@ -267,12 +284,20 @@ pub enum ParkMsg {
     },
     /// Gate to a new primary: what the gate holds and waits for.
     Recover {
+        /// The term of the COORDINATOR answered.
+        term: u64,
         /// Car holding the lock at this gate.
         holding: Option<u64>,
         /// Cars waiting, with their arrival times.
         waiting: Vec<(u64, SimTime)>,
-        /// The gate's last release (sequence number, change).
-        last_release: Option<(u64, i32)>,
+        /// The gate's releases so far and the sum of their changes.
+        released: Released,
+    },
+    /// Gate to a replica that announced an older term: the term the gate follows, so
+    /// the replica stops waiting for a RECOVER that will never come.
+    Superseded {
+        /// The gate's term.
+        term: u64,
     },
 }
 
@@ -307,7 +332,8 @@ impl Message for ParkMsg {
             ParkMsg::State { .. } => "state",
             ParkMsg::Election => "election",
             ParkMsg::Answer => "answer",
-            ParkMsg::Coordinator => "coordinator",
+            ParkMsg::Coordinator { .. } => "coordinator",
+            ParkMsg::Superseded { .. } => "superseded",
             ParkMsg::Recover { .. } => "recover",
             ParkMsg::SetPlaces { .. } => "set_places",
             ParkMsg::GateControl { .. } => "gate_control",
@@ -556,9 +582,11 @@ impl System for Parking {
             }
             .into(),
             "server" if params.mode == Mode::Replicated => {
-                Replica::new(params.capacity, params.initial_occupied).into()
+                Replica::new(params.capacity, params.initial_occupied, params.retry).into()
             }
-            "server" => Server::new(params.capacity, params.initial_occupied).into(),
+            "server" => {
+                Server::new(params.capacity, params.initial_occupied, params.retry).into()
+            }
             _ => Display {
                 lcd: params.lcd.clone(),
                 shown: None,
@@ -601,7 +629,6 @@ impl System for Parking {
                 }
                 ParkingNode::Server(s) => {
                     s.display = display;
-                    s.retry = Some(params.retry);
                 }
                 ParkingNode::Display(_) => {}
                 ParkingNode::Admin(a) => {

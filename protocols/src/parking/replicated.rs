@@ -13,6 +13,20 @@
 //!   from the winner to every other replica (and, counted apart, to every gate). A
 //!   replica that sent ELECTION and got no ANSWER within `election_timeout` wins; one
 //!   that got an ANSWER but no COORDINATOR within twice that starts again.
+//! - Terms, for lossy links: a winner takes the next term of its own (terms are unique
+//!   per replica: term mod replicas = rank), and COORDINATOR, the state heartbeat and
+//!   RECOVER carry it. A lost ELECTION or ANSWER can make a lower replica win beside a
+//!   live primary; whoever hears a higher term steps down. Gates ignore GRANTs from
+//!   anyone but their current primary, and answer a COORDINATOR of an older term with
+//!   SUPERSEDED and theirs (a replica back from a crash can win with an old term), so
+//!   its sender steps down and the next election picks a term above it. The primary repeats COORDINATOR every
+//!   heartbeat to the gates that have not recovered (a RECOVER or COORDINATOR was
+//!   lost), and repeats GRANTs as the single lock server does; gates repeat REQUESTs
+//!   and RELEASEs, so a fault-free run sends what it sent before.
+//! - A GRANT of an old term that arrives after its primary was deposed and elected
+//!   again would be taken for a new one; an election takes at least three heartbeats
+//!   of silence, so delays shorter than that (the 500 ms spikes of the fault model,
+//!   against a 1 s heartbeat) cannot do it.
 //! - A restarted replica does not take over (it would do so with stale state): it comes
 //!   back as a backup and learns the state from the next heartbeat. This departs from
 //!   textbook Bully, where the restarted highest rank bullies its way back. Until that
@@ -21,11 +35,13 @@
 //!   replica gone) may a stale one lead. `dsim explore parking-server-crash` found the
 //!   stale primary this prevents (`scenarios/found/` kept the counterexample).
 //! - A gate that hears COORDINATOR answers with RECOVER: the car it holds the lock for,
-//!   the cars waiting, and its last release. The new primary grants nothing until every
-//!   gate has answered, then rebuilds the lock (holder, queue) and applies any release it
-//!   had not seen, so no admitted car is forgotten and no two gates hold the lock.
+//!   the cars waiting, and its releases so far with the sum of their changes. The new
+//!   primary grants nothing until every gate has answered, then rebuilds the lock
+//!   (holder, queue) and counts any release it had not seen (the sum makes it exact
+//!   however many it missed), so no admitted car is forgotten and no two gates hold the
+//!   lock.
 
-use super::{GrantCause, ParkMsg, ParkTimer, Server, send};
+use super::{GrantCause, ParkMsg, ParkTimer, Released, Server, resend, send};
 use sim_core::{Ctx, Message, Node, NodeId, SimTime, TimerId};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -45,8 +61,10 @@ pub struct Replica {
     pub ready: bool,
     /// The lock, counter and display, as the single lock server keeps them.
     pub server: Server,
-    /// Per gate, the sequence number of the last release applied.
-    pub applied: BTreeMap<NodeId, u64>,
+    /// The highest term heard (this replica's own while it is primary).
+    pub term: u64,
+    /// Per gate, the releases applied and the sum of their changes.
+    pub applied: BTreeMap<NodeId, Released>,
     pending: Vec<(NodeId, u64)>,
     recovered: BTreeSet<NodeId>,
     last_heard: SimTime,
@@ -60,8 +78,9 @@ pub struct Replica {
 }
 
 impl Replica {
-    /// Replica `rank` of `replicas`.
-    pub(super) fn new(capacity: u32, occupied: u32) -> Self {
+    /// A replica of a lot of `capacity` places with `occupied` taken; the system sets
+    /// its rank, peers and gates.
+    pub(super) fn new(capacity: u32, occupied: u32, retry: SimTime) -> Self {
         Replica {
             replicas: Vec::new(),
             gates: Vec::new(),
@@ -70,7 +89,8 @@ impl Replica {
             election_timeout: SimTime::from_millis(500),
             primary: false,
             ready: false,
-            server: Server::new(capacity, occupied),
+            server: Server::new(capacity, occupied, retry),
+            term: 0,
             applied: BTreeMap::new(),
             pending: Vec::new(),
             recovered: BTreeSet::new(),
@@ -97,9 +117,28 @@ impl Replica {
 
     fn state_msg(&self) -> ParkMsg {
         ParkMsg::State {
+            term: self.term,
             occupied: self.server.occupied,
-            applied: self.applied.iter().map(|(g, s)| (g.0, *s)).collect(),
+            applied: self.applied.iter().map(|(g, r)| (g.0, *r)).collect(),
         }
+    }
+
+    /// Another replica leads in `term`: stop leading or electing, forget the lock.
+    fn follow(&mut self, ctx: &mut impl Ctx<Self>, term: u64) {
+        if let Some(t) = self.election_timer.take() {
+            ctx.cancel_timer(t);
+        }
+        if self.primary {
+            self.server.lock.clear();
+            self.server.arrived.clear();
+            self.server.done.clear();
+            self.pending.clear();
+        }
+        self.term = term;
+        self.electing = false;
+        self.primary = false;
+        self.ready = false;
+        self.last_heard = ctx.sim_time();
     }
 
     fn broadcast_state(&self, ctx: &mut impl Ctx<Self>) {
@@ -120,6 +159,14 @@ impl Replica {
     fn on_heartbeat_timer(&mut self, ctx: &mut impl Ctx<Self>) {
         if self.primary {
             self.broadcast_state(ctx);
+            if !self.ready {
+                // Some gate's COORDINATOR or RECOVER went missing: announce again.
+                for &g in &self.gates {
+                    if !self.recovered.contains(&g) {
+                        resend(ctx, g, ParkMsg::Coordinator { term: self.term });
+                    }
+                }
+            }
         } else if !self.electing
             && ctx.sim_time().saturating_sub(self.last_heard) > self.heartbeat * 3
             && self.may_lead(ctx.sim_time())
@@ -148,18 +195,22 @@ impl Replica {
         self.electing = false;
         self.primary = true;
         self.ready = false;
+        // The next term that is this replica's own (term mod replicas = rank), so no
+        // two replicas ever claim the same term.
+        let n = self.replicas.len() as u64;
+        self.term = (self.term / n + 1) * n + self.rank as u64;
         self.recovered.clear();
         ctx.metrics().add("elections_won", 1.0);
         ctx.annotate("elected primary");
         for &r in &self.replicas.clone() {
             if r != ctx.id() {
                 ctx.metrics().add("election_messages", 1.0);
-                send(ctx, r, ParkMsg::Coordinator);
+                send(ctx, r, ParkMsg::Coordinator { term: self.term });
             }
         }
         for &g in &self.gates.clone() {
             ctx.metrics().add("failover_messages", 1.0);
-            send(ctx, g, ParkMsg::Coordinator);
+            send(ctx, g, ParkMsg::Coordinator { term: self.term });
         }
         if self.gates.is_empty() {
             self.ready = true;
@@ -180,7 +231,12 @@ impl Replica {
     }
 
     fn request(&mut self, ctx: &mut impl Ctx<Self>, who: (NodeId, u64)) {
-        if self.server.arrived.contains_key(&who) || self.server.lock.holder() == Some(&who) {
+        if self.server.lock.holder() == Some(&who) {
+            // A repeated request: the GRANT went missing.
+            self.server.regrant(ctx, who.0, who.1);
+            return;
+        }
+        if self.server.arrived.contains_key(&who) || self.server.done.contains(&who) {
             return;
         }
         self.server.arrived.entry(who).or_insert(ctx.sim_time());
@@ -189,13 +245,15 @@ impl Replica {
         }
     }
 
-    fn apply(&mut self, ctx: &mut impl Ctx<Self>, gate: NodeId, seq: u64, delta: i32) {
-        let last = self.applied.entry(gate).or_insert(0);
-        if seq <= *last {
+    /// Count `gate`'s releases up to `released` (nothing if they are counted already).
+    fn apply(&mut self, ctx: &mut impl Ctx<Self>, gate: NodeId, released: Released) {
+        let counted = self.applied.entry(gate).or_default();
+        if released.seq <= counted.seq {
             return;
         }
-        *last = seq;
-        self.server.change_occupancy(ctx, delta);
+        let change = released.sum - counted.sum;
+        *counted = released;
+        self.server.change_occupancy(ctx, change as i32);
         self.broadcast_state(ctx);
     }
 }
@@ -218,13 +276,19 @@ impl Node for Replica {
 
     fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: ParkMsg) {
         match msg {
-            ParkMsg::State { occupied, applied } => {
-                self.last_heard = ctx.sim_time();
-                self.stale = false;
-                if !self.primary {
-                    self.server.occupied = occupied;
-                    self.applied = applied.into_iter().map(|(g, s)| (NodeId(g), s)).collect();
+            ParkMsg::State { term, .. } if term < self.term => {}
+            ParkMsg::State {
+                term,
+                occupied,
+                applied,
+            } => {
+                if self.primary && term == self.term {
+                    return;
                 }
+                self.follow(ctx, term);
+                self.stale = false;
+                self.server.occupied = occupied;
+                self.applied = applied.into_iter().map(|(g, r)| (NodeId(g), r)).collect();
             }
             // A stale replica stays out of the election (no ANSWER) so a fresh one wins.
             ParkMsg::Election if !self.may_lead(ctx.sim_time()) => {}
@@ -236,7 +300,7 @@ impl Node for Replica {
                 } else if self.primary {
                     // Already primary: re-announce so the lower replica stops.
                     ctx.metrics().add("election_messages", 1.0);
-                    send(ctx, from, ParkMsg::Coordinator);
+                    send(ctx, from, ParkMsg::Coordinator { term: self.term });
                 }
             }
             ParkMsg::Answer => {
@@ -246,15 +310,16 @@ impl Node for Replica {
                     self.set_election_timer(ctx, wait);
                 }
             }
-            ParkMsg::SetPlaces { places } => self.server.capacity = places,
-            ParkMsg::Coordinator => {
-                if let Some(t) = self.election_timer.take() {
-                    ctx.cancel_timer(t);
+            ParkMsg::Superseded { term } => {
+                if term > self.term {
+                    self.follow(ctx, term);
                 }
-                self.electing = false;
-                self.primary = false;
-                self.ready = false;
-                self.last_heard = ctx.sim_time();
+            }
+            ParkMsg::SetPlaces { places } => self.server.capacity = places,
+            ParkMsg::Coordinator { term } => {
+                if term > self.term || (term == self.term && !self.primary) {
+                    self.follow(ctx, term);
+                }
             }
             ParkMsg::Request { car } => {
                 if self.ready {
@@ -267,24 +332,36 @@ impl Node for Replica {
                 if !self.ready || self.server.lock.holder() != Some(&(from, car)) {
                     return;
                 }
-                self.apply(ctx, from, seq, delta);
+                let counted = self.applied.get(&from).copied().unwrap_or_default();
+                if seq == counted.seq + 1 {
+                    let sum = counted.sum + i64::from(delta);
+                    self.apply(ctx, from, Released { seq, sum });
+                }
+                self.server.done.insert((from, car));
                 if let Some(g) = self.server.lock.release(&(from, car)) {
                     self.server.grant(ctx, g, GrantCause::Release);
                 }
             }
             ParkMsg::Recover {
+                term,
                 holding,
                 waiting,
-                last_release,
+                released,
             } => {
-                if !self.primary || self.ready || !self.recovered.insert(from) {
+                if !self.primary
+                    || self.ready
+                    || term != self.term
+                    || !self.recovered.insert(from)
+                {
                     return;
                 }
-                if let Some((seq, delta)) = last_release {
-                    self.apply(ctx, from, seq, delta);
-                }
+                self.apply(ctx, from, released);
                 if let Some(car) = holding {
+                    // The gate is inside: it releases to us, or a GRANT repeated after
+                    // `retry` gets its RELEASE repeated.
                     self.server.lock.request((from, car));
+                    let retry = self.server.retry;
+                    ctx.set_timer(retry, ParkTimer::GrantRetry { gate: from, car });
                 }
                 for (car, at) in waiting {
                     self.server.arrived.insert((from, car), at);
@@ -313,7 +390,12 @@ impl Node for Replica {
         match timer {
             ParkTimer::Heartbeat => self.on_heartbeat_timer(ctx),
             ParkTimer::ElectionTimeout => self.on_election_timeout(ctx),
-            // A replica sets only the two timers above.
+            ParkTimer::GrantRetry { gate, car } => {
+                if self.ready && self.server.lock.holder() == Some(&(gate, car)) {
+                    self.server.regrant(ctx, gate, car);
+                }
+            }
+            // A replica sets only the three timers above.
             ParkTimer::CarArrives
             | ParkTimer::BarrierOpen { .. }
             | ParkTimer::BeamEdge { .. }
@@ -321,7 +403,6 @@ impl Node for Replica {
             | ParkTimer::Done { .. }
             | ParkTimer::LcdWritten { .. }
             | ParkTimer::RequestRetry { .. }
-            | ParkTimer::GrantRetry { .. }
             | ParkTimer::RaRetry { .. }
             | ParkTimer::Admin { .. }
             | ParkTimer::Frame => {}
@@ -335,6 +416,7 @@ impl Node for Replica {
         self.ready = false;
         self.server.lock.clear();
         self.server.arrived.clear();
+        self.server.done.clear();
         self.pending.clear();
         self.recovered.clear();
         self.electing = false;

@@ -16,23 +16,24 @@ pub struct Server {
     pub occupied: u32,
     /// Places in the lot.
     pub capacity: u32,
-    /// Lock-server mode: repeat a GRANT after this long while its car holds the lock
-    /// (`None` in the replicated mode, which assumes reliable links).
-    pub(super) retry: Option<SimTime>,
+    /// Repeat a GRANT after this long while its car holds the lock (the GRANT or the
+    /// RELEASE may have been lost).
+    pub(super) retry: SimTime,
     /// Cars whose RELEASE was applied: a late or repeated REQUEST of theirs is ignored.
     pub(super) done: BTreeSet<(NodeId, u64)>,
 }
 
 impl Server {
-    /// A server for a lot of `capacity` places with `occupied` taken.
-    pub(super) fn new(capacity: u32, occupied: u32) -> Self {
+    /// A server for a lot of `capacity` places with `occupied` taken, repeating an
+    /// unanswered GRANT every `retry`.
+    pub(super) fn new(capacity: u32, occupied: u32, retry: SimTime) -> Self {
         Server {
             lock: LockServer::default(),
             arrived: BTreeMap::new(),
             display: None,
             occupied,
             capacity,
-            retry: None,
+            retry,
             done: BTreeSet::new(),
         }
     }
@@ -71,13 +72,11 @@ impl Server {
             cause,
         };
         send(ctx, gate, msg);
-        if let Some(retry) = self.retry {
-            ctx.set_timer(retry, ParkTimer::GrantRetry { gate, car });
-        }
+        ctx.set_timer(self.retry, ParkTimer::GrantRetry { gate, car });
     }
 
     /// The GRANT of a car that still holds the lock, again.
-    fn regrant(&mut self, ctx: &mut impl Ctx<Self>, gate: NodeId, car: u64) {
+    pub(super) fn regrant(&mut self, ctx: &mut impl Ctx<Self>, gate: NodeId, car: u64) {
         let msg = ParkMsg::Grant {
             car,
             occupied: self.occupied,
@@ -85,9 +84,7 @@ impl Server {
             cause: GrantCause::Request,
         };
         resend(ctx, gate, msg);
-        if let Some(retry) = self.retry {
-            ctx.set_timer(retry, ParkTimer::GrantRetry { gate, car });
-        }
+        ctx.set_timer(self.retry, ParkTimer::GrantRetry { gate, car });
     }
 }
 
