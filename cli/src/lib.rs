@@ -129,7 +129,8 @@ struct ReportArgs {
     /// into the first).
     #[arg(required = true)]
     dirs: Vec<PathBuf>,
-    /// Chart only the records of FROM..TO (e.g. 1s..1.5s) of those the directory kept.
+    /// Open the sequence chart at the records of FROM..TO (e.g. 1s..1.5s) among those
+    /// the directory kept.
     #[arg(long, value_parser = parse_window)]
     window: Option<Window>,
     /// A sweep's metric to chart against the parameters (repeatable); default: the
@@ -232,8 +233,9 @@ struct RunArgs {
     /// metrics, plots, message sequence chart) and the plots as PNG and SVG.
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
-    /// The stretch of the run the sequence chart shows, FROM..TO (e.g. 1s..1.5s);
-    /// default: the first 200 records.
+    /// The stretch of the run the sequence chart opens at, FROM..TO (e.g. 1s..1.5s):
+    /// its records make one page (at most 5,000), and the chart pages through the run
+    /// from there; default: the first 200 records.
     #[arg(long, value_parser = parse_window, requires = "report")]
     window: Option<Window>,
     /// Stop with a violation of `event_budget` after N events: how a runaway that

@@ -1,12 +1,14 @@
 //! `dsim run --report DIR` and `dsim report DIR`: a run directory and its HTML page.
 //!
 //! The run directory holds `run.json` (the run's summary, every metric with sample sets
-//! whole, node names, and the trace records of the chosen window: never the whole trace,
-//! which can be millions of records) and what is drawn from it: `report.html`, one
-//! self-contained page, and the plots as PNG and SVG files next to it for papers.
-//! `dsim report DIR` redraws the page from `run.json` (narrowing the window if asked),
-//! or, for a directory of trace files (`dsim run --trace`), re-runs each trace's
-//! scenario, checks the fingerprint and writes a run directory per trace.
+//! whole, node names, and the trace records the page holds: all of the run's, or, of a
+//! run with more than [`sequence::MAX_EMBEDDED`], that many around the page the sequence
+//! chart opens at) and what is drawn from it: `report.html`, one self-contained page
+//! whose chart pages through those records, and the plots as PNG and SVG files next to
+//! it for papers. `dsim report DIR` redraws the page from `run.json` (opening the chart
+//! at another window if asked), or, for a directory of trace files (`dsim run
+//! --trace`), re-runs each trace's scenario, checks the fingerprint and writes a run
+//! directory per trace.
 
 use dsim_harness::registry::Registry;
 use dsim_scenario::runner::{RunOptions, RunReport};
@@ -15,10 +17,11 @@ use dsim_scenario::trace_file;
 use reports::bar::{Bars, bar_chart};
 use reports::html::{self, Figure, Page, Sequence, Table};
 use reports::plot::{ChartLabels, Series, empirical_cdf, line_chart, time_chart};
-use reports::sequence::{self, Chart, Fate, Window};
+use reports::sequence::{self, Chart, Fate, Pages, Window};
 use serde::{Deserialize, Serialize};
 use sim_core::{Metric, Metrics, SimTime, Summary, TraceRecord};
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// The run file of a run directory.
@@ -26,7 +29,7 @@ pub const RUN_FILE: &str = "run.json";
 /// The page of a run directory.
 pub const PAGE_FILE: &str = "report.html";
 /// The format tag of `run.json`, bumped when its layout changes.
-pub const FORMAT: &str = "dsim-report/2";
+pub const FORMAT: &str = "dsim-report/3";
 /// The system's counters and gauges shown in its bar chart: the largest this many.
 const BARS: usize = 5;
 /// A sample metric needs this many values to be preferred for the CDF plot.
@@ -104,11 +107,14 @@ pub struct RunRecord {
     pub metrics: MetricSets,
     /// Node names by node id.
     pub node_names: Vec<String>,
-    /// The window the records were chosen by (`None`: the first records of the run).
+    /// The window the sequence chart opens at (`None`: the first records of the run).
     pub window: Option<Window>,
-    /// Whether the window held more records than were kept.
-    pub truncated: bool,
-    /// The trace records of the window.
+    /// How many trace records the run made.
+    pub run_records: usize,
+    /// The run's index of the first record kept.
+    pub first_record: usize,
+    /// The trace records kept: all of the run's, or [`sequence::MAX_EMBEDDED`] of them
+    /// around the page the chart opens at ([`sequence::embedded`]).
     pub records: Vec<TraceRecord>,
     /// The system's key metrics over the run.
     pub timeline: Vec<TimeSeries>,
@@ -117,10 +123,11 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
-    /// The record of `report` (a run that kept its trace) of `scenario_file`, with the
-    /// trace records of `window`.
+    /// The record of `report` (a run that kept its trace) of `scenario_file`, its
+    /// sequence chart opening at `window`.
     pub fn of(scenario_file: &str, report: &RunReport, window: Option<Window>) -> RunRecord {
-        let (records, truncated) = sequence::select(&report.records, window);
+        let page = sequence::opening_page(&report.records, window);
+        let kept = sequence::embedded(report.records.len(), &page);
         RunRecord {
             format: FORMAT.to_owned(),
             scenario_file: scenario_file.to_owned(),
@@ -144,8 +151,9 @@ impl RunRecord {
             metrics: MetricSets::of(&report.raw_metrics),
             node_names: report.node_names.clone(),
             window,
-            truncated,
-            records,
+            run_records: report.records.len(),
+            first_record: kept.start,
+            records: report.records[kept].to_vec(),
             timeline: report.timeline.clone(),
             faults: report
                 .faults
@@ -209,7 +217,7 @@ pub fn window_before(records: &[sim_core::TraceRecord], time_ns: u64) -> Window 
     }
 }
 
-/// `dsim report DIR`: redraw a run directory's page, its records narrowed to `window`;
+/// `dsim report DIR`: redraw a run directory's page, its chart opening at `window`;
 /// or, when `DIR` has no `run.json` but trace files (`*.jsonl`), re-run each, check its
 /// fingerprint, and write a run directory per trace under `DIR` (the trace of a live
 /// run is drawn from its records and the report its header carries). The files written.
@@ -220,12 +228,7 @@ pub fn report_dir(
 ) -> Result<Vec<PathBuf>, String> {
     if dir.join(RUN_FILE).exists() {
         let mut run = RunRecord::read(dir)?;
-        if let Some(w) = window {
-            let (records, cut) = sequence::select(&run.records, Some(w));
-            run.records = records;
-            run.truncated |= cut;
-            run.window = Some(w);
-        }
+        run.window = window.or(run.window);
         return draw(dir, &run);
     }
     let mut traces: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -285,7 +288,12 @@ fn rerun(registry: &Registry, trace: &Path) -> Result<(String, RunReport), Strin
 
 /// Draw the plots and the page of `run` into `dir`; the files written.
 fn draw(dir: &Path, run: &RunRecord) -> Result<Vec<PathBuf>, String> {
-    let chart = Chart::of(&run.records);
+    let pages = Pages {
+        chart: Chart::of(&run.records),
+        first: run.first_record,
+        total: run.run_records,
+        opening: sequence::opening_page(&run.records, run.window),
+    };
     let mut files = Vec::new();
     let mut figures = Vec::new();
     let mut plot = |name: &str,
@@ -303,7 +311,7 @@ fn draw(dir: &Path, run: &RunRecord) -> Result<Vec<PathBuf>, String> {
         figures.push(Figure { caption, svg });
         Ok(())
     };
-    if let Some((what, values)) = cdf_source(run, &chart) {
+    if let Some((what, values)) = cdf_source(run, &pages.chart) {
         let caption = format!("Empirical CDF of {what} ({} values)", values.len());
         let labels = ChartLabels {
             title: format!("CDF of {what}"),
@@ -346,7 +354,7 @@ fn draw(dir: &Path, run: &RunRecord) -> Result<Vec<PathBuf>, String> {
         })?;
     }
     let seq_file = dir.join("sequence.svg");
-    std::fs::write(&seq_file, standalone_sequence(&chart, &run.node_names))
+    std::fs::write(&seq_file, standalone_sequence(&pages, &run.node_names))
         .map_err(|e| format!("cannot write {}: {e}", seq_file.display()))?;
     files.push(seq_file);
     let page = Page {
@@ -356,8 +364,8 @@ fn draw(dir: &Path, run: &RunRecord) -> Result<Vec<PathBuf>, String> {
         tables: tables(&run.metrics),
         figures,
         sequence: Some(Sequence {
-            note: window_note(run),
-            chart,
+            note: sequence_note(run, &pages),
+            pages,
             names: run.node_names.clone(),
         }),
     };
@@ -417,7 +425,7 @@ fn timeline_chart(group: &[&TimeSeries]) -> (ChartLabels, Vec<Series>, String) {
 
 /// What the CDF plot shows: among sample metrics with at least [`CDF_MIN_SAMPLES`]
 /// values, one whose name says latency, else the largest; failing that, the delays of the
-/// messages delivered in the charted window (ms); failing that, the largest sample set.
+/// messages delivered among the records held (ms); failing that, the largest sample set.
 fn cdf_source(run: &RunRecord, chart: &Chart) -> Option<(String, Vec<f64>)> {
     let samples = &run.metrics.samples;
     let largest = |min: usize| {
@@ -440,7 +448,7 @@ fn cdf_source(run: &RunRecord, chart: &Chart) -> Option<(String, Vec<f64>)> {
         .collect();
     if !delays.is_empty() {
         return Some((
-            "message delay in the charted window (ms)".to_owned(),
+            "message delay over the records held (ms)".to_owned(),
             delays,
         ));
     }
@@ -493,18 +501,50 @@ fn summary(run: &RunRecord) -> Vec<(String, String)> {
     ]
 }
 
-fn window_note(run: &RunRecord) -> String {
-    let shown = run.records.len();
-    let which = match run.window {
-        Some(w) => format!("the records from {w}"),
-        None => "the first records of the run".to_owned(),
+/// What the sequence chart holds and where it opens, as the page says it: how many
+/// records the run made and which the page holds (when not all, how to chart others),
+/// how many a page of the chart shows and which the chart opens at.
+fn sequence_note(run: &RunRecord, pages: &Pages) -> String {
+    let records = |rows: Range<usize>| {
+        if rows.is_empty() {
+            return "no records".to_owned();
+        }
+        format!(
+            "records {}–{} ({} – {})",
+            run.first_record + rows.start,
+            run.first_record + rows.end,
+            SimTime(run.records[rows.start].time_ns),
+            SimTime(run.records[rows.end - 1].time_ns)
+        )
     };
-    let cut = if run.truncated {
-        " (cut off: the window holds more)"
+    let total = run.run_records;
+    let held = run.records.len();
+    let holds = if held == total {
+        format!("The run made {total} trace records; this page holds all of them")
     } else {
-        ""
+        format!(
+            "The run made {total} trace records; this page holds {held} of them, {}: at most {}, around the page the chart opens at. To chart another stretch, run the scenario again with `--report DIR --window FROM..TO`, or `dsim report` a directory of its trace (`dsim run --trace`) with `--window`",
+            records(0..held),
+            sequence::MAX_EMBEDDED
+        )
     };
-    format!("{shown} records: {which}{cut}")
+    let opening = &pages.opening;
+    let which = match run.window {
+        None => "the first records of the run".to_owned(),
+        Some(w) => match sequence::window_rows(&run.records, w).len() {
+            0 => format!("no record held is from {w}, so it opens where they would be"),
+            n if n > opening.len() => format!(
+                "the first {} of the {n} records from {w} (the next page goes on)",
+                opening.len()
+            ),
+            _ => format!("the records from {w}"),
+        },
+    };
+    format!(
+        "{holds}. The chart shows {} at a time and opens at {}: {which}.",
+        opening.len(),
+        records(opening.clone())
+    )
 }
 
 /// A number as a table shows it: integers whole, others to four decimals.
@@ -568,9 +608,10 @@ fn tables(m: &MetricSets) -> Vec<Table> {
     tables
 }
 
-/// The sequence chart as a file of its own: the namespace and the chart's styles added.
-fn standalone_sequence(chart: &Chart, names: &[String]) -> String {
-    let svg = sequence::svg(chart, names);
+/// The page the sequence chart opens at as a file of its own: the namespace and the
+/// chart's styles added.
+fn standalone_sequence(pages: &Pages, names: &[String]) -> String {
+    let svg = pages.svg(names);
     let styles: String = html::STYLE
         .lines()
         .filter(|l| l.starts_with("#seq"))

@@ -1,7 +1,7 @@
 //! The HTML report page: one self-contained file (inline CSS, script and SVG, nothing
 //! fetched), so it can be mailed, archived or opened from a CI artifact as it is.
 
-use crate::sequence::{self, Chart, escape};
+use crate::sequence::{self, Pages, escape};
 use std::fmt::Write;
 
 /// A table of the page: a caption, column names and rows of already formatted cells.
@@ -24,15 +24,15 @@ pub struct Figure {
     pub svg: String,
 }
 
-/// The sequence chart of the page: the chart, lane names by node id, and a line saying
-/// which records it shows.
+/// The sequence chart of the page: its pages, lane names by node id, and what it holds
+/// and opens at.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sequence {
-    /// The chart.
-    pub chart: Chart,
+    /// The chart and the page it opens at.
+    pub pages: Pages,
     /// Node names by id.
     pub names: Vec<String>,
-    /// Which records of the run the chart shows.
+    /// Which records of the run the page holds and which the chart opens at.
     pub note: String,
 }
 
@@ -98,12 +98,14 @@ pub fn render(page: &Page) -> String {
     }
     s.push_str("</section>\n");
     if let Some(seq) = &page.sequence {
+        let pages = &seq.pages;
         let _ = writeln!(
             s,
-            "<section id=\"sequence\"><h2>Message sequence</h2><p>{}. Wheel: zoom; drag: pan; checkboxes: filter. Hover an arrow or mark for its contents.</p>{}<div class=\"chart\">{}</div></section>",
+            "<section id=\"sequence\"><h2>Message sequence</h2><p id=\"seq-note\">{}</p><p>Page buttons: the previous, next, first and last page; go: the page that starts at a time. Wheel: zoom; drag: pan; checkboxes: filter. Hover an arrow or mark for its contents.</p>{}<div class=\"chart\">{}</div><script type=\"application/json\" id=\"seq-data\">{}</script></section>",
             escape(&seq.note),
-            sequence::controls(&seq.chart, &seq.names),
-            sequence::svg(&seq.chart, &seq.names)
+            sequence::controls(&pages.chart, &seq.names),
+            pages.svg(&seq.names),
+            pages.data(&seq.names)
         );
     }
     s.push_str("<section id=\"metrics\"><h2>Metrics</h2>");

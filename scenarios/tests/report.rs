@@ -1,7 +1,9 @@
 //! `dsim run --report` and `dsim report` without a browser: the page is self-contained
-//! and deterministic, `dsim report` redraws it and narrows its window, reports a
-//! directory of trace files, draws the system's key metric over time (the OTT bit rate
-//! across failures), and refuses bad windows and empty directories.
+//! and deterministic, `dsim report` redraws it and reopens its chart at another window,
+//! a report of a long run holds the records around its opening page and says so,
+//! `dsim report` reports a directory of trace files, draws the system's key metric over
+//! time (the OTT bit rate across failures), and refuses bad windows and empty
+//! directories.
 
 mod common;
 
@@ -69,7 +71,7 @@ fn the_page_is_self_contained_and_the_same_for_the_same_run() {
 }
 
 #[test]
-fn report_redraws_the_same_page_and_narrows_the_window() {
+fn report_redraws_the_same_page_and_reopens_the_chart_at_a_window() {
     let root = scratch("report-redraw");
     let dir = root.join("run");
     dsim(&[
@@ -93,6 +95,69 @@ fn report_redraws_the_same_page_and_narrows_the_window() {
     let shown = narrow.matches("<g class=\"msg ").count();
     assert!(0 < shown && shown < kept, "{shown} of {kept} messages");
     assert!(narrow.contains("the records from 0ns..500ms"));
+    // The page still holds the whole run, to page through.
+    assert!(narrow.contains("this page holds all of them"));
+}
+
+/// The value of attribute `name` of the sequence chart's `<svg>` in `html`.
+fn chart_attr<'a>(html: &'a str, name: &str) -> &'a str {
+    let svg = &html[html.find("<svg id=\"seq\"").expect("a chart")..];
+    let value = &svg[svg.find(&format!(" {name}=\"")).expect("the attribute") + name.len() + 3..];
+    &value[..value.find('"').unwrap()]
+}
+
+/// A run with more records than a report holds (PHOLD makes some 560,000 in 30 ms): the
+/// report holds `MAX_EMBEDDED` of them, with the page the chart opens at in their
+/// middle, and says how many the run made, which it holds and how to chart others; a
+/// window with more records than a page opens at its first page and says so.
+#[test]
+fn a_long_run_holds_the_records_around_its_opening_page_and_says_so() {
+    use reports::sequence::{MAX_EMBEDDED, MAX_RECORDS};
+    let dir = scratch("report-long-run");
+    dsim(&[
+        "run",
+        "phold",
+        "--until",
+        "30ms",
+        "--report",
+        &arg(&dir),
+        "--window",
+        "10ms..12ms",
+    ])
+    .expect_code(0);
+    let run: serde_json::Value = serde_json::from_str(&read(&dir.join("run.json"))).unwrap();
+    let total = run["run_records"].as_u64().unwrap() as usize;
+    let first = run["first_record"].as_u64().unwrap() as usize;
+    let records = run["records"].as_array().unwrap();
+    assert!(total > 2 * MAX_EMBEDDED, "{total} records");
+    assert_eq!(records.len(), MAX_EMBEDDED);
+    let html = read(&dir.join("report.html"));
+    let (from, to) = chart_attr(&html, "data-page").split_once("..").unwrap();
+    let (from, to): (usize, usize) = (from.parse().unwrap(), to.parse().unwrap());
+    assert_eq!(to - from, MAX_RECORDS, "a page of the window");
+    let (before, after) = (from - first, first + MAX_EMBEDDED - to);
+    assert!(
+        before.abs_diff(after) <= 1,
+        "{before} held before, {after} after"
+    );
+    let time = |i: usize| records[i - first]["time_ns"].as_u64().unwrap();
+    assert!(time(from) >= 10_000_000 && time(from - 1) < 10_000_000);
+    let note = &html[html.find("<p id=\"seq-note\">").unwrap()..];
+    let note = &note[..note.find("</p>").unwrap()];
+    for phrase in [
+        format!("The run made {total} trace records"),
+        format!(
+            "this page holds {MAX_EMBEDDED} of them, records {first}–{}",
+            first + MAX_EMBEDDED
+        ),
+        "--window FROM..TO".to_owned(),
+        format!("The chart shows {MAX_RECORDS} at a time and opens at records {from}–{to}"),
+        format!("the first {MAX_RECORDS} of the"),
+        "records from 10ms..12ms (the next page goes on)".to_owned(),
+    ] {
+        assert!(note.contains(&phrase), "{phrase:?} in {note}");
+    }
+    assert!(html.contains(&format!(r#""first":{first},"total":{total},"#)));
 }
 
 #[test]

@@ -172,25 +172,27 @@ fn counterexamples_reproduce_with_their_files_before_later_faults() {
         "{}",
         reproduced.stdout
     );
-    // Beside it, its report, the sequence chart opened on the records that lead up to
-    // the violation (not on the first records of the run).
-    let run: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("bully-ring-counterexample.report/run.json")).unwrap(),
-    )
-    .unwrap();
+    // Beside it, its report: the whole run, the sequence chart opened on the records
+    // that lead up to the violation (not on the first records of the run).
+    let report = out.join("bully-ring-counterexample.report");
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("run.json")).unwrap()).unwrap();
     // The run stops at the violation.
     let violation_ns = run["sim_time_ns"].as_u64().unwrap();
     assert_eq!(run["window"]["to_ns"].as_u64(), Some(violation_ns + 1));
     let records = run["records"].as_array().unwrap();
-    // The last 200 records before the violation, and any more at the first one's instant.
-    assert!((200..300).contains(&records.len()), "{}", records.len());
+    assert_eq!(run["run_records"].as_u64(), Some(records.len() as u64));
     assert_eq!(
         records.last().unwrap()["time_ns"].as_u64(),
         Some(violation_ns)
     );
-    assert!(records[0]["time_ns"].as_u64().unwrap() > 0);
-    assert!(
-        out.join("bully-ring-counterexample.report/report.html")
-            .exists()
-    );
+    // The page the chart opens at: the last 200 records before the violation, and any
+    // more at the first one's instant; the chart pages back from there.
+    let html = std::fs::read_to_string(report.join("report.html")).unwrap();
+    let page = html.split(r#" data-page=""#).nth(1).unwrap();
+    let (from, to) = page[..page.find('"').unwrap()].split_once("..").unwrap();
+    let (from, to): (usize, usize) = (from.parse().unwrap(), to.parse().unwrap());
+    assert_eq!(to, records.len(), "the page ends at the violation");
+    assert!((200..300).contains(&(to - from)), "{from}..{to}");
+    assert!(from > 0, "not the first records of the run");
 }
