@@ -27,6 +27,9 @@ pub struct Server {
     pub additions: Vec<(SimTime, VideoId)>,
     /// Videos whose datagram timer is running.
     running: BTreeSet<VideoId>,
+    /// Whether the flood timer runs (since the bootstrapper's first answer after a
+    /// start or restart).
+    flooding: bool,
     /// Floods sent (one per neighbour per round).
     pub floods_sent: u64,
     /// Video datagrams sent.
@@ -51,6 +54,7 @@ impl Server {
             additions,
             subscribers: BTreeMap::new(),
             running: BTreeSet::new(),
+            flooding: false,
             floods_sent: 0,
             video_sent: 0,
         }
@@ -85,16 +89,15 @@ impl OttRole for Server {
         &mut self.host
     }
 
-    /// Neighbours (the first answer starts the floods), requests and stops of video,
-    /// adoptions.
+    /// Neighbours (the first answer after a start starts the floods, even when a node
+    /// adopted this server before it came), requests and stops of video, adoptions.
     fn on_control(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: Control) {
         let (now, timing) = (ctx.now(), self.host.timing);
         match msg {
             Control::Neighbours { neighbours, .. } => {
                 self.bootstrap.answered();
-                let first = self.neighbours.is_empty();
                 self.neighbours.extend(neighbours);
-                if first {
+                if !std::mem::replace(&mut self.flooding, true) {
                     self.flood(now);
                     ctx.set_timer(timing.flood_interval, OttTimer::Flood);
                 }
@@ -199,5 +202,6 @@ impl Node for Server {
         self.neighbours.clear();
         self.subscribers.clear();
         self.running.clear();
+        self.flooding = false;
     }
 }
