@@ -187,7 +187,9 @@ impl ParkingParams {
 /// A gate's releases as the replicated server counts them: how many (the sequence
 /// number of the last) and the sum of their changes to the occupancy. The sum makes a
 /// new primary exact even when it missed several of a gate's releases.
-#[derive(Clone, Copy, Debug, Default, Hash, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, Hash, PartialEq, Eq, serde::Serialize, serde::Deserialize,
+)]
 pub struct Released {
     /// Releases so far (the last one's sequence number).
     pub seq: u64,
@@ -584,9 +586,7 @@ impl System for Parking {
             "server" if params.mode == Mode::Replicated => {
                 Replica::new(params.capacity, params.initial_occupied, params.retry).into()
             }
-            "server" => {
-                Server::new(params.capacity, params.initial_occupied, params.retry).into()
-            }
+            "server" => Server::new(params.capacity, params.initial_occupied, params.retry).into(),
             _ => Display {
                 lcd: params.lcd.clone(),
                 shown: None,

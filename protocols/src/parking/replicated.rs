@@ -348,10 +348,7 @@ impl Node for Replica {
                 waiting,
                 released,
             } => {
-                if !self.primary
-                    || self.ready
-                    || term != self.term
-                    || !self.recovered.insert(from)
+                if !self.primary || self.ready || term != self.term || !self.recovered.insert(from)
                 {
                     return;
                 }
