@@ -40,7 +40,9 @@
 //!   when parents are chosen from routes up to `parent_timeout` old: a parent tells its
 //!   children the stream's path from the server (`Feeding`, an empty path while it has
 //!   no parent itself); a child whose parent's path runs through itself, or is empty,
-//!   drops that parent and chooses again. A parent that has neither delivered nor
+//!   drops that parent and chooses again, passing it over for one `parent_timeout`
+//!   (the stale routes that made the loop age out by then) or, for an empty path, two
+//!   `video_timeout`s (that parent finds a path on its next flood). A parent that has neither delivered nor
 //!   announced a path within `video_timeout` is dropped the same way (and not chosen
 //!   again for two `video_timeout`s); a parent that did announce one is simply asked
 //!   again (the report's watchdog). A node leaving a parent sends it a stop.

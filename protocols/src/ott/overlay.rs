@@ -265,8 +265,16 @@ impl Overlay {
         video: VideoId,
         chain: Vec<NodeId>,
     ) {
+        // A path through this node may stay in the routes until they age out (one
+        // `parent_timeout`); a parent without a path finds one on its next flood, so
+        // it is left alone only as long as a parent that never delivered.
+        let shunned_for = if chain.is_empty() {
+            timing.video_timeout + timing.video_timeout
+        } else {
+            timing.parent_timeout
+        };
         self.chains
-            .insert((from, video), (chain.clone(), now + timing.parent_timeout));
+            .insert((from, video), (chain.clone(), now + shunned_for));
         let Some(up) = self.upstream.get_mut(&video) else {
             return;
         };
