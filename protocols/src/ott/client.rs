@@ -1,8 +1,9 @@
 //! A client: pings every point of presence it knows once per `ping_interval`, learns
 //! their video lists and round-trip times, asks the best PoP for each video it watches,
 //! re-requests a video missing for `video_timeout`, and moves the streams of a PoP that
-//! stopped answering (`missed_pings` pings) to the best other PoP, or queues them until
-//! one can serve them. It also records what a viewer would see: startup delay, stalls,
+//! stopped answering (`missed_pings` pings), or that no longer lists a silent stream's
+//! video while another PoP does, to the best other PoP, or queues them until one can
+//! serve them. It also records what a viewer would see: startup delay, stalls,
 //! lost datagrams and the received bit rate over time.
 
 use super::flood::{Candidate, LatencyWindow, choose};
@@ -207,10 +208,27 @@ impl Client {
                 None => queued.push(video),
                 Some(pop) => {
                     let last = s.last_video.unwrap_or(s.asked_at).max(s.last_request);
-                    if now.saturating_sub(last) >= timing.video_timeout {
+                    if now.saturating_sub(last) < timing.video_timeout {
+                        continue;
+                    }
+                    let lists = |p: &NodeId| {
+                        self.views
+                            .get(p)
+                            .is_some_and(|v| v.responsive && v.videos.contains(&video))
+                    };
+                    let elsewhere = self.views.keys().any(|p| *p != pop && lists(p));
+                    if lists(&pop) || !elsewhere {
                         s.last_request = now;
                         self.host
                             .send_control(now, pop, &Control::RequestVideo { video });
+                    } else {
+                        // The PoP answers pings but no longer lists the silent stream
+                        // (it cannot reach a source) while another does: move there.
+                        self.moves += 1;
+                        s.pop = None;
+                        self.host
+                            .send_control(now, pop, &Control::StopVideo { video });
+                        queued.push(video);
                     }
                 }
             }

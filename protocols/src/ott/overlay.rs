@@ -153,9 +153,12 @@ impl Overlay {
             .map(|((via, _), r)| (*via, r))
     }
 
-    /// Videos this node can get (offered by a live route): what a PoP lists.
+    /// Videos this node can get (offered by a live route through a neighbour that
+    /// acknowledges what it is sent): what a PoP lists. Floods still arriving from a
+    /// neighbour that this node cannot reach (a one-way cut) do not make an offer.
     pub fn offered(&self, now: SimTime, timing: &Timing) -> BTreeSet<VideoId> {
         self.usable(now, timing)
+            .filter(|(via, _)| !self.is_deaf(*via, now))
             .flat_map(|(_, r)| r.videos.iter().copied())
             .collect()
     }
