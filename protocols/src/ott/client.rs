@@ -199,6 +199,10 @@ impl Client {
                 if let Some(s) = self.streams.get_mut(&video) {
                     s.pop = None;
                 }
+                // The PoP may be alive after all (this client was paused, or only its
+                // answers were cut): tell it to stop, or it feeds beside the next one.
+                self.host
+                    .send_control(now, pop, &Control::StopVideo { video });
                 self.assign(video, now, timing);
             }
         }
