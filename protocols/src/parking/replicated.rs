@@ -230,21 +230,6 @@ impl Replica {
         }
     }
 
-    fn request(&mut self, ctx: &mut impl Ctx<Self>, who: (NodeId, u64)) {
-        if self.server.lock.holder() == Some(&who) {
-            // A repeated request: the GRANT went missing.
-            self.server.regrant(ctx, who.0, who.1);
-            return;
-        }
-        if self.server.arrived.contains_key(&who) || self.server.done.contains(&who) {
-            return;
-        }
-        self.server.arrived.entry(who).or_insert(ctx.sim_time());
-        if let Some(g) = self.server.lock.request(who) {
-            self.server.grant(ctx, g, GrantCause::Request);
-        }
-    }
-
     /// Count `gate`'s releases up to `released` (nothing if they are counted already).
     fn apply(&mut self, ctx: &mut impl Ctx<Self>, gate: NodeId, released: Released) {
         let counted = self.applied.entry(gate).or_default();
@@ -323,7 +308,7 @@ impl Node for Replica {
             }
             ParkMsg::Request { car } => {
                 if self.ready {
-                    self.request(ctx, (from, car));
+                    self.server.request(ctx, (from, car));
                 } else if self.primary {
                     self.pending.push((from, car));
                 }

@@ -75,6 +75,24 @@ impl Server {
         ctx.set_timer(self.retry, ParkTimer::GrantRetry { gate, car });
     }
 
+    /// A REQUEST from `who`: queue it (granting at once if the lock is free), answer a
+    /// repeated one from the holder with its GRANT again, ignore one already queued or
+    /// released (a duplicate or a late copy).
+    pub(super) fn request(&mut self, ctx: &mut impl Ctx<Self>, who: (NodeId, u64)) {
+        if self.lock.holder() == Some(&who) {
+            // A repeated request: the GRANT went missing.
+            self.regrant(ctx, who.0, who.1);
+            return;
+        }
+        if self.done.contains(&who) || self.lock.is_queued(&who) {
+            return;
+        }
+        self.arrived.insert(who, ctx.sim_time());
+        if let Some(g) = self.lock.request(who) {
+            self.grant(ctx, g, GrantCause::Request);
+        }
+    }
+
     /// The GRANT of a car that still holds the lock, again.
     pub(super) fn regrant(&mut self, ctx: &mut impl Ctx<Self>, gate: NodeId, car: u64) {
         let msg = ParkMsg::Grant {
@@ -98,21 +116,7 @@ impl Node for Server {
 
     fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: ParkMsg) {
         match msg {
-            ParkMsg::Request { car } => {
-                let who = (from, car);
-                if self.lock.holder() == Some(&who) {
-                    // A repeated request: the GRANT went missing.
-                    self.regrant(ctx, from, car);
-                    return;
-                }
-                if self.done.contains(&who) || self.lock.is_queued(&who) {
-                    return;
-                }
-                self.arrived.insert((from, car), ctx.sim_time());
-                if let Some(g) = self.lock.request((from, car)) {
-                    self.grant(ctx, g, GrantCause::Request);
-                }
-            }
+            ParkMsg::Request { car } => self.request(ctx, (from, car)),
             ParkMsg::SetPlaces { places } => self.capacity = places,
             ParkMsg::Release { car, delta, .. } => {
                 if self.lock.holder() != Some(&(from, car)) {
