@@ -418,9 +418,17 @@ impl Overlay {
         self.forwarded.insert(server, f.created_at);
         let mut visited = f.visited.clone();
         visited.push(self.me);
+        // A flood from a neighbour this node cannot reach (a one-way cut: its floods
+        // arrive, requests to it do not) offers nothing through this node: forwarded
+        // with its videos, it would draw children's requests to a dead end.
+        let videos = if self.is_deaf(from, now) {
+            Vec::new()
+        } else {
+            f.videos
+        };
         let forward = Control::Flood(Flood {
             created_at: f.created_at,
-            videos: f.videos,
+            videos,
             visited,
             my_parents: self.parents(now, timing).into_iter().collect(),
             hops,
