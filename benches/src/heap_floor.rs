@@ -8,9 +8,9 @@
 //! differs. A single-stream variant shows what per-LP streams cost on their own.
 
 use crate::{PholdParams, PholdRun};
-use rand::RngExt;
+use protocols::phold::Destinations;
 use sim_core::SimTime;
-use sim_core::rng::{SimRng, chance, component_rng, exponential};
+use sim_core::rng::{SimRng, component_rng, exponential};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -30,10 +30,9 @@ pub struct HeapFloor {
     streams: Streams,
     next_seq: u64,
     now: u64,
-    lps: u32,
     lookahead: u64,
     mean_ns: f64,
-    remote: f64,
+    destinations: Destinations,
 }
 
 impl HeapFloor {
@@ -51,10 +50,9 @@ impl HeapFloor {
             streams,
             next_seq: 0,
             now: 0,
-            lps: params.lps,
             lookahead: params.lookahead.0,
             mean_ns: params.mean.0 as f64,
-            remote: params.remote,
+            destinations: Destinations::new(params.lps, params.remote),
         };
         for lp in 0..params.lps {
             for _ in 0..params.events_per_lp {
@@ -95,13 +93,8 @@ impl HeapFloor {
             };
             self.now = at;
             done += 1;
-            let (lps, remote) = (self.lps, self.remote);
-            let rng = self.rng(lp);
-            let to = if chance(rng, remote) {
-                rng.random_range(0..lps)
-            } else {
-                lp
-            };
+            let destinations = self.destinations;
+            let (to, _) = destinations.draw(self.rng(lp), lp);
             let d = self.delay(lp);
             self.push(at + d, to);
         }
