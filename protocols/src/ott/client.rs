@@ -47,6 +47,10 @@ pub struct Stream {
     pub last_request: SimTime,
     /// The last datagram.
     pub last_video: Option<SimTime>,
+    /// True time (`Context::sim_time`, an outside observer's stamp) of the last
+    /// datagram, else of the ask: the judge of the delivery bound reads it, since a
+    /// clock jump on the client is no time waited. The protocol never does.
+    pub observed_since: SimTime,
     /// Index of its record in `sessions`.
     pub session: usize,
 }
@@ -243,7 +247,7 @@ impl Client {
         ctx.set_timer(timing.check_interval, OttTimer::Tick);
     }
 
-    fn start_watch(&mut self, index: usize, now: SimTime, timing: &Timing) {
+    fn start_watch(&mut self, index: usize, now: SimTime, observed: SimTime, timing: &Timing) {
         let video = self.watches[index].video;
         if self.streams.contains_key(&video) {
             return;
@@ -260,6 +264,7 @@ impl Client {
                 asked_at: now,
                 last_request: now,
                 last_video: None,
+                observed_since: observed,
                 session: self.sessions.len() - 1,
             },
         );
@@ -316,6 +321,7 @@ impl Client {
         if packet.seq == session.seqs.1 {
             session.last_video = Some(now);
             stream.last_video = Some(now);
+            stream.observed_since = ctx.sim_time();
         }
         let bytes = u64::from(packet.payload_bytes());
         *self
@@ -408,7 +414,7 @@ impl Node for Client {
                 ctx.set_timer(timing.ping_interval, OttTimer::Ping);
             }
             OttTimer::Tick => self.on_tick(ctx, now, &timing),
-            OttTimer::WatchStart { index } => self.start_watch(index, now, &timing),
+            OttTimer::WatchStart { index } => self.start_watch(index, now, ctx.sim_time(), &timing),
             OttTimer::WatchStop { index } => self.stop_watch(index, now),
             _ => {}
         }

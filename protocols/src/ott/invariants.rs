@@ -308,9 +308,13 @@ impl DeliveredWithinBound {
                 waiting.insert((id, v));
                 let since = *self.reachable_since.entry((id, v)).or_insert(now);
                 // The client times its wait on its own clock (`from` is its local time,
-                // which a clock jump moves), the reachability on true time.
+                // which a clock jump moves): a jump back delays its own timeouts, so
+                // that wait is judged; a jump forward is no time waited, so the wait
+                // observed in true time is judged too, and the shorter counts. The
+                // reachability is on true time.
                 let waited_locally = world.local_time(id).saturating_sub(from);
-                if waited_locally.min(now.saturating_sub(since)) > self.bound {
+                let waited = now.saturating_sub(s.observed_since);
+                if waited_locally.min(waited).min(now.saturating_sub(since)) > self.bound {
                     return Err(format!(
                         "{} has waited for video {v} since {:.3} s of its clock (reachable \
                          since {:.3} s), longer than the bound of {:.1} s",
