@@ -443,6 +443,9 @@ trait OttRole: Node<Msg = OttMsg, Timer = OttTimer> {
     /// A control packet to `to` went unacknowledged `max_tries` times.
     fn on_lost(&mut self, _ctx: &mut impl Ctx<Self>, _to: NodeId) {}
 
+    /// `to` acknowledged a control packet: it hears this node.
+    fn on_acked(&mut self, _to: NodeId) {}
+
     /// A transport segment arrived from `from`.
     fn on_segment(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, segment: Segment) {
         self.host().endpoint.on_segment(ctx.now(), from, segment);
@@ -466,6 +469,7 @@ trait OttRole: Node<Msg = OttMsg, Timer = OttTimer> {
                     }
                 }
                 Output::Lost { to, .. } => self.on_lost(ctx, to),
+                Output::Acked { to, .. } => self.on_acked(to),
                 _ => {}
             }
         }

@@ -103,9 +103,10 @@ pub struct Overlay {
     /// The last NewNeighbour round (to repeat it while streams stay pending).
     last_adoption: Option<SimTime>,
     /// Neighbours the transport gave up on (a control packet to them went
-    /// unacknowledged), and until when (`parent_timeout` later) they are parent
-    /// candidates only if no other neighbour can serve. Under a one-way cut their
-    /// floods still arrive, but a request would not reach them.
+    /// unacknowledged), and until when (`parent_timeout` later, or until one of them
+    /// acknowledges a packet again) they are parent candidates only if no other
+    /// neighbour can serve. Under a one-way cut their floods still arrive, but a
+    /// request would not reach them.
     deaf: BTreeMap<NodeId, SimTime>,
     /// Neighbours this node asked to adopt it, and when it last asked. An adopter that
     /// restarts forgets the adoption (the bootstrapper does not know it), so while one
@@ -670,6 +671,13 @@ impl OttRole for Overlay {
             }
             Control::Hello | Control::VideoList { .. } => {}
         }
+    }
+
+    /// An acknowledgement ends deafness at once: after a cut heals, the floods this
+    /// node forwards list the neighbour's videos again from the next round, instead of
+    /// `parent_timeout` after the last packet the cut lost.
+    fn on_acked(&mut self, to: NodeId) {
+        self.deaf.remove(&to);
     }
 
     /// An unanswered `Hello` is sent again while the node has no neighbours; any other
