@@ -15,6 +15,8 @@ pub struct LocalClock {
     base_local: i128,
     /// Rate error in parts per billion.
     drift_ppb: i64,
+    /// The sum of all jumps so far: the monotonic clock leaves them out.
+    jumped: i128,
 }
 
 impl LocalClock {
@@ -31,6 +33,13 @@ impl LocalClock {
         SimTime(self.read(now).clamp(0, i128::from(u64::MAX)) as u64)
     }
 
+    /// The monotonic reading at true time `now`: the local clock without its jumps, so
+    /// it runs at the drifting rate and never steps (what `CLOCK_MONOTONIC` gives a
+    /// process while an operator or NTP steps the wall clock).
+    pub fn monotonic(&self, now: SimTime) -> SimTime {
+        SimTime((self.read(now) - self.jumped).clamp(0, i128::from(u64::MAX)) as u64)
+    }
+
     /// From `now` on, run fast or slow by `ppm` parts per million.
     pub fn set_drift_ppm(&mut self, now: SimTime, ppm: f64) {
         self.rebase(now);
@@ -41,6 +50,7 @@ impl LocalClock {
     pub fn jump(&mut self, now: SimTime, by_ns: i64) {
         self.rebase(now);
         self.base_local += i128::from(by_ns);
+        self.jumped += i128::from(by_ns);
     }
 
     /// The true duration that elapses while this clock advances by `local`.
@@ -68,8 +78,14 @@ mod tests {
         c.set_drift_ppm(SimTime::from_secs(1), 100.0);
         // One true second later the clock has gained 100 us.
         assert_eq!(c.now(SimTime::from_secs(2)), SimTime(2_000_100_000));
+        assert_eq!(c.monotonic(SimTime::from_secs(2)), SimTime(2_000_100_000));
         c.jump(SimTime::from_secs(2), -500_000_000);
         assert_eq!(c.now(SimTime::from_secs(2)), SimTime(1_500_100_000));
+        // The monotonic clock leaves the step out and keeps the drift.
+        assert_eq!(c.monotonic(SimTime::from_secs(2)), SimTime(2_000_100_000));
+        c.jump(SimTime::from_secs(3), 2_000_000_000);
+        assert_eq!(c.now(SimTime::from_secs(3)), SimTime(4_500_200_000));
+        assert_eq!(c.monotonic(SimTime::from_secs(3)), SimTime(3_000_200_000));
         // A fast clock reaches a local 1 s in less than a true second.
         assert!(c.true_duration(SimTime::from_secs(1)) < SimTime::from_secs(1));
     }

@@ -56,6 +56,12 @@ pub trait Context<M, T> {
     fn is_up(&self, node: NodeId) -> bool;
     /// The node's local clock (true time seen through its drift and jumps).
     fn now(&self) -> SimTime;
+    /// The node's monotonic clock: the local clock without its jumps (drift only), as
+    /// `CLOCK_MONOTONIC` is for a real process. Measure timeouts with it: a wall-clock
+    /// step then moves no deadline. Contexts without clock faults return [`Context::now`].
+    fn monotonic(&self) -> SimTime {
+        self.now()
+    }
     /// True time. Protocol logic should use [`Context::now`]; this is for measurements
     /// (latencies in metrics) that an outside observer would take.
     fn sim_time(&self) -> SimTime;
@@ -129,6 +135,12 @@ impl<N: Node> Context<N::Msg, N::Timer> for SimContext<'_, N> {
         self.kernel.nodes[self.id.index()]
             .clock
             .now(self.kernel.now)
+    }
+
+    fn monotonic(&self) -> SimTime {
+        self.kernel.nodes[self.id.index()]
+            .clock
+            .monotonic(self.kernel.now)
     }
 
     fn sim_time(&self) -> SimTime {

@@ -78,6 +78,13 @@ impl<'a, N: Node> World<'a, N> {
     pub fn local_time(&self, id: NodeId) -> SimTime {
         self.kernel.nodes[id.index()].clock.now(self.kernel.now)
     }
+    /// Node `id`'s monotonic clock now (its local clock without jumps), what
+    /// [`Context::monotonic`](crate::Context::monotonic) returns in its handlers.
+    pub fn monotonic_time(&self, id: NodeId) -> SimTime {
+        self.kernel.nodes[id.index()]
+            .clock
+            .monotonic(self.kernel.now)
+    }
     /// One node and its status.
     pub fn node(&self, id: NodeId) -> (NodeStatus, &'a N) {
         (self.kernel.status[id.index()], &self.nodes[id.index()].0)

@@ -42,7 +42,7 @@ impl OttRole for Bootstrapper {
         if msg != Control::Hello {
             return;
         }
-        if self.answer(ctx.now(), from) {
+        if self.answer(ctx.monotonic(), from) {
             self.answered += 1;
         } else {
             self.unknown += 1;
@@ -52,7 +52,7 @@ impl OttRole for Bootstrapper {
     /// An answer the transport gave up on is sent again until it is acknowledged: the
     /// node's `Hello` was acknowledged, so the node would not ask again by itself.
     fn on_lost(&mut self, ctx: &mut impl Ctx<Self>, to: NodeId) {
-        self.answer(ctx.now(), to);
+        self.answer(ctx.monotonic(), to);
     }
 }
 

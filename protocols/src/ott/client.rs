@@ -47,10 +47,6 @@ pub struct Stream {
     pub last_request: SimTime,
     /// The last datagram.
     pub last_video: Option<SimTime>,
-    /// True time (`Context::sim_time`, an outside observer's stamp) of the last
-    /// datagram, else of the ask: the judge of the delivery bound reads it, since a
-    /// clock jump on the client is no time waited. The protocol never does.
-    pub observed_since: SimTime,
     /// Index of its record in `sessions`.
     pub session: usize,
 }
@@ -247,7 +243,7 @@ impl Client {
         ctx.set_timer(timing.check_interval, OttTimer::Tick);
     }
 
-    fn start_watch(&mut self, index: usize, now: SimTime, observed: SimTime, timing: &Timing) {
+    fn start_watch(&mut self, index: usize, now: SimTime, timing: &Timing) {
         let video = self.watches[index].video;
         if self.streams.contains_key(&video) {
             return;
@@ -264,7 +260,6 @@ impl Client {
                 asked_at: now,
                 last_request: now,
                 last_video: None,
-                observed_since: observed,
                 session: self.sessions.len() - 1,
             },
         );
@@ -285,7 +280,7 @@ impl Client {
 
     /// A video datagram: what the viewer sees of its stream.
     fn on_video(&mut self, ctx: &mut impl Ctx<Self>, packet: VideoPacket) {
-        let (now, timing) = (ctx.now(), &self.host.timing);
+        let (now, timing) = (ctx.monotonic(), &self.host.timing);
         let Some(stream) = self.streams.get_mut(&packet.video) else {
             return;
         };
@@ -321,7 +316,6 @@ impl Client {
         if packet.seq == session.seqs.1 {
             session.last_video = Some(now);
             stream.last_video = Some(now);
-            stream.observed_since = ctx.sim_time();
         }
         let bytes = u64::from(packet.payload_bytes());
         *self
@@ -343,7 +337,7 @@ impl OttRole for Client {
     /// A PoP's answer to a ping: its round trip, its videos; the queued streams may
     /// have a PoP now.
     fn on_control(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: Control) {
-        let (now, timing) = (ctx.now(), self.host.timing);
+        let (now, timing) = (ctx.monotonic(), self.host.timing);
         let Control::VideoList { seq, videos, .. } = msg else {
             return;
         };
@@ -380,7 +374,7 @@ impl Node for Client {
 
     /// Schedule the watches, ping the PoPs, start the ping and check periods.
     fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
-        let (now, timing) = (ctx.now(), self.host.timing);
+        let (now, timing) = (ctx.monotonic(), self.host.timing);
         for (index, w) in self.watches.iter().enumerate() {
             if w.stop.is_some_and(|s| s <= now) {
                 continue;
@@ -406,7 +400,7 @@ impl Node for Client {
 
     /// Pings, timeout checks, watches starting and stopping.
     fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: OttTimer) {
-        let (now, timing) = (ctx.now(), self.host.timing);
+        let (now, timing) = (ctx.monotonic(), self.host.timing);
         match timer {
             OttTimer::Transport(token) => self.on_transport_timer(ctx, token),
             OttTimer::Ping => {
@@ -414,7 +408,7 @@ impl Node for Client {
                 ctx.set_timer(timing.ping_interval, OttTimer::Ping);
             }
             OttTimer::Tick => self.on_tick(ctx, now, &timing),
-            OttTimer::WatchStart { index } => self.start_watch(index, now, ctx.sim_time(), &timing),
+            OttTimer::WatchStart { index } => self.start_watch(index, now, &timing),
             OttTimer::WatchStop { index } => self.stop_watch(index, now),
             _ => {}
         }

@@ -39,7 +39,7 @@ impl Shape {
                 OttNode::Server(s) => (&s.subscribers, &s.videos).hash(&mut h),
                 OttNode::Overlay(o) => {
                     o.subscribers.hash(&mut h);
-                    let now = world.local_time(id);
+                    let now = world.monotonic_time(id);
                     for (v, u) in &o.upstream {
                         let has = u.last_video.is_some_and(|t| now.saturating_sub(t) <= fresh);
                         (v, u.parent, has).hash(&mut h);
@@ -102,8 +102,8 @@ pub(super) fn feeders(
     let live: BTreeSet<NodeId> = world.live_nodes().map(|(id, _)| id).collect();
     let mut out: BTreeMap<(NodeId, VideoId), BTreeSet<NodeId>> = BTreeMap::new();
     for (id, n) in world.up_nodes() {
-        // A node stamps the video it receives with its own clock.
-        let now = world.local_time(id);
+        // A node stamps the video it receives with its own monotonic clock.
+        let now = world.monotonic_time(id);
         let (subs, has): (_, &dyn Fn(VideoId) -> bool) = match n {
             OttNode::Server(s) => (&s.subscribers, &|v| s.videos.contains(&v)),
             OttNode::Overlay(o) => (&o.subscribers, &|v| {
@@ -307,14 +307,11 @@ impl DeliveredWithinBound {
                 }
                 waiting.insert((id, v));
                 let since = *self.reachable_since.entry((id, v)).or_insert(now);
-                // The client times its wait on its own clock (`from` is its local time,
-                // which a clock jump moves): a jump back delays its own timeouts, so
-                // that wait is judged; a jump forward is no time waited, so the wait
-                // observed in true time is judged too, and the shorter counts. The
-                // reachability is on true time.
-                let waited_locally = world.local_time(id).saturating_sub(from);
-                let waited = now.saturating_sub(s.observed_since);
-                if waited_locally.min(waited).min(now.saturating_sub(since)) > self.bound {
+                // The client times its wait on its own monotonic clock (`from` is read
+                // from it: drift stretches it, a wall-clock jump does not move it), the
+                // reachability on true time.
+                let waited_locally = world.monotonic_time(id).saturating_sub(from);
+                if waited_locally.min(now.saturating_sub(since)) > self.bound {
                     return Err(format!(
                         "{} has waited for video {v} since {:.3} s of its clock (reachable \
                          since {:.3} s), longer than the bound of {:.1} s",

@@ -448,13 +448,15 @@ trait OttRole: Node<Msg = OttMsg, Timer = OttTimer> {
 
     /// A transport segment arrived from `from`.
     fn on_segment(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, segment: Segment) {
-        self.host().endpoint.on_segment(ctx.now(), from, segment);
+        self.host()
+            .endpoint
+            .on_segment(ctx.monotonic(), from, segment);
         self.on_endpoint_events(ctx);
     }
 
     /// One of the endpoint's timers fired.
     fn on_transport_timer(&mut self, ctx: &mut impl Ctx<Self>, token: TimerToken) {
-        self.host().endpoint.on_timer(ctx.now(), token);
+        self.host().endpoint.on_timer(ctx.monotonic(), token);
         self.on_endpoint_events(ctx);
     }
 

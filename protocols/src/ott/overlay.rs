@@ -458,7 +458,7 @@ impl Overlay {
     /// A video datagram: forward it down the tree if it comes from the stream's
     /// parent, else ask the sender to stop (at most once per `video_timeout`).
     fn on_video(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, packet: VideoPacket) {
-        let (now, timing) = (ctx.now(), &self.host.timing);
+        let (now, timing) = (ctx.monotonic(), &self.host.timing);
         let video = packet.video;
         match self.upstream.get_mut(&video) {
             Some(up) if up.parent == from => {
@@ -631,7 +631,7 @@ impl OttRole for Overlay {
     /// Neighbours, floods, requests and stops from children, adoptions, client pings
     /// (answered with the videos it can get), paths announced by parents.
     fn on_control(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: Control) {
-        let (now, timing) = (ctx.now(), self.host.timing);
+        let (now, timing) = (ctx.monotonic(), self.host.timing);
         match msg {
             Control::Neighbours { neighbours, .. } => {
                 self.bootstrap.answered();
@@ -683,7 +683,7 @@ impl OttRole for Overlay {
     /// An unanswered `Hello` is sent again while the node has no neighbours; any other
     /// unacknowledged packet makes its peer unresponsive as a child or client.
     fn on_lost(&mut self, ctx: &mut impl Ctx<Self>, to: NodeId) {
-        let now = ctx.now();
+        let now = ctx.monotonic();
         if self.bootstrap.on_lost(&mut self.host, now, to) {
             return;
         }
@@ -726,7 +726,7 @@ impl Node for Overlay {
 
     /// Ask the bootstrapper for neighbours; start the timeout checks.
     fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
-        self.bootstrap.ask(&mut self.host, ctx.now());
+        self.bootstrap.ask(&mut self.host, ctx.monotonic());
         ctx.set_timer(self.host.timing.check_interval, OttTimer::Tick);
         self.host.flush(ctx);
     }
@@ -744,7 +744,7 @@ impl Node for Overlay {
         match timer {
             OttTimer::Transport(token) => self.on_transport_timer(ctx, token),
             OttTimer::Tick => {
-                let (now, timing) = (ctx.now(), self.host.timing);
+                let (now, timing) = (ctx.monotonic(), self.host.timing);
                 self.on_tick(ctx, now, &timing);
             }
             _ => {}

@@ -92,7 +92,7 @@ impl OttRole for Server {
     /// Neighbours (the first answer after a start starts the floods, even when a node
     /// adopted this server before it came), requests and stops of video, adoptions.
     fn on_control(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: Control) {
-        let (now, timing) = (ctx.now(), self.host.timing);
+        let (now, timing) = (ctx.monotonic(), self.host.timing);
         match msg {
             Control::Neighbours { neighbours, .. } => {
                 self.bootstrap.answered();
@@ -128,7 +128,7 @@ impl OttRole for Server {
     /// An unanswered `Hello` is sent again; a neighbour that does not acknowledge is
     /// unresponsive: stop its video.
     fn on_lost(&mut self, ctx: &mut impl Ctx<Self>, to: NodeId) {
-        if self.bootstrap.on_lost(&mut self.host, ctx.now(), to) {
+        if self.bootstrap.on_lost(&mut self.host, ctx.monotonic(), to) {
             return;
         }
         let videos: Vec<VideoId> = self.subscribers.keys().copied().collect();
@@ -144,7 +144,7 @@ impl Node for Server {
 
     /// Schedule the videos added later, and ask the bootstrapper for neighbours.
     fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
-        let now = ctx.now();
+        let now = ctx.monotonic();
         for &(at, video) in &self.additions {
             if at >= now {
                 ctx.set_timer(at - now, OttTimer::AddVideo { video });
@@ -163,7 +163,7 @@ impl Node for Server {
 
     /// Floods, the streams' datagrams, videos added.
     fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: OttTimer) {
-        let (now, timing) = (ctx.now(), self.host.timing);
+        let (now, timing) = (ctx.monotonic(), self.host.timing);
         match timer {
             OttTimer::Transport(token) => self.on_transport_timer(ctx, token),
             OttTimer::Flood => {

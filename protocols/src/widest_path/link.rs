@@ -264,6 +264,9 @@ impl<C: Context<WpMsg, WpTimer>> Context<WpMsg, WpTimer> for Wire<'_, C> {
     fn now(&self) -> SimTime {
         self.ctx.now()
     }
+    fn monotonic(&self) -> SimTime {
+        self.ctx.monotonic()
+    }
     fn sim_time(&self) -> SimTime {
         self.ctx.sim_time()
     }
