@@ -58,10 +58,9 @@ pub trait Context<M, T> {
     fn now(&self) -> SimTime;
     /// The node's monotonic clock: the local clock without its jumps (drift only), as
     /// `CLOCK_MONOTONIC` is for a real process. Measure timeouts with it: a wall-clock
-    /// step then moves no deadline. Contexts without clock faults return [`Context::now`].
-    fn monotonic(&self) -> SimTime {
-        self.now()
-    }
+    /// step then moves no deadline. (Required, so that a wrapping context delegates it
+    /// rather than fall back on its own `now`.)
+    fn monotonic(&self) -> SimTime;
     /// True time. Protocol logic should use [`Context::now`]; this is for measurements
     /// (latencies in metrics) that an outside observer would take.
     fn sim_time(&self) -> SimTime;
@@ -393,6 +392,11 @@ impl<M, T> Context<M, T> for Recorder<M, T> {
     }
 
     fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// A recorder has no clock faults: its monotonic clock is its clock.
+    fn monotonic(&self) -> SimTime {
         self.now
     }
 
