@@ -8,8 +8,9 @@
 const MAX_LINES: usize = 4;
 
 /// Start loading the cache lines that hold `value`, up to [`MAX_LINES`] of them (a
-/// no-op off x86-64). Every line counts: a random stream's position sits in the second
-/// line of its 128 bytes, and warming only the first left that load to miss.
+/// no-op off x86-64). Every line counts: warming only the first line of a random
+/// stream (its position and most of its words) and leaving the key's line to the
+/// refill that reads it was 3% slower on PHOLD at 10,000 LPs.
 #[inline(always)]
 pub(crate) fn prefetch<T>(value: &T) {
     #[cfg(target_arch = "x86_64")]

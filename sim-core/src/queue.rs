@@ -239,6 +239,14 @@ impl RadixHeap {
         if self.occupied[lowest / 64] == 0 {
             self.summary &= !(1 << (lowest / 64));
         }
+        // A lone entry (most settles of the lowest levels, where a bucket spans a few
+        // nanoseconds) is the head and moves nowhere: take it without emptying the
+        // bucket's storage into a scratch vector and back.
+        if lowest < HANDED_ON_FROM && self.buckets[lowest].len() == 1 {
+            let head = self.buckets[lowest].pop()?;
+            self.floor = head.time;
+            return Some(head);
+        }
         let mut moving = std::mem::take(&mut self.buckets[lowest]);
         self.floor = moving.iter().map(|e| e.time).min()?;
         // Every entry shares the new floor's digits above its level, and its digit
