@@ -30,8 +30,8 @@ pub struct SimRng {
     rest: [u32; 15],
     /// Word 0 of the current block. It is read right after the refill that writes it,
     /// so it shares the second line with the key, which only a refill reads: at 10,000
-    /// PHOLD LPs a node's second line is then touched on one visit in four, not on
-    /// every visit.
+    /// PHOLD LPs a draw then reads a node's second line on one visit in four, not on
+    /// every visit (the event loop still warms both lines; see `prefetch`).
     first: u32,
     /// Block counter.
     counter: u64,
