@@ -340,7 +340,7 @@ impl Sender {
         s.started += 1;
         let key = payload_key(seed, ctx.name(), 0, u64::from(index));
         let data: Arc<[u8]> = keyed_bytes(key, len as usize).into();
-        self.endpoint.start_transfer(ctx.now(), target, data);
+        self.endpoint.start_transfer(ctx.monotonic(), target, data);
         self.pump(ctx);
     }
 
@@ -367,7 +367,8 @@ impl Sender {
         if let Some(i) = reliable {
             let key = payload_key(seed, &name, 1, i);
             let payload = Payload::new(keyed_bytes(key, size));
-            self.endpoint.send_reliable(ctx.now(), target, payload);
+            self.endpoint
+                .send_reliable(ctx.monotonic(), target, payload);
         }
         if let Some(i) = unreliable {
             let key = payload_key(seed, &name, 2, i);
@@ -407,14 +408,14 @@ impl Node for Sender {
     }
 
     fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: Segment) {
-        self.endpoint.on_segment(ctx.now(), from, msg);
+        self.endpoint.on_segment(ctx.monotonic(), from, msg);
         self.pump(ctx);
     }
 
     fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: TransportTimer) {
         match timer {
             TransportTimer::Transport(token) => {
-                self.endpoint.on_timer(ctx.now(), token);
+                self.endpoint.on_timer(ctx.monotonic(), token);
                 self.pump(ctx);
             }
             TransportTimer::NextTransfer => self.start_next_transfer(ctx),
@@ -512,14 +513,14 @@ impl Node for Receiver {
     fn on_start(&mut self, _ctx: &mut impl Ctx<Self>) {}
 
     fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: Segment) {
-        self.endpoint.on_segment(ctx.now(), from, msg);
+        self.endpoint.on_segment(ctx.monotonic(), from, msg);
         self.pump(ctx);
     }
 
     fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: TransportTimer) {
         match timer {
             TransportTimer::Transport(token) => {
-                self.endpoint.on_timer(ctx.now(), token);
+                self.endpoint.on_timer(ctx.monotonic(), token);
                 self.pump(ctx);
             }
             // Only a sender sets these.
@@ -927,6 +928,17 @@ mod tests {
         data: LinkParams,
         ack: LinkParams,
     ) -> (Metrics, sim_core::Fingerprint) {
+        run_pair_with_faults(params, seed, data, ack, &[])
+    }
+
+    /// [`run_pair`] with `faults` injected (node 0 is tx, node 1 rx).
+    fn run_pair_with_faults(
+        params: &TransportParams,
+        seed: u64,
+        data: LinkParams,
+        ack: LinkParams,
+        faults: &[sim_core::ScheduledFault],
+    ) -> (Metrics, sim_core::Fingerprint) {
         let nodes = nodes();
         let network = pair_links(data, ack);
         let setup = Setup {
@@ -945,6 +957,9 @@ mod tests {
         network.install(&mut sim).unwrap();
         for inv in Transport::invariants(params) {
             sim.add_invariant(inv);
+        }
+        for fault in faults {
+            sim.schedule_fault(fault.clone());
         }
         let out = sim.run_until(SimTime::MAX);
         assert_eq!(out.violation, None);
@@ -1098,6 +1113,48 @@ mod tests {
         );
         assert!(sr_goodput >= 0.9 * bps as f64, "{sr_goodput}");
         assert_eq!(m.value("retransmissions"), 0.0, "no spurious timeouts");
+    }
+
+    /// The endpoints run on their node's monotonic clock: a clock step on the sender in
+    /// the middle of its transfers, forward or back, changes none of its timeouts, its
+    /// round-trip estimates or its measured transfer times. On the wall clock a step
+    /// back made a transfer's time negative and a step forward counted in its goodput.
+    #[test]
+    fn a_clock_step_changes_no_transfer_timing() {
+        let lossy = LinkParams {
+            latency: Latency::Constant(SimTime::from_millis(10)),
+            bandwidth_bps: Some(2_000_000),
+            loss: 0.1,
+            ..LinkParams::default()
+        };
+        let params = TransportParams {
+            payload_bytes: 200_000,
+            transfers: 3,
+            transport: TransportConfig {
+                mode: Mode::SelectiveRepeat,
+                chunk_bytes: 1000,
+                window: 8,
+                ..TransportConfig::default()
+            },
+            ..TransportParams::default()
+        };
+        let (calm, _) = run_pair(&params, 3, lossy.clone(), lossy.clone());
+        assert!(
+            calm.value("retransmissions") > 0.0,
+            "the timeouts are exercised"
+        );
+        for by in [-5_000_000_000, 5_000_000_000] {
+            let step = sim_core::ScheduledFault {
+                at: SimTime::from_millis(500),
+                fault: sim_core::Fault::ClockJump {
+                    node: NodeId(0),
+                    by: sim_core::ClockOffset(by),
+                },
+            };
+            let (stepped, _) =
+                run_pair_with_faults(&params, 3, lossy.clone(), lossy.clone(), &[step]);
+            assert_eq!(stepped, calm, "a step of {by} ns moved the transfers");
+        }
     }
 
     /// Selective repeat over a lossy, jittery, duplicating, reordering link delivers

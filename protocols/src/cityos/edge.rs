@@ -310,7 +310,7 @@ impl EdgeNode {
         if datagram.is_election() {
             ctx.metrics().add("election_messages", 1.0);
         }
-        self.channel.send(ctx.now(), to, token, &datagram);
+        self.channel.send(ctx.monotonic(), to, token, &datagram);
         let events = forward::<Self>(&mut self.channel.endpoint, ctx);
         debug_assert!(events.is_empty(), "sending produced {events:?}");
     }
@@ -983,7 +983,9 @@ impl Node for EdgeNode {
             }
             CityMsg::Udp { token, datagram } => self.on_stamped(ctx, from, token, datagram),
             CityMsg::Segment(segment) => {
-                self.channel.endpoint.on_segment(ctx.now(), from, segment);
+                self.channel
+                    .endpoint
+                    .on_segment(ctx.monotonic(), from, segment);
                 self.on_channel(ctx);
             }
             // Requests go to the server only.
@@ -1020,7 +1022,7 @@ impl Node for EdgeNode {
             }
             CityTimer::KeepAlive => self.keepalive_tick(ctx),
             CityTimer::Transport(token) => {
-                self.channel.endpoint.on_timer(ctx.now(), token);
+                self.channel.endpoint.on_timer(ctx.monotonic(), token);
                 self.on_channel(ctx);
             }
             CityTimer::LocalAverage => {

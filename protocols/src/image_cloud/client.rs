@@ -219,7 +219,7 @@ impl Node for Client {
     fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: CloudMsg) {
         match msg {
             CloudMsg::Transport(segment) => {
-                self.endpoint.on_segment(ctx.now(), from, segment);
+                self.endpoint.on_segment(ctx.monotonic(), from, segment);
                 self.pump(ctx);
             }
             CloudMsg::Elected { seq } => self.on_elected(ctx, from, seq),
@@ -237,7 +237,7 @@ impl Node for Client {
     fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: CloudTimer) {
         match timer {
             CloudTimer::Transport(token) => {
-                self.endpoint.on_timer(ctx.now(), token);
+                self.endpoint.on_timer(ctx.monotonic(), token);
                 self.pump(ctx);
             }
             CloudTimer::NextRequest => self.send_request(ctx),
@@ -377,7 +377,7 @@ impl Client {
             cache: false,
         };
         let data = env.encode(&r.image).into();
-        let tid = self.endpoint.start_transfer(ctx.now(), server, data);
+        let tid = self.endpoint.start_transfer(ctx.monotonic(), server, data);
         self.uploads.insert(tid, seq);
         self.pump(ctx);
     }
@@ -477,7 +477,7 @@ impl Client {
     fn send_share(&mut self, ctx: &mut impl Ctx<Self>, to: NodeId, data: Arc<[u8]>) -> TransferId {
         let tid = self
             .endpoint
-            .start_transfer(ctx.now(), to, Arc::clone(&data));
+            .start_transfer(ctx.monotonic(), to, Arc::clone(&data));
         self.shares_out.insert(tid, (to, data));
         tid
     }
@@ -486,7 +486,7 @@ impl Client {
     fn send_rights(&mut self, ctx: &mut impl Ctx<Self>, to: NodeId, bytes: Arc<[u8]>) {
         let id = self
             .endpoint
-            .send_reliable(ctx.now(), to, Payload::new(Arc::clone(&bytes)));
+            .send_reliable(ctx.monotonic(), to, Payload::new(Arc::clone(&bytes)));
         self.rights_out.insert(id, (to, bytes));
     }
 

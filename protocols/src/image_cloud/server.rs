@@ -173,7 +173,7 @@ impl Node for Server {
     fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: CloudMsg) {
         match msg {
             CloudMsg::Transport(segment) => {
-                self.endpoint.on_segment(ctx.now(), from, segment);
+                self.endpoint.on_segment(ctx.monotonic(), from, segment);
                 self.pump(ctx);
             }
             CloudMsg::Request { seq } => self.on_request(ctx, RequestId { client: from, seq }),
@@ -226,7 +226,7 @@ impl Node for Server {
     fn on_timer(&mut self, ctx: &mut impl Ctx<Self>, timer: CloudTimer) {
         match timer {
             CloudTimer::Transport(token) => {
-                self.endpoint.on_timer(ctx.now(), token);
+                self.endpoint.on_timer(ctx.monotonic(), token);
                 self.pump(ctx);
             }
             CloudTimer::EncodeDone(id) => {
@@ -480,9 +480,11 @@ impl Server {
                     views: 0,
                     cache: false,
                 };
-                let tid =
-                    self.endpoint
-                        .start_transfer(ctx.now(), id.client, env.encode(&image).into());
+                let tid = self.endpoint.start_transfer(
+                    ctx.monotonic(),
+                    id.client,
+                    env.encode(&image).into(),
+                );
                 self.returning.insert(tid, id);
                 self.jobs.insert(id, Job::Returning);
             }
@@ -606,13 +608,15 @@ impl Server {
             Cached::Transfer(bytes) => {
                 let tid = self
                     .endpoint
-                    .start_transfer(ctx.now(), to, Arc::clone(bytes));
+                    .start_transfer(ctx.monotonic(), to, Arc::clone(bytes));
                 self.delivering.insert(tid, (to, item));
             }
             Cached::Datagram(bytes) => {
-                let id =
-                    self.endpoint
-                        .send_reliable(ctx.now(), to, Payload::new(Arc::clone(bytes)));
+                let id = self.endpoint.send_reliable(
+                    ctx.monotonic(),
+                    to,
+                    Payload::new(Arc::clone(bytes)),
+                );
                 self.delivering_rights.insert(id, (to, item));
             }
         }

@@ -1,11 +1,13 @@
 //! Glue between an [`Endpoint`] and a simulated [`Node`]: the node's message and timer
 //! types carry the transport's, and [`forward`] turns the endpoint's `Send` and
-//! `SetTimer` outputs into `ctx.send` and `ctx.set_timer`.
+//! `SetTimer` outputs into `ctx.send` and `ctx.set_timer`. The endpoint is given the
+//! node's monotonic clock, so that a wall-clock step moves none of its timeouts,
+//! round-trip estimates or transfer times.
 //!
 //! ```text
 //! fn on_message(&mut self, ctx: &mut impl Ctx<Self>, from: NodeId, msg: Msg) {
 //!     if let Msg::Transport(segment) = msg {
-//!         self.endpoint.on_segment(ctx.now(), from, segment);
+//!         self.endpoint.on_segment(ctx.monotonic(), from, segment);
 //!         for event in forward(&mut self.endpoint, ctx) {
 //!             self.handle(ctx, event); // Delivered, Lost, TransferComplete, ...
 //!         }
