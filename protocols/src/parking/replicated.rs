@@ -67,6 +67,7 @@ pub struct Replica {
     pub applied: BTreeMap<NodeId, Released>,
     pending: Vec<(NodeId, u64)>,
     recovered: BTreeSet<NodeId>,
+    /// When the primary was last heard from, on this replica's monotonic clock.
     last_heard: SimTime,
     electing: bool,
     got_answer: bool,
@@ -138,7 +139,7 @@ impl Replica {
         self.electing = false;
         self.primary = false;
         self.ready = false;
-        self.last_heard = ctx.sim_time();
+        self.last_heard = ctx.monotonic();
     }
 
     fn broadcast_state(&self, ctx: &mut impl Ctx<Self>) {
@@ -168,8 +169,8 @@ impl Replica {
                 }
             }
         } else if !self.electing
-            && ctx.sim_time().saturating_sub(self.last_heard) > self.heartbeat * 3
-            && self.may_lead(ctx.sim_time())
+            && ctx.monotonic().saturating_sub(self.last_heard) > self.heartbeat * 3
+            && self.may_lead(ctx.monotonic())
         {
             self.start_election(ctx);
         }
@@ -248,7 +249,7 @@ impl Node for Replica {
     type Timer = ParkTimer;
 
     fn on_start(&mut self, ctx: &mut impl Ctx<Self>) {
-        self.last_heard = ctx.sim_time();
+        self.last_heard = ctx.monotonic();
         let first = !std::mem::replace(&mut self.started, true);
         if first && self.rank + 1 == self.replicas.len() {
             // The initial primary: every gate starts idle, nothing to recover.
@@ -276,7 +277,7 @@ impl Node for Replica {
                 self.applied = applied.into_iter().map(|(g, r)| (NodeId(g), r)).collect();
             }
             // A stale replica stays out of the election (no ANSWER) so a fresh one wins.
-            ParkMsg::Election if !self.may_lead(ctx.sim_time()) => {}
+            ParkMsg::Election if !self.may_lead(ctx.monotonic()) => {}
             ParkMsg::Election => {
                 ctx.metrics().add("election_messages", 1.0);
                 send(ctx, from, ParkMsg::Answer);

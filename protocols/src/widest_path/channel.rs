@@ -87,7 +87,7 @@ pub struct Pending {
     pub to: u32,
     /// Bandwidth.
     pub kbps: u64,
-    /// When the user asked.
+    /// When the user asked, on the peer's monotonic clock.
     pub asked_at: SimTime,
     /// Whether it re-establishes a channel broken by a failure.
     pub reestablish: bool,
@@ -198,7 +198,7 @@ impl Peer {
         self.channels.queue.push_back(Pending {
             to,
             kbps,
-            asked_at: ctx.now(),
+            asked_at: ctx.monotonic(),
             reestablish: false,
             waited: false,
             chan: None,
@@ -536,7 +536,7 @@ impl Peer {
                 if pending.reestablish {
                     ctx.metrics().add("channels_reestablished", 1.0);
                 }
-                let ms = ctx.now().saturating_sub(pending.asked_at).0 as f64 / 1e6;
+                let ms = ctx.monotonic().saturating_sub(pending.asked_at).0 as f64 / 1e6;
                 ctx.metrics().observe("channel_setup_ms", ms);
                 self.channels.grants.push(Grant {
                     chan,
@@ -758,7 +758,7 @@ impl Peer {
             }
             None => {
                 if broken && chan.from == self.me {
-                    self.requeue_broken(ctx.now(), entry.kbps, chan);
+                    self.requeue_broken(ctx.monotonic(), entry.kbps, chan);
                 }
                 self.start_session(ctx);
             }
@@ -818,7 +818,7 @@ impl Peer {
                 ),
                 None => {
                     if chan.from == self.me {
-                        self.requeue_broken(ctx.now(), entry.kbps, chan);
+                        self.requeue_broken(ctx.monotonic(), entry.kbps, chan);
                     }
                 }
             }

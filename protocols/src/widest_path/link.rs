@@ -53,7 +53,8 @@ pub enum Channel {
 struct Tx {
     /// The number of the next message.
     next: u64,
-    /// Messages not acknowledged yet, by number, with when each was last sent.
+    /// Messages not acknowledged yet, by number, with when each was last sent (on the
+    /// node's monotonic clock).
     pending: BTreeMap<u64, (SimTime, WpMsg)>,
     /// Whether a retransmission timer is set.
     armed: bool,
@@ -117,7 +118,7 @@ impl Link {
         let tx = self.tx.entry(to.0).or_default();
         let seq = tx.next;
         tx.next += 1;
-        tx.pending.insert(seq, (ctx.now(), msg.clone()));
+        tx.pending.insert(seq, (ctx.monotonic(), msg.clone()));
         let base = tx.base();
         if !tx.armed {
             tx.armed = true;
@@ -200,7 +201,7 @@ impl Link {
         if !keep {
             tx.pending.clear();
         }
-        let now = ctx.now();
+        let now = ctx.monotonic();
         let base = tx.base();
         let mut oldest = None;
         for (&seq, (sent, msg)) in &mut tx.pending {

@@ -82,7 +82,7 @@ pub struct Peer {
     pub ops: Vec<(SimTime, PeerOp)>,
     /// Current neighbours and their link capacities.
     pub links: BTreeMap<u32, u64>,
-    /// When each neighbour was last heard from.
+    /// When each neighbour was last heard from, on this peer's monotonic clock.
     pub last_heard: BTreeMap<u32, SimTime>,
     /// Tree computation.
     pub sessions: Sessions,
@@ -114,9 +114,10 @@ impl Peer {
             }
             ctx.set_timer(self.timing.echo_timeout, WpTimer::HelloTimeout);
         } else {
+            let heard_at = ctx.monotonic();
             for &(p, kbps) in &self.config {
                 self.links.insert(p, kbps);
-                self.last_heard.insert(p, now);
+                self.last_heard.insert(p, heard_at);
             }
             if self.starts_first_session {
                 self.start_session(ctx);
@@ -129,7 +130,7 @@ impl Peer {
         if self.life == Life::Gone {
             return;
         }
-        let now = ctx.now();
+        let now = ctx.monotonic();
         self.heard(from, now);
         match msg {
             WpMsg::Hello { kbps } => {
@@ -189,7 +190,7 @@ impl Peer {
         match timer {
             WpTimer::Heartbeat => {
                 ctx.set_timer(self.timing.heartbeat, WpTimer::Heartbeat);
-                let now = ctx.now();
+                let now = ctx.monotonic();
                 let silent: Vec<u32> = self
                     .links
                     .keys()
@@ -347,7 +348,7 @@ impl Node for PeerNode {
                 base,
                 msg,
             } => {
-                peer.heard(from.0, ctx.now());
+                peer.heard(from.0, ctx.monotonic());
                 for m in link.on_segment(ctx, from, inc, seq, base, *msg) {
                     peer.on_message(&mut Wire::new(ctx, link), from.0, m);
                 }

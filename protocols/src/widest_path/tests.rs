@@ -1353,3 +1353,26 @@ fn a_hop_acknowledges_a_request_and_the_ack_cancels_the_hop_timeout() {
         Outcome::Ok { width: 5 }
     )));
 }
+
+/// Peers time silences on their monotonic clock: a wall-clock step of 5 s on b, either
+/// way, once the tree is built, drops no neighbour, where on the wall clock a step
+/// forward made b take all its neighbours for dead at its next heartbeat.
+#[test]
+fn a_clock_step_drops_no_neighbour() {
+    let params = diamond_params(vec![op(6000, open("a", "d", 1))]);
+    let b = || "b".to_owned();
+    for by in [-5_000_000_000, 5_000_000_000] {
+        let faults = [(
+            SimTime::from_secs(3),
+            Fault::ClockJump {
+                node: b(),
+                by: sim_core::ClockOffset(by),
+            },
+        )];
+        let (_, m, violation) =
+            run_system(&params, fifo_link(), 1, SimTime::from_secs(10), &faults);
+        assert_eq!(violation, None, "step of {by} ns");
+        assert_eq!(m.value("neighbours_dropped"), 0.0, "step of {by} ns");
+        assert_eq!(m.value("requests_ok"), 1.0, "step of {by} ns");
+    }
+}
