@@ -114,7 +114,8 @@ struct CoordinatorState {
     uploading: bool,
     /// The latest global average.
     latest_global: Option<Ugm3>,
-    /// When each member was last heard (keep-alive, averages, hello).
+    /// When each member was last heard (keep-alive, averages, hello), on this node's
+    /// monotonic clock.
     last_seen: BTreeMap<i64, SimTime>,
     /// The global-average timer.
     timer: Option<TimerId>,
@@ -161,6 +162,8 @@ pub struct EdgeNode {
     timer: Option<TimerId>,
     keepalive: Option<TimerId>,
     window: Vec<f64>,
+    /// Averages not yet acknowledged by the coordinator, with when each was last sent
+    /// (monotonic clock).
     stack: BTreeMap<AverageId, (Average, SimTime)>,
     coord: Option<CoordinatorState>,
     latest_global: Option<Ugm3>,
@@ -408,7 +411,7 @@ impl EdgeNode {
         // have been down when we sent it and greet us itself).
         self.hello_waiting.remove(&info.addr);
         if let Some(coord) = &mut self.coord {
-            coord.last_seen.insert(info.id, ctx.now());
+            coord.last_seen.insert(info.id, ctx.monotonic());
         }
     }
 
@@ -455,7 +458,7 @@ impl EdgeNode {
             (Call::Members, 200, Body::Nodes(nodes)) => {
                 if let Some(coord) = &mut self.coord {
                     for node in nodes.iter().filter(|n| n.id != self.me.id) {
-                        coord.last_seen.entry(node.id).or_insert(ctx.now());
+                        coord.last_seen.entry(node.id).or_insert(ctx.monotonic());
                     }
                 }
             }
@@ -570,7 +573,7 @@ impl EdgeNode {
 
     fn heard(&mut self, ctx: &impl Ctx<Self>, id: i64) {
         if let Some(coord) = &mut self.coord {
-            coord.last_seen.insert(id, ctx.now());
+            coord.last_seen.insert(id, ctx.monotonic());
         }
     }
 
@@ -743,7 +746,7 @@ impl EdgeNode {
         self.stop_keepalive(ctx);
         ctx.metrics().add("coordinator_changes", 1.0);
         ctx.annotate(&format!("node {} is the coordinator", self.me.id));
-        let now = ctx.now();
+        let now = ctx.monotonic();
         let mut coord = CoordinatorState {
             last_seen: self.members.keys().map(|id| (*id, now)).collect(),
             timer: Some(ctx.set_timer(self.timing.global_period, CityTimer::GlobalAverage)),
@@ -781,7 +784,7 @@ impl EdgeNode {
     /// Send the stacked averages last sent at least `age` ago to the coordinator.
     fn send_stack(&mut self, ctx: &mut impl Ctx<Self>, age: SimTime) {
         let Some(c) = self.coordinator else { return };
-        let now = ctx.now();
+        let now = ctx.monotonic();
         let due = |sent: SimTime| age == SimTime::MAX || now.saturating_sub(sent) >= age;
         let averages: Vec<Average> = self
             .stack
@@ -824,7 +827,7 @@ impl EdgeNode {
             measurements: n as u32,
         };
         self.produced.push(avg.id);
-        self.stack.insert(avg.id, (avg, ctx.now()));
+        self.stack.insert(avg.id, (avg, ctx.monotonic()));
         match (self.phase, self.coordinator) {
             (Phase::Coordinator, _) => {
                 if let Some(coord) = &mut self.coord {
@@ -842,7 +845,7 @@ impl EdgeNode {
         let Some(latest) = averages.last().map(|a| a.id) else {
             return;
         };
-        coord.last_seen.insert(latest.node, ctx.now());
+        coord.last_seen.insert(latest.node, ctx.monotonic());
         let mut duplicates = 0.0;
         for avg in averages {
             if coord.held.insert(avg.id) {
@@ -932,7 +935,7 @@ impl EdgeNode {
         self.http
             .send(ctx, self.server, Request::ListNodes, Call::Members, t);
         let Some(coord) = &mut self.coord else { return };
-        let now = ctx.now();
+        let now = ctx.monotonic();
         let limit = self.timing.cleanup_after;
         let silent: Vec<i64> = coord
             .last_seen

@@ -196,3 +196,41 @@ fn the_server_refuses_a_taken_id_and_a_cell_too_close() {
         (Some(&1.0), Some(&1.0))
     );
 }
+
+/// Edge nodes time their members' silence and their unacknowledged averages on their
+/// monotonic clock: a 25 s wall-clock step on every running edge node, either way,
+/// changes nothing the coordinator decides (no member cleaned up, no extra election,
+/// the same global averages) against the run without it.
+#[test]
+fn a_clock_step_changes_no_coordinator_decision() {
+    let params = params();
+    let outcome = |by: Option<i64>| {
+        let mut sim = simulation(3, &params);
+        for i in 1..=STARTED as u32 {
+            if let Some(by) = by {
+                sim.schedule_fault(ScheduledFault {
+                    at: SimTime::from_secs(40),
+                    fault: Fault::ClockJump {
+                        node: NodeId(i),
+                        by: sim_core::ClockOffset(by),
+                    },
+                });
+            }
+        }
+        let run = sim.run_until(SimTime::from_secs(90));
+        assert_eq!(run.violation, None, "step {by:?}");
+        let m = sim.metrics();
+        [
+            "nodes_removed_by_coordinator",
+            "coordinator_changes",
+            "elections",
+            "global_averages",
+        ]
+        .map(|name| m.value(name))
+    };
+    let calm = outcome(None);
+    assert!(calm[3] > 0.0, "the coordinator publishes averages");
+    for by in [-25_000_000_000, 25_000_000_000] {
+        assert_eq!(outcome(Some(by)), calm, "step of {by} ns");
+    }
+}
