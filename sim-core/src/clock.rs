@@ -19,6 +19,11 @@ pub struct LocalClock {
     jumped: i128,
 }
 
+/// `ns` as a `SimTime`, clamped to its range.
+fn saturating_time(ns: i128) -> SimTime {
+    SimTime(ns.clamp(0, i128::from(u64::MAX)) as u64)
+}
+
 impl LocalClock {
     /// The local reading at true time `now`.
     pub fn read(&self, now: SimTime) -> i128 {
@@ -30,14 +35,14 @@ impl LocalClock {
 
     /// The local reading as a `SimTime`, clamped at zero.
     pub fn now(&self, now: SimTime) -> SimTime {
-        SimTime(self.read(now).clamp(0, i128::from(u64::MAX)) as u64)
+        saturating_time(self.read(now))
     }
 
     /// The monotonic reading at true time `now`: the local clock without its jumps, so
     /// it runs at the drifting rate and never steps (what `CLOCK_MONOTONIC` gives a
     /// process while an operator or NTP steps the wall clock).
     pub fn monotonic(&self, now: SimTime) -> SimTime {
-        SimTime((self.read(now) - self.jumped).clamp(0, i128::from(u64::MAX)) as u64)
+        saturating_time(self.read(now) - self.jumped)
     }
 
     /// From `now` on, run fast or slow by `ppm` parts per million.
@@ -58,7 +63,7 @@ impl LocalClock {
         let rate = (1_000_000_000i128 + i128::from(self.drift_ppb)).max(1);
         // Rounded up: the clock must have advanced at least `local` by then.
         let ns = (i128::from(local.0) * 1_000_000_000 + rate - 1).div_euclid(rate);
-        SimTime(ns.clamp(0, i128::from(u64::MAX)) as u64)
+        saturating_time(ns)
     }
 
     fn rebase(&mut self, now: SimTime) {

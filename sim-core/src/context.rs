@@ -61,8 +61,9 @@ pub trait Context<M, T> {
     /// step then moves no deadline. (Required, so that a wrapping context delegates it
     /// rather than fall back on its own `now`.)
     fn monotonic(&self) -> SimTime;
-    /// True time. Protocol logic should use [`Context::now`]; this is for measurements
-    /// (latencies in metrics) that an outside observer would take.
+    /// True time. Protocol logic should use [`Context::monotonic`] for timeouts and
+    /// [`Context::now`] for wall-clock readings; this is for measurements (latencies in
+    /// metrics) that an outside observer would take.
     fn sim_time(&self) -> SimTime;
     /// Send `msg` to `to` through the network.
     fn send(&mut self, to: NodeId, msg: M);
